@@ -1,0 +1,74 @@
+// The fedconn command line. Each command lives in commands/; this file only
+// parses arguments and maps errors to exit codes.
+import { Command, CommanderError } from 'commander';
+import { SpecSyncError } from '../suites/catalog/markdown.ts';
+import { rulesCommand } from './commands/rules.ts';
+import { runCommand } from './commands/run.ts';
+import { specSyncCommand } from './commands/spec-sync.ts';
+import { EXIT, UsageError, processIo, type Io } from './io.ts';
+
+const list = (value: string, previous: readonly string[] = []) => [
+  ...previous,
+  ...value.split(',').filter((v) => v !== ''),
+];
+
+function program(io: Io, setCode: (code: number) => void): Command {
+  const cli = new Command('fedconn')
+    .description(
+      'Conformance and simulation suite for federated discovery and connection establishment',
+    )
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  cli
+    .command('rules')
+    .description('list the rule catalog')
+    .option('--json', 'print JSON for machines')
+    .option('--family <ids>', 'only these families, e.g. CRED-CHAIN,FED-KEYS (repeatable)', list)
+    .option('--profile <names>', 'only rules of these profiles (repeatable)', list)
+    .option('--role <roles>', 'only rules binding these roles: AS, QS, DS, IS, FED, CLIENT', list)
+    .option('--level <levels>', 'only these levels: MUST, SHOULD, MAY', list)
+    .option('--status <statuses>', 'only these statuses: checked, planned, retired', list)
+    .option('--retired', 'include retired rules')
+    .action((options: Parameters<typeof rulesCommand>[0]) => {
+      setCode(rulesCommand(options, io));
+    });
+
+  cli
+    .command('run')
+    .description('run the conformance suite (default target: the embedded simulator)')
+    .action(() => {
+      setCode(runCommand(io));
+    });
+
+  cli
+    .command('spec-sync', { hidden: true })
+    .description('regenerate the rule tables of docs/spec.md')
+    .argument('<file>', 'the spec file')
+    .option('--check', 'only report whether the file is up to date')
+    .action((file: string, options: { check?: boolean }) => {
+      setCode(specSyncCommand(file, options, io));
+    });
+
+  return cli;
+}
+
+/** Runs the CLI and returns the exit code; never calls process.exit. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.ok;
+  try {
+    await program(io, (c) => (code = c)).parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are successful exits; everything else is a usage error.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof UsageError || error instanceof SpecSyncError) {
+      io.err(`fedconn: ${error.message}\n`);
+      return EXIT.usage;
+    }
+    throw error;
+  }
+}

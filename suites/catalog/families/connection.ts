@@ -1,0 +1,830 @@
+// Part 1: connection establishment (Phoenix/Air design), both seed profiles.
+import { defineFamily } from '../define.ts';
+
+const BOTH = ['multi-device', 'aliases'] as const;
+const MULTI = ['multi-device'] as const;
+const ALIASES = ['aliases'] as const;
+
+export const CRED_CHAIN = defineFamily(
+  'CRED-CHAIN',
+  {
+    title: 'Credentials and the signature chain',
+    part: 'connection',
+    summary:
+      'AS credential, AS intermediate credential and client credential: validity windows, labels, proof of possession, and how a responder verifies the chain from the initiator up to its AS.',
+  },
+  {
+    'CRED-CHAIN-01': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+      ],
+      statement:
+        "Before deciding on a connection, the responder fetches the initiator's AS credential and AS intermediate credential from the initiator's AS and verifies the chain client credential -> intermediate -> AS credential; a break anywhere in the chain means the establishment package is rejected.",
+      checkedBy:
+        'Property: generated chains with one link corrupted are delivered to the responder; it must reject each, report the reason, join no group and show nothing to its user. Mutant: skip the chain check.',
+      planned: true,
+    },
+    'CRED-CHAIN-02': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-credentials', section: 'AS credentials' },
+        { doc: 'phnx-as', section: 'Get AS credentials' },
+      ],
+      statement:
+        'The AS credential is self-signed and is the trust anchor of its domain; the AS publishes its AS credentials, its intermediate credentials and the fingerprints it revoked on an unauthenticated endpoint.',
+      checkedBy:
+        'Fetch the credentials of every AS unauthenticated; each AS credential must verify under its own key and label, each intermediate under a published AS credential.',
+      planned: true,
+    },
+    'CRED-CHAIN-03': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-credentials', section: 'AS intermediate credentials' },
+        { doc: 'phnx-threats', section: 'Authentication service (qualitative)' },
+      ],
+      statement:
+        "An intermediate credential is accepted only when it is signed by the AS credential its signer fingerprint names, and that AS credential belongs to the client credential's domain.",
+      checkedBy:
+        'Corruptions: intermediate signed by a foreign or unknown AS credential, fingerprint naming another credential, bit flips in the intermediate. Mutant: accept any intermediate.',
+      planned: true,
+    },
+    'CRED-CHAIN-04': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-credentials', section: 'Client credentials' },
+        { doc: 'phnx-threats', section: 'Authentication service (qualitative)' },
+      ],
+      statement:
+        "A client credential is accepted only when it is signed by an intermediate credential that the AS of the client's own domain publishes and that its signer fingerprint names.",
+      checkedBy:
+        'Corruptions: client credential signed by an intermediate of another domain, by an unpublished key, or naming the wrong signer. Mutant: accept a client credential from any intermediate.',
+      planned: true,
+    },
+    'CRED-CHAIN-05': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-credentials', section: 'Expiration' }],
+      statement:
+        'Every credential carries a validity window (not_before, not_after); a credential used outside its window, at any level of the chain, is rejected as expired or not yet valid.',
+      checkedBy:
+        'The virtual clock is moved before and after each link’s window; the responder must reject with the level and the reason. Mutant: ignore validity windows.',
+      note: 'The Air implementation checks signatures only, not expiration (phnx-air-notes D8); it would fail this rule.',
+      planned: true,
+    },
+    'CRED-CHAIN-06': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-credentials', section: 'Expiration' }],
+      statement:
+        "A credential may only be signed by a credential whose validity window contains the signed credential's window; a chain that violates this nesting is rejected, and an AS never issues such a credential.",
+      checkedBy:
+        'Generated windows that stick out of the signer’s by at least one millisecond on either side. Mutant: skip the nesting check.',
+      planned: true,
+    },
+    'CRED-CHAIN-07': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-credentials', section: 'Credential types' },
+        { doc: 'air-impl', section: 'IMPL-CRED-01 labelled signing' },
+      ],
+      statement:
+        'Each credential type is signed under its own label, so a signature made for one type (or for a connection package or establishment package) never verifies as another type.',
+      checkedBy:
+        'Type confusion: an intermediate presented as a client credential, a client credential presented as an intermediate, a package signature replayed as a credential signature. Mutant: one shared label.',
+      planned: true,
+    },
+    'CRED-CHAIN-08': {
+      level: 'MUST',
+      roles: ['AS', 'CLIENT'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-credentials', section: 'Self-signatures' }],
+      statement:
+        'Every credential includes a signature over itself by its own key (proof of possession); an AS refuses a signing request whose self-signature does not verify, and verifiers reject a credential without a valid one.',
+      checkedBy:
+        'Register with a CSR naming someone else’s public key; present a chain whose self-signature is corrupted. Mutant: AS signs CSRs without checking possession.',
+      note: 'Air has no self-signature on its CSR (phnx-air-notes D7).',
+      planned: true,
+    },
+    'CRED-CHAIN-09': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-as', section: 'Get AS credentials (revoked_certs)' }],
+      statement:
+        'A credential whose fingerprint its AS lists as revoked is rejected, at any level of the chain.',
+      checkedBy:
+        'Revoke the intermediate or the client credential through provisioning; the next establishment package signed under it must be rejected. Mutant: ignore the revocation list.',
+      planned: true,
+    },
+    'CRED-CHAIN-10': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [{ doc: 'rfc8032-wycheproof', section: 'RFC 8032 §5.1.7; Wycheproof EdDSA' }],
+      statement:
+        'Ed25519 signatures are verified strictly: an encoding with S >= L, a non-canonical point encoding or a malleated signature is rejected.',
+      checkedBy:
+        'Signatures crafted with @noble/curves (S+L, non-canonical R) on every signed object of the chain. Mutant: a lenient verifier.',
+      planned: true,
+    },
+    'CRED-CHAIN-11': {
+      level: 'SHOULD',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [{ doc: 'rfc8032-wycheproof', section: 'Wycheproof EdDSA small-order keys' }],
+      statement:
+        'Public keys of small order are rejected wherever a credential or package carries a signature key.',
+      checkedBy:
+        'Credentials carrying each of the eight small-order points as their key. Mutant: accept small-order keys.',
+      note: 'RFC 8032 does not require this check; implementations differ (ZIP-215), hence SHOULD.',
+      planned: true,
+    },
+    'CRED-CHAIN-12': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-threats', section: 'Authentication service (qualitative)' }],
+      statement:
+        'The user id in a verified client credential must be the one expected in context: the name the responder shows is the one in the credential, and a credential for another user than the package or group claims is rejected.',
+      checkedBy:
+        'An establishment package signed by a valid credential of user X while claiming to come from user Y. Mutant: show the claimed name instead of the credential’s.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_PKG = defineFamily(
+  'CONN-PKG',
+  {
+    title: 'Connection packages',
+    part: 'connection',
+    summary:
+      'What a connection package contains, who publishes it and where, its lifetime, alias payloads without credential or signature, and key separation.',
+  },
+  {
+    'CONN-PKG-01': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [
+        {
+          doc: 'seed-multi-device',
+          section: 'Connection group creation (struct ConnectionPackage)',
+        },
+        { doc: 'seed-aliases', section: 'Connection group creation (struct ConnectionPackage)' },
+      ],
+      statement:
+        'A connection package published under the user id carries a ConnectionEncryptionKey, a lifetime, the ClientCredential of the publishing client and a signature by that credential over all of the above.',
+      checkedBy:
+        'Fetch packages by user id; each must decode, carry every field and verify under its own credential and chain. Mutant: publish packages without a signature.',
+      planned: true,
+    },
+    'CONN-PKG-02': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'Every client of a user publishes its own connection packages, and discovery by user id yields one package for each of the user’s clients.',
+      checkedBy:
+        'Users with 1 to 5 clients; the packages returned must name each client exactly once. Mutant: return only the first client’s package.',
+      planned: true,
+    },
+    'CONN-PKG-03': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: ALIASES,
+      sources: [
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+        { doc: 'phnx-as', section: 'Upload alias connection package payloads' },
+      ],
+      statement:
+        'Under an alias only a ConnectionPackagePayload (encryption key and lifetime) is published: no ClientCredential and no signature; the AS accepts payloads only on its alias endpoints.',
+      checkedBy:
+        'Inspect what the AS stores and serves under each alias; try to upload a full package under an alias. Mutant: clients attach their credential to alias payloads.',
+      planned: true,
+    },
+    'CONN-PKG-04': {
+      level: 'SHOULD',
+      roles: ['CLIENT'],
+      profiles: ALIASES,
+      sources: [{ doc: 'seed-aliases', section: 'Connection group creation' }],
+      statement:
+        'A ConnectionEncryptionKey is never reused across aliases, or across an alias and the user id.',
+      checkedBy:
+        'Collect every key published by a user under its user id and all its aliases; all must be distinct. Mutant: one key for all aliases.',
+      planned: true,
+    },
+    'CONN-PKG-05': {
+      level: 'MUST',
+      roles: ['AS', 'CLIENT'],
+      profiles: BOTH,
+      sources: [
+        {
+          doc: 'seed-aliases',
+          section: 'struct ConnectionPackagePayload (lifetime: ExpirationData)',
+        },
+        { doc: 'seed-multi-device', section: 'struct ConnectionPackage (lifetime)' },
+      ],
+      statement:
+        'A connection package whose lifetime has ended or not yet begun is neither served by the AS nor used by an initiator.',
+      checkedBy:
+        'Advance the virtual clock past, or publish with a lifetime starting after, the current time; discovery must not return the package and an initiator handed one must refuse it. Mutant: ignore lifetimes.',
+      note: 'Air sets a 30-day lifetime but nobody checks it (phnx-air-notes D4).',
+      planned: true,
+    },
+    'CONN-PKG-06': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-threats', section: 'STRIDE clients: Get user client' }],
+      statement:
+        'Before using a package fetched by user id, the initiator verifies its signature and the chain of its credential, and that the credential belongs to the user it looked up.',
+      checkedBy:
+        'An impostor AS serves a package signed by another user’s credential or with a corrupted signature; the initiator must not send an establishment package. Mutant: initiator skips package verification.',
+      planned: true,
+    },
+    'CONN-PKG-07': {
+      level: 'SHOULD',
+      roles: ['AS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-threats', section: 'STRIDE clients: Get user client (hard to exhaust)' },
+        { doc: 'air-impl', section: 'IMPL-CP-06 one-time and last-resort packages' },
+      ],
+      statement:
+        'A connection package is handed out at most once, except a last-resort package, so that two initiators never share one encryption key.',
+      checkedBy:
+        'Concurrent and sequential fetches for the same user or alias; no package except the last-resort one is served twice. Mutant: serve the same package every time.',
+      planned: true,
+    },
+    'CONN-PKG-08': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: BOTH,
+      sources: [
+        {
+          doc: 'phnx-as',
+          section: 'Upload user id connection packages; Upload alias connection package payloads',
+        },
+      ],
+      statement:
+        'Uploading packages under a user id requires authentication by that user’s client credential; uploading under an alias requires the alias auth key; anyone else is refused.',
+      checkedBy:
+        'Uploads signed by another user’s client, by no one, or with another alias’s key must be refused and leave the stored packages unchanged. Mutant: AS accepts unauthenticated uploads.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_DISC = defineFamily(
+  'CONN-DISC',
+  {
+    title: 'Discovery and delivery of establishment packages',
+    part: 'connection',
+    summary:
+      'Finding a user by user id or alias, on the own or a federated homeserver, and delivering establishment packages into the responder’s queue.',
+  },
+  {
+    'CONN-DISC-01': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-as', section: 'Get user id connection package; Get alias connection package' },
+      ],
+      statement:
+        'Fetching a connection package by user id or by alias needs no authentication of the initiator, and delivering an establishment package into a client’s or an alias’s queue needs none either.',
+      checkedBy:
+        'Discovery and delivery from a client without any credential must succeed. Mutant: AS demands a client credential on discovery.',
+      planned: true,
+    },
+    'CONN-DISC-02': {
+      level: 'MUST',
+      roles: ['AS', 'FED'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-federation', section: 'User discovery across homeservers' },
+        { doc: 'seed-multi-device', section: 'Discovery and connection establishment' },
+      ],
+      statement:
+        'A homeserver lets users of federated homeservers discover its users and deliver establishment packages to them, exactly as for local users.',
+      checkedBy:
+        'Cross-homeserver establishments by user id and by alias. Mutant: AS refuses requests relayed from another homeserver.',
+      planned: true,
+    },
+    'CONN-DISC-03': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: ALIASES,
+      sources: [{ doc: 'phnx-as', section: 'Register alias' }],
+      statement:
+        'An alias is registered without authenticating the user; registering an alias that is already registered is refused.',
+      checkedBy:
+        'Register the same alias twice, from the same and from different users. Mutant: second registration overwrites the first.',
+      planned: true,
+    },
+    'CONN-DISC-04': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: ALIASES,
+      sources: [{ doc: 'phnx-as', section: 'Delete alias' }],
+      statement:
+        'Deleting an alias also deletes its queue and its connection package payloads; afterwards the alias cannot be discovered.',
+      checkedBy:
+        'Delete an alias that has queued messages and packages; discovery and the AS view must show neither. Mutant: delete only the alias entry.',
+      planned: true,
+    },
+    'CONN-DISC-05': {
+      level: 'MUST',
+      roles: ['AS', 'QS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-threats', section: 'STRIDE users: dequeue only from own queue' }],
+      statement:
+        'Only the owner of a queue can dequeue from it: a client with its client credential, an alias holder with the alias auth key.',
+      checkedBy:
+        'Dequeue attempts with another client’s credential, another alias’s key, or none. Mutant: dequeue without authentication.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_CEP = defineFamily(
+  'CONN-CEP',
+  {
+    title: 'Connection establishment packages',
+    part: 'connection',
+    summary:
+      'The ConnectionEstablishmentPackage: its content, its signature by the initiator’s client credential and its encryption to the package key.',
+  },
+  {
+    'CONN-CEP-01': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'struct ConnectionEstablishmentPackage' },
+        { doc: 'seed-aliases', section: 'struct ConnectionEstablishmentPackage' },
+      ],
+      statement:
+        'An establishment package carries the sender’s ClientCredential, the connection group id, the group state EAR key and the credential EAR key, signed by the sender’s client credential over all of them.',
+      checkedBy:
+        'The responder side decodes every package it receives; missing fields or a signature over a subset must be rejected. Mutant: signature omits the group id.',
+      planned: true,
+    },
+    'CONN-CEP-02': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+      ],
+      statement:
+        'The establishment package is encrypted with HPKE to the ConnectionEncryptionKey of the package the initiator fetched, so that only the holder of that key can read it; the AS and QS see ciphertext only.',
+      checkedBy:
+        'The observer searches every server’s view for the plaintext package or any of its fields. Mutant: deliver the package in clear.',
+      planned: true,
+    },
+    'CONN-CEP-03': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'The initiator sends one establishment package to each of the responder’s clients, each encrypted to that client’s own package key.',
+      checkedBy:
+        'Responders with 1 to 5 clients; each client’s queue receives exactly one package for the connection, decryptable by it alone. Mutant: send to the first client only.',
+      planned: true,
+    },
+    'CONN-CEP-04': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+      ],
+      statement:
+        'The responder verifies the establishment package’s signature under the sender’s client credential; a package whose signature fails is rejected and nothing is shown to the user.',
+      checkedBy:
+        'Bit flips in every signed field and in the signature. Mutant: responder skips the package signature.',
+      planned: true,
+    },
+    'CONN-CEP-05': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [{ doc: 'seed-aliases', section: 'Connection group creation' }],
+      statement:
+        'A queued message that does not decrypt under the client’s package keys or does not decode as an establishment package is discarded without any other effect.',
+      checkedBy:
+        'Garbage, truncated and re-encrypted messages enqueued for the responder; its state and the servers’ views stay unchanged. Mutant: a decode error aborts the responder’s processing of later messages.',
+      planned: true,
+    },
+    'CONN-CEP-06': {
+      level: 'MUST',
+      roles: ['CLIENT', 'DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+        { doc: 'phnx-ds', section: 'Group state encryption (EAR key freshly sampled)' },
+      ],
+      statement:
+        'Before sending the establishment package the initiator creates a new group on its own DS with a fresh group id and freshly sampled EAR keys; the package names that group.',
+      checkedBy:
+        'Every establishment names a group that exists on the initiator’s DS with one user and was created for it; EAR keys never repeat across connections. Mutant: reuse one EAR key.',
+      planned: true,
+    },
+    'CONN-CEP-07': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'The connection group created by the initiator contains all of the initiator’s clients.',
+      checkedBy:
+        'Initiators with 1 to 5 clients; the group on the DS before acceptance holds all of them. Mutant: the group holds only the initiating client.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_TRUST = defineFamily(
+  'CONN-TRUST',
+  {
+    title: 'No trust before acceptance',
+    part: 'connection',
+    summary:
+      'Until the responder accepts, the initiator is untrusted: only the establishment package and the initiator’s user name reach the responder.',
+  },
+  {
+    'CONN-TRUST-01': {
+      level: 'SHOULD',
+      roles: ['CLIENT', 'AS', 'QS', 'DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Discovery and connection establishment' },
+        { doc: 'seed-aliases', section: 'Discovery and connection establishment' },
+      ],
+      statement:
+        'Until the responder accepts, the initiator cannot push content to the responder beyond the establishment package: messages sent into the connection group, extra payload and profile data are refused or never delivered to the responder’s user.',
+      checkedBy:
+        'An adversarial initiator sends group messages, oversized packages with extra fields and profile pushes before acceptance; the responder’s user must see only the package’s user name. Mutant: deliver pre-acceptance group messages.',
+      planned: true,
+    },
+    'CONN-TRUST-02': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+      ],
+      statement:
+        'The responder’s decision is based on the sender’s user name taken from the verified client credential, and nothing else the initiator supplied is shown to the user before acceptance.',
+      checkedBy:
+        'The decision policy records what it was shown; it must be exactly the credential’s user name. Mutant: show a display name carried in the package.',
+      planned: true,
+    },
+    'CONN-TRUST-03': {
+      level: 'SHOULD',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Future work: Additional initiator information' },
+      ],
+      statement:
+        'Additional information about the initiator (display name, picture) is downloaded only when the responder actively asks for it, never delivered or fetched automatically.',
+      checkedBy:
+        'Count the requests an unaccepted package triggers; only AS credential fetches are allowed until the responder asks for more. Mutant: fetch the profile on receipt.',
+      note: 'Air fetches the initiator’s profile on receipt (phnx-air-notes D5).',
+      planned: true,
+    },
+    'CONN-TRUST-04': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-as', section: 'Functional requirements: accept or reject connections' },
+      ],
+      statement:
+        'A responder that declines joins no group and sends nothing to the initiator’s DS; the connection does not exist afterwards.',
+      checkedBy:
+        'Decline policy; afterwards no server view shows a join and the group on the initiator’s DS still holds one user. Mutant: join, then leave.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_RACE = defineFamily(
+  'CONN-RACE',
+  {
+    title: 'Race-free acceptance across devices',
+    part: 'connection',
+    summary:
+      'When several clients of the responder receive establishment packages, exactly one accepts and the others end up in the same group through the WelcomeBundle.',
+  },
+  {
+    'CONN-RACE-01': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'On receiving an establishment package, a responder client first makes sure its QS queue is empty, to learn whether another client of the same user already accepted.',
+      checkedBy:
+        'The transport records the order of each client’s requests; a queue fetch must precede every verification and join. Mutant: skip the queue check.',
+      note: 'Historic rule of the 2022 spec; the current Phoenix spec and Air dropped it (phnx-air-notes D1).',
+      planned: true,
+    },
+    'CONN-RACE-02': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'If the queue holds a WelcomeBundle for the same group id as the establishment package, the client joins the group with the WelcomeBundle and discards the package.',
+      checkedBy:
+        'Schedules where one client accepts before another processes its package; the late client must join by Welcome and never by external commit. Mutant: ignore WelcomeBundles.',
+      planned: true,
+    },
+    'CONN-RACE-03': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'After joining, the accepting client adds all other clients of its user to the group.',
+      checkedBy:
+        'After every successful acceptance, the group holds every client of the responder. Mutant: the accepting client adds nobody.',
+      planned: true,
+    },
+    'CONN-RACE-04': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'If joining through the join connection group endpoint fails, the client checks its queue again: a WelcomeBundle for the group wins; if the queue is still empty it discards the package and aborts, without retrying the join.',
+      checkedBy:
+        'Schedules that make a client’s join fail (lost race, DS refusal, dropped response). Mutant: retry the external join until it succeeds.',
+      planned: true,
+    },
+    'CONN-RACE-05': {
+      level: 'MUST',
+      roles: ['CLIENT', 'DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'phnx-ds', section: 'Join connection group' },
+      ],
+      statement:
+        'Whatever the interleaving of client steps and server responses, including clients going offline and messages delayed or duplicated, exactly one connection group results, holding every client of both users exactly once, and no client joins twice.',
+      checkedBy:
+        'fast-check scheduler at the transport over 1 to 5 responder clients with offline periods, delays and duplicates; the final groups are compared against the model. Mutant: two clients both join by external commit.',
+      planned: true,
+    },
+    'CONN-RACE-06': {
+      level: 'MUST',
+      roles: ['CLIENT', 'DS'],
+      profiles: MULTI,
+      sources: [{ doc: 'seed-multi-device', section: 'Connection group creation' }],
+      statement:
+        'A client that lost the race leaves no group of its own behind on any DS and ends up in the connection group through the WelcomeBundle.',
+      checkedBy:
+        'After each schedule, the observer lists groups on every DS; none may be orphaned, and every losing client is a member by Welcome. Mutant: losing client creates a fresh group.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_JOIN = defineFamily(
+  'CONN-JOIN',
+  {
+    title: 'Acceptance by external commit at the initiator’s DS',
+    part: 'connection',
+    summary:
+      'The responder accepts by fetching external commit information from the initiator’s DS and joining through its join connection group endpoint.',
+  },
+  {
+    'CONN-JOIN-01': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Connection group creation' },
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+      ],
+      statement:
+        'The responder accepts by fetching the external commit information of the group named in the package from the initiator’s DS and joining with an external commit through that DS’s join connection group endpoint.',
+      checkedBy:
+        'The transport shows the join going to the DS of the initiator’s homeserver, within one homeserver and across two. Mutant: responder asks its own DS.',
+      planned: true,
+    },
+    'CONN-JOIN-02': {
+      level: 'MUST',
+      roles: ['DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-ds', section: 'Join connection group; Get external commit information' },
+      ],
+      statement:
+        'Knowledge of the group’s EAR key is the only authentication for fetching external commit information and for joining a connection group; a request with a wrong EAR key is refused.',
+      checkedBy:
+        'Requests with a flipped EAR key or a key of another group; the DS must refuse and leave the group unchanged. Mutant: DS ignores the EAR key.',
+      planned: true,
+    },
+    'CONN-JOIN-03': {
+      level: 'MUST',
+      roles: ['DS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-ds', section: 'Join connection group' }],
+      statement:
+        'The DS accepts a join connection group commit only while the group holds a single user; a group that already holds two users is not a connection group any more.',
+      checkedBy:
+        'A second join after a successful one, by another user or a client of the same user. Mutant: DS skips the single-user check.',
+      planned: true,
+    },
+    'CONN-JOIN-04': {
+      level: 'MUST',
+      roles: ['DS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-ds', section: 'Validation (lock and epoch check)' }],
+      statement:
+        'The DS serialises the operations on one group and checks the epoch, so that of several commits for the same epoch at most one is accepted.',
+      checkedBy:
+        'Concurrent joins and commits for one epoch, interleaved by the scheduler; exactly one is accepted. Mutant: DS accepts stale-epoch commits.',
+      planned: true,
+    },
+    'CONN-JOIN-05': {
+      level: 'MUST',
+      roles: ['DS', 'CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'air-impl', section: 'IMPL-DS-JCG-01, IMPL-CONF-01' },
+        { doc: 'phnx-ds', section: 'Join connection group' },
+      ],
+      statement:
+        'A join connection group commit must be an external commit that adds only the joiner: one carrying Add, Remove or Update proposals for other members is refused by the DS and by the initiator.',
+      checkedBy:
+        'External commits crafted with extra Add/Remove proposals. Mutant: DS accepts any external commit.',
+      note: 'The seeds do not spell this out; it is the Air implementation’s rule, which the suite adopts.',
+      planned: true,
+    },
+    'CONN-JOIN-06': {
+      level: 'MUST',
+      roles: ['CLIENT', 'DS', 'QS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-aliases', section: 'Discovery and connection establishment' },
+        { doc: 'phnx-ds', section: 'Message distribution' },
+      ],
+      statement:
+        'After acceptance the connection group works as a regular group: the join reaches the initiator’s clients through their queues, and a message sent by any member is received by every other member.',
+      checkedBy:
+        'After each establishment every client sends one message; every other client must decrypt it. Mutant: DS drops the fan-out of the join commit.',
+      planned: true,
+    },
+    'CONN-JOIN-07': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-threats', section: 'Security guarantees: joiners authenticate members' },
+        { doc: 'air-impl', section: 'IMPL-CONF-01' },
+      ],
+      statement:
+        'The initiator treats the connection as established only when the joining client’s credential chain verifies and names a user, and every member authenticates the other members’ credentials.',
+      checkedBy:
+        'A third party that learned the group id and EAR key joins with a foreign or broken credential; the initiator must not treat it as the connection. Mutant: initiator accepts any joiner.',
+      planned: true,
+    },
+  },
+);
+
+export const ALIAS_UNLINK = defineFamily(
+  'ALIAS-UNLINK',
+  {
+    title: 'Alias unlinkability',
+    part: 'connection',
+    summary:
+      'An AS cannot tell whether two aliases, or an alias and a user id, belong to the same user.',
+  },
+  {
+    'ALIAS-UNLINK-01': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: ALIASES,
+      sources: [
+        { doc: 'seed-aliases', section: 'Connection group creation' },
+        { doc: 'phnx-as', section: 'AS state: alias entries not linked to user ids' },
+      ],
+      statement:
+        'The AS’s view (requests received, rows stored, order of events) is the same whether two aliases belong to one user or to two users, once fresh random values are renamed.',
+      checkedBy:
+        'Indistinguishability game: two worlds from one seed differing only in alias ownership; the renamed AS views must be equal. Mutant: aliases registered with the client credential.',
+      planned: true,
+    },
+    'ALIAS-UNLINK-02': {
+      level: 'MUST',
+      roles: ['AS'],
+      profiles: ALIASES,
+      sources: [{ doc: 'seed-aliases', section: 'Connection group creation' }],
+      statement:
+        'The AS’s view is the same whether an alias belongs to the user of a given user id or to another user, once fresh random values are renamed.',
+      checkedBy:
+        'Indistinguishability game between the alias and the user id. Mutant: alias payloads published in the same request as user-id packages.',
+      planned: true,
+    },
+    'ALIAS-UNLINK-03': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: ALIASES,
+      sources: [
+        { doc: 'phnx-as', section: 'Authentication (alias auth key)' },
+        { doc: 'phnx-threats', section: 'Metadata: no link between aliases and identities' },
+      ],
+      statement:
+        'Everything done under an alias (register, upload payloads, dequeue, delete) is authenticated with that alias’s own auth key only, never with a client credential, a user-id token or a key shared with another alias.',
+      checkedBy:
+        'Inspect every alias request in the AS view for credentials, user ids and reused keys. Mutant: one auth key for all aliases of a user.',
+      planned: true,
+    },
+  },
+);
+
+export const CONN_PRIV = defineFamily(
+  'CONN-PRIV',
+  {
+    title: 'No homeserver learns who is connected to whom',
+    part: 'connection',
+    summary:
+      'Neither the initiator’s nor the responder’s homeserver can link the two users of a connection.',
+  },
+  {
+    'CONN-PRIV-01': {
+      level: 'MUST',
+      roles: ['AS', 'QS', 'DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'seed-multi-device', section: 'Discovery and connection establishment' },
+        { doc: 'seed-aliases', section: 'Discovery and connection establishment' },
+      ],
+      statement:
+        'For connections within one homeserver and across two, no server’s view holds a record that links the initiator’s identity to the responder’s identity.',
+      checkedBy:
+        'Link oracle over the recorded view of every server: no request, row or event may contain both identities or identifiers derived from both. Mutant: the responder dequeues with its credential in the same request that names the alias.',
+      note: 'The seeds say "should"; the suite treats it as MUST because it is one of the two design constraints. Air’s DS sees both user credentials in a connection group (phnx-air-notes D9).',
+      planned: true,
+    },
+    'CONN-PRIV-02': {
+      level: 'MUST',
+      roles: ['DS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-ds', section: 'Group state encryption' }],
+      statement:
+        'The DS keeps group state encrypted at rest under the group’s EAR key; only the group id, last activity and queue bookkeeping are stored in clear.',
+      checkedBy:
+        'Inspect the DS rows for any credential, user id or key material in clear. Mutant: store the group state unencrypted.',
+      planned: true,
+    },
+    'CONN-PRIV-03': {
+      level: 'MUST',
+      roles: ['CLIENT', 'AS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-as', section: 'Get connection package; Enqueue message (no authentication)' },
+      ],
+      statement:
+        'Discovery requests and establishment package deliveries carry no identifier of the initiator.',
+      checkedBy:
+        'Scan the AS view of discovery and delivery requests for the initiator’s user id, client id or credential. Mutant: initiator authenticates discovery with its credential.',
+      planned: true,
+    },
+    'CONN-PRIV-04': {
+      level: 'MUST',
+      roles: ['QS'],
+      profiles: BOTH,
+      sources: [{ doc: 'phnx-qs', section: 'Overview (QS cannot link records to AS identities)' }],
+      statement: 'The QS cannot link its queue records to the users’ identities at the AS.',
+      checkedBy:
+        'Inspect the QS view for user ids and client credentials. Mutant: QS records keyed by user id.',
+      planned: true,
+    },
+  },
+);

@@ -1,0 +1,379 @@
+// Part 2: server discovery, server keys and request authentication (Matrix federation).
+import { defineFamily } from '../define.ts';
+
+const MATRIX = ['matrix-2014', 'matrix-current'] as const;
+const M2014 = ['matrix-2014'] as const;
+const CURRENT = ['matrix-current'] as const;
+
+export const FED_NAME = defineFamily(
+  'FED-NAME',
+  {
+    title: 'Server names and resolution',
+    part: 'federation',
+    summary:
+      'The server name grammar with its numeric ranges and how a name resolves to an endpoint.',
+  },
+  {
+    'FED-NAME-01': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Resolving Server Names' }],
+      statement:
+        'A server name is a DNS name (an RFC 3986 host) optionally followed by ":" and a TLS port made of digits.',
+      checkedBy:
+        'Generated valid and invalid names parsed by the reference and sent as origins to the target. Mutant: accept non-numeric ports.',
+      planned: true,
+    },
+    'FED-NAME-02': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-appendices', section: 'Server Name' }],
+      statement:
+        'A server name is a hostname optionally followed by ":" and a port of 1 to 5 digits; the hostname is an IPv4 literal, a bracketed IPv6 literal or a DNS name of 1 to 255 characters from letters, digits, "-" and ".".',
+      checkedBy:
+        'Generated names of each host kind with and without ports, and malformed ones (unbracketed IPv6, bad characters, over-long names). Mutant: accept unbracketed IPv6.',
+      planned: true,
+    },
+    'FED-NAME-03': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-appendices', section: 'Server Name' }],
+      statement:
+        'An IPv4 literal is four decimal numbers from 0 to 255, an IPv6 literal follows RFC 3513, and a port is a number no greater than 65535.',
+      checkedBy:
+        'Octets of 256 and more, five-part addresses, IPv6 with two "::" or nine groups, ports 65536 and 99999. Mutant: check the ABNF only.',
+      note: 'The ABNF alone allows octets up to 999 and ports up to 99999; the prose and TCP limit them.',
+      planned: true,
+    },
+    'FED-NAME-04': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: MATRIX,
+      sources: [
+        {
+          doc: 'matrix-practice',
+          section: 'sytest 50federation/02server-names "Non-numeric ports"',
+        },
+      ],
+      statement:
+        'A server that receives a federation request whose origin is not a valid server name (for example a non-numeric port such as "localhost:http") rejects it with 400.',
+      checkedBy:
+        'Signed requests from generated invalid origins. Mutant: the server accepts any origin string.',
+      planned: true,
+    },
+    'FED-NAME-05': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-appendices', section: 'Server Name' }],
+      statement:
+        'Server names are case-sensitive: two names that differ only in case name different servers.',
+      checkedBy:
+        'A key or request from "EXAMPLE.org" is not accepted for "example.org". Mutant: lower-case names before comparing.',
+      planned: true,
+    },
+    'FED-NAME-06': {
+      level: 'SHOULD',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-appendices', section: 'Server Name (recommendations)' }],
+      statement:
+        'A server name should be at most 230 characters long and should not use upper case.',
+      checkedBy:
+        'The names a target reports for itself and serves in its keys are checked against the recommendation. Mutant: a reference configured with an upper-case name.',
+      planned: true,
+    },
+    'FED-NAME-07': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Resolving Server Names' }],
+      statement:
+        'With a port, a server is found by looking up the address record of the DNS name and connecting to that port; without a port, by looking up the `_matrix._tcp` SRV record of the DNS name.',
+      checkedBy:
+        'Generated DNS views; the resolution plan must match the 2014 order. Mutant: use port 8448 instead of SRV.',
+      note: 'The 2014 text says nothing of a missing SRV record; the suite treats it as unresolvable rather than inventing a fallback.',
+      planned: true,
+    },
+    'FED-NAME-08': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Resolving server names, steps 1-2' }],
+      statement:
+        'An IP literal is used as is, with the given port or 8448; a DNS name with an explicit port is resolved through its address records with that port; neither consults .well-known or SRV.',
+      checkedBy:
+        'Generated names with ports and IP literals; the lookup trace must contain no .well-known and no SRV lookups. Mutant: consult .well-known for names with ports.',
+      planned: true,
+    },
+    'FED-NAME-09': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Resolving server names, step 3' }],
+      statement:
+        'A DNS name without a port is first looked up at https://<name>/.well-known/matrix/server; a valid m.server delegation is resolved in turn as an IP literal, a hostname with port, an `_matrix-fed._tcp` SRV record, the deprecated `_matrix._tcp` SRV record, and finally address records on port 8448.',
+      checkedBy:
+        'Generated .well-known and DNS views; the plan must follow the delegation sub-steps in order. Mutant: try `_matrix._tcp` before `_matrix-fed._tcp`.',
+      planned: true,
+    },
+    'FED-NAME-10': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Resolving server names, steps 4-6' }],
+      statement:
+        'When .well-known fails or is invalid (non-200, bad JSON, no m.server), discovery falls through to `_matrix-fed._tcp`, then `_matrix._tcp`, then address records on port 8448; a parse failure never fails discovery.',
+      checkedBy:
+        'Views with broken .well-known bodies of every kind. Mutant: fail discovery on a bad .well-known.',
+      planned: true,
+    },
+    'FED-NAME-11': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'matrix-ss-api', section: 'Resolving server names (certificates, Host header)' },
+      ],
+      statement:
+        'The TLS certificate is checked against the server name (or the delegated hostname), never against an SRV target, and the Host header carries that name.',
+      checkedBy:
+        'Property over generated views: the certificate name in the plan is never an SRV target. Mutant: use the SRV target as certificate name.',
+      planned: true,
+    },
+    'FED-NAME-12': {
+      level: 'SHOULD',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Resolving server names, step 3 (caching)' }],
+      statement:
+        'A .well-known result is cached, by default for 24 hours and at most 48, honouring Cache-Control; a failure is cached for at most one hour.',
+      checkedBy:
+        'Generated Cache-Control headers against the computed lifetime. Mutant: never cache.',
+      planned: true,
+    },
+  },
+);
+
+export const FED_KEYS = defineFamily(
+  'FED-KEYS',
+  {
+    title: 'Server keys and JSON signing',
+    part: 'federation',
+    summary:
+      'How a server publishes its signing keys, how others validate them, and the canonical JSON and signing rules under them.',
+  },
+  {
+    'FED-KEYS-01': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Retrieving Server Keys' }],
+      statement:
+        'A server publishes at /_matrix/key/v1 a JSON object with server_name, verify_keys, signatures and its TLS certificate in base64.',
+      checkedBy: 'Fetch the object and validate its fields. Mutant: omit tls_certificate.',
+      planned: true,
+    },
+    'FED-KEYS-02': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Retrieving Server Keys' }],
+      statement:
+        'A server fetching keys checks that the TLS certificate in the object matches the certificate of the connection and that the signatures verify under the supplied verify_keys.',
+      checkedBy:
+        'An impostor serves a key object with another certificate or a bad signature; the target must not use the keys. Mutant: skip the certificate comparison.',
+      note: 'Requirement written as "should check" in 2014; the suite holds it as MUST because skipping it defeats key authentication.',
+      planned: true,
+    },
+    'FED-KEYS-03': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'matrix-ss-api', section: 'Retrieving server keys (GET /_matrix/key/v2/server)' },
+      ],
+      statement:
+        'A server publishes at /_matrix/key/v2/server an object with server_name, verify_keys (key id -> {key}), valid_until_ts and signatures, optionally old_verify_keys with expired_ts; key ids are "ed25519:" followed by [a-zA-Z0-9_].',
+      checkedBy:
+        'Validate the served object against the schema. Mutant: serve keys without valid_until_ts.',
+      note: 'sytest treats old_verify_keys as mandatory; the current spec makes it optional. The suite follows the spec.',
+      planned: true,
+    },
+    'FED-KEYS-04': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: MATRIX,
+      sources: [
+        { doc: 'seed-federation-2014', section: 'Retrieving Server Keys' },
+        { doc: 'matrix-practice', section: 'Synapse keyring, sytest key API' },
+      ],
+      statement:
+        'A key response is signed by the server itself with a key among its own verify_keys, over the canonical JSON of the object without signatures.',
+      checkedBy:
+        'Verify the served object; as impostor, serve objects signed only by a foreign key. Mutant: sign with a key not in verify_keys.',
+      note: 'The current spec has no explicit self-signature rule; it is de facto (Synapse, sytest, Complement).',
+      planned: true,
+    },
+    'FED-KEYS-05': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-practice', section: 'Synapse keyring: server_name must match' }],
+      statement:
+        'The server_name of a key response equals the server that was asked; a response naming another server is not used.',
+      checkedBy:
+        'As impostor, answer a key request with a correctly signed object for another server name. Mutant: accept any server_name.',
+      planned: true,
+    },
+    'FED-KEYS-06': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-room-v5', section: 'valid_until_ts' }],
+      statement:
+        'A key is never trusted past the lesser of its valid_until_ts and now plus 7 days; an expired key response is refused for new requests.',
+      checkedBy:
+        'As impostor, serve keys valid for ten years or already expired, and move the clock. Mutant: trust valid_until_ts as is.',
+      planned: true,
+    },
+    'FED-KEYS-07': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Retrieving server keys (old_verify_keys)' }],
+      statement:
+        'After a key rotation the old key is listed in old_verify_keys and is valid only for signatures made before its expired_ts, never for authenticating requests.',
+      checkedBy:
+        'Rotate a reference server’s key; requests signed with the old key must get 401. Mutant: accept old keys for requests.',
+      planned: true,
+    },
+    'FED-KEYS-08': {
+      level: 'MUST',
+      roles: ['FED', 'IS'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-appendices', section: 'Canonical JSON' }],
+      statement:
+        'Canonical JSON is the shortest UTF-8 encoding with object keys sorted by code point, no insignificant whitespace, integers only in [-(2^53)+1, (2^53)-1] and no other escapes than the listed ones.',
+      checkedBy:
+        'Published vectors plus generated objects (astral-plane keys, control characters, boundary integers). Mutant: sort keys by UTF-16 code unit.',
+      planned: true,
+    },
+    'FED-KEYS-09': {
+      level: 'MUST',
+      roles: ['FED', 'IS'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-appendices', section: 'Signing Details; Checking for a Signature' }],
+      statement:
+        'To sign JSON, signatures and unsigned are removed, the rest is canonicalised and signed with Ed25519, and the signature is added under the entity and key id without removing existing ones; a checker ignores key ids of unknown algorithms and fails when no usable signature remains.',
+      checkedBy:
+        'Published signing vectors; generated objects with bit flips, extra signatures and unknown algorithms. Mutant: keep unsigned in the signed bytes.',
+      planned: true,
+    },
+    'FED-KEYS-10': {
+      level: 'MUST',
+      roles: ['FED', 'IS'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-appendices', section: 'Unpadded Base64' }],
+      statement:
+        'Binary values are encoded as unpadded base64 (URL-safe where a rule says so); encoders never add padding.',
+      checkedBy:
+        'Published vectors and a scan of every base64 value the target emits. Mutant: pad signatures.',
+      planned: true,
+    },
+    'FED-KEYS-11': {
+      level: 'SHOULD',
+      roles: ['FED', 'IS'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-appendices', section: 'Unpadded Base64' }],
+      statement: 'Decoders accept base64 both with and without padding.',
+      checkedBy:
+        'Send padded signatures and keys to the target; they must be accepted. Mutant: strict decoder.',
+      planned: true,
+    },
+  },
+);
+
+export const FED_AUTH = defineFamily(
+  'FED-AUTH',
+  {
+    title: 'Request and response authentication',
+    part: 'federation',
+    summary:
+      'Federation requests are signed at the HTTP layer; receivers check origin, destination and signature.',
+  },
+  {
+    'FED-AUTH-01': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: MATRIX,
+      sources: [
+        { doc: 'seed-federation-2014', section: 'Authentication; Client TLS Certificates' },
+        { doc: 'matrix-ss-api', section: 'Request Authentication' },
+      ],
+      statement:
+        'Federation requests are authenticated at the HTTP layer: the sender signs method, URI, origin, destination and content with its server key and sends the signature in an X-Matrix Authorization header.',
+      checkedBy:
+        'The target’s outbound requests to fedconn’s fake server are verified; unsigned inbound requests must get 401. Mutant: accept unsigned requests.',
+      planned: true,
+    },
+    'FED-AUTH-02': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication' }],
+      statement: 'A receiver answers 401 when the signed destination is not its own server name.',
+      checkedBy:
+        'Correctly signed requests addressed to another destination. Mutant: ignore destination.',
+      note: 'For backwards compatibility receivers should accept a missing destination.',
+      planned: true,
+    },
+    'FED-AUTH-03': {
+      level: 'MUST',
+      roles: ['FED'],
+      profiles: MATRIX,
+      sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication' }],
+      statement:
+        'A receiver answers 401 when the signature does not verify, when the key id is unknown for the origin, or when the signed method, URI or content differ from the request.',
+      checkedBy:
+        'Bit flips in the signature, swapped key ids, replay of a signature on another URI or body. Mutant: verify over the URI only.',
+      planned: true,
+    },
+    'FED-AUTH-04': {
+      level: 'SHOULD',
+      roles: ['FED'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication (header format)' }],
+      statement:
+        'Authorization header parameters are parsed case-insensitively, in any order, with unknown parameters ignored and quoted values unescaped.',
+      checkedBy: 'Generated header spellings of a valid signature. Mutant: fixed parameter order.',
+      note: 'The prose names the parameter "signature" while the example and implementations use "sig"; the suite sends "sig".',
+      planned: true,
+    },
+    'FED-AUTH-05': {
+      level: 'SHOULD',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Response Authentication' }],
+      statement:
+        'A server does not send a request until it has authenticated the server it is connected to (its TLS certificate).',
+      checkedBy:
+        'An impostor endpoint with a certificate for another name; the target must not send it the request body. Mutant: send before checking.',
+      planned: true,
+    },
+    'FED-AUTH-06': {
+      level: 'MAY',
+      roles: ['FED'],
+      profiles: M2014,
+      sources: [{ doc: 'seed-federation-2014', section: 'Client TLS Certificates' }],
+      statement:
+        'A server may present a TLS client certificate, and the receiving server may check that it matches the certificate of the origin server; a server that does check refuses a mismatch.',
+      checkedBy:
+        'Informational unless the target checks client certificates: fedconn presents a mismatching one and records the answer. Mutant: a reference that checks but accepts any certificate.',
+      planned: true,
+    },
+  },
+);

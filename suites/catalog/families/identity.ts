@@ -1,0 +1,262 @@
+// Part 4: identity service lookup (Matrix IS v2, MSC2134) and MSC4004 federation.
+import { defineFamily } from '../define.ts';
+
+const CURRENT = ['matrix-current'] as const;
+
+export const IS_LOOKUP = defineFamily(
+  'IS-LOOKUP',
+  {
+    title: 'Identity lookup',
+    part: 'identity',
+    summary: 'hash_details, peppered sha256 lookup, the none algorithm and the error answers.',
+  },
+  {
+    'IS-LOOKUP-01': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'GET /_matrix/identity/v2/hash_details' }],
+      statement:
+        'hash_details returns the lookup_pepper and the algorithms the server supports, which include sha256.',
+      checkedBy: 'Fetch and validate the body. Mutant: offer only none.',
+      planned: true,
+    },
+    'IS-LOOKUP-02': {
+      level: 'MUST',
+      roles: ['IS', 'CLIENT'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'Association lookup (sha256)' }],
+      statement:
+        'The sha256 hash of an address is the URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>", with a lower-case medium.',
+      checkedBy:
+        'Published vectors, and lookups of bound addresses with generated peppers. Mutant: standard instead of URL-safe base64.',
+      planned: true,
+    },
+    'IS-LOOKUP-03': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'POST /_matrix/identity/v2/lookup' }],
+      statement:
+        'lookup answers with mappings from each known hash (as sent) to its user id, and omits hashes it does not know.',
+      checkedBy:
+        'Lookups mixing bound and unbound addresses. Mutant: map unknown hashes to an empty string.',
+      planned: true,
+    },
+    'IS-LOOKUP-04': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'POST /lookup errors' }],
+      statement:
+        'A lookup with a pepper the server does not accept is refused with 400 M_INVALID_PEPPER.',
+      checkedBy: 'Lookups with generated wrong peppers. Mutant: ignore the pepper.',
+      planned: true,
+    },
+    'IS-LOOKUP-05': {
+      level: 'SHOULD',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'msc2134', section: 'M_INVALID_PEPPER response' }],
+      statement:
+        'The M_INVALID_PEPPER answer carries the current algorithm and lookup_pepper so the client can retry without another round trip.',
+      checkedBy: 'Inspect the error body. Mutant: bare error body.',
+      planned: true,
+    },
+    'IS-LOOKUP-06': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'POST /lookup errors' }],
+      statement:
+        'A lookup with an algorithm the server does not support is refused with 400 M_INVALID_PARAM.',
+      checkedBy: 'Generated unknown algorithm names. Mutant: treat unknown algorithms as none.',
+      planned: true,
+    },
+    'IS-LOOKUP-07': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'Authentication' }],
+      statement:
+        'hash_details and lookup without a valid access token are refused with 401 M_UNAUTHORIZED.',
+      checkedBy:
+        'Requests with no, expired and forged tokens. Mutant: lookup without authentication.',
+      planned: true,
+    },
+    'IS-LOOKUP-08': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'matrix-is-api', section: 'Association lookup (none)' },
+        { doc: 'msc2134', section: 'none algorithm' },
+      ],
+      statement:
+        'With the none algorithm the address is sent as "<address> <medium>" in clear; the pepper is still required and still checked.',
+      checkedBy:
+        'none lookups with right and wrong peppers. Mutant: skip the pepper check for none.',
+      planned: true,
+    },
+    'IS-LOOKUP-09': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'msc2134', section: 'lookup_pepper format' }],
+      statement: 'A lookup pepper is non-empty and consists of [a-zA-Z0-9] only.',
+      checkedBy:
+        'Validate every pepper the target serves, before and after rotation. Mutant: pepper with "_".',
+      note: 'MSC4004’s own example pepper "matrix_rocks" breaks this rule.',
+      planned: true,
+    },
+    'IS-LOOKUP-10': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-is-api', section: 'Association lookup (privacy)' }],
+      statement: 'With sha256 no address ever leaves the client in clear, to any identity service.',
+      checkedBy:
+        'Scan every request the reference client makes, including federated re-lookups, for the address. Mutant: client sends cleartext on the second hop.',
+      planned: true,
+    },
+  },
+);
+
+export const IS_FED = defineFamily(
+  'IS-FED',
+  {
+    title: 'Federated identity lookup',
+    part: 'identity',
+    summary:
+      'Alternative peppers during rotation and third_party_mappings pointing to another identity service.',
+  },
+  {
+    'IS-FED-01': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'GET /_matrix/identity/v2/hash_details' }],
+      statement:
+        'During a pepper rotation hash_details lists the previous peppers in alt_lookup_peppers, and lookups made with any of them are answered.',
+      checkedBy:
+        'Rotate the pepper through provisioning, then look up with the old one. Mutant: drop old peppers at once.',
+      planned: true,
+    },
+    'IS-FED-02': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'GET /_matrix/identity/v2/hash_details' }],
+      statement:
+        'A pepper that has been retired (no longer the current pepper nor in alt_lookup_peppers) is refused with M_INVALID_PEPPER.',
+      checkedBy:
+        'Rotate twice and retire; lookups with the retired pepper fail. Mutant: accept every pepper ever used.',
+      planned: true,
+    },
+    'IS-FED-03': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookup' }],
+      statement:
+        'For a hash the server does not know itself but a trusted server declared, lookup answers with third_party_mappings naming that server and the hash.',
+      checkedBy:
+        'Trusted push from server B, lookup at server A. Mutant: omit third_party_mappings.',
+      planned: true,
+    },
+    'IS-FED-04': {
+      level: 'MUST',
+      roles: ['CLIENT'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookup' }],
+      statement:
+        'A client that receives third_party_mappings re-hashes the address with the other server’s pepper and algorithm and looks it up there, and finds the binding.',
+      checkedBy:
+        'End-to-end federated lookup; the second request must carry a hash made with the second server’s pepper. Mutant: reuse the first hash.',
+      planned: true,
+    },
+  },
+);
+
+export const IS_PUSH = defineFamily(
+  'IS-PUSH',
+  {
+    title: 'Hash pushes from trusted servers only',
+    part: 'identity',
+    summary:
+      'POST /lookups accepts hash declarations only from configured trusted servers, authenticated by signature.',
+  },
+  {
+    'IS-PUSH-01': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookups; Potential issues' },
+      ],
+      statement:
+        'A hash push is accepted only from a server the identity service is configured to trust; a push from any other server is refused with 403.',
+      checkedBy:
+        'Correctly signed pushes from trusted and untrusted servers. Mutant: accept every push.',
+      planned: true,
+    },
+    'IS-PUSH-02': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'seed-msc4004', section: 'Security considerations' },
+        { doc: 'matrix-ss-api', section: 'Request Authentication' },
+      ],
+      statement:
+        'The pushing server is identified by a signed server request (X-Matrix), never by its IP address or by a name it merely claims.',
+      checkedBy:
+        'Unsigned pushes claiming a trusted origin, and pushes from a trusted address with a foreign signature. Mutant: trust by claimed origin.',
+      note: 'linagora ToM-server trusts by IP allowlist; MSC4004 leaves the mechanism open. The suite requires signatures.',
+      planned: true,
+    },
+    'IS-PUSH-03': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication' }],
+      statement:
+        'A push with a forged origin, a wrong destination or a bad signature is refused with 401.',
+      checkedBy: 'Generated forgeries of each field. Mutant: skip the destination check.',
+      planned: true,
+    },
+    'IS-PUSH-04': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'Potential issues (conversation hijacking)' }],
+      statement:
+        'A refused push leaves no trace: a later lookup of its hashes returns neither mappings nor third_party_mappings.',
+      checkedBy:
+        'Refused push, then lookups of every pushed hash. Mutant: store before authorising.',
+      planned: true,
+    },
+    'IS-PUSH-05': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookups' }],
+      statement:
+        'Pushed hashes must be made with the receiving server’s pepper; a push naming another (or a retired) pepper is refused.',
+      checkedBy:
+        'Trusted pushes with stale and foreign peppers. Mutant: ignore the pepper of a push.',
+      planned: true,
+    },
+    'IS-PUSH-06': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [{ doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookups' }],
+      statement:
+        'Hashes accepted from a trusted push show up in third_party_mappings of later lookups.',
+      checkedBy:
+        'Trusted push, then lookup of each hash. Mutant: accept the push but store nothing.',
+      planned: true,
+    },
+  },
+);

@@ -1,0 +1,5 @@
+// Every conformance check of the product. The suites by area add theirs here;
+// `fedconn run` executes them and the meta-test measures rule coverage on them.
+import type { Check } from './harness/check.ts';
+
+export const CHECKS: readonly Check[] = [];
