@@ -21,10 +21,5 @@ export const fail = <K extends string>(kind: K, detail: string): Err<Failure<K>>
 /** Unwraps a Result or throws; for tests and code paths where failure is a bug. */
 export function unwrap<T, E>(result: Result<T, E>): T {
   if (result.ok) return result.value;
-  const e = result.error as unknown;
-  const text =
-    typeof e === 'object' && e !== null && 'kind' in e
-      ? `${String((e as { kind: unknown }).kind)}: ${String((e as { detail?: unknown }).detail)}`
-      : String(e);
-  throw new Error(`unexpected failure: ${text}`);
+  throw new Error(`unexpected failure: ${JSON.stringify(result.error)}`);
 }
