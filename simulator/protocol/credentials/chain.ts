@@ -1,0 +1,313 @@
+// Verification of the signature chain ClientCredential -> AsIntermediateCredential
+// -> AsCredential, as a responder does before deciding on a connection. The
+// result is the verified identity or exactly one reason, with the level of the
+// chain it applies to. Checks run in a fixed order (structure, issuers,
+// signatures, proof of possession, revocation, time, nesting, identity) so a
+// single corruption always yields the same reason.
+import { decodeBase64 } from '../encoding/base64.ts';
+import { err, ok, type Err, type Result } from '../result.ts';
+import { verifyWithLabel, type LabelledVerifyFailureKind } from '../labels.ts';
+import {
+  credentialLabel,
+  fingerprint,
+  issuerSignedContent,
+  selfSignedLabel,
+  userDomain,
+  type AsCredential,
+  type AsIntermediateCredential,
+  type ClientCredential,
+  type ClientId,
+  type Credential,
+  type CredentialType,
+} from './credential.ts';
+import { nestsWithin, validityAt, type ExpirationData } from './expiration.ts';
+import { decodeCredential, type DecodedCredential } from './schema.ts';
+
+export const CHAIN_FAILURE_KINDS = [
+  'malformed-encoding',
+  'malformed-key',
+  'non-canonical-key',
+  'small-order-key',
+  'malformed-signature',
+  'non-canonical-signature',
+  'small-order-signature',
+  'bad-signature',
+  'label-mismatch',
+  'bad-proof-of-possession',
+  'wrong-issuer',
+  'unknown-as',
+  'revoked',
+  'expired',
+  'not-yet-valid',
+  'validity-outside-signer',
+  'user-mismatch',
+] as const;
+export type ChainFailureKind = (typeof CHAIN_FAILURE_KINDS)[number];
+
+export type ChainLevel = 'as' | 'intermediate' | 'client';
+
+export interface ChainFailure {
+  readonly kind: ChainFailureKind;
+  readonly level: ChainLevel;
+  readonly detail: string;
+}
+
+/** What a domain's AS publishes on its unauthenticated credentials endpoint. */
+export interface AsCredentialsResponse {
+  readonly as_credentials: readonly unknown[];
+  readonly as_intermediate_credentials: readonly unknown[];
+  readonly revoked_fingerprints: readonly string[];
+}
+
+export interface VerifiedClient {
+  readonly clientId: ClientId;
+  readonly verifyingKey: Uint8Array;
+  readonly credential: ClientCredential;
+  readonly intermediate: AsIntermediateCredential;
+  readonly asCredential: AsCredential;
+}
+
+export interface ChainInput {
+  readonly credential: unknown;
+  /** The credentials published by the AS of the credential's own domain. */
+  readonly published: AsCredentialsResponse;
+  /** Verification time in ms (the virtual clock in the simulator). */
+  readonly now: number;
+  /** The user id the context expects (the sender named elsewhere), if any. */
+  readonly expectedUserId?: string;
+}
+
+type Step<T> = Result<T, ChainFailure>;
+const reject = (kind: ChainFailureKind, level: ChainLevel, detail: string): Err<ChainFailure> =>
+  err({ kind, level, detail });
+
+function decodeKey(
+  credential: Credential<{ verifying_key: string }>,
+  level: ChainLevel,
+): Step<Uint8Array> {
+  const key = decodeBase64(credential.payload.verifying_key);
+  if (!key.ok || key.value.length !== 32) {
+    return reject('malformed-key', level, 'verifying_key is not 32 bytes of base64');
+  }
+  return ok(key.value);
+}
+
+function decodeSignature(text: string, level: ChainLevel, what: string): Step<Uint8Array> {
+  const bytes = decodeBase64(text);
+  return bytes.ok ? ok(bytes.value) : reject('malformed-signature', level, `${what} is not base64`);
+}
+
+const fromLabelled = (kind: LabelledVerifyFailureKind): ChainFailureKind =>
+  kind === 'not-canonical-json' ? 'malformed-encoding' : kind;
+
+/** Checks the issuer's signature, then the subject's proof of possession. */
+async function checkSignatures(
+  type: CredentialType,
+  credential: Credential<unknown>,
+  subjectKey: Uint8Array,
+  issuerKey: Uint8Array,
+  level: ChainLevel,
+): Promise<Step<void>> {
+  const signature = decodeSignature(credential.signature, level, 'signature');
+  if (!signature.ok) return signature;
+  const byIssuer = await verifyWithLabel(
+    issuerKey,
+    credentialLabel(type),
+    issuerSignedContent(credential),
+    signature.value,
+  );
+  if (!byIssuer.ok) {
+    const kind = fromLabelled(byIssuer.error.kind);
+    // A malformed or small-order key is a property of the issuer's credential.
+    const at =
+      kind === 'malformed-key' || kind === 'non-canonical-key' || kind === 'small-order-key'
+        ? issuerLevel(level)
+        : level;
+    return reject(kind, at, `${type} signature: ${byIssuer.error.detail}`);
+  }
+  const selfSignature = decodeSignature(credential.self_signature, level, 'self_signature');
+  if (!selfSignature.ok) return selfSignature;
+  const possession = await verifyWithLabel(
+    subjectKey,
+    selfSignedLabel(type),
+    credential.payload,
+    selfSignature.value,
+  );
+  if (!possession.ok) {
+    const kind = fromLabelled(possession.error.kind);
+    return reject(
+      kind === 'bad-signature' ? 'bad-proof-of-possession' : kind,
+      level,
+      `${type} self-signature: ${possession.error.detail}`,
+    );
+  }
+  return ok(undefined);
+}
+
+const issuerLevel = (level: ChainLevel): ChainLevel => (level === 'client' ? 'intermediate' : 'as');
+
+function checkTime(window: ExpirationData, now: number, level: ChainLevel): Step<void> {
+  const at = validityAt(window, now);
+  if (at === 'valid') return ok(undefined);
+  return reject(
+    at,
+    level,
+    `${level} credential valid ${new Date(window.not_before).toISOString()} to ${new Date(window.not_after).toISOString()}, checked at ${new Date(now).toISOString()}`,
+  );
+}
+
+function decodeAll<T extends CredentialType>(
+  type: T,
+  values: readonly unknown[],
+  level: ChainLevel,
+): Step<DecodedCredential[T][]> {
+  const out: DecodedCredential[T][] = [];
+  for (const value of values) {
+    const decoded = decodeCredential(type, value);
+    if (!decoded.ok)
+      return reject('malformed-encoding', level, `published ${decoded.error.detail}`);
+    out.push(decoded.value);
+  }
+  return ok(out);
+}
+
+export async function verifyClientCredentialChain(
+  input: ChainInput,
+): Promise<Step<VerifiedClient>> {
+  // 1. Structure.
+  const client = decodeCredential('ClientCredential', input.credential);
+  if (!client.ok) return reject('malformed-encoding', 'client', client.error.detail);
+  const intermediates = decodeAll(
+    'AsIntermediateCredential',
+    input.published.as_intermediate_credentials,
+    'intermediate',
+  );
+  if (!intermediates.ok) return intermediates;
+  const anchors = decodeAll('AsCredential', input.published.as_credentials, 'as');
+  if (!anchors.ok) return anchors;
+  const credential = client.value;
+  const domain = userDomain(credential.payload.client_id.user_id);
+  if (domain === undefined) {
+    return reject(
+      'malformed-encoding',
+      'client',
+      'client_id.user_id is not @localpart:server_name',
+    );
+  }
+
+  // 2. Issuers: the intermediate must be published by, and belong to, the client's domain.
+  const intermediate = intermediates.value.find(
+    (c) => fingerprint(c) === credential.payload.signer_fingerprint,
+  );
+  if (intermediate === undefined) {
+    return reject(
+      'wrong-issuer',
+      'client',
+      'signer_fingerprint names no intermediate the AS publishes',
+    );
+  }
+  if (intermediate.payload.domain !== domain) {
+    return reject(
+      'wrong-issuer',
+      'client',
+      `intermediate of ${intermediate.payload.domain} signs a client of ${domain}`,
+    );
+  }
+  const anchor = anchors.value.find(
+    (c) => fingerprint(c) === intermediate.payload.signer_fingerprint,
+  );
+  if (anchor === undefined) {
+    return reject(
+      'unknown-as',
+      'intermediate',
+      'signer_fingerprint names no AS credential the domain publishes',
+    );
+  }
+  if (anchor.payload.domain !== domain) {
+    return reject(
+      'unknown-as',
+      'intermediate',
+      `AS credential of ${anchor.payload.domain} is not an anchor for ${domain}`,
+    );
+  }
+
+  // 3. Keys and signatures, from the anchor down.
+  const asKey = decodeKey(anchor, 'as');
+  if (!asKey.ok) return asKey;
+  const intermediateKey = decodeKey(intermediate, 'intermediate');
+  if (!intermediateKey.ok) return intermediateKey;
+  const clientKey = decodeKey(credential, 'client');
+  if (!clientKey.ok) return clientKey;
+  for (const step of [
+    () => checkSignatures('AsCredential', anchor, asKey.value, asKey.value, 'as'),
+    () =>
+      checkSignatures(
+        'AsIntermediateCredential',
+        intermediate,
+        intermediateKey.value,
+        asKey.value,
+        'intermediate',
+      ),
+    () =>
+      checkSignatures(
+        'ClientCredential',
+        credential,
+        clientKey.value,
+        intermediateKey.value,
+        'client',
+      ),
+  ]) {
+    const result = await step();
+    if (!result.ok) return result;
+  }
+
+  // 4. Revocation.
+  const revoked = new Set(input.published.revoked_fingerprints);
+  for (const [level, c] of [
+    ['as', anchor],
+    ['intermediate', intermediate],
+    ['client', credential],
+  ] as const) {
+    if (revoked.has(fingerprint(c)))
+      return reject('revoked', level, `${level} credential is revoked`);
+  }
+
+  // 5. Time, then nesting of windows.
+  for (const [level, c] of [
+    ['as', anchor],
+    ['intermediate', intermediate],
+    ['client', credential],
+  ] as const) {
+    const timed = checkTime(c.payload.expiration_data, input.now, level);
+    if (!timed.ok) return timed;
+  }
+  if (!nestsWithin(intermediate.payload.expiration_data, anchor.payload.expiration_data)) {
+    return reject(
+      'validity-outside-signer',
+      'intermediate',
+      'intermediate validity exceeds its AS credential',
+    );
+  }
+  if (!nestsWithin(credential.payload.expiration_data, intermediate.payload.expiration_data)) {
+    return reject('validity-outside-signer', 'client', 'client validity exceeds its intermediate');
+  }
+
+  // 6. Identity in context.
+  if (
+    input.expectedUserId !== undefined &&
+    credential.payload.client_id.user_id !== input.expectedUserId
+  ) {
+    return reject(
+      'user-mismatch',
+      'client',
+      `credential names ${credential.payload.client_id.user_id}, expected ${input.expectedUserId}`,
+    );
+  }
+  return ok({
+    clientId: credential.payload.client_id,
+    verifyingKey: clientKey.value,
+    credential,
+    intermediate,
+    asCredential: anchor,
+  });
+}

@@ -1,0 +1,74 @@
+// Labelled signing. Every signature in the protocol covers
+//   "fedconn-v1 " || label || 0x00 || canonical JSON of the content
+// so a signature made for one structure can never be passed off as another
+// (credential type confusion, a package signature replayed as a credential).
+import { canonicalJson } from './encoding/canonical-json.ts';
+import type { Ed25519KeyPair } from './crypto/ed25519.ts';
+import { verifyEd25519, type Ed25519FailureKind } from './crypto/ed25519.ts';
+import { fail, type Failure, type Result } from './result.ts';
+
+export const SIGNATURE_LABELS = [
+  'AsCredential',
+  'AsCredentialSelfSigned',
+  'AsIntermediateCredential',
+  'AsIntermediateCredentialSelfSigned',
+  'ClientCredential',
+  'ClientCredentialSelfSigned',
+  'ConnectionPackage',
+  'ConnectionEstablishmentPackage',
+] as const;
+export type SignatureLabel = (typeof SIGNATURE_LABELS)[number];
+
+/** Labels for hashes over protocol values (never signed as such). */
+export const HASH_LABELS = ['CredentialFingerprint'] as const;
+export type HashLabel = (typeof HASH_LABELS)[number];
+
+const encoder = new TextEncoder();
+
+/** The exact bytes a labelled signature covers. Throws only on non-JSON content (a bug). */
+export function labelledBytes(label: SignatureLabel | HashLabel, content: unknown): Uint8Array {
+  const json = canonicalJson(content);
+  if (!json.ok) throw new Error(`cannot encode ${label}: ${json.error.detail}`);
+  const prefix = encoder.encode(`fedconn-v1 ${label}`);
+  const body = encoder.encode(json.value);
+  const out = new Uint8Array(prefix.length + 1 + body.length);
+  out.set(prefix, 0);
+  out.set(body, prefix.length + 1);
+  return out;
+}
+
+export function signWithLabel(
+  key: Ed25519KeyPair,
+  label: SignatureLabel,
+  content: unknown,
+): Promise<Uint8Array> {
+  return key.sign(labelledBytes(label, content));
+}
+
+export type LabelledVerifyFailureKind =
+  Ed25519FailureKind | 'label-mismatch' | 'not-canonical-json';
+
+/**
+ * Verifies a labelled signature. When it fails, the signature is tried under
+ * the other labels too, so that a type-confusion attempt is reported as
+ * 'label-mismatch' rather than as an anonymous bad signature.
+ */
+export async function verifyWithLabel(
+  publicKey: Uint8Array,
+  label: SignatureLabel,
+  content: unknown,
+  signature: Uint8Array,
+): Promise<Result<void, Failure<LabelledVerifyFailureKind>>> {
+  const json = canonicalJson(content);
+  if (!json.ok) return fail('not-canonical-json', json.error.detail);
+  const verdict = await verifyEd25519(publicKey, labelledBytes(label, content), signature);
+  if (verdict.ok || verdict.error.kind !== 'bad-signature') return verdict;
+  for (const other of SIGNATURE_LABELS) {
+    if (other === label) continue;
+    const under = await verifyEd25519(publicKey, labelledBytes(other, content), signature);
+    if (under.ok) {
+      return fail('label-mismatch', `signature was made under label ${other}, expected ${label}`);
+    }
+  }
+  return verdict;
+}
