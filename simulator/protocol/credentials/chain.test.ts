@@ -14,14 +14,19 @@ import {
 import {
   fingerprint,
   issuerSignedContent,
-  signRequest,
   type AsCredential,
   type AsIntermediateCredential,
   type ClientCredential,
   type Credential,
-  type CredentialType,
 } from './credential.ts';
-import { buildChain, type ChainFixture } from './testing.ts';
+import {
+  buildChain,
+  flipBase64Bit,
+  malleateSignature,
+  relink,
+  resign,
+  type ChainFixture,
+} from './testing.ts';
 
 const fixture = await buildChain();
 const seen = new Set<ChainFailureKind>();
@@ -48,64 +53,6 @@ async function expectRejected(
     seen.add(r.error.kind);
   }
 }
-
-/** Re-issues the links below a modified credential so that only the modification is wrong. */
-async function relink(
-  f: ChainFixture,
-  changed: {
-    as?: AsCredential;
-    intermediate?: AsIntermediateCredential;
-    client?: ClientCredential;
-  },
-): Promise<ChainFixture> {
-  const asCredential = changed.as ?? f.asCredential;
-  let intermediate = changed.intermediate ?? f.intermediate;
-  if (changed.as !== undefined && changed.intermediate === undefined) {
-    intermediate = await resign('AsIntermediateCredential', f.asKey, {
-      ...intermediate,
-      payload: { ...intermediate.payload, signer_fingerprint: fingerprint(asCredential) },
-    });
-  }
-  let client = changed.client ?? f.client;
-  if (
-    changed.client === undefined &&
-    (changed.as !== undefined || changed.intermediate !== undefined)
-  ) {
-    client = await resign('ClientCredential', f.intermediateKey, {
-      ...client,
-      payload: { ...client.payload, signer_fingerprint: fingerprint(intermediate) },
-    });
-  }
-  return {
-    ...f,
-    asCredential,
-    intermediate,
-    client,
-    published: {
-      ...f.published,
-      as_credentials: [asCredential],
-      as_intermediate_credentials: [intermediate],
-    },
-  };
-}
-
-/** Issuer signature over an arbitrary (possibly tampered) credential body. */
-async function resign<P>(
-  type: CredentialType,
-  issuer: ChainFixture['asKey'],
-  credential: Credential<P>,
-): Promise<Credential<P>> {
-  return signRequest(type, issuer, credential);
-}
-
-const flipBase64Bit = (text: string, bit: number): string => {
-  const bytes = decodeBase64(text);
-  if (!bytes.ok) throw new Error('fixture holds bad base64');
-  const copy = bytes.value.slice();
-  const index = Math.floor(bit / 8) % copy.length;
-  copy[index] = (copy[index] ?? 0) ^ (1 << (bit % 8));
-  return encodeUnpaddedBase64(copy);
-};
 
 describe('a valid chain', () => {
   test('verifies and yields the client identity and key', async () => {
@@ -198,15 +145,7 @@ describe('each way a link can break is rejected with its reason', () => {
       'client',
     );
     // Malleability: S + L verifies under a lenient verifier, never under ours.
-    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
-    let s = 0n;
-    for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(original.value[i] ?? 0);
-    let sPlusL = s + L;
-    const malleated = original.value.slice();
-    for (let i = 32; i < 64; i++) {
-      malleated[i] = Number(sPlusL & 0xffn);
-      sPlusL >>= 8n;
-    }
+    const malleated = malleateSignature(original.value);
     await expectRejected(
       verify(fixture, { credential: withSignature(malleated) }),
       'non-canonical-signature',

@@ -2,8 +2,10 @@
 // later, by the conformance suites to generate corruptions of every link.
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../crypto/ed25519.ts';
 import { fork, seededRng, type Rng } from '../crypto/rng.ts';
+import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
 import type { AsCredentialsResponse } from './chain.ts';
 import {
+  fingerprint,
   createClientCredentialRequest,
   issueAsCredential,
   issueIntermediateCredential,
@@ -12,6 +14,8 @@ import {
   type AsIntermediateCredential,
   type ClientCredential,
   type ClientId,
+  type Credential,
+  type CredentialType,
 } from './credential.ts';
 import type { ExpirationData } from './expiration.ts';
 
@@ -79,4 +83,80 @@ export async function buildChain(options: ChainOptions = {}): Promise<ChainFixtu
       revoked_fingerprints: [],
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------
+// Corruptions: each breaks exactly one thing, so a verifier's reason can be checked.
+
+/** Issuer signature over an arbitrary (possibly tampered) credential body. */
+export function resign<P>(
+  type: CredentialType,
+  issuer: Ed25519KeyPair,
+  credential: Credential<P>,
+): Promise<Credential<P>> {
+  return signRequest(type, issuer, credential);
+}
+
+/** Re-issues the links below a modified credential so that only the modification is wrong. */
+export async function relink(
+  f: ChainFixture,
+  changed: {
+    readonly as?: AsCredential;
+    readonly intermediate?: AsIntermediateCredential;
+    readonly client?: ClientCredential;
+  },
+): Promise<ChainFixture> {
+  const asCredential = changed.as ?? f.asCredential;
+  let intermediate = changed.intermediate ?? f.intermediate;
+  if (changed.as !== undefined && changed.intermediate === undefined) {
+    intermediate = await resign('AsIntermediateCredential', f.asKey, {
+      ...intermediate,
+      payload: { ...intermediate.payload, signer_fingerprint: fingerprint(asCredential) },
+    });
+  }
+  let client = changed.client ?? f.client;
+  const issuerChanged = changed.as !== undefined || changed.intermediate !== undefined;
+  if (changed.client === undefined && issuerChanged) {
+    client = await resign('ClientCredential', f.intermediateKey, {
+      ...client,
+      payload: { ...client.payload, signer_fingerprint: fingerprint(intermediate) },
+    });
+  }
+  return {
+    ...f,
+    asCredential,
+    intermediate,
+    client,
+    published: {
+      ...f.published,
+      as_credentials: [asCredential],
+      as_intermediate_credentials: [intermediate],
+    },
+  };
+}
+
+/** Flips one bit of the bytes a base64 field holds and re-encodes them. */
+export function flipBase64Bit(text: string, bit: number): string {
+  const bytes = decodeBase64(text);
+  if (!bytes.ok) throw new Error(`not base64: ${text}`);
+  const copy = bytes.value.slice();
+  const index = Math.floor(bit / 8) % copy.length;
+  copy[index] = (copy[index] ?? 0) ^ (1 << (bit % 8));
+  return encodeUnpaddedBase64(copy);
+}
+
+/** The group order of Ed25519. */
+const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+
+/** Returns (R, S + L): the classic malleated Ed25519 signature, valid for lenient verifiers. */
+export function malleateSignature(signature: Uint8Array): Uint8Array {
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(signature[i] ?? 0);
+  let sPlusL = s + L;
+  const out = signature.slice();
+  for (let i = 32; i < 64; i++) {
+    out[i] = Number(sPlusL & 0xffn);
+    sPlusL >>= 8n;
+  }
+  return out;
 }

@@ -34,7 +34,7 @@ export interface HpkeSealed {
 export type HpkeFailureKind = 'malformed-key' | 'decryption-failed';
 
 export async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
-  const pair = (await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES))) as webcrypto.CryptoKeyPair;
+  const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
   const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
   return { publicKey, privateKey: pair.privateKey };
 }
@@ -50,9 +50,7 @@ export async function hpkeSeal(input: {
   }
   let recipientPublicKey: webcrypto.CryptoKey;
   try {
-    recipientPublicKey = (await suite.kem.deserializePublicKey(
-      input.publicKey,
-    )) as webcrypto.CryptoKey;
+    recipientPublicKey = await suite.kem.deserializePublicKey(input.publicKey);
   } catch (error) {
     return fail('malformed-key', `not an X25519 public key: ${String(error)}`);
   }
@@ -95,7 +93,7 @@ const publicHandles = new WeakMap<HpkeKeyPair, Promise<webcrypto.CryptoKey>>();
 function publicHandle(pair: HpkeKeyPair): Promise<webcrypto.CryptoKey> {
   let handle = publicHandles.get(pair);
   if (handle === undefined) {
-    handle = suite.kem.deserializePublicKey(pair.publicKey) as Promise<webcrypto.CryptoKey>;
+    handle = suite.kem.deserializePublicKey(pair.publicKey);
     publicHandles.set(pair, handle);
   }
   return handle;

@@ -1,0 +1,150 @@
+// The one ciphersuite connection groups use, as a ts-mls CiphersuiteImpl, with an
+// optional injected source of randomness so the simulator can replay a run
+// byte for byte from a seed.
+//
+// ts-mls draws randomness in four places, all reachable through CiphersuiteImpl:
+//   - `rng.randomBytes`: epoch secret of a new group, path secrets of every
+//     UpdatePath, reuse guards of PrivateMessages, PSK nonces;
+//   - `hpke.generateKeyPair`: init and leaf keys of a KeyPackage;
+//   - `signature.keygen`: a member's signature key pair;
+//   - inside @hpke/core: the ephemeral key of every HPKE `seal` (UpdatePath
+//     secrets, Welcome group secrets) and of `exportSecret` (ExternalInit).
+// The last one is not behind `rng`, so the seeded suite re-implements `seal` and
+// `exportSecret` on @hpke/core with its `ekm` (ephemeral key material) parameter.
+// Everything else (HKDF, AES-GCM, Ed25519 signing) is deterministic already.
+//
+// Keys are typed webcrypto.CryptoKey here; globals.d.ts aliases the global
+// CryptoKey that ts-mls and @hpke/core name (@types/node 20 lacks it).
+
+import {
+  Aes128Gcm,
+  CipherSuite as HpkeSuite,
+  DhkemX25519HkdfSha256,
+  HkdfSha256,
+  type CipherSuiteSealResponse,
+  type SenderContext,
+} from '@hpke/core';
+import { hmac } from '@noble/hashes/hmac.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import type { webcrypto } from 'node:crypto';
+import {
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
+  type CiphersuiteImpl,
+  type CiphersuiteName,
+  type Hpke,
+  type Signature,
+} from 'ts-mls';
+
+/** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
+export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
+
+/** A source of (pseudo)random bytes; the simulator passes a seeded one. */
+export interface RandomSource {
+  bytes(n: number): Uint8Array;
+}
+
+// WebCrypto-backed; built once, it holds no per-member state.
+const native: CiphersuiteImpl = await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE));
+
+/**
+ * The ciphersuite implementation for one member. Without `rng` it is ts-mls's own
+ * (WebCrypto randomness). With `rng`, every random value ts-mls uses comes from
+ * `rng`, so the same sequence of operations on the same seed yields the same bytes.
+ */
+export function ciphersuite(rng?: RandomSource): CiphersuiteImpl {
+  return rng === undefined ? native : seeded(rng);
+}
+
+function seeded(rng: RandomSource): CiphersuiteImpl {
+  const draw = (n: number): Uint8Array => {
+    const bytes = rng.bytes(n);
+    if (bytes.length !== n) throw new RangeError(`RandomSource returned ${bytes.length}, not ${n}`);
+    // A copy: ts-mls zeroes some secrets in place after use.
+    return bytes.slice();
+  };
+  // ts-mls seals several HPKE ciphertexts concurrently (Promise.all over the
+  // copath), so drawing ephemeral keys from the stream would tie the bytes to
+  // promise scheduling. Instead each ephemeral key is a PRF of the seal's inputs
+  // under a key drawn once here (like RFC 6979 nonces): order-independent, and
+  // fresh because every sealed plaintext is itself a fresh secret.
+  const sealKey = draw(32);
+  const suite = new HpkeSuite({
+    kem: new DhkemX25519HkdfSha256(),
+    kdf: new HkdfSha256(),
+    aead: new Aes128Gcm(),
+  });
+  const seal = async (
+    publicKey: Parameters<Hpke['seal']>[0],
+    plaintext: Uint8Array,
+    info: Uint8Array,
+    aad?: Uint8Array,
+  ): Promise<{ ct: Uint8Array; enc: Uint8Array }> => {
+    const pkR = await native.hpke.exportPublicKey(publicKey);
+    const ekm = prf(sealKey, [pkR, info, aad ?? new Uint8Array(), plaintext]);
+    const sealed: CipherSuiteSealResponse = await suite.seal(
+      { recipientPublicKey: publicKey, info: buffer(info), ekm },
+      buffer(plaintext),
+      aad === undefined ? new ArrayBuffer(0) : buffer(aad),
+    );
+    return { ct: new Uint8Array(sealed.ct), enc: new Uint8Array(sealed.enc) };
+  };
+  // Only the external joiner calls this, once per join and never concurrently,
+  // so the stream is safe here and a retried join gets a fresh init secret.
+  const exportSecret = async (
+    publicKey: webcrypto.CryptoKey,
+    exporterContext: Uint8Array,
+    length: number,
+    info: Uint8Array,
+  ): Promise<{ enc: Uint8Array; secret: Uint8Array }> => {
+    const context: SenderContext = await suite.createSenderContext({
+      recipientPublicKey: publicKey,
+      info: buffer(info),
+      ekm: draw(32),
+    });
+    const secret = await context.export(buffer(exporterContext), length);
+    return { enc: new Uint8Array(context.enc), secret: new Uint8Array(secret) };
+  };
+  const hpke: Hpke = {
+    ...native.hpke,
+    seal,
+    exportSecret,
+    generateKeyPair: () => native.hpke.deriveKeyPair(draw(32)),
+  };
+  const signature: Signature = { ...native.signature, keygen: () => ed25519FromSeed(draw(32)) };
+  return { ...native, hpke, signature, rng: { randomBytes: draw } };
+}
+
+/** HMAC-SHA256 over length-prefixed parts, so part boundaries are unambiguous. */
+function prf(key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  const mac = hmac.create(sha256, key);
+  for (const part of parts) {
+    const length = new Uint8Array(4);
+    new DataView(length.buffer).setUint32(0, part.length);
+    mac.update(length).update(part);
+  }
+  return mac.digest();
+}
+
+// RFC 8410 PKCS#8 wrapping of a 32-byte Ed25519 seed, the form ts-mls's own
+// keygen returns (its sign() accepts either).
+const PKCS8_ED25519_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+async function ed25519FromSeed(
+  seed: Uint8Array,
+): Promise<{ signKey: Uint8Array; publicKey: Uint8Array }> {
+  const signKey = new Uint8Array(PKCS8_ED25519_PREFIX.length + seed.length);
+  signKey.set(PKCS8_ED25519_PREFIX);
+  signKey.set(seed, PKCS8_ED25519_PREFIX.length);
+  // WebCrypto cannot derive a public key directly, but its JWK export carries it.
+  const key = await crypto.subtle.importKey('pkcs8', signKey, 'Ed25519', true, ['sign']);
+  const jwk = await crypto.subtle.exportKey('jwk', key);
+  if (jwk.x === undefined) throw new Error('Ed25519 JWK export lacks the public key');
+  return { signKey, publicKey: new Uint8Array(Buffer.from(jwk.x, 'base64url')) };
+}
+
+function buffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.slice().buffer;
+}
