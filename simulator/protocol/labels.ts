@@ -37,7 +37,7 @@ export function labelledBytes(label: SignatureLabel | HashLabel, content: unknow
   return out;
 }
 
-export function signWithLabel(
+export async function signWithLabel(
   key: Ed25519KeyPair,
   label: SignatureLabel,
   content: unknown,
