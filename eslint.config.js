@@ -17,6 +17,11 @@ export default tseslint.config(
     },
   },
   {
+    // Test doubles are often async functions with nothing to await.
+    files: ['**/*.test.ts'],
+    rules: { '@typescript-eslint/require-await': 'off' },
+  },
+  {
     files: ['**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },

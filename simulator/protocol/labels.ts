@@ -16,6 +16,7 @@ export const SIGNATURE_LABELS = [
   'ClientCredentialSelfSigned',
   'ConnectionPackage',
   'ConnectionEstablishmentPackage',
+  'ClientRequest',
 ] as const;
 export type SignatureLabel = (typeof SIGNATURE_LABELS)[number];
 

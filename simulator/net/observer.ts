@@ -1,0 +1,114 @@
+// The observer records what each server could know: every request it received
+// and every row it stored, in one global order. Privacy rules and researchers
+// ask questions of these views; nothing here changes how servers behave.
+import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
+import type { Clock } from './clock.ts';
+
+export interface RecordedRequest {
+  readonly kind: 'request';
+  readonly seq: number;
+  readonly at: number;
+  readonly method: string;
+  readonly path: string;
+  readonly query: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** The body as parsed JSON, or `{ bytes: base64 }` when it is not JSON. */
+  readonly body: unknown;
+}
+
+export interface RecordedRow {
+  readonly kind: 'row';
+  readonly seq: number;
+  readonly at: number;
+  readonly table: string;
+  readonly op: 'put' | 'delete';
+  readonly key: string;
+  readonly value?: unknown;
+}
+
+export type RecordedEvent = RecordedRequest | RecordedRow;
+
+export interface ServerView {
+  readonly server: string;
+  readonly events: readonly RecordedEvent[];
+}
+
+/** Turns stored values into plain JSON: bytes become base64 so views can be compared and printed. */
+export function recordable(value: unknown): unknown {
+  if (value instanceof Uint8Array) return { bytes: encodeUnpaddedBase64(value) };
+  if (Array.isArray(value)) return value.map(recordable);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, v]) => typeof v !== 'function')
+        .map(([k, v]) => [k, recordable(v)]),
+    );
+  }
+  return value;
+}
+
+export interface ServerRecorder {
+  readonly server: string;
+  request(request: Omit<RecordedRequest, 'kind' | 'seq' | 'at'>): void;
+  row(row: Omit<RecordedRow, 'kind' | 'seq' | 'at'>): void;
+}
+
+export class Observer {
+  #seq = 0;
+  readonly #views = new Map<string, RecordedEvent[]>();
+
+  constructor(private readonly clock: Clock) {}
+
+  recorder(server: string): ServerRecorder {
+    const events = this.#views.get(server) ?? [];
+    this.#views.set(server, events);
+    return {
+      server,
+      request: (r) =>
+        events.push({ kind: 'request', seq: this.#seq++, at: this.clock.now(), ...r }),
+      row: (r) => events.push({ kind: 'row', seq: this.#seq++, at: this.clock.now(), ...r }),
+    };
+  }
+
+  view(server: string): ServerView {
+    return { server, events: [...(this.#views.get(server) ?? [])] };
+  }
+
+  views(): readonly ServerView[] {
+    return [...this.#views.keys()].map((s) => this.view(s));
+  }
+}
+
+/** Headers worth keeping in a view; transport noise is dropped. */
+const KEPT_HEADERS = new Set(['authorization', 'content-type', 'x-fedconn-from']);
+
+/** Wraps a handler so that every request it receives is recorded before it is handled. */
+export function observed(
+  recorder: ServerRecorder,
+  handler: (request: Request) => Promise<Response>,
+): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    const bytes = new Uint8Array(await request.clone().arrayBuffer());
+    let body: unknown = null;
+    if (bytes.length > 0) {
+      try {
+        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+      } catch {
+        body = { bytes: encodeUnpaddedBase64(bytes) };
+      }
+    }
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      if (KEPT_HEADERS.has(name)) headers[name] = value;
+    });
+    recorder.request({
+      method: request.method,
+      path: url.pathname,
+      query: url.search,
+      headers,
+      body,
+    });
+    return handler(request);
+  };
+}
