@@ -1,0 +1,130 @@
+// X-Matrix request authentication (Matrix Server-Server API, Request
+// Authentication): the origin signs { method, uri, origin, destination,
+// content? } with its server key, and sends
+//   Authorization: X-Matrix origin="…",destination="…",key="ed25519:…",sig="…"
+// Receivers parse parameters case-insensitively and in any order, ignore unknown
+// ones, accept quoted values with backslash escapes and unquoted values.
+import type { Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
+import { checkJsonSignature, signJson } from '../protocol/encoding/signed-json.ts';
+import { fail, ok, type Failure, type Result } from '../protocol/result.ts';
+
+export interface XMatrixAuth {
+  readonly origin: string;
+  readonly destination?: string;
+  readonly key: string;
+  readonly sig: string;
+}
+
+export interface RequestToSign {
+  readonly method: string;
+  readonly uri: string;
+  readonly origin: string;
+  readonly destination: string;
+  readonly content?: unknown;
+}
+
+const quote = (value: string) => `"${value.replace(/(["\\])/g, '\\$1')}"`;
+
+export async function xMatrixHeader(
+  request: RequestToSign,
+  signingKey: { readonly keyId: string; readonly pair: Ed25519KeyPair },
+): Promise<string> {
+  const json = {
+    method: request.method.toUpperCase(),
+    uri: request.uri,
+    origin: request.origin,
+    destination: request.destination,
+    ...(request.content === undefined ? {} : { content: request.content }),
+  };
+  const signed = await signJson(json, {
+    entity: request.origin,
+    keyId: signingKey.keyId,
+    keyPair: signingKey.pair,
+  });
+  if (!signed.ok) throw new Error(`cannot sign request: ${signed.error.detail}`);
+  const sig = signed.value.signatures[request.origin]?.[signingKey.keyId] ?? '';
+  return `X-Matrix origin=${quote(request.origin)},destination=${quote(request.destination)},key=${quote(signingKey.keyId)},sig=${quote(sig)}`;
+}
+
+export type XMatrixFailureKind =
+  'missing' | 'malformed' | 'wrong-destination' | 'unknown-key' | 'bad-signature';
+
+/** Parses the parameter list; values may be quoted (with escapes) or bare. */
+export function parseXMatrix(
+  header: string | null,
+): Result<XMatrixAuth, Failure<XMatrixFailureKind>> {
+  if (header === null) return fail('missing', 'no Authorization header');
+  const match = /^\s*X-Matrix\s+(.*)$/i.exec(header);
+  if (match?.[1] === undefined) return fail('malformed', 'Authorization is not X-Matrix');
+  const params = new Map<string, string>();
+  const text = match[1];
+  let i = 0;
+  while (i < text.length) {
+    while (text[i] === ' ' || text[i] === ',') i++;
+    const eq = text.indexOf('=', i);
+    if (eq < 0) break;
+    const name = text.slice(i, eq).trim().toLowerCase();
+    i = eq + 1;
+    let value = '';
+    if (text[i] === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\') i++;
+        value += text[i] ?? '';
+        i++;
+      }
+      if (text[i] !== '"') return fail('malformed', `unterminated quoted value for ${name}`);
+      i++;
+    } else {
+      const end = text.indexOf(',', i);
+      value = text.slice(i, end < 0 ? undefined : end).trim();
+      i = end < 0 ? text.length : end;
+    }
+    if (name !== '' && !params.has(name)) params.set(name, value);
+  }
+  const origin = params.get('origin');
+  const key = params.get('key');
+  // The prose calls it `signature`, the example and implementations `sig`.
+  const sig = params.get('sig') ?? params.get('signature');
+  if (origin === undefined || key === undefined || sig === undefined || origin === '') {
+    return fail('malformed', 'X-Matrix needs origin, key and sig');
+  }
+  const destination = params.get('destination');
+  return ok({ origin, key, sig, ...(destination === undefined ? {} : { destination }) });
+}
+
+/** Looks up a verify key of a remote server that is valid for authenticating requests now. */
+export type KeyLookup = (serverName: string, keyId: string) => Promise<Uint8Array | undefined>;
+
+/** Authenticates an inbound request; returns the verified origin server_name. */
+export async function verifyXMatrix(input: {
+  readonly header: string | null;
+  readonly method: string;
+  readonly uri: string;
+  readonly content: unknown;
+  readonly ownServerName: string;
+  readonly lookup: KeyLookup;
+}): Promise<Result<string, Failure<XMatrixFailureKind>>> {
+  const auth = parseXMatrix(input.header);
+  if (!auth.ok) return auth;
+  const { origin, destination, key, sig } = auth.value;
+  if (destination !== undefined && destination !== input.ownServerName) {
+    return fail(
+      'wrong-destination',
+      `request is for ${destination}, this is ${input.ownServerName}`,
+    );
+  }
+  const publicKey = await input.lookup(origin, key);
+  if (publicKey === undefined)
+    return fail('unknown-key', `no valid key ${key} known for ${origin}`);
+  const json = {
+    method: input.method.toUpperCase(),
+    uri: input.uri,
+    origin,
+    destination: destination ?? input.ownServerName,
+    ...(input.content === undefined ? {} : { content: input.content }),
+    signatures: { [origin]: { [key]: sig } },
+  };
+  const checked = await checkJsonSignature(json, origin, new Map([[key, publicKey]]));
+  return checked.ok ? ok(origin) : fail('bad-signature', checked.error.detail);
+}
