@@ -9,6 +9,9 @@ import type { Transport } from '../net/transport.ts';
 
 export type PhoenixProfile = 'multi-device' | 'aliases';
 
+/** Which Matrix federation text the server follows for discovery and keys. */
+export type MatrixProfile = 'matrix-2014' | 'matrix-current';
+
 export interface HomeserverConfig {
   /** The server_name: the domain part of its users' ids and the name others resolve. */
   readonly serverName: string;
@@ -20,6 +23,8 @@ export interface HomeserverConfig {
   readonly trustedIdentityServers: readonly string[];
   /** Names of mutants active on this server (deliberate rule violations, see suites). */
   readonly mutants: ReadonlySet<string>;
+  /** Matrix federation profile (resolution, key endpoint); 'matrix-current' when absent. */
+  readonly matrixProfile?: MatrixProfile;
 }
 
 /** The server's Ed25519 signing key for federation (key id `ed25519:<version>`). */

@@ -1,11 +1,22 @@
 // An in-process federation: H homeservers on a SimNetwork, sharing one virtual
 // clock and one observer, each reachable at https://<server_name>. This is the
 // embedded default target and the base of the scenario API.
+//
+// Directories: by default a server_name resolves statically to https://<server_name>
+// (for the federation's servers and anything else registered on the network, such
+// as a test's impostor). With the `dns` option each server resolves names by the
+// real algorithm of its Matrix profile (simulator/federation/discovery.ts) against
+// the given virtual DNS, and also listens on the authorities `dns.listen` names.
+// Every server presents its modelled TLS certificate (simulator/net/tls.ts).
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { VirtualClock } from '../net/clock.ts';
+import type { DnsResolver } from '../net/dns.ts';
 import { Observer } from '../net/observer.ts';
+import { presentCertificate } from '../net/tls.ts';
 import { compose, SimNetwork, type Middleware, type Transport } from '../net/transport.ts';
-import type { HomeserverConfig, PhoenixProfile } from './context.ts';
+import { resolvingDirectory } from '../federation/discovery.ts';
+import { serverCertificate } from '../federation/tls-certificate.ts';
+import type { Directory, HomeserverConfig, MatrixProfile, PhoenixProfile } from './context.ts';
 import { createHomeserver, type Homeserver, type Service } from './homeserver.ts';
 
 export interface SimFederationOptions {
@@ -20,6 +31,14 @@ export interface SimFederationOptions {
   /** Faults applied to every request on the network (servers and clients alike). */
   readonly faults?: readonly Middleware[];
   readonly start?: number;
+  /** Matrix federation profile of every server; 'matrix-current' when absent. */
+  readonly matrixProfile?: MatrixProfile;
+  /** Resolve server names through this DNS instead of the static directory. */
+  readonly dns?: {
+    readonly resolver: DnsResolver;
+    /** Extra authorities ("ip:port", IPv6 in brackets) each server listens on. */
+    readonly listen?: Readonly<Record<string, readonly string[]>>;
+  };
 }
 
 export interface SimFederation {
@@ -42,10 +61,29 @@ export async function createSimFederation(options: SimFederationOptions): Promis
   const transport = compose(network.transport, ...(options.faults ?? []));
   const originOf = (serverName: string) => `https://${serverName}`;
   const known = new Set(options.servers.map((s) => s.serverName));
-  const directory = {
+  const staticDirectory: Directory = {
     originOf: (serverName: string) =>
-      Promise.resolve(known.has(serverName) ? originOf(serverName) : undefined),
+      Promise.resolve(
+        known.has(serverName) || network.origins.includes(new URL(originOf(serverName)).origin)
+          ? originOf(serverName)
+          : undefined,
+      ),
   };
+  const { dns } = options;
+  const directoryFor = (serverName: string): Directory =>
+    dns === undefined
+      ? staticDirectory
+      : resolvingDirectory({
+          dns: dns.resolver,
+          // .well-known fetches leave the server like its other requests, stamped.
+          transport: (request) => {
+            const stamped = new Request(request);
+            stamped.headers.set('x-fedconn-from', serverName);
+            return transport(stamped);
+          },
+          clock,
+          profile: options.matrixProfile ?? 'matrix-current',
+        });
   const servers = new Map<string, Homeserver>();
   for (const server of options.servers) {
     const config: HomeserverConfig = {
@@ -54,6 +92,7 @@ export async function createSimFederation(options: SimFederationOptions): Promis
       provisioningToken: PROVISIONING_TOKEN,
       trustedIdentityServers: server.trustedIdentityServers ?? [],
       mutants: new Set(server.mutants ?? []),
+      ...(options.matrixProfile === undefined ? {} : { matrixProfile: options.matrixProfile }),
     };
     const homeserver = await createHomeserver({
       config,
@@ -61,10 +100,14 @@ export async function createSimFederation(options: SimFederationOptions): Promis
       rng: fork(root, `server ${server.serverName}`),
       transport,
       observer,
-      directory,
+      directory: directoryFor(server.serverName),
       services: options.services,
     });
-    network.register(originOf(server.serverName), homeserver.fetch);
+    const handler = presentCertificate(serverCertificate(homeserver.ctx), homeserver.fetch);
+    network.register(originOf(server.serverName), handler);
+    for (const listen of dns?.listen?.[server.serverName] ?? []) {
+      network.register(`https://${listen}`, handler);
+    }
     servers.set(server.serverName, homeserver);
   }
   return { clock, observer, network, transport, servers, originOf };

@@ -17,6 +17,7 @@ export const SIGNATURE_LABELS = [
   'ConnectionPackage',
   'ConnectionEstablishmentPackage',
   'ClientRequest',
+  'LeafBinding',
 ] as const;
 export type SignatureLabel = (typeof SIGNATURE_LABELS)[number];
 

@@ -98,3 +98,12 @@ function publicHandle(pair: HpkeKeyPair): Promise<webcrypto.CryptoKey> {
   }
   return handle;
 }
+
+/** A key pair from raw X25519 keys, such as a KeyPackage's init key pair. */
+export async function hpkeKeyPairFromRaw(
+  privateKey: Uint8Array,
+  publicKey: Uint8Array,
+): Promise<HpkeKeyPair> {
+  const handle = await suite.kem.deserializePrivateKey(privateKey);
+  return { publicKey: publicKey.slice(), privateKey: handle };
+}

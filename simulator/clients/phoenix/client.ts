@@ -1,0 +1,879 @@
+// A reference client (one device of a user). It registers with its AS, keeps a
+// queue on its QS, publishes packages, and plays both roles of connection
+// establishment: initiator (discover, create the group, send establishment
+// packages) and responder (check the queue, verify, decide, join by external
+// commit, add its siblings). Every step is an HTTP request through the injected
+// transport, so the same client drives the simulator and real servers.
+import { generateEd25519KeyPair, type Ed25519KeyPair } from '../../protocol/crypto/ed25519.ts';
+import {
+  hpkeKeyPairFromRaw,
+  hpkeOpen,
+  hpkeSeal,
+  type HpkeKeyPair,
+} from '../../protocol/crypto/hpke.ts';
+import { fork, type Rng } from '../../protocol/crypto/rng.ts';
+import {
+  decodeBase64,
+  decodeBase64Url,
+  encodeUnpaddedBase64,
+  encodeUnpaddedBase64Url,
+} from '../../protocol/encoding/base64.ts';
+import type { AsCredentialsResponse } from '../../protocol/credentials/chain.ts';
+import {
+  createClientCredentialRequest,
+  userDomain,
+  type ClientCredential,
+  type ClientId,
+} from '../../protocol/credentials/credential.ts';
+import { decodeCredential } from '../../protocol/credentials/schema.ts';
+import {
+  createConnectionPackage,
+  createConnectionPackagePayload,
+  verifyConnectionPackage,
+  verifyConnectionPackagePayload,
+} from '../../protocol/packages/connection-package.ts';
+import {
+  createCredentialInfo,
+  openCredentialInfo,
+  sealCredentialInfo,
+  verifyCredentialInfo,
+  type CredentialInfo,
+} from '../../protocol/packages/credential-info.ts';
+import {
+  buildEstablishmentPackage,
+  openEstablishmentPackage,
+  sealEstablishmentPackage,
+  senderDomain,
+  verifyEstablishmentPackage,
+} from '../../protocol/packages/establishment-package.ts';
+import {
+  addClients,
+  createConnectionGroup,
+  createMember,
+  decryptMessage,
+  encryptMessage,
+  exportGroupInfo,
+  generateKeyPackage,
+  joinByExternalCommit,
+  joinByWelcome,
+  processCommit,
+  type ConnectionGroup,
+  type KeyPackageBundle,
+  type Member,
+} from '../../protocol/mls/index.ts';
+import {
+  decodeGroupInfo,
+  decodeKeyPackage,
+  decodeMessage,
+  decodeRatchetTree,
+  decodeWelcome,
+  encodeGroupInfo,
+  encodeKeyPackage,
+  encodeMessage,
+  encodeRatchetTree,
+  encodeWelcome,
+} from '../../protocol/mls/wire.ts';
+import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/queues.ts';
+import { call, RequestFailed, type ClientEnv } from './env.ts';
+
+const DAY = 86_400_000;
+const PACKAGE_LIFETIME = 30 * DAY;
+const CREDENTIAL_LIFETIME = 90 * DAY;
+const JOINER_INFO = new TextEncoder().encode('fedconn-v1 WelcomeBundle joiner info');
+
+/** What the user of this client sees and what happened, for tests and researchers. */
+export type ClientEvent =
+  | { readonly type: 'offer-shown'; readonly groupId: string; readonly senderUserId: string }
+  | { readonly type: 'offer-rejected'; readonly reason: string }
+  | { readonly type: 'offer-declined'; readonly groupId: string; readonly senderUserId: string }
+  | {
+      readonly type: 'joined';
+      readonly groupId: string;
+      readonly via: 'external-commit' | 'welcome';
+    }
+  | { readonly type: 'join-failed'; readonly groupId: string; readonly reason: string }
+  | { readonly type: 'offer-discarded'; readonly groupId: string; readonly reason: string }
+  | { readonly type: 'member-rejected'; readonly groupId: string; readonly reason: string }
+  | { readonly type: 'message'; readonly groupId: string; readonly text: string };
+
+export interface GroupEntry {
+  readonly id: string;
+  readonly group: ConnectionGroup;
+  readonly member: Member;
+  readonly earKey: Uint8Array;
+  readonly credentialKey: Uint8Array;
+  /** The homeserver whose DS hosts the group (the initiator's). */
+  readonly dsServer: string;
+  /** Verified user ids of the members, by the order their CredentialInfos arrived. */
+  readonly memberUsers: readonly string[];
+}
+
+/** Decision policy: whether to accept an establishment package from this user. */
+export type Decide = (senderUserId: string) => boolean;
+
+/** What a client's user shares with all its clients. */
+export interface UserShared {
+  readonly userId: string;
+  readonly serverName: string;
+  readonly friendshipToken: string;
+  readonly friendshipKey: Uint8Array;
+  readonly profile: 'multi-device' | 'aliases';
+  decide: Decide;
+  /** The user's other clients, for adding them to a connection group. */
+  siblingsOf(client: PhoenixClient): readonly PhoenixClient[];
+}
+
+interface PublishedKeyPackage {
+  readonly bundle: KeyPackageBundle;
+  readonly initKeyPair: HpkeKeyPair;
+}
+
+export class PhoenixClient {
+  readonly events: ClientEvent[] = [];
+  readonly groups = new Map<string, GroupEntry>();
+  #key!: Ed25519KeyPair;
+  #credential!: ClientCredential;
+  #queueKey!: Ed25519KeyPair;
+  #queue!: QueueRef;
+  #asSince = 0;
+  #qsSince = 0;
+  readonly #packageKeys = new Map<string, HpkeKeyPair>();
+  readonly #keyPackages: PublishedKeyPackage[] = [];
+  readonly #aliases = new Map<string, Ed25519KeyPair>();
+  readonly #rng: Rng;
+  #draws = 0;
+
+  constructor(
+    readonly env: ClientEnv,
+    readonly user: UserShared,
+    readonly clientId: ClientId,
+  ) {
+    this.#rng = fork(env.rng, `client ${clientId.user_id}/${clientId.client}`);
+  }
+
+  /** A fresh child rng for each use, so adding a step never shifts another's randomness. */
+  #next(label: string): Rng {
+    return fork(this.#rng, `${label} ${this.#draws++}`);
+  }
+
+  get queue(): QueueRef {
+    return this.#queue;
+  }
+
+  get credential(): ClientCredential {
+    return this.#credential;
+  }
+
+  #own(path: string): string {
+    return `${this.env.originOf(this.user.serverName)}${path}`;
+  }
+
+  #at(serverName: string, path: string): string {
+    return `${this.env.originOf(serverName)}${path}`;
+  }
+
+  #signer() {
+    return { key: this.#key, keyRef: `client:${this.clientId.user_id}/${this.clientId.client}` };
+  }
+
+  // --- Registration ---------------------------------------------------------------
+
+  async register(options: { keyPackages?: number } = {}): Promise<void> {
+    this.#key = await generateEd25519KeyPair(this.#next('client key'));
+    const published = await this.#asCredentials(this.user.serverName);
+    const intermediate = decodeCredential(
+      'AsIntermediateCredential',
+      published.as_intermediate_credentials[0],
+    );
+    if (!intermediate.ok)
+      throw new Error(`own AS publishes no usable intermediate: ${intermediate.error.detail}`);
+    const now = this.env.clock.now();
+    const window = intermediate.value.payload.expiration_data;
+    const csr = await createClientCredentialRequest({
+      key: this.#key,
+      clientId: this.clientId,
+      intermediate: intermediate.value,
+      expiration: {
+        not_before: now - DAY,
+        not_after: Math.min(now + CREDENTIAL_LIFETIME, window.not_after),
+      },
+    });
+    const registered = await call<{ client_credential: ClientCredential }>(
+      this.env,
+      this.#own('/_fedconn/v1/as/clients'),
+      { body: { csr }, bearer: this.env.provisioningToken },
+    );
+    this.#credential = registered.client_credential;
+    this.#queueKey = await generateEd25519KeyPair(this.#next('queue key'));
+    const created = await call<{ queue_id: string }>(
+      this.env,
+      this.#own('/_fedconn/v1/qs/queues'),
+      {
+        body: { auth_key: encodeUnpaddedBase64(this.#queueKey.publicKey) },
+      },
+    );
+    this.#queue = { server: this.user.serverName, queue_id: created.queue_id };
+    await this.publishKeyPackages(options.keyPackages ?? 3);
+  }
+
+  /** KeyPackages on the QS, each with its own leaf key and a CredentialInfo sealed to the user's friendship key. */
+  async publishKeyPackages(count: number): Promise<void> {
+    const entries = [];
+    this.#keyPackages.length = 0;
+    for (let i = 0; i < count; i++) {
+      const member = await createMember(this.#next('pseudonym').bytes(16), this.#next('member'));
+      const bundle = await generateKeyPackage(member);
+      const info = await createCredentialInfo({
+        clientKey: this.#key,
+        clientCredential: this.#credential,
+        leafSignatureKey: member.signaturePublicKey,
+      });
+      const initKeyPair = await hpkeKeyPairFromRaw(
+        bundle.privatePackage.initPrivateKey,
+        bundle.publicPackage.initKey,
+      );
+      this.#keyPackages.push({ bundle, initKeyPair });
+      entries.push({
+        key_package: encodeUnpaddedBase64(encodeKeyPackage(bundle.publicPackage)),
+        encrypted_info: sealCredentialInfo(this.user.friendshipKey, info, this.#next('seal')),
+      });
+    }
+    await call(this.env, this.#own(`/_fedconn/v1/qs/queues/${this.#queue.queue_id}/key_packages`), {
+      body: { friendship_token: this.user.friendshipToken, key_packages: entries },
+      signer: { key: this.#queueKey, keyRef: `queue:${this.#queue.queue_id}` },
+    });
+  }
+
+  async publishConnectionPackages(count: number): Promise<void> {
+    const now = this.env.clock.now();
+    const packages = [];
+    for (let i = 0; i < count; i++) {
+      const p = await createConnectionPackage({
+        rng: this.#next('package'),
+        lifetime: { not_before: now - 60_000, not_after: now + PACKAGE_LIFETIME },
+        clientKey: this.#key,
+        clientCredential: this.#credential,
+      });
+      this.#packageKeys.set(p.published.payload.encryption_key, p.decryptionKey);
+      packages.push(p.published);
+    }
+    await call(this.env, this.#own('/_fedconn/v1/as/connection_packages'), {
+      body: { connection_packages: packages },
+      signer: this.#signer(),
+    });
+  }
+
+  /** Registers an alias with its own auth key and publishes bare payloads under it. */
+  async registerAlias(alias: string, payloads: number): Promise<void> {
+    const authKey = await generateEd25519KeyPair(this.#next('alias key'));
+    await call(this.env, this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}`), {
+      method: 'PUT',
+      body: { auth_key: encodeUnpaddedBase64(authKey.publicKey) },
+    });
+    this.#aliases.set(alias, authKey);
+    const now = this.env.clock.now();
+    const list = [];
+    for (let i = 0; i < payloads; i++) {
+      const p = await createConnectionPackagePayload({
+        rng: this.#next('alias payload'),
+        lifetime: { not_before: now - 60_000, not_after: now + PACKAGE_LIFETIME },
+      });
+      this.#packageKeys.set(p.published.encryption_key, p.decryptionKey);
+      list.push(p.published);
+    }
+    await call(
+      this.env,
+      this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/connection_packages`),
+      {
+        body: { payloads: list },
+        signer: { key: authKey, keyRef: `alias:${alias}` },
+      },
+    );
+  }
+
+  async #asCredentials(serverName: string): Promise<AsCredentialsResponse> {
+    return call<AsCredentialsResponse>(
+      this.env,
+      this.#at(serverName, '/_fedconn/v1/as/credentials'),
+    );
+  }
+
+  // --- Initiator ------------------------------------------------------------------
+
+  /**
+   * Discovers the responder by user id (`@user:server`) or alias (`alias@server`),
+   * creates the connection group and sends the establishment package(s).
+   * Returns the group id.
+   */
+  async connect(
+    target: { readonly userId: string } | { readonly alias: string; readonly server: string },
+  ): Promise<string> {
+    const targets: { encryptionKey: Uint8Array; queueUrl: string }[] = [];
+    if ('userId' in target) {
+      const server = userDomain(target.userId);
+      if (server === undefined) throw new Error(`not a user id: ${target.userId}`);
+      const found = await call<{ connection_packages: unknown[] }>(
+        this.env,
+        this.#at(
+          server,
+          `/_fedconn/v1/as/users/${encodeURIComponent(target.userId)}/connection_packages`,
+        ),
+      );
+      const published = await this.#asCredentials(server);
+      for (const value of found.connection_packages) {
+        const verified = await verifyConnectionPackage({
+          value,
+          now: this.env.clock.now(),
+          published,
+          expectedUserId: target.userId,
+        });
+        if (!verified.ok)
+          throw new Error(
+            `connection package rejected: ${verified.error.kind}: ${verified.error.detail}`,
+          );
+        const { client } = verified.value.client.clientId;
+        targets.push({
+          encryptionKey: verified.value.encryptionKey,
+          queueUrl: this.#at(
+            server,
+            `/_fedconn/v1/as/clients/${encodeURIComponent(target.userId)}/${encodeURIComponent(client)}/queue`,
+          ),
+        });
+      }
+    } else {
+      const found = await call<{ connection_package: unknown }>(
+        this.env,
+        this.#at(
+          target.server,
+          `/_fedconn/v1/as/aliases/${encodeURIComponent(target.alias)}/connection_package`,
+        ),
+      );
+      const verified = verifyConnectionPackagePayload(
+        found.connection_package,
+        this.env.clock.now(),
+      );
+      if (!verified.ok)
+        throw new Error(`alias payload rejected: ${verified.error.kind}: ${verified.error.detail}`);
+      targets.push({
+        encryptionKey: verified.value.encryptionKey,
+        queueUrl: this.#at(
+          target.server,
+          `/_fedconn/v1/as/aliases/${encodeURIComponent(target.alias)}/queue`,
+        ),
+      });
+    }
+
+    const groupIdBytes = this.#next('group id').bytes(16);
+    const id = encodeUnpaddedBase64Url(groupIdBytes);
+    const earKey = this.#next('ear key').bytes(32);
+    const credentialKey = this.#next('credential key').bytes(32);
+    const member = await createMember(this.#next('pseudonym').bytes(16), this.#next('member'));
+    const group = await createConnectionGroup(groupIdBytes, member);
+    const info = await createCredentialInfo({
+      clientKey: this.#key,
+      clientCredential: this.#credential,
+      leafSignatureKey: member.signaturePublicKey,
+    });
+    const exported = await exportGroupInfo(group);
+    await call(this.env, this.#own('/_fedconn/v1/ds/groups'), {
+      body: {
+        group_id: id,
+        ear_key: encodeUnpaddedBase64(earKey),
+        group_info: encodeUnpaddedBase64(encodeGroupInfo(exported.groupInfo)),
+        ratchet_tree: encodeUnpaddedBase64(encodeRatchetTree(exported.ratchetTree)),
+        credential_infos: [sealCredentialInfo(credentialKey, info, this.#next('seal'))],
+        queue: this.#queue,
+      },
+    });
+    this.groups.set(id, {
+      id,
+      group,
+      member,
+      earKey,
+      credentialKey,
+      dsServer: this.user.serverName,
+      memberUsers: [this.user.userId],
+    });
+    // The connection group holds all of the initiator's clients (CONN-CEP-07); both seeds
+    // describe it as the group of all clients of both users.
+    await this.#addSiblings(id);
+
+    const cep = await buildEstablishmentPackage({
+      senderKey: this.#key,
+      senderCredential: this.#credential,
+      groupId: groupIdBytes,
+      groupStateEarKey: earKey,
+      credentialEarKey: credentialKey,
+    });
+    for (const t of targets) {
+      const sealed = await sealEstablishmentPackage({
+        cep,
+        encryptionKey: t.encryptionKey,
+        rng: this.#next('cep'),
+      });
+      if (!sealed.ok)
+        throw new Error(`cannot seal the establishment package: ${sealed.error.detail}`);
+      await call(this.env, t.queueUrl, { body: { message: sealed.value } });
+    }
+    return id;
+  }
+
+  // --- Responder ------------------------------------------------------------------
+
+  /** Processes the AS queues (establishment packages), then the QS queue. */
+  async processQueues(): Promise<void> {
+    const direct = await call<{ messages: { seq: number; message: unknown }[] }>(
+      this.env,
+      this.#own(`/_fedconn/v1/as/queue?since=${this.#asSince}`),
+      { signer: this.#signer() },
+    );
+    for (const m of direct.messages) {
+      await this.#onEstablishmentPackage(m.message);
+      this.#asSince = m.seq + 1;
+    }
+    for (const [alias, key] of this.#aliases) {
+      const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
+        this.env,
+        this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=0`),
+        { signer: { key, keyRef: `alias:${alias}` } },
+      );
+      let since = 0;
+      for (const m of queued.messages) {
+        await this.#onEstablishmentPackage(m.message);
+        since = m.seq + 1;
+      }
+      if (queued.messages.length > 0) {
+        await call(
+          this.env,
+          this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=${since}`),
+          { signer: { key, keyRef: `alias:${alias}` } },
+        );
+      }
+    }
+    await this.processQsQueue();
+  }
+
+  async #onEstablishmentPackage(sealed: unknown): Promise<void> {
+    // Find the package key that opens it; anything that opens under none is discarded (CONN-CEP-05).
+    let opened;
+    for (const key of this.#packageKeys.values()) {
+      const attempt = await openEstablishmentPackage({ sealed, decryptionKey: key });
+      if (attempt.ok) {
+        opened = attempt.value;
+        break;
+      }
+    }
+    if (opened === undefined) {
+      this.events.push({ type: 'offer-rejected', reason: 'opens under none of our package keys' });
+      return;
+    }
+    const groupBytes = decodeBase64(opened.connection_group_id);
+    const id = groupBytes.ok ? encodeUnpaddedBase64Url(groupBytes.value) : '';
+    // multi-device: first make sure our queue is empty; a WelcomeBundle for this group wins (CONN-RACE-01/02).
+    if (this.user.profile === 'multi-device') {
+      await this.processQsQueue();
+      if (this.groups.has(id)) {
+        this.events.push({
+          type: 'offer-discarded',
+          groupId: id,
+          reason: 'already joined through a WelcomeBundle',
+        });
+        return;
+      }
+    }
+    const domain = senderDomain(opened);
+    if (domain === undefined) {
+      this.events.push({ type: 'offer-rejected', reason: 'sender user id has no server name' });
+      return;
+    }
+    const verified = await verifyEstablishmentPackage({
+      cep: opened,
+      published: await this.#asCredentials(domain),
+      now: this.env.clock.now(),
+    });
+    if (!verified.ok) {
+      const why =
+        verified.error.chain === undefined
+          ? verified.error.detail
+          : `${verified.error.chain.level} ${verified.error.chain.kind}`;
+      this.events.push({ type: 'offer-rejected', reason: `${verified.error.kind}: ${why}` });
+      return;
+    }
+    const { senderUserId, groupStateEarKey, credentialEarKey } = verified.value;
+    // Only the user name from the verified credential is shown (CONN-TRUST-02).
+    this.events.push({ type: 'offer-shown', groupId: id, senderUserId });
+    if (!this.user.decide(senderUserId)) {
+      this.events.push({ type: 'offer-declined', groupId: id, senderUserId });
+      return;
+    }
+    const joined = await this.#joinExternally(
+      id,
+      domain,
+      groupStateEarKey,
+      credentialEarKey,
+      senderUserId,
+    );
+    if (joined) {
+      await this.#addSiblings(id);
+      return;
+    }
+    // Join failed: check the queue again; a WelcomeBundle for the group wins, else abort (CONN-RACE-04).
+    if (this.user.profile === 'multi-device') {
+      await this.processQsQueue();
+      if (this.groups.has(id)) return;
+    }
+    this.events.push({
+      type: 'offer-discarded',
+      groupId: id,
+      reason: 'join failed and no WelcomeBundle arrived',
+    });
+  }
+
+  async #joinExternally(
+    id: string,
+    dsServer: string,
+    earKey: Uint8Array,
+    credentialKey: Uint8Array,
+    senderUserId: string,
+  ): Promise<boolean> {
+    try {
+      const info = await call<{
+        group_info: string;
+        ratchet_tree: string;
+        credential_infos: string[];
+      }>(this.env, this.#at(dsServer, `/_fedconn/v1/ds/groups/${id}/external_commit_info`), {
+        body: { ear_key: encodeUnpaddedBase64(earKey) },
+      });
+      const members = await this.#verifyCredentialInfos(id, credentialKey, info.credential_infos);
+      if (members === undefined) return false;
+      if (!members.includes(senderUserId)) {
+        this.events.push({
+          type: 'join-failed',
+          groupId: id,
+          reason: 'the sender is not a member of the group',
+        });
+        return false;
+      }
+      const groupInfo = decodeB64(info.group_info, decodeGroupInfo);
+      const tree = decodeB64(info.ratchet_tree, decodeRatchetTree);
+      if (groupInfo === undefined || tree === undefined) {
+        this.events.push({
+          type: 'join-failed',
+          groupId: id,
+          reason: 'malformed external commit information',
+        });
+        return false;
+      }
+      const member = await createMember(this.#next('pseudonym').bytes(16), this.#next('member'));
+      const groupIdBytes = decodeBase64Url(id);
+      const join = await joinByExternalCommit(
+        groupInfo,
+        tree,
+        member,
+        groupIdBytes.ok ? { groupId: groupIdBytes.value } : {},
+      );
+      if (!join.ok) {
+        this.events.push({
+          type: 'join-failed',
+          groupId: id,
+          reason: `external join: ${join.error.kind}`,
+        });
+        return false;
+      }
+      const exported = await exportGroupInfo(join.value.group);
+      const own = await createCredentialInfo({
+        clientKey: this.#key,
+        clientCredential: this.#credential,
+        leafSignatureKey: member.signaturePublicKey,
+      });
+      await call(
+        this.env,
+        this.#at(dsServer, `/_fedconn/v1/ds/groups/${id}/join_connection_group`),
+        {
+          body: {
+            ear_key: encodeUnpaddedBase64(earKey),
+            commit: encodeUnpaddedBase64(encodeMessage(join.value.commit)),
+            group_info: encodeUnpaddedBase64(encodeGroupInfo(exported.groupInfo)),
+            ratchet_tree: encodeUnpaddedBase64(encodeRatchetTree(exported.ratchetTree)),
+            credential_info: sealCredentialInfo(credentialKey, own, this.#next('seal')),
+            queue: this.#queue,
+          },
+        },
+      );
+      this.groups.set(id, {
+        id,
+        group: join.value.group,
+        member,
+        earKey,
+        credentialKey,
+        dsServer,
+        memberUsers: [...members, this.user.userId],
+      });
+      this.events.push({ type: 'joined', groupId: id, via: 'external-commit' });
+      return true;
+    } catch (error) {
+      this.events.push({ type: 'join-failed', groupId: id, reason: describe(error) });
+      return false;
+    }
+  }
+
+  /** Opens and verifies every member's CredentialInfo; undefined (and an event) if any fails. */
+  async #verifyCredentialInfos(
+    id: string,
+    credentialKey: Uint8Array,
+    sealed: readonly string[],
+  ): Promise<string[] | undefined> {
+    const users: string[] = [];
+    const published = new Map<string, AsCredentialsResponse>();
+    for (const text of sealed) {
+      const info = openCredentialInfo(credentialKey, text);
+      if (!info.ok) {
+        this.events.push({
+          type: 'member-rejected',
+          groupId: id,
+          reason: `credential info: ${info.error.kind}`,
+        });
+        return undefined;
+      }
+      const domain = userDomain(info.value.client_credential.payload.client_id.user_id) ?? '';
+      let creds = published.get(domain);
+      if (creds === undefined) {
+        creds = await this.#asCredentials(domain);
+        published.set(domain, creds);
+      }
+      const verified = await verifyCredentialInfo({
+        info: info.value,
+        published: creds,
+        now: this.env.clock.now(),
+      });
+      if (!verified.ok) {
+        this.events.push({
+          type: 'member-rejected',
+          groupId: id,
+          reason: `${verified.error.kind}: ${verified.error.detail}`,
+        });
+        return undefined;
+      }
+      users.push(verified.value.clientId.user_id);
+    }
+    return users;
+  }
+
+  /** Adds this user's other clients to the group by Welcome (CONN-RACE-03). */
+  async #addSiblings(id: string): Promise<void> {
+    const entry = this.groups.get(id);
+    const siblings = this.user.siblingsOf(this);
+    if (entry === undefined || siblings.length === 0) return;
+    const claimed: { keyPackage: Uint8Array; info: CredentialInfo; queue: QueueRef }[] = [];
+    for (const sibling of siblings) {
+      const kp = await call<{ key_package: string; encrypted_info: string }>(
+        this.env,
+        this.#own('/_fedconn/v1/qs/key_packages/claim'),
+        { body: { queue_id: sibling.queue.queue_id, friendship_token: this.user.friendshipToken } },
+      );
+      const keyPackage = decodeBase64(kp.key_package);
+      const info = openCredentialInfo(this.user.friendshipKey, kp.encrypted_info);
+      if (!keyPackage.ok || !info.ok) throw new Error('a sibling KeyPackage does not open');
+      const verified = await verifyCredentialInfo({
+        info: info.value,
+        published: await this.#asCredentials(this.user.serverName),
+        now: this.env.clock.now(),
+      });
+      if (!verified.ok || verified.value.clientId.user_id !== this.user.userId) {
+        throw new Error('a sibling KeyPackage carries a credential that is not our user’s');
+      }
+      claimed.push({ keyPackage: keyPackage.value, info: info.value, queue: sibling.queue });
+    }
+    const decoded = claimed.map((c) => decodeKeyPackage(c.keyPackage));
+    const keyPackages = decoded.flatMap((d) => (d.ok ? [d.value] : []));
+    if (keyPackages.length !== claimed.length) throw new Error('a sibling KeyPackage is malformed');
+    const added = await addClients(entry.group, keyPackages);
+    if (!added.ok)
+      throw new Error(`cannot add siblings: ${added.error.kind}: ${added.error.detail}`);
+    const exported = await exportGroupInfo(added.value.group);
+    const joinerInfo = JSON.stringify({
+      ear_key: encodeUnpaddedBase64(entry.earKey),
+      credential_key: encodeUnpaddedBase64(entry.credentialKey),
+      ds_server: entry.dsServer,
+    });
+    const addedEntries = [];
+    for (const [i, c] of claimed.entries()) {
+      const initKey = keyPackages[i]?.initKey ?? new Uint8Array();
+      const sealed = await hpkeSeal({
+        publicKey: initKey,
+        plaintext: new TextEncoder().encode(joinerInfo),
+        info: JOINER_INFO,
+        rng: this.#next('joiner info'),
+      });
+      if (!sealed.ok) throw new Error(`cannot seal joiner info: ${sealed.error.detail}`);
+      addedEntries.push({
+        queue: c.queue,
+        credential_info: sealCredentialInfo(entry.credentialKey, c.info, this.#next('seal')),
+        encrypted_joiner_info: encodeUnpaddedBase64(
+          concat(sealed.value.enc, sealed.value.ciphertext),
+        ),
+      });
+    }
+    await call(this.env, this.#at(entry.dsServer, `/_fedconn/v1/ds/groups/${id}/commit`), {
+      body: {
+        ear_key: encodeUnpaddedBase64(entry.earKey),
+        commit: encodeUnpaddedBase64(encodeMessage(added.value.commit)),
+        group_info: encodeUnpaddedBase64(encodeGroupInfo(exported.groupInfo)),
+        ratchet_tree: encodeUnpaddedBase64(encodeRatchetTree(exported.ratchetTree)),
+        sender_queue: this.#queue,
+        welcome: encodeUnpaddedBase64(encodeWelcome(added.value.welcome)),
+        added: addedEntries,
+      },
+    });
+    this.groups.set(id, {
+      ...entry,
+      group: added.value.group,
+      memberUsers: [
+        ...entry.memberUsers,
+        ...claimed.map((c) => c.info.client_credential.payload.client_id.user_id),
+      ],
+    });
+  }
+
+  // --- QS queue -----------------------------------------------------------------
+
+  async processQsQueue(): Promise<void> {
+    const fetched = await call<{ messages: StoredMessage[] }>(
+      this.env,
+      this.#own(`/_fedconn/v1/qs/queues/${this.#queue.queue_id}/messages?since=${this.#qsSince}`),
+      { signer: { key: this.#queueKey, keyRef: `queue:${this.#queue.queue_id}` } },
+    );
+    for (const m of fetched.messages) {
+      await this.#onQueueMessage(m.message);
+      this.#qsSince = m.seq + 1;
+    }
+  }
+
+  async #onQueueMessage(message: QueueMessage): Promise<void> {
+    switch (message.kind) {
+      case 'welcome_bundle':
+        await this.#onWelcomeBundle(message);
+        return;
+      case 'commit': {
+        const entry = this.groups.get(message.group_id);
+        const commit = decodeB64(message.commit, decodeMessage);
+        if (entry === undefined || commit === undefined) return;
+        const processed = await processCommit(entry.group, commit);
+        if (!processed.ok) return;
+        // Every member authenticates the members the commit brought (CONN-JOIN-07).
+        const users = await this.#verifyCredentialInfos(
+          entry.id,
+          entry.credentialKey,
+          message.credential_infos,
+        );
+        if (users === undefined) return;
+        this.groups.set(entry.id, { ...entry, group: processed.value, memberUsers: users });
+        return;
+      }
+      case 'application': {
+        const entry = this.groups.get(message.group_id);
+        const msg = decodeB64(message.message, decodeMessage);
+        if (entry === undefined || msg === undefined) return;
+        const decrypted = await decryptMessage(entry.group, msg);
+        if (!decrypted.ok) return;
+        this.groups.set(entry.id, { ...entry, group: decrypted.value.group });
+        this.events.push({
+          type: 'message',
+          groupId: entry.id,
+          text: new TextDecoder().decode(decrypted.value.plaintext),
+        });
+        return;
+      }
+    }
+  }
+
+  async #onWelcomeBundle(bundle: Extract<QueueMessage, { kind: 'welcome_bundle' }>): Promise<void> {
+    if (this.groups.has(bundle.group_id)) return;
+    const sealed = decodeBase64(bundle.encrypted_joiner_info);
+    if (!sealed.ok || sealed.value.length < 33) return;
+    const enc = sealed.value.subarray(0, 32);
+    const ciphertext = sealed.value.subarray(32);
+    for (const kp of this.#keyPackages) {
+      const opened = await hpkeOpen({
+        keyPair: kp.initKeyPair,
+        sealed: { enc, ciphertext },
+        info: JOINER_INFO,
+      });
+      if (!opened.ok) continue;
+      const joinerInfo = JSON.parse(new TextDecoder().decode(opened.value)) as {
+        ear_key: string;
+        credential_key: string;
+        ds_server: string;
+      };
+      const welcome = decodeB64(bundle.welcome, decodeWelcome);
+      const tree = decodeB64(bundle.ratchet_tree, decodeRatchetTree);
+      const ear = decodeBase64(joinerInfo.ear_key);
+      const credKey = decodeBase64(joinerInfo.credential_key);
+      if (welcome === undefined || tree === undefined || !ear.ok || !credKey.ok) return;
+      const joined = await joinByWelcome(welcome, kp.bundle, tree);
+      if (!joined.ok) return;
+      const users = await this.#verifyCredentialInfos(
+        bundle.group_id,
+        credKey.value,
+        bundle.credential_infos,
+      );
+      if (users === undefined) return;
+      this.groups.set(bundle.group_id, {
+        id: bundle.group_id,
+        group: joined.value,
+        member: kp.bundle.owner,
+        earKey: ear.value,
+        credentialKey: credKey.value,
+        dsServer: joinerInfo.ds_server,
+        memberUsers: users,
+      });
+      this.events.push({ type: 'joined', groupId: bundle.group_id, via: 'welcome' });
+      return;
+    }
+  }
+
+  // --- Messages -------------------------------------------------------------------
+
+  async send(groupId: string, text: string): Promise<void> {
+    const entry = this.groups.get(groupId);
+    if (entry === undefined) throw new Error(`not a member of group ${groupId}`);
+    const encrypted = await encryptMessage(entry.group, new TextEncoder().encode(text));
+    if (!encrypted.ok) throw new Error(`cannot encrypt: ${encrypted.error.kind}`);
+    this.groups.set(groupId, { ...entry, group: encrypted.value.group });
+    await call(this.env, this.#at(entry.dsServer, `/_fedconn/v1/ds/groups/${groupId}/messages`), {
+      body: {
+        ear_key: encodeUnpaddedBase64(entry.earKey),
+        message: encodeUnpaddedBase64(encodeMessage(encrypted.value.message)),
+        sender_queue: this.#queue,
+      },
+    });
+  }
+
+  /** Messages this client received, per group. */
+  received(groupId: string): string[] {
+    return this.events.flatMap((e) =>
+      e.type === 'message' && e.groupId === groupId ? [e.text] : [],
+    );
+  }
+}
+
+function decodeB64<T>(
+  text: string,
+  decode: (bytes: Uint8Array) => { ok: true; value: T } | { ok: false },
+): T | undefined {
+  const bytes = decodeBase64(text);
+  if (!bytes.ok) return undefined;
+  const decoded = decode(bytes.value);
+  return decoded.ok ? decoded.value : undefined;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function describe(error: unknown): string {
+  return error instanceof RequestFailed || error instanceof Error ? error.message : String(error);
+}

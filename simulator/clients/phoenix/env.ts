@@ -1,0 +1,90 @@
+// What a reference client is given, and how it talks HTTP: JSON in and out,
+// optional Fedconn-Sig signing, and one error type that names the request and
+// what the server answered.
+import type { Ed25519KeyPair } from '../../protocol/crypto/ed25519.ts';
+import type { Rng } from '../../protocol/crypto/rng.ts';
+import { authorizationHeader } from '../../protocol/request-auth.ts';
+import { parseMatrixError } from '../../protocol/wire/errors.ts';
+import type { Clock } from '../../net/clock.ts';
+import type { Transport } from '../../net/transport.ts';
+
+export interface ClientEnv {
+  readonly transport: Transport;
+  readonly clock: Clock;
+  readonly rng: Rng;
+  /** Base URL of a server by server_name (the client's view of discovery). */
+  readonly originOf: (serverName: string) => string;
+  /** Bearer token for the test-only provisioning endpoints. */
+  readonly provisioningToken: string;
+}
+
+export class RequestFailed extends Error {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly errcode: string | undefined,
+    detail: string,
+  ) {
+    super(`${method} ${url} -> ${status}${errcode === undefined ? '' : ` ${errcode}`}: ${detail}`);
+    this.name = 'RequestFailed';
+  }
+}
+
+export interface CallOptions {
+  readonly method?: string;
+  readonly body?: unknown;
+  /** Sign the request with this key under this key reference. */
+  readonly signer?: { readonly key: Ed25519KeyPair; readonly keyRef: string };
+  readonly bearer?: string;
+}
+
+/** Calls a JSON endpoint; throws RequestFailed on a non-2xx answer. */
+export async function call<T = unknown>(
+  env: ClientEnv,
+  url: string,
+  options: CallOptions = {},
+): Promise<T> {
+  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
+  const headers = new Headers({ accept: 'application/json' });
+  if (options.body !== undefined) headers.set('content-type', 'application/json');
+  if (options.bearer !== undefined) headers.set('authorization', `Bearer ${options.bearer}`);
+  if (options.signer !== undefined) {
+    headers.set(
+      'authorization',
+      await authorizationHeader({
+        key: options.signer.key,
+        keyRef: options.signer.keyRef,
+        method,
+        url: new URL(url),
+        ts: env.clock.now(),
+        content: options.body,
+      }),
+    );
+  }
+  const response = await env.transport(
+    new Request(url, {
+      method,
+      headers,
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    }),
+  );
+  const text = await response.text();
+  let value: unknown = undefined;
+  try {
+    value = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    value = undefined;
+  }
+  if (!response.ok) {
+    const error = parseMatrixError(value);
+    throw new RequestFailed(
+      method,
+      url,
+      response.status,
+      error?.errcode,
+      error?.error ?? text.slice(0, 200),
+    );
+  }
+  return value as T;
+}

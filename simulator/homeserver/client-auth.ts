@@ -1,0 +1,45 @@
+// Authenticating Phoenix client requests (Fedconn-Sig, see protocol/request-auth.ts)
+// inside a Hono handler. The service supplies how a key reference maps to a key.
+import type { Context } from 'hono';
+import { parseAuthorization, verifySignedRequest } from '../protocol/request-auth.ts';
+import type { HomeserverContext } from './context.ts';
+import { fail } from './http.ts';
+
+export type KeyResolver = (keyRef: string) => Uint8Array | undefined;
+
+export async function authenticateClient(
+  ctx: HomeserverContext,
+  c: Context,
+  content: unknown,
+  resolve: KeyResolver,
+): Promise<{ ok: true; keyRef: string } | { ok: false; response: Response }> {
+  const parsed = parseAuthorization(c.req.header('authorization') ?? null);
+  if (!parsed.ok) {
+    return {
+      ok: false,
+      response: fail('M_MISSING_TOKEN', `authentication required: ${parsed.error.detail}`),
+    };
+  }
+  const key = resolve(parsed.value.keyRef);
+  if (key === undefined) {
+    return {
+      ok: false,
+      response: fail('M_UNKNOWN_TOKEN', `no key known for ${parsed.value.keyRef}`),
+    };
+  }
+  const verdict = await verifySignedRequest({
+    auth: parsed.value,
+    publicKey: key,
+    method: c.req.method,
+    url: new URL(c.req.url),
+    content,
+    now: ctx.clock.now(),
+  });
+  if (!verdict.ok) {
+    return {
+      ok: false,
+      response: fail('M_UNAUTHORIZED', `request signature: ${verdict.error.detail}`),
+    };
+  }
+  return { ok: true, keyRef: parsed.value.keyRef };
+}

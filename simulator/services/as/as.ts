@@ -1,0 +1,374 @@
+// The Authentication Service: users and their clients' credentials, connection
+// packages under user ids and payloads under aliases, and the direct and alias
+// queues through which establishment packages reach responders. See
+// docs/binding.md, "Authentication Service".
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { fork } from '../../protocol/crypto/rng.ts';
+import { decodeBase64 } from '../../protocol/encoding/base64.ts';
+import type { AsCredentialsResponse } from '../../protocol/credentials/chain.ts';
+import {
+  fingerprint,
+  signRequest,
+  userDomain,
+  type ClientCredential,
+} from '../../protocol/credentials/credential.ts';
+import { nestsWithin, validityAt } from '../../protocol/credentials/expiration.ts';
+import { clientCredentialSchema } from '../../protocol/credentials/schema.ts';
+import { verifyWithLabel } from '../../protocol/labels.ts';
+import {
+  verifyConnectionPackage,
+  verifyConnectionPackagePayload,
+  type ConnectionPackage,
+  type ConnectionPackagePayload,
+} from '../../protocol/packages/connection-package.ts';
+import { sealedCepSchema } from '../../protocol/packages/establishment-package.ts';
+import { authenticateClient } from '../../homeserver/client-auth.ts';
+import type { HomeserverContext } from '../../homeserver/context.ts';
+import { fail, isProvisioner, readJson, router } from '../../homeserver/http.ts';
+import { Table } from '../../net/store.ts';
+import { createAuthority, type Authority } from './authority.ts';
+
+export const AS_PREFIX = '/_fedconn/v1/as';
+const MAX_DEQUEUE = 100;
+
+interface QueuedMessage {
+  readonly seq: number;
+  readonly message: unknown;
+}
+interface Queue {
+  readonly next: number;
+  readonly messages: readonly QueuedMessage[];
+}
+
+const base64Key = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const csrSchema = z.strictObject({
+  csr: z.strictObject({
+    payload: clientCredentialSchema.shape.payload,
+    self_signature: base64Key,
+  }),
+});
+const aliasName = z.string().regex(/^[a-z0-9._=-]{1,255}$/, 'aliases are 1-255 of [a-z0-9._=-]');
+
+export function authenticationService(ctx: HomeserverContext) {
+  const app = router();
+  const users = new Table<{ readonly user_id: string }>('as_users', ctx.recorder);
+  const clients = new Table<{ readonly client_credential: ClientCredential }>(
+    'as_clients',
+    ctx.recorder,
+  );
+  const packages = new Table<{ readonly owner: string; readonly package: ConnectionPackage }>(
+    'as_connection_packages',
+    ctx.recorder,
+  );
+  const aliases = new Table<{ readonly alias: string; readonly auth_key: string }>(
+    'as_aliases',
+    ctx.recorder,
+  );
+  const aliasPayloads = new Table<{
+    readonly alias: string;
+    readonly payload: ConnectionPackagePayload;
+  }>('as_alias_payloads', ctx.recorder);
+  const queues = new Table<Queue>('as_queues', ctx.recorder);
+  let rowId = 0;
+  const nextId = () => `r${(rowId++).toString(36)}`;
+
+  let authority: Promise<Authority> | undefined;
+  const getAuthority = () =>
+    (authority ??= createAuthority({
+      domain: ctx.config.serverName,
+      rng: fork(ctx.rng, 'authority'),
+      now: ctx.clock.now(),
+    }));
+  const published = async (): Promise<AsCredentialsResponse> => {
+    const a = await getAuthority();
+    return {
+      as_credentials: [a.asCredential],
+      as_intermediate_credentials: [a.intermediate],
+      revoked_fingerprints: [],
+    };
+  };
+
+  // Key references for signed requests: client:<user_id>/<client> and alias:<alias>.
+  const resolveKey = (keyRef: string): Uint8Array | undefined => {
+    const [kind, ...rest] = keyRef.split(':');
+    const name = rest.join(':');
+    const text =
+      kind === 'client'
+        ? clients.get(name)?.client_credential.payload.verifying_key
+        : kind === 'alias'
+          ? aliases.get(name)?.auth_key
+          : undefined;
+    const key = text === undefined ? undefined : decodeBase64(text);
+    return key?.ok === true ? key.value : undefined;
+  };
+
+  const enqueue = (queueKey: string, message: unknown) => {
+    const queue = queues.get(queueKey) ?? { next: 0, messages: [] };
+    queues.put(queueKey, {
+      next: queue.next + 1,
+      messages: [...queue.messages, { seq: queue.next, message }],
+    });
+  };
+
+  /** Dequeue semantics: messages below `since` are deleted; those from `since` on are returned. */
+  const dequeue = (c: Context, queueKey: string) => {
+    const since = Number(c.req.query('since') ?? '0');
+    if (!Number.isSafeInteger(since) || since < 0)
+      return fail('M_INVALID_PARAM', 'since must be a non-negative integer');
+    const queue = queues.get(queueKey) ?? { next: 0, messages: [] };
+    const kept = queue.messages.filter((m) => m.seq >= since);
+    if (kept.length !== queue.messages.length) queues.put(queueKey, { ...queue, messages: kept });
+    return c.json({ messages: kept.slice(0, MAX_DEQUEUE), next: queue.next });
+  };
+
+  app.get(`${AS_PREFIX}/credentials`, async (c) => c.json(await published()));
+
+  // --- Provisioning and registration -----------------------------------------------
+
+  app.post('/_fedconn/v1/provision/users', async (c) => {
+    if (!isProvisioner(c, ctx.config.provisioningToken))
+      return fail('M_FORBIDDEN', 'provisioning token required');
+    const body = await readJson(c, z.strictObject({ user_id: z.string().regex(/^@[^:]+:.+$/) }));
+    if (!body.ok) return body.error;
+    const { user_id } = body.value;
+    if (userDomain(user_id) !== ctx.config.serverName)
+      return fail('M_INVALID_PARAM', `${user_id} is not a user of ${ctx.config.serverName}`);
+    if (users.has(user_id)) return fail('M_CONFLICT', `${user_id} already exists`);
+    users.put(user_id, { user_id });
+    return c.json({});
+  });
+
+  app.post(`${AS_PREFIX}/clients`, async (c) => {
+    if (!isProvisioner(c, ctx.config.provisioningToken))
+      return fail('M_FORBIDDEN', 'provisioning token required');
+    const body = await readJson(c, csrSchema);
+    if (!body.ok) return body.error;
+    const csr = body.value.csr;
+    const { user_id, client } = csr.payload.client_id;
+    const a = await getAuthority();
+    if (!users.has(user_id)) return fail('M_NOT_FOUND', `no user ${user_id}`);
+    if (clients.has(`${user_id}/${client}`))
+      return fail('M_CONFLICT', `client ${client} of ${user_id} exists`);
+    if (csr.payload.signer_fingerprint !== fingerprint(a.intermediate)) {
+      return fail(
+        'M_INVALID_PARAM',
+        'signer_fingerprint does not name this AS intermediate credential',
+      );
+    }
+    const window = csr.payload.expiration_data;
+    if (
+      !nestsWithin(window, a.intermediate.payload.expiration_data) ||
+      validityAt(window, ctx.clock.now()) !== 'valid'
+    ) {
+      return fail(
+        'M_INVALID_PARAM',
+        'expiration_data must be valid now and lie within the intermediate credential',
+      );
+    }
+    // Proof of possession (CRED-CHAIN-08): the CSR is signed by the key it names.
+    const key = decodeBase64(csr.payload.verifying_key);
+    const selfSignature = decodeBase64(csr.self_signature);
+    const possession =
+      key.ok && selfSignature.ok
+        ? await verifyWithLabel(
+            key.value,
+            'ClientCredentialSelfSigned',
+            csr.payload,
+            selfSignature.value,
+          )
+        : { ok: false };
+    if (!possession.ok)
+      return fail('M_FORBIDDEN', 'the CSR self-signature does not verify (no proof of possession)');
+    const credential = await signRequest('ClientCredential', a.intermediateKey, csr);
+    clients.put(`${user_id}/${client}`, { client_credential: credential });
+    return c.json({ client_credential: credential });
+  });
+
+  // --- Connection packages under the user id --------------------------------------
+
+  app.post(`${AS_PREFIX}/connection_packages`, async (c) => {
+    const body = await readJson(
+      c,
+      z.strictObject({ connection_packages: z.array(z.unknown()).min(1).max(100) }),
+    );
+    if (!body.ok) return body.error;
+    const auth = await authenticateClient(ctx, c, body.value, resolveKey);
+    if (!auth.ok) return auth.response;
+    if (!auth.keyRef.startsWith('client:'))
+      return fail('M_FORBIDDEN', 'packages under a user id need client credential authentication');
+    const owner = auth.keyRef.slice('client:'.length);
+    const registered = clients.get(owner);
+    if (registered === undefined) return fail('M_UNKNOWN_TOKEN', 'unknown client');
+    const creds = await published();
+    const userId = registered.client_credential.payload.client_id.user_id;
+    const accepted: ConnectionPackage[] = [];
+    for (const [i, value] of body.value.connection_packages.entries()) {
+      const verified = await verifyConnectionPackage({
+        value,
+        now: ctx.clock.now(),
+        published: creds,
+        expectedUserId: userId,
+      });
+      if (!verified.ok)
+        return fail(
+          'M_INVALID_PARAM',
+          `connection_packages[${i}]: ${verified.error.kind}: ${verified.error.detail}`,
+        );
+      if (
+        fingerprint(verified.value.package.client_credential) !==
+        fingerprint(registered.client_credential)
+      ) {
+        return fail('M_FORBIDDEN', `connection_packages[${i}] carries another client's credential`);
+      }
+      accepted.push(verified.value.package);
+    }
+    for (const pkg of accepted) packages.put(nextId(), { owner, package: pkg });
+    return c.json({ stored: accepted.length });
+  });
+
+  app.get(`${AS_PREFIX}/users/:userId/connection_packages`, (c) => {
+    const userId = c.req.param('userId');
+    if (!users.has(userId)) return fail('M_NOT_FOUND', `no user ${userId}`);
+    const now = ctx.clock.now();
+    const owners = clients
+      .entries()
+      .filter(([, v]) => v.client_credential.payload.client_id.user_id === userId)
+      .map(([k]) => k);
+    const served: ConnectionPackage[] = [];
+    for (const owner of owners) {
+      const mine = packages.entries().filter(([, v]) => v.owner === owner);
+      // Expired packages are never served (CONN-PKG-05); they are removed when met.
+      const usable = mine.filter(([id, v]) => {
+        const valid = validityAt(v.package.payload.lifetime, now) === 'valid';
+        if (!valid && validityAt(v.package.payload.lifetime, now) === 'expired')
+          packages.delete(id);
+        return valid;
+      });
+      const first = usable[0];
+      if (first === undefined) continue;
+      // One-time use, except the last package, which stays as a last resort (CONN-PKG-07).
+      if (usable.length > 1) packages.delete(first[0]);
+      served.push(first[1].package);
+      if (ctx.config.profile === 'aliases') break;
+    }
+    if (served.length === 0) return fail('M_NOT_FOUND', `${userId} has no connection packages`);
+    return c.json({ connection_packages: served });
+  });
+
+  // --- Direct queues: establishment packages for a client ---------------------------
+
+  app.post(`${AS_PREFIX}/clients/:userId/:client/queue`, async (c) => {
+    const owner = `${c.req.param('userId')}/${c.req.param('client')}`;
+    if (!clients.has(owner)) return fail('M_NOT_FOUND', `no client ${owner}`);
+    const body = await readJson(c, z.strictObject({ message: sealedCepSchema }));
+    if (!body.ok) return body.error;
+    enqueue(`client:${owner}`, body.value.message);
+    return c.json({});
+  });
+
+  app.get(`${AS_PREFIX}/queue`, async (c) => {
+    const auth = await authenticateClient(ctx, c, undefined, resolveKey);
+    if (!auth.ok) return auth.response;
+    return dequeue(c, auth.keyRef);
+  });
+
+  // --- Aliases ------------------------------------------------------------------
+
+  const aliasParam = (c: Context) => aliasName.safeParse(c.req.param('alias'));
+
+  app.put(`${AS_PREFIX}/aliases/:alias`, async (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success) return fail('M_INVALID_PARAM', 'bad alias');
+    const body = await readJson(c, z.strictObject({ auth_key: base64Key }));
+    if (!body.ok) return body.error;
+    const key = decodeBase64(body.value.auth_key);
+    if (!key.ok || key.value.length !== 32)
+      return fail('M_INVALID_PARAM', 'auth_key must be a 32-byte Ed25519 key');
+    if (aliases.has(alias.data)) return fail('M_CONFLICT', `alias ${alias.data} is taken`);
+    aliases.put(alias.data, { alias: alias.data, auth_key: body.value.auth_key });
+    return c.json({});
+  });
+
+  const authenticateAlias = async (c: Context, alias: string, content: unknown) => {
+    const auth = await authenticateClient(ctx, c, content, resolveKey);
+    if (!auth.ok) return auth;
+    if (auth.keyRef !== `alias:${alias}`) {
+      return {
+        ok: false as const,
+        response: fail('M_FORBIDDEN', `only the holder of alias ${alias}'s key may do this`),
+      };
+    }
+    return auth;
+  };
+
+  app.delete(`${AS_PREFIX}/aliases/:alias`, async (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const auth = await authenticateAlias(c, alias.data, undefined);
+    if (!auth.ok) return auth.response;
+    aliases.delete(alias.data);
+    queues.delete(`alias:${alias.data}`);
+    for (const [id, v] of aliasPayloads.entries())
+      if (v.alias === alias.data) aliasPayloads.delete(id);
+    return c.json({});
+  });
+
+  app.post(`${AS_PREFIX}/aliases/:alias/connection_packages`, async (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const body = await readJson(
+      c,
+      z.strictObject({ payloads: z.array(z.unknown()).min(1).max(100) }),
+    );
+    if (!body.ok) return body.error;
+    const auth = await authenticateAlias(c, alias.data, body.value);
+    if (!auth.ok) return auth.response;
+    const accepted: ConnectionPackagePayload[] = [];
+    for (const [i, value] of body.value.payloads.entries()) {
+      // Payloads only: a credential or signature here would tie the alias to a user (CONN-PKG-03).
+      const verified = verifyConnectionPackagePayload(value, ctx.clock.now());
+      if (!verified.ok)
+        return fail(
+          'M_INVALID_PARAM',
+          `payloads[${i}]: ${verified.error.kind}: ${verified.error.detail}`,
+        );
+      accepted.push(verified.value.payload);
+    }
+    for (const payload of accepted) aliasPayloads.put(nextId(), { alias: alias.data, payload });
+    return c.json({ stored: accepted.length });
+  });
+
+  app.get(`${AS_PREFIX}/aliases/:alias/connection_package`, (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const now = ctx.clock.now();
+    const usable = aliasPayloads
+      .entries()
+      .filter(([, v]) => v.alias === alias.data && validityAt(v.payload.lifetime, now) === 'valid');
+    const first = usable[0];
+    if (first === undefined)
+      return fail('M_NOT_FOUND', `alias ${alias.data} has no connection packages`);
+    if (usable.length > 1) aliasPayloads.delete(first[0]);
+    return c.json({ connection_package: first[1].payload });
+  });
+
+  app.post(`${AS_PREFIX}/aliases/:alias/queue`, async (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const body = await readJson(c, z.strictObject({ message: sealedCepSchema }));
+    if (!body.ok) return body.error;
+    enqueue(`alias:${alias.data}`, body.value.message);
+    return c.json({});
+  });
+
+  app.get(`${AS_PREFIX}/aliases/:alias/queue`, async (c) => {
+    const alias = aliasParam(c);
+    if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const auth = await authenticateAlias(c, alias.data, undefined);
+    if (!auth.ok) return auth.response;
+    return dequeue(c, auth.keyRef);
+  });
+
+  return app;
+}
