@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { SpecSyncError } from '../suites/catalog/markdown.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { runCommand } from './commands/run.ts';
+import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
 import { specSyncCommand } from './commands/spec-sync.ts';
 import { EXIT, UsageError, processIo, type Io } from './io.ts';
 
@@ -40,6 +41,19 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .description('run the conformance suite (default target: the embedded simulator)')
     .action(() => {
       setCode(runCommand(io));
+    });
+
+  cli
+    .command('serve')
+    .description('run reference homeservers as real HTTP servers on loopback')
+    .option('--servers <n>', 'how many homeservers (hs1.example, hs2.example, ...)', '2')
+    .option('--profile <name>', 'Phoenix profile: multi-device or aliases', 'multi-device')
+    .option('--seed <seed>', 'seed for all key material', 'fedconn')
+    .option('--config <file>', 'where to write the target config', 'reports/out/target.json')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'first port (servers take consecutive ports); 0 picks free ports', '0')
+    .action(async (options: ServeCommandOptions) => {
+      setCode(await serveCommand(options, io));
     });
 
   cli

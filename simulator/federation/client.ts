@@ -1,9 +1,50 @@
 // Outbound federation requests: resolve the destination through the directory,
-// sign with X-Matrix, send through the homeserver's transport.
+// sign with X-Matrix using the server's current key, send through the homeserver's
+// transport.
 import type { HomeserverContext } from '../homeserver/context.ts';
 import { NetworkError } from '../net/transport.ts';
+import { isResolvingDirectory } from './discovery.ts';
+import { currentSigningKey } from './signing-keys.ts';
 import { xMatrixHeader } from './x-matrix.ts';
 
+/** Where requests for `serverName` go: base URL and, when resolved, the Host header. */
+export interface Located {
+  readonly origin: string;
+  readonly hostHeader?: string;
+}
+
+/** Resolves `serverName` through the server's directory; undefined (with why) when it cannot. */
+export async function locateServer(
+  ctx: HomeserverContext,
+  serverName: string,
+): Promise<{ ok: true; value: Located } | { ok: false; detail: string }> {
+  try {
+    if (isResolvingDirectory(ctx.directory)) {
+      const endpoint = await ctx.directory.endpointOf(serverName);
+      if (!endpoint.ok) return { ok: false, detail: endpoint.error.detail };
+      const { origin, hostHeader } = endpoint.value;
+      return { ok: true, value: { origin, hostHeader } };
+    }
+    const origin = await ctx.directory.originOf(serverName);
+    if (origin === undefined) return { ok: false, detail: 'unknown server' };
+    // A name the URL parser refuses (such as "a.1") cannot be reached either.
+    return { ok: true, value: { origin: new URL(origin).origin } };
+  } catch (error) {
+    return { ok: false, detail: String(error) };
+  }
+}
+
+/** A request to `located`, with its Host header when there is one. */
+export function requestTo(located: Located, uri: string, init: RequestInit = {}): Request {
+  const headers = new Headers(init.headers);
+  if (located.hostHeader !== undefined) headers.set('host', located.hostHeader);
+  return new Request(new URL(uri, located.origin), { ...init, headers });
+}
+
+/**
+ * Sends a signed federation request. Throws NetworkError when the destination cannot be
+ * resolved or reached (as fetch would); any HTTP answer is returned as is.
+ */
 export async function federationRequest(
   ctx: HomeserverContext,
   destination: string,
@@ -11,20 +52,25 @@ export async function federationRequest(
   uri: string,
   content?: unknown,
 ): Promise<Response> {
-  const origin = await ctx.directory.originOf(destination);
-  if (origin === undefined) throw new NetworkError(`cannot resolve ${destination}`, uri);
+  const located = await locateServer(ctx, destination);
+  if (!located.ok) {
+    throw new NetworkError(`cannot resolve ${destination}: ${located.detail}`, uri);
+  }
+  const url = new URL(uri, located.value.origin);
+  // Sign the URI exactly as the receiver will read it back from the request URL.
+  const signedUri = url.pathname + url.search;
   const authorization = await xMatrixHeader(
     {
       method,
-      uri,
+      uri: signedUri,
       origin: ctx.config.serverName,
       destination,
       ...(content === undefined ? {} : { content }),
     },
-    ctx.signingKey,
+    currentSigningKey(ctx),
   );
   return ctx.transport(
-    new Request(`${origin}${uri}`, {
+    requestTo(located.value, signedUri, {
       method,
       headers: { authorization, 'content-type': 'application/json' },
       ...(content === undefined ? {} : { body: JSON.stringify(content) }),

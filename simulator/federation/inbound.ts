@@ -1,14 +1,20 @@
 // Authenticating inbound federation requests inside a Hono handler.
 import type { Context } from 'hono';
-import type { HomeserverContext } from '../homeserver/context.ts';
-import { fail } from '../homeserver/http.ts';
-import { remoteKeyLookup } from './remote-keys.ts';
+import type { z } from 'zod';
+import { isMutant, type HomeserverContext } from '../homeserver/context.ts';
+import { errorResponse, fail } from '../homeserver/http.ts';
+import { MAX_BODY_BYTES } from '../protocol/wire/body.ts';
+import { matrixError } from '../protocol/wire/errors.ts';
+import { MATRIX_MUTANTS } from './mutants.ts';
+import { matrixProfile, remoteKeyLookup } from './remote-keys.ts';
 import { verifyXMatrix } from './x-matrix.ts';
 
 /**
  * Verifies the X-Matrix header of the request in `c`. Returns the origin
- * server_name, or the 401 response to send. The body must be read by the caller
- * first (as JSON, or undefined when empty) because a request body is read once.
+ * server_name, or the response to send: 401 M_UNAUTHORIZED, or 400 M_UNAUTHORIZED
+ * when the origin is not a server name at all (FED-NAME-04, as Synapse answers).
+ * The body must be read by the caller first (as JSON, or undefined when empty)
+ * because a request body is read once.
  */
 export async function authenticateServer(
   ctx: HomeserverContext,
@@ -23,13 +29,69 @@ export async function authenticateServer(
     content,
     ownServerName: ctx.config.serverName,
     lookup: remoteKeyLookup(ctx),
+    originProfile: matrixProfile(ctx),
+    mutations: {
+      acceptAnyOrigin: isMutant(ctx, MATRIX_MUTANTS.acceptAnyOrigin),
+      ignoreDestination: isMutant(ctx, MATRIX_MUTANTS.ignoreDestination),
+      skipSignature: isMutant(ctx, MATRIX_MUTANTS.skipRequestSignature),
+    },
   });
   if (verdict.ok) return { ok: true, origin: verdict.value };
+  const message = `federation request not authenticated: ${verdict.error.detail}`;
   return {
     ok: false,
     response: fail(
       'M_UNAUTHORIZED',
-      `federation request not authenticated: ${verdict.error.detail}`,
+      message,
+      {},
+      verdict.error.kind === 'invalid-origin' ? 400 : 401,
     ),
   };
 }
+
+export interface FederationRequest<T> {
+  /** The authenticated origin server_name. */
+  readonly origin: string;
+  readonly body: T;
+}
+
+/**
+ * Reads and authenticates a federation request with a JSON body (or none, for GET):
+ * size limit, UTF-8 and JSON first (the signature covers the parsed content), then
+ * X-Matrix, then the schema. Every failure is the Matrix error response to send.
+ */
+export async function readFederationRequest<S extends z.ZodType>(
+  ctx: HomeserverContext,
+  c: Context,
+  schema: S,
+): Promise<
+  { ok: true; value: FederationRequest<z.output<S>> } | { ok: false; response: Response }
+> {
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  let content: unknown = undefined;
+  if (bytes.length > MAX_BODY_BYTES) {
+    return refuse(
+      fail('M_TOO_LARGE', `request body is ${bytes.length} bytes; the limit is ${MAX_BODY_BYTES}`),
+    );
+  }
+  if (bytes.length > 0) {
+    try {
+      content = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch {
+      return refuse(fail('M_NOT_JSON', 'request body is not UTF-8 JSON'));
+    }
+  }
+  const auth = await authenticateServer(ctx, c, content);
+  if (!auth.ok) return auth;
+  const parsed = schema.safeParse(content);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue === undefined || issue.path.length === 0 ? '(root)' : issue.path.join('.');
+    return refuse(
+      errorResponse(matrixError('M_BAD_JSON', `request body: ${path}: ${issue?.message ?? ''}`)),
+    );
+  }
+  return { ok: true, value: { origin: auth.origin, body: parsed.data } };
+}
+
+const refuse = (response: Response) => ({ ok: false as const, response });

@@ -61,12 +61,17 @@ export async function createSimFederation(options: SimFederationOptions): Promis
   const transport = compose(network.transport, ...(options.faults ?? []));
   const originOf = (serverName: string) => `https://${serverName}`;
   const known = new Set(options.servers.map((s) => s.serverName));
+  const registered = (serverName: string) => {
+    try {
+      return network.origins.includes(new URL(originOf(serverName)).origin);
+    } catch {
+      return false; // not even a URL host
+    }
+  };
   const staticDirectory: Directory = {
     originOf: (serverName: string) =>
       Promise.resolve(
-        known.has(serverName) || network.origins.includes(new URL(originOf(serverName)).origin)
-          ? originOf(serverName)
-          : undefined,
+        known.has(serverName) || registered(serverName) ? originOf(serverName) : undefined,
       ),
   };
   const { dns } = options;

@@ -1,15 +1,23 @@
 // A conformance check: one executable property or scenario that proves (or
 // refutes) one or more rules against a target. Checks name their rules through
 // the RuleId type, so a mistyped ID fails the typecheck.
+import fc from 'fast-check';
 import type { Profile, RuleId } from '../catalog/index.ts';
+import type { Target, TargetInstance } from './target.ts';
 
 export interface CheckContext {
+  readonly target: Target;
+  /** Opened for this execution, in the Phoenix profile this execution uses. */
+  readonly instance: TargetInstance;
+  readonly profile: Profile;
   /** Seed for every random choice the check makes; the same seed gives the same verdict. */
   readonly seed: number;
   /** Multiplier for property run counts (--runs). */
   readonly runs: number;
   /** Aborted when the check's deadline passes; a check must stop promptly. */
   readonly signal: AbortSignal;
+  /** Reports how many iterations (property runs, scenarios) ran. */
+  iterations(count: number): void;
 }
 
 export interface Check {
@@ -19,10 +27,84 @@ export interface Check {
   readonly rules: readonly [RuleId, ...RuleId[]];
   /** Profiles the check runs under; each must be among its rules' profiles. */
   readonly profiles: readonly Profile[];
-  /** Resolves when the rules hold; rejects with an explanation when they do not. */
+  /** Only on targets whose time can be moved or whose server views are visible. */
+  readonly needs?: readonly ('virtual-time' | 'observer')[];
+  /** Resolves when the rules hold; throws a CheckFailure (or any error) when they do not. */
   readonly run: (ctx: CheckContext) => Promise<void>;
 }
 
 export function defineCheck(check: Check): Check {
   return check;
+}
+
+/** A rule violation, with what was expected and what the target did. */
+export class CheckFailure extends Error {
+  constructor(
+    message: string,
+    readonly details: {
+      readonly expected?: string;
+      readonly actual?: string;
+      readonly counterexample?: string;
+      readonly path?: string;
+    } = {},
+  ) {
+    super(message);
+    this.name = 'CheckFailure';
+  }
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return value;
+  // JSON.stringify yields undefined for undefined and functions, whatever its type says.
+  const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) as
+    string | undefined;
+  return text ?? String(value);
+}
+
+/** Fails unless `condition`; `expected` and `actual` describe the two sides. */
+export function expectThat(
+  condition: boolean,
+  message: string,
+  expected: unknown,
+  actual: unknown,
+): asserts condition {
+  if (!condition)
+    throw new CheckFailure(message, { expected: show(expected), actual: show(actual) });
+}
+
+export function expectEqual<T>(actual: T, expected: T, message: string): void {
+  if (show(actual) !== show(expected))
+    throw new CheckFailure(message, { expected: show(expected), actual: show(actual) });
+}
+
+/**
+ * Runs a fast-check property with the check's seed and scaled run count. A
+ * failure becomes a CheckFailure carrying the shrunk counterexample and the
+ * path that replays it.
+ */
+export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
+  ctx: CheckContext,
+  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+  predicate: (...args: Ts) => Promise<void>,
+  options: { readonly numRuns: number; readonly path?: string },
+): Promise<void> {
+  const numRuns = Math.max(1, Math.round(options.numRuns * ctx.runs));
+  const details = await fc.check(fc.asyncProperty(...arbitraries, predicate), {
+    seed: ctx.seed,
+    numRuns,
+    ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
+  });
+  ctx.iterations(details.numRuns);
+  if (!details.failed) return;
+  const cause = details.errorInstance;
+  const inner = cause instanceof CheckFailure ? cause : undefined;
+  throw new CheckFailure(
+    inner?.message ?? (cause instanceof Error ? cause.message : 'property failed'),
+    {
+      ...(inner?.details.expected === undefined ? {} : { expected: inner.details.expected }),
+      ...(inner?.details.actual === undefined ? {} : { actual: inner.details.actual }),
+      counterexample: fc.stringify(details.counterexample),
+      path: details.counterexamplePath ?? '',
+    },
+  );
 }

@@ -201,7 +201,7 @@ export class PhoenixClient {
     const registered = await call<{ client_credential: ClientCredential }>(
       this.env,
       this.#own('/_fedconn/v1/as/clients'),
-      { body: { csr }, bearer: this.env.provisioningToken },
+      { body: { csr }, bearer: this.env.provisioningTokenOf(this.user.serverName) },
     );
     this.#credential = registered.client_credential;
     this.#queueKey = await generateEd25519KeyPair(this.#next('queue key'));

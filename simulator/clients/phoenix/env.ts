@@ -14,8 +14,8 @@ export interface ClientEnv {
   readonly rng: Rng;
   /** Base URL of a server by server_name (the client's view of discovery). */
   readonly originOf: (serverName: string) => string;
-  /** Bearer token for the test-only provisioning endpoints. */
-  readonly provisioningToken: string;
+  /** Bearer token for the test-only provisioning endpoints of a server. */
+  readonly provisioningTokenOf: (serverName: string) => string;
 }
 
 export class RequestFailed extends Error {

@@ -42,7 +42,7 @@ export class PhoenixUser implements UserShared {
     );
     await call(env, `${env.originOf(serverName)}/_fedconn/v1/provision/users`, {
       body: { user_id: options.userId },
-      bearer: env.provisioningToken,
+      bearer: env.provisioningTokenOf(serverName),
     });
     for (let i = 1; i <= options.devices; i++) {
       const client = new PhoenixClient(env, user, {

@@ -28,6 +28,7 @@ import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import { decodeBase64Url } from '../encoding/base64.ts';
 import type { Rng } from './rng.ts';
+import { meter } from './meter.ts';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -172,6 +173,7 @@ export async function ed25519KeyPairFromSeed(
         return publicKey.slice();
       },
       async sign(message: Uint8Array): Promise<Uint8Array> {
+        meter.count('ed25519.sign');
         return new Uint8Array(await subtle.sign('Ed25519', privateKey, message));
       },
     }),
@@ -180,6 +182,7 @@ export async function ed25519KeyPairFromSeed(
 
 /** Draws a 32-byte seed from rng, so key generation is as reproducible as the rng. */
 export async function generateEd25519KeyPair(rng: Rng): Promise<Ed25519KeyPair> {
+  meter.count('ed25519.keygen');
   const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
   if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
   return pair.value;
@@ -232,6 +235,7 @@ export async function verifyEd25519(
   message: Uint8Array,
   signature: Uint8Array,
 ): Promise<Verdict> {
+  meter.count('ed25519.verify');
   const key = await importVerifyKey(publicKey);
   if (!key.ok) return key;
   const encoding = checkSignatureEncoding(signature);

@@ -8,6 +8,7 @@ import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke
 import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
+import { meter } from './meter.ts';
 
 const suite = new CipherSuite({
   kem: new DhkemX25519HkdfSha256(),
@@ -34,6 +35,7 @@ export interface HpkeSealed {
 export type HpkeFailureKind = 'malformed-key' | 'decryption-failed';
 
 export async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
+  meter.count('hpke.derive');
   const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
   const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
   return { publicKey, privateKey: pair.privateKey };
@@ -45,6 +47,7 @@ export async function hpkeSeal(input: {
   readonly info: Uint8Array;
   readonly rng: Rng;
 }): Promise<Result<HpkeSealed, Failure<'malformed-key'>>> {
+  meter.count('hpke.seal');
   if (input.publicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
     return fail('malformed-key', `HPKE public key is ${input.publicKey.length} bytes, expected 32`);
   }
@@ -71,6 +74,7 @@ export async function hpkeOpen(input: {
   readonly sealed: HpkeSealed;
   readonly info: Uint8Array;
 }): Promise<Result<Uint8Array, Failure<HpkeFailureKind>>> {
+  meter.count('hpke.open');
   try {
     const plaintext = await suite.open(
       {

@@ -8,6 +8,7 @@ import { fail, ok, type Failure, type Result } from '../result.ts';
 import { attempt, type ErrorRule } from './failure.ts';
 import { epochOf, isGroup, type ConnectionGroup } from './group.ts';
 import { findDuplicateKey } from './uniqueness.ts';
+import { meter } from '../crypto/meter.ts';
 
 export type ProcessCommitFailureKind =
   /** Not a Commit (a Welcome, GroupInfo, proposal or application message). */
@@ -42,6 +43,7 @@ export async function processCommit(
   group: ConnectionGroup,
   commit: MLSMessage,
 ): Promise<Result<ConnectionGroup, Failure<ProcessCommitFailureKind>>> {
+  meter.count('mls.processCommit');
   let header: { groupId: Uint8Array; epoch: bigint; contentType: string };
   if (commit.wireformat === 'mls_public_message') {
     const { content } = commit.publicMessage;

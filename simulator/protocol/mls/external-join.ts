@@ -12,6 +12,7 @@ import type { ConnectionGroup } from './group.ts';
 import { generateKeyPackage, type Member } from './member.ts';
 import { sameBytes } from './bytes.ts';
 import { decodeRatchetTree } from './wire.ts';
+import { meter } from '../crypto/meter.ts';
 
 export type ExternalJoinFailureKind =
   /** The GroupInfo is for another group than the one the caller expects. */
@@ -59,6 +60,7 @@ export async function joinByExternalCommit(
   joiner: Member,
   options: { readonly groupId?: Uint8Array; readonly authenticatedData?: Uint8Array } = {},
 ): Promise<Result<ExternalJoin, Failure<ExternalJoinFailureKind>>> {
+  meter.count('mls.externalJoin');
   const { groupContext } = groupInfo;
   if (options.groupId !== undefined && !sameBytes(groupContext.groupId, options.groupId)) {
     return fail('wrong-group', 'GroupInfo is for another group_id');

@@ -18,6 +18,7 @@ import {
 } from 'ts-mls';
 import { generateKeyPackage, type Member } from './member.ts';
 import { sameBytes } from './bytes.ts';
+import { meter } from '../crypto/meter.ts';
 
 export interface ConnectionGroup {
   readonly state: ClientState;
@@ -36,6 +37,7 @@ export async function createConnectionGroup(
   groupId: Uint8Array,
   creator: Member,
 ): Promise<ConnectionGroup> {
+  meter.count('mls.createGroup');
   const { publicPackage, privatePackage } = await generateKeyPackage(creator);
   const state = await createGroup(groupId.slice(), publicPackage, privatePackage, [], creator.cs);
   return { state, cs: creator.cs };
@@ -57,6 +59,7 @@ export async function exportGroupInfo(
   group: ConnectionGroup,
   options: { readonly includeRatchetTree?: boolean } = {},
 ): Promise<ExportedGroupInfo> {
+  meter.count('mls.exportGroupInfo');
   const groupInfo =
     options.includeRatchetTree === true
       ? await createGroupInfoWithExternalPubAndRatchetTree(group.state, [], group.cs)

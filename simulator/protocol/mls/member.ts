@@ -15,6 +15,7 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { CIPHERSUITE, ciphersuite, type RandomSource } from './ciphersuite.ts';
+import { meter } from '../crypto/meter.ts';
 
 export interface Member {
   readonly credential: CredentialBasic;
@@ -48,6 +49,7 @@ const CAPABILITIES: Capabilities = {
  * interleave their draws in scheduling order.
  */
 export async function createMember(identity: Uint8Array, rng?: RandomSource): Promise<Member> {
+  meter.count('mls.member');
   const cs = ciphersuite(rng);
   const keys = await cs.signature.keygen();
   return {
@@ -67,6 +69,7 @@ export async function generateKeyPackage(
   member: Member,
   lifetime: Lifetime = defaultLifetime,
 ): Promise<KeyPackageBundle> {
+  meter.count('mls.keyPackage');
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     member.credential,
     CAPABILITIES,

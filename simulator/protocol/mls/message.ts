@@ -16,6 +16,7 @@ import {
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import { attempt, type ErrorRule } from './failure.ts';
 import { epochOf, isGroup, type ConnectionGroup } from './group.ts';
+import { meter } from '../crypto/meter.ts';
 
 export type EncryptFailureKind =
   /** This member was removed from the group and can no longer send. */
@@ -31,6 +32,7 @@ export async function encryptMessage(
   group: ConnectionGroup,
   plaintext: Uint8Array,
 ): Promise<Result<EncryptedMessage, Failure<EncryptFailureKind>>> {
+  meter.count('mls.encrypt');
   const active = group.state.groupActiveState.kind;
   if (active !== 'active') return fail('not-active', `group state is ${active}`);
   const { privateMessage, newState } = await createApplicationMessage(
@@ -80,6 +82,7 @@ export async function decryptMessage(
   group: ConnectionGroup,
   message: MLSMessage,
 ): Promise<Result<DecryptedMessage, Failure<DecryptFailureKind>>> {
+  meter.count('mls.decrypt');
   if (message.wireformat !== 'mls_private_message') {
     return fail('not-an-application-message', `wire format ${message.wireformat}`);
   }

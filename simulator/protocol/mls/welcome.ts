@@ -24,6 +24,7 @@ import { attempt, type ErrorRule } from './failure.ts';
 import type { ConnectionGroup } from './group.ts';
 import type { KeyPackageBundle } from './member.ts';
 import { findDuplicateKey } from './uniqueness.ts';
+import { meter } from '../crypto/meter.ts';
 
 export type AddClientsFailureKind =
   /** Nothing to add; an empty commit would only burn an epoch. */
@@ -61,6 +62,7 @@ export async function addClients(
   keyPackages: readonly KeyPackage[],
   options: { readonly includeRatchetTree?: boolean; readonly authenticatedData?: Uint8Array } = {},
 ): Promise<Result<AddedClients, Failure<AddClientsFailureKind>>> {
+  meter.count('mls.addClients');
   if (keyPackages.length === 0) return fail('no-key-packages', 'no KeyPackage to add');
   const active = group.state.groupActiveState.kind;
   if (active !== 'active') return fail('not-active', `group state is ${active}`);
@@ -130,6 +132,7 @@ export async function joinByWelcome(
   keyPackage: KeyPackageBundle,
   ratchetTree?: RatchetTree,
 ): Promise<Result<ConnectionGroup, Failure<WelcomeFailureKind>>> {
+  meter.count('mls.joinByWelcome');
   if (welcome.cipherSuite !== CIPHERSUITE) {
     return fail('unsupported-ciphersuite', `Welcome uses ${welcome.cipherSuite}`);
   }

@@ -25,7 +25,8 @@ import {
 import { sealedCepSchema } from '../../protocol/packages/establishment-package.ts';
 import { authenticateClient } from '../../homeserver/client-auth.ts';
 import type { HomeserverContext } from '../../homeserver/context.ts';
-import { fail, isProvisioner, readJson, router } from '../../homeserver/http.ts';
+import { fail, readJson, router } from '../../homeserver/http.ts';
+import { provisioningDenied } from '../../federation/provisioning.ts';
 import { Table } from '../../net/store.ts';
 import { createAuthority, type Authority } from './authority.ts';
 
@@ -127,8 +128,8 @@ export function authenticationService(ctx: HomeserverContext) {
   // --- Provisioning and registration -----------------------------------------------
 
   app.post('/_fedconn/v1/provision/users', async (c) => {
-    if (!isProvisioner(c, ctx.config.provisioningToken))
-      return fail('M_FORBIDDEN', 'provisioning token required');
+    const denied = provisioningDenied(ctx, c);
+    if (denied !== undefined) return denied;
     const body = await readJson(c, z.strictObject({ user_id: z.string().regex(/^@[^:]+:.+$/) }));
     if (!body.ok) return body.error;
     const { user_id } = body.value;
@@ -140,8 +141,8 @@ export function authenticationService(ctx: HomeserverContext) {
   });
 
   app.post(`${AS_PREFIX}/clients`, async (c) => {
-    if (!isProvisioner(c, ctx.config.provisioningToken))
-      return fail('M_FORBIDDEN', 'provisioning token required');
+    const denied = provisioningDenied(ctx, c);
+    if (denied !== undefined) return denied;
     const body = await readJson(c, csrSchema);
     if (!body.ok) return body.error;
     const csr = body.value.csr;

@@ -1,0 +1,108 @@
+// One connection establishment against its crypto floor: the operations it
+// performed (counted by the meter) priced at unit costs measured in this run.
+import { meter, CRYPTO_OPS, type CryptoOp } from '../simulator/protocol/crypto/meter.ts';
+import { createScenario, createTargetScenario, serverName } from '../simulator/scenario.ts';
+import { ALL_SERVICES } from '../simulator/services/index.ts';
+import { serveFederation } from '../simulator/serve/serve.ts';
+import type { Population } from '../simulator/scenario.ts';
+import { median } from './stats.ts';
+
+export interface EstablishmentFigure {
+  readonly name: string;
+  readonly runs: number;
+  readonly medianMs: number;
+  readonly floorMs: number;
+  readonly ratio: number;
+  readonly ops: Readonly<Record<CryptoOp, number>>;
+}
+
+export const priceOf = (
+  ops: Readonly<Record<CryptoOp, number>>,
+  unit: Readonly<Record<CryptoOp, number>>,
+) => CRYPTO_OPS.reduce((sum, op) => sum + ops[op] * unit[op], 0);
+
+/** Times connect() until every client of both users is in the group, excluding registration. */
+async function establish(
+  population: Population,
+  initiator: string,
+  responder: string,
+): Promise<{ ms: number; ops: Record<CryptoOp, number> }> {
+  const a = population.user(initiator);
+  const b = population.user(responder);
+  meter.reset();
+  const start = performance.now();
+  const groupId = await a.primary.connect({ userId: b.userId });
+  await population.settle();
+  const ms = performance.now() - start;
+  const ops = meter.snapshot();
+  for (const c of [...a.clients, ...b.clients]) {
+    if (!c.groups.has(groupId))
+      throw new Error(`establishment incomplete: ${c.clientId.user_id}/${c.clientId.client}`);
+  }
+  return { ms, ops };
+}
+
+export async function measureEstablishment(
+  unit: Readonly<Record<CryptoOp, number>>,
+  runs = 7,
+): Promise<EstablishmentFigure[]> {
+  const cases = [
+    { name: 'sim, same homeserver, 1 device each', homeservers: 1, devices: 1 },
+    { name: 'sim, two homeservers, 1 device each', homeservers: 2, devices: 1 },
+    { name: 'sim, same homeserver, 3 devices each', homeservers: 1, devices: 3 },
+    { name: 'sim, two homeservers, 3 devices each', homeservers: 2, devices: 3 },
+  ];
+  const figures: EstablishmentFigure[] = [];
+  for (const c of cases) {
+    const samples: { ms: number; ops: Record<CryptoOp, number> }[] = [];
+    for (let i = 0; i < runs; i++) {
+      const s = await createScenario({
+        seed: `bench ${c.name} ${i}`,
+        homeservers: c.homeservers,
+        usersPerServer: c.homeservers === 1 ? 2 : 1,
+        devicesPerUser: c.devices,
+        profile: 'multi-device',
+      });
+      const responder = c.homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
+      samples.push(await establish(s, `@user1:${serverName(0)}`, responder));
+    }
+    figures.push(summarise(c.name, samples, unit));
+  }
+  // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
+  const served = await serveFederation({
+    servers: [serverName(0), serverName(1)],
+    profile: 'multi-device',
+    seed: 'bench http',
+    services: ALL_SERVICES,
+  });
+  try {
+    const samples = [];
+    for (let i = 0; i < runs; i++) {
+      // Fresh users per run on the same servers.
+      const p = await createTargetScenario(served.config, {
+        seed: `bench http ${i}`,
+        usersPerServer: 1,
+        devicesPerUser: 1,
+        userPrefix: `run${i}-`,
+      });
+      samples.push(
+        await establish(p, `@run${i}-1:${serverName(0)}`, `@run${i}-1:${serverName(1)}`),
+      );
+    }
+    figures.push(summarise('fedconn serve (HTTP), two homeservers, 1 device each', samples, unit));
+  } finally {
+    await served.close();
+  }
+  return figures;
+}
+
+function summarise(
+  name: string,
+  samples: readonly { ms: number; ops: Record<CryptoOp, number> }[],
+  unit: Readonly<Record<CryptoOp, number>>,
+): EstablishmentFigure {
+  const medianMs = median(samples.map((s) => s.ms));
+  const ops = samples[0]?.ops ?? meter.snapshot();
+  const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
+  return { name, runs: samples.length, medianMs, floorMs, ratio: medianMs / floorMs, ops };
+}

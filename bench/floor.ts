@@ -1,0 +1,119 @@
+// Unit costs of the crypto operations the protocol needs, measured in this
+// process: the prices of the crypto floor.
+import { generateEd25519KeyPair, verifyEd25519 } from '../simulator/protocol/crypto/ed25519.ts';
+import { deriveHpkeKeyPair, hpkeOpen, hpkeSeal } from '../simulator/protocol/crypto/hpke.ts';
+import type { CryptoOp } from '../simulator/protocol/crypto/meter.ts';
+import { fork, seededRng } from '../simulator/protocol/crypto/rng.ts';
+import {
+  addClients,
+  createConnectionGroup,
+  createMember,
+  decryptMessage,
+  encryptMessage,
+  exportGroupInfo,
+  generateKeyPackage,
+  joinByExternalCommit,
+  joinByWelcome,
+  processCommit,
+  type KeyPackageBundle,
+} from '../simulator/protocol/mls/index.ts';
+import { median } from './stats.ts';
+
+async function time(iterations: number, op: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < Math.min(5, iterations); i++) await op(i);
+  const samples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const start = performance.now();
+    await op(i);
+    samples.push(performance.now() - start);
+  }
+  return median(samples);
+}
+
+const must = <T>(r: { ok: true; value: T } | { ok: false; error: { detail: string } }): T => {
+  if (!r.ok) throw new Error(r.error.detail);
+  return r.value;
+};
+
+export async function measureFloor(iterations = 40): Promise<Record<CryptoOp, number>> {
+  const rng = seededRng('floor');
+  const r = (label: string) => fork(rng, label);
+  const key = await generateEd25519KeyPair(r('key'));
+  const message = new Uint8Array(200).fill(7);
+  const signature = await key.sign(message);
+  const hpke = await deriveHpkeKeyPair(r('hpke'));
+  const sealed = must(
+    await hpkeSeal({
+      publicKey: hpke.publicKey,
+      plaintext: new Uint8Array(1500),
+      info: new Uint8Array(),
+      rng: r('s'),
+    }),
+  );
+  const creator = await createMember(new Uint8Array(16), r('creator'));
+  const group = await createConnectionGroup(new Uint8Array(16).fill(1), creator);
+  const exported = await exportGroupInfo(group);
+  const joiner = await createMember(new Uint8Array(16).fill(2), r('joiner'));
+  const join = must(await joinByExternalCommit(exported.groupInfo, exported.ratchetTree, joiner));
+  const kps: [KeyPackageBundle, KeyPackageBundle] = [
+    await generateKeyPackage(await createMember(new Uint8Array(16).fill(3))),
+    await generateKeyPackage(await createMember(new Uint8Array(16).fill(4))),
+  ];
+  const added = must(
+    await addClients(
+      join.group,
+      kps.map((k) => k.publicPackage),
+    ),
+  );
+  const receiver = must(await processCommit(group, join.commit));
+  const app = must(await encryptMessage(join.group, new Uint8Array(100)));
+
+  const tree = (await exportGroupInfo(added.group)).ratchetTree;
+  const keyPackage = await time(iterations, async () => generateKeyPackage(creator));
+  const costs: Record<CryptoOp, number> = {
+    'ed25519.keygen': await time(iterations * 4, (i) => generateEd25519KeyPair(r(`k${i}`))),
+    'ed25519.sign': await time(iterations * 4, () => key.sign(message)),
+    // A fresh key each time would include the import; the protocol mostly verifies known keys.
+    'ed25519.verify': await time(iterations * 4, () =>
+      verifyEd25519(key.publicKey, message, signature),
+    ),
+    'hpke.derive': await time(iterations, (i) => deriveHpkeKeyPair(r(`h${i}`))),
+    'hpke.seal': await time(iterations, (i) =>
+      hpkeSeal({
+        publicKey: hpke.publicKey,
+        plaintext: new Uint8Array(1500),
+        info: new Uint8Array(),
+        rng: r(`s${i}`),
+      }),
+    ),
+    'hpke.open': await time(iterations, () =>
+      hpkeOpen({ keyPair: hpke, sealed, info: new Uint8Array() }),
+    ),
+    'mls.member': await time(iterations, (i) => createMember(new Uint8Array(16), r(`m${i}`))),
+    'mls.keyPackage': keyPackage,
+    // createConnectionGroup generates a KeyPackage inside, which the meter also counts:
+    // price only what it adds on top, so the floor never counts that KeyPackage twice.
+    'mls.createGroup': Math.max(
+      0,
+      (await time(iterations, () => createConnectionGroup(new Uint8Array(16).fill(9), creator))) -
+        keyPackage,
+    ),
+    'mls.exportGroupInfo': await time(iterations, () => exportGroupInfo(group)),
+    'mls.externalJoin': await time(iterations, () =>
+      joinByExternalCommit(exported.groupInfo, exported.ratchetTree, joiner),
+    ),
+    'mls.processCommit': await time(iterations, () => processCommit(group, join.commit)),
+    'mls.addClients': await time(iterations, () =>
+      addClients(
+        join.group,
+        kps.map((k) => k.publicPackage),
+      ),
+    ),
+    'mls.joinByWelcome': await time(iterations, (i) =>
+      joinByWelcome(added.welcome, i % 2 === 0 ? kps[0] : kps[1], tree),
+    ),
+    'mls.encrypt': await time(iterations, () => encryptMessage(group, new Uint8Array(100))),
+    'mls.decrypt': await time(iterations, () => decryptMessage(receiver, app.message)),
+  };
+  return costs;
+}

@@ -1,0 +1,74 @@
+// `fedconn serve`: starts N reference homeservers as real HTTP servers on
+// loopback, writes the target config file the http target reads, and shuts
+// down cleanly on SIGINT or SIGTERM.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { serverName } from '../../simulator/scenario.ts';
+import { ALL_SERVICES } from '../../simulator/services/index.ts';
+import { serveFederation } from '../../simulator/serve/serve.ts';
+import { UsageError, type Io } from '../io.ts';
+
+export interface ServeCommandOptions {
+  readonly servers: string;
+  readonly profile: string;
+  readonly seed: string;
+  readonly config: string;
+  readonly host: string;
+  readonly port: string;
+}
+
+export async function serveCommand(
+  options: ServeCommandOptions,
+  io: Io,
+  until: Promise<string> = signal(),
+): Promise<number> {
+  const count = Number(options.servers);
+  if (!Number.isInteger(count) || count < 1 || count > 16) {
+    throw new UsageError(`--servers: expected an integer from 1 to 16, got "${options.servers}"`);
+  }
+  if (options.profile !== 'multi-device' && options.profile !== 'aliases') {
+    throw new UsageError(`--profile: expected multi-device or aliases, got "${options.profile}"`);
+  }
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535 - count) {
+    throw new UsageError(`--port: expected a port number, got "${options.port}"`);
+  }
+  const served = await serveFederation({
+    servers: Array.from({ length: count }, (_, i) => serverName(i)),
+    profile: options.profile,
+    seed: options.seed,
+    services: ALL_SERVICES,
+    host: options.host,
+    basePort: port,
+  });
+  try {
+    mkdirSync(dirname(options.config), { recursive: true });
+    writeFileSync(options.config, `${JSON.stringify(served.config, null, 2)}\n`);
+  } catch (error) {
+    await served.close();
+    throw new UsageError(`--config: cannot write ${options.config}: ${(error as Error).message}`);
+  }
+  for (const s of served.config.servers) io.out(`${s.server_name.padEnd(16)} ${s.base_url}\n`);
+  io.out(
+    `fedconn serve: ${count} reference homeservers (${options.profile}); target config written to ${options.config}\n`,
+  );
+  io.out('ready; stop with Ctrl-C (SIGINT) or SIGTERM\n');
+  const why = await until;
+  await served.close();
+  io.out(`stopped (${why})\n`);
+  return 0;
+}
+
+function signal(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (name: string) => () => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+      resolve(name);
+    };
+    const onInt = stop('SIGINT');
+    const onTerm = stop('SIGTERM');
+    process.once('SIGINT', onInt);
+    process.once('SIGTERM', onTerm);
+  });
+}

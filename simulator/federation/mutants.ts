@@ -1,0 +1,49 @@
+// Named mutants of the Matrix side of the reference (keys, request authentication,
+// discovery, invite and join): each one deliberately breaks one rule, so the suite
+// can prove that its check for that rule fails. A server runs a mutant when its
+// config lists the name (createSimFederation's `mutants` per server). Names are
+// `<rule id>/<what breaks>`.
+export const MATRIX_MUTANTS = {
+  /** Serve /_matrix/key/v1 without tls_certificate. */
+  omitTlsCertificate: 'FED-KEYS-01/omit-tls-certificate',
+  /** Accept a v1 key document whatever certificate the connection presented. */
+  skipCertificateCheck: 'FED-KEYS-02/skip-certificate-check',
+  /** Serve /_matrix/key/v2/server without valid_until_ts. */
+  omitValidUntil: 'FED-KEYS-03/omit-valid-until-ts',
+  /** Sign the key document with a key that is not among its verify_keys. */
+  signWithForeignKey: 'FED-KEYS-04/sign-with-foreign-key',
+  /** Use a key document whatever server_name it names. */
+  acceptAnyServerName: 'FED-KEYS-05/accept-any-server-name',
+  /** Trust valid_until_ts as is, without the 7-day cap. */
+  uncappedKeyTrust: 'FED-KEYS-06/uncapped-key-trust',
+  /** Let old_verify_keys authenticate requests. */
+  oldKeysAuthenticateRequests: 'FED-KEYS-07/old-keys-authenticate-requests',
+  /** Ignore the X-Matrix destination. */
+  ignoreDestination: 'FED-AUTH-02/ignore-destination',
+  /** Skip the X-Matrix signature check (any known key id passes). */
+  skipRequestSignature: 'FED-AUTH-03/skip-request-signature',
+  /** Take any origin string, valid server name or not. */
+  acceptAnyOrigin: 'FED-NAME-04/accept-any-origin',
+  /** Send the invite to the room before the invitee server signed it. */
+  distributeUnsignedInvite: 'FED-INVITE-01/distribute-before-invitee-signs',
+  /** Accept an invite into a room without the invitee server's signature. */
+  acceptInviteWithoutInviteeSignature: 'FED-INVITE-02/accept-without-invitee-signature',
+  /** Sign whatever arrives at /invite. */
+  signAnyInvite: 'FED-INVITE-03/sign-any-invite',
+  /** Rewrite the invite's content before signing it. */
+  rewriteInvite: 'FED-INVITE-04/rewrite-invite',
+  /** Sign the make_join template without checking it. */
+  signTemplateUnchecked: 'FED-JOIN-02/sign-template-unchecked',
+  /** Return the state after the join (including it) instead of before. */
+  stateAfterJoin: 'FED-JOIN-03/state-after-join',
+  /** Accept any member event at send_join. */
+  acceptAnySendJoin: 'FED-JOIN-04/accept-any-send-join',
+  /** Serve make_join templates for users of other servers. */
+  templateForAnyUser: 'FED-JOIN-05/template-for-any-user',
+  /** Keep an accepted join to itself. */
+  keepJoinToItself: 'FED-JOIN-06/keep-join-to-itself',
+  /** Trust the send_join state blindly. */
+  trustSendJoinState: 'FED-JOIN-07/trust-send-join-state',
+} as const;
+
+export type MatrixMutant = (typeof MATRIX_MUTANTS)[keyof typeof MATRIX_MUTANTS];

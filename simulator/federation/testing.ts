@@ -1,0 +1,134 @@
+// A scriptable federation peer for tests and adversarial checks: a server name, a
+// signing key the caller controls, its key document at /_matrix/key/v2/server (and
+// /_matrix/key/v1 with a modelled certificate), and any routes the caller adds. It
+// signs requests and JSON like a homeserver, or forges them on request. The reference
+// servers cannot tell it from a homeserver, which is the point.
+import { Hono } from 'hono';
+import { generateEd25519KeyPair, type Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
+import { fork, seededRng } from '../protocol/crypto/rng.ts';
+import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
+import { signJson, type SignedObject } from '../protocol/encoding/signed-json.ts';
+import { unwrap } from '../protocol/result.ts';
+import { modelCertificate, presentCertificate } from '../net/tls.ts';
+import type { SimNetwork, Transport } from '../net/transport.ts';
+import { xMatrixHeader } from './x-matrix.ts';
+
+export interface FakeKey {
+  readonly keyId: string;
+  readonly pair: Ed25519KeyPair;
+}
+
+export interface FakeServer {
+  readonly serverName: string;
+  readonly key: FakeKey;
+  /** The certificate its connections present. */
+  readonly certificate: Uint8Array;
+  /** Add routes here; the key routes are already there (and can be overridden first). */
+  readonly app: Hono;
+  /** Signs `object` as this server (or with `key` under this server's name). */
+  sign(object: unknown, key?: FakeKey): Promise<SignedObject>;
+  /** Sends an X-Matrix request to `destination` (at https://<destination>). */
+  request(
+    destination: string,
+    method: string,
+    uri: string,
+    content?: unknown,
+    forge?: Forgery,
+  ): Promise<Response>;
+}
+
+/** Ways to lie in an X-Matrix request: another origin, destination or key than the truth. */
+export interface Forgery {
+  readonly origin?: string;
+  readonly destination?: string;
+  readonly key?: FakeKey;
+  /** Replace the Authorization header entirely. */
+  readonly authorization?: string | null;
+  /** Sign this content but send `sentContent` (a replayed or altered body). */
+  readonly sentContent?: unknown;
+}
+
+export interface FakeServerOptions {
+  readonly serverName: string;
+  readonly network: SimNetwork;
+  /** Outbound transport, normally the federation's (faults included). */
+  readonly transport: Transport;
+  readonly seed?: string;
+  /** valid_until_ts of the served v2 document (default: far enough, 1 day from `now`). */
+  readonly validUntil?: number;
+  readonly now?: () => number;
+  /** Do not register on the network; the caller registers `fetch` itself. */
+  readonly register?: boolean;
+  /** Routes installed before the key routes, so they can override them. */
+  readonly setup?: (app: Hono) => void;
+}
+
+export async function createFakeServer(
+  options: FakeServerOptions,
+): Promise<FakeServer & { readonly fetch: (request: Request) => Promise<Response> }> {
+  const rng = seededRng(options.seed ?? `fake server ${options.serverName}`);
+  const pair = await generateEd25519KeyPair(fork(rng, 'signing key'));
+  const key: FakeKey = { keyId: 'ed25519:fake', pair };
+  const certificate = modelCertificate(fork(rng, 'tls certificate'));
+  const now = options.now ?? (() => Date.now());
+  const { serverName } = options;
+
+  const sign = async (object: unknown, by: FakeKey = key) =>
+    unwrap(await signJson(object, { entity: serverName, keyId: by.keyId, keyPair: by.pair }));
+
+  const app = new Hono();
+  options.setup?.(app);
+  app.get('/_matrix/key/v2/server', async (c) =>
+    c.json(
+      await sign({
+        server_name: serverName,
+        valid_until_ts: options.validUntil ?? now() + 24 * 60 * 60 * 1000,
+        verify_keys: { [key.keyId]: { key: encodeUnpaddedBase64(pair.publicKey) } },
+        old_verify_keys: {},
+      }),
+    ),
+  );
+  app.get('/_matrix/key/v1', async (c) =>
+    c.json(
+      await sign({
+        server_name: serverName,
+        verify_keys: { [key.keyId]: encodeUnpaddedBase64(pair.publicKey) },
+        tls_certificate: encodeUnpaddedBase64(certificate),
+      }),
+    ),
+  );
+
+  const fetch = presentCertificate(certificate, async (request) => app.fetch(request));
+  if (options.register !== false) options.network.register(`https://${serverName}`, fetch);
+
+  const request: FakeServer['request'] = async (destination, method, uri, content, forge = {}) => {
+    const url = new URL(uri, `https://${destination}`);
+    const signedUri = url.pathname + url.search;
+    const authorization =
+      forge.authorization !== undefined
+        ? forge.authorization
+        : await xMatrixHeader(
+            {
+              method,
+              uri: signedUri,
+              origin: forge.origin ?? serverName,
+              destination: forge.destination ?? destination,
+              ...(content === undefined ? {} : { content }),
+            },
+            forge.key ?? key,
+          );
+    const sent = 'sentContent' in forge ? forge.sentContent : content;
+    const headers = new Headers({ 'content-type': 'application/json' });
+    if (authorization !== null) headers.set('authorization', authorization);
+    headers.set('x-fedconn-from', serverName);
+    return options.transport(
+      new Request(url, {
+        method,
+        headers,
+        ...(sent === undefined ? {} : { body: JSON.stringify(sent) }),
+      }),
+    );
+  };
+
+  return { serverName, key, certificate, app, sign, request, fetch };
+}

@@ -1,0 +1,156 @@
+// The scenario API for tests and researchers: a federation of H homeservers
+// with U users of D devices each, built from a seed; connect users; run every
+// client until nothing changes; read any server's view.
+import { fork, seededRng } from './protocol/crypto/rng.ts';
+import { httpTransport, type Middleware } from './net/transport.ts';
+import { systemClock } from './net/clock.ts';
+import type { TargetConfig } from './serve/target-config.ts';
+import type { ServerView } from './net/observer.ts';
+import type { PhoenixProfile } from './homeserver/context.ts';
+import type { Service } from './homeserver/homeserver.ts';
+import {
+  createSimFederation,
+  PROVISIONING_TOKEN,
+  type SimFederation,
+} from './homeserver/sim-federation.ts';
+import { ALL_SERVICES } from './services/index.ts';
+import type { ClientEnv } from './clients/phoenix/env.ts';
+import { PhoenixUser } from './clients/phoenix/user.ts';
+
+export interface ScenarioOptions {
+  readonly seed: string | number;
+  readonly homeservers: number;
+  readonly usersPerServer: number;
+  readonly devicesPerUser: number;
+  readonly profile: PhoenixProfile;
+  readonly packagesPerClient?: number;
+  readonly faults?: readonly Middleware[];
+  readonly services?: readonly Service[];
+  readonly mutants?: readonly string[];
+}
+
+/** Users on a set of servers, and the loop that runs their clients. */
+export interface Population {
+  readonly users: readonly PhoenixUser[];
+  user(userId: string): PhoenixUser;
+  /** Processes every client's queues until a full round changes nothing (or `maxRounds`). */
+  settle(maxRounds?: number): Promise<number>;
+}
+
+export interface Scenario extends Population {
+  readonly federation: SimFederation;
+  readonly env: ClientEnv;
+  view(serverName: string): ServerView;
+}
+
+export const serverName = (i: number) => `hs${i + 1}.example`;
+
+export interface PopulationOptions {
+  readonly servers: readonly string[];
+  readonly usersPerServer: number;
+  readonly devicesPerUser: number;
+  readonly profile: PhoenixProfile;
+  readonly packagesPerClient?: number;
+  /** Local part prefix of the user ids (default "user"): @<prefix><i>:<server>. */
+  readonly userPrefix?: string;
+}
+
+/** Registers `@user<i>:<server>` users with their devices on every server. */
+export async function populate(env: ClientEnv, options: PopulationOptions): Promise<Population> {
+  const users: PhoenixUser[] = [];
+  for (const server of options.servers) {
+    for (let u = 0; u < options.usersPerServer; u++) {
+      users.push(
+        await PhoenixUser.create(env, {
+          userId: `@${options.userPrefix ?? 'user'}${u + 1}:${server}`,
+          devices: options.devicesPerUser,
+          profile: options.profile,
+          ...(options.packagesPerClient === undefined
+            ? {}
+            : { packagesPerClient: options.packagesPerClient }),
+        }),
+      );
+    }
+  }
+  const byId = new Map(users.map((u) => [u.userId, u]));
+  const fingerprint = () =>
+    users
+      .flatMap((u) => u.clients.map((c) => `${c.events.length}:${[...c.groups.keys()].join(',')}`))
+      .join('|');
+  return {
+    users,
+    user(userId) {
+      const user = byId.get(userId);
+      if (user === undefined) throw new Error(`no user ${userId} in this scenario`);
+      return user;
+    },
+    async settle(maxRounds = 10) {
+      for (let round = 1; round <= maxRounds; round++) {
+        const before = fingerprint();
+        for (const user of users) for (const client of user.clients) await client.processQueues();
+        if (fingerprint() === before) return round;
+      }
+      return maxRounds;
+    },
+  };
+}
+
+export async function createScenario(options: ScenarioOptions): Promise<Scenario> {
+  const servers = Array.from({ length: options.homeservers }, (_, i) => ({
+    serverName: serverName(i),
+    mutants: options.mutants ?? [],
+  }));
+  const federation = await createSimFederation({
+    seed: options.seed,
+    servers,
+    profile: options.profile,
+    services: options.services ?? ALL_SERVICES,
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+  });
+  const env: ClientEnv = {
+    transport: federation.transport,
+    clock: federation.clock,
+    rng: fork(seededRng(options.seed), 'clients'),
+    originOf: federation.originOf,
+    provisioningTokenOf: () => PROVISIONING_TOKEN,
+  };
+  const population = await populate(env, {
+    servers: servers.map((s) => s.serverName),
+    usersPerServer: options.usersPerServer,
+    devicesPerUser: options.devicesPerUser,
+    profile: options.profile,
+    ...(options.packagesPerClient === undefined
+      ? {}
+      : { packagesPerClient: options.packagesPerClient }),
+  });
+  return { ...population, federation, env, view: (name) => federation.observer.view(name) };
+}
+
+/** The same population against real servers named in a target config file. */
+export async function createTargetScenario(
+  config: TargetConfig,
+  options: Omit<PopulationOptions, 'servers' | 'profile'> & {
+    readonly seed: string | number;
+    readonly timeoutMs?: number;
+  },
+): Promise<Population & { readonly env: ClientEnv }> {
+  const byName = new Map(config.servers.map((s) => [s.server_name, s]));
+  const lookup = (name: string) => {
+    const server = byName.get(name);
+    if (server === undefined) throw new Error(`the target config names no server ${name}`);
+    return server;
+  };
+  const env: ClientEnv = {
+    transport: httpTransport({ timeoutMs: options.timeoutMs ?? 10_000 }),
+    clock: systemClock,
+    rng: fork(seededRng(options.seed), 'clients'),
+    originOf: (name) => lookup(name).base_url.replace(/\/$/, ''),
+    provisioningTokenOf: (name) => lookup(name).provisioning_token,
+  };
+  const population = await populate(env, {
+    ...options,
+    servers: [...byName.keys()],
+    profile: config.profile,
+  });
+  return { ...population, env };
+}

@@ -1,0 +1,77 @@
+// The result of a conformance run, as every reporter sees it: console, JSON,
+// JUnit and HTML all render this one value.
+import type { Level, Profile, Role } from '../catalog/index.ts';
+
+/** Verdict of one rule in one run. */
+export type RuleStatus =
+  'pass' | 'fail' | 'skip' | 'xfail' | 'xpass' | 'error' | 'timeout' | 'planned';
+export const RULE_STATUSES: readonly RuleStatus[] = [
+  'pass',
+  'fail',
+  'xfail',
+  'xpass',
+  'error',
+  'timeout',
+  'skip',
+  'planned',
+];
+
+/** Verdict of one execution of one check (in one profile). */
+export type CheckStatus = 'pass' | 'fail' | 'error' | 'timeout' | 'skip';
+
+export interface Failure {
+  /** What went wrong, in one line. */
+  readonly message: string;
+  readonly expected?: string;
+  readonly actual?: string;
+  /** The shrunk counterexample, printed as text. */
+  readonly counterexample?: string;
+  /** Seed that reproduces this failure (with `path` for property checks). */
+  readonly seed: number;
+  readonly path?: string;
+  /** One command line that replays exactly this failure. */
+  readonly repro: string;
+}
+
+export interface CheckResult {
+  readonly check: string;
+  readonly rules: readonly string[];
+  readonly profile: Profile;
+  readonly status: CheckStatus;
+  readonly durationMs: number;
+  /** Property runs or scenario iterations performed. */
+  readonly iterations: number;
+  readonly failure?: Failure;
+  readonly skipReason?: string;
+}
+
+export interface RuleResult {
+  readonly id: string;
+  readonly level: Level;
+  readonly family: string;
+  readonly roles: readonly Role[];
+  readonly statement: string;
+  readonly status: RuleStatus;
+  /** How many check executions ran for this rule. */
+  readonly checks: number;
+  readonly failures: readonly (Failure & { readonly check: string; readonly profile: Profile })[];
+  /** Why the rule was skipped or is expected to fail, when it is. */
+  readonly note?: string;
+}
+
+export interface RunReport {
+  readonly tool: { readonly name: 'fedconn'; readonly version: string };
+  /** e.g. "sim", "http (reports/out/target.json)", "container fedconn-ref:latest". */
+  readonly target: string;
+  readonly profiles: readonly Profile[];
+  readonly seed: number;
+  readonly runs: number;
+  readonly mutant?: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly summary: Readonly<Record<RuleStatus, number>>;
+  readonly rules: readonly RuleResult[];
+  readonly checks: readonly CheckResult[];
+  /** 0 success, 1 failures (see README). */
+  readonly exitCode: 0 | 1;
+}

@@ -1,0 +1,275 @@
+// Runs the selected checks against a target and folds their outcomes into one
+// verdict per rule. A hung, crashing or lying target yields a failed, errored
+// or timed-out rule with a message, never a crash of the runner: every check
+// runs under its own deadline.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { PROFILES, RULES, type Profile, type Rule } from '../catalog/index.ts';
+import { NetworkError } from '../../simulator/net/transport.ts';
+import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
+import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
+import { CheckFailure, type Check } from './check.ts';
+import type {
+  CheckResult,
+  CheckStatus,
+  Failure,
+  RuleResult,
+  RuleStatus,
+  RunReport,
+} from './report.ts';
+import type { Target } from './target.ts';
+
+export interface RunOptions {
+  readonly target: Target;
+  readonly checks: readonly Check[];
+  readonly profiles: readonly Profile[];
+  readonly seed: number;
+  readonly runs: number;
+  /** Deadline per check execution, in ms. */
+  readonly timeoutMs: number;
+  /** Which rules to run (from --rules and --skip). */
+  readonly selected: (rule: Rule) => boolean;
+  /** Rules expected to fail (from --expect). */
+  readonly expectedToFail: ReadonlySet<string>;
+  readonly strict: boolean;
+  readonly mutant?: string;
+  /** Builds the one-line command that replays one check. */
+  readonly repro: (rule: string, profile: Profile, seed: number) => string;
+  readonly onProgress?: (event: ProgressEvent) => void;
+  readonly version: string;
+}
+
+export type ProgressEvent =
+  | { readonly type: 'start'; readonly total: number }
+  | {
+      readonly type: 'check-start';
+      readonly index: number;
+      readonly total: number;
+      readonly check: string;
+      readonly profile: Profile;
+    }
+  | {
+      readonly type: 'check-end';
+      readonly index: number;
+      readonly total: number;
+      readonly result: CheckResult;
+    };
+
+const MATRIX_PROFILES: readonly Profile[] = ['matrix-2014', 'matrix-current'];
+
+/** A seed per check and profile that does not depend on which other checks run. */
+export function checkSeed(runSeed: number, check: string, profile: Profile): number {
+  const digest = sha256(new TextEncoder().encode(`${runSeed}|${check}|${profile}`));
+  return (
+    ((digest[0] ?? 0) << 23) ^ ((digest[1] ?? 0) << 15) ^ ((digest[2] ?? 0) << 7) ^ (digest[3] ?? 0)
+  );
+}
+
+class Timeout extends Error {}
+
+async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      controller.abort(new Timeout(`no verdict within ${ms} ms`));
+      reject(new Timeout(`no verdict within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function classify(error: unknown): {
+  status: CheckStatus;
+  message: string;
+  details: CheckFailure['details'];
+} {
+  if (error instanceof Timeout) return { status: 'timeout', message: error.message, details: {} };
+  if (error instanceof CheckFailure)
+    return { status: 'fail', message: error.message, details: error.details };
+  // The target refused or did not answer where the rule needs an answer: a violation, not a harness bug.
+  if (error instanceof RequestFailed || error instanceof NetworkError) {
+    return { status: 'fail', message: error.message, details: {} };
+  }
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return { status: 'error', message: `unexpected error while checking: ${message}`, details: {} };
+}
+
+export async function runChecks(options: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const rules = RULES.filter((r) => r.retired === undefined);
+  const byRule = new Map<string, CheckResult[]>();
+  const plan: { check: Check; profile: Profile }[] = [];
+  for (const check of options.checks) {
+    if (!check.rules.some((id) => rules.some((r) => r.id === id && options.selected(r)))) continue;
+    for (const profile of check.profiles)
+      if (options.profiles.includes(profile)) plan.push({ check, profile });
+  }
+  options.onProgress?.({ type: 'start', total: plan.length });
+  const results: CheckResult[] = [];
+  for (const [index, { check, profile }] of plan.entries()) {
+    options.onProgress?.({
+      type: 'check-start',
+      index,
+      total: plan.length,
+      check: check.name,
+      profile,
+    });
+    const result = await runOne(options, check, profile);
+    results.push(result);
+    for (const id of check.rules) byRule.set(id, [...(byRule.get(id) ?? []), result]);
+    options.onProgress?.({ type: 'check-end', index, total: plan.length, result });
+  }
+
+  const ruleResults: RuleResult[] = rules.map((rule) =>
+    verdict(rule, byRule.get(rule.id) ?? [], options),
+  );
+  const summary = Object.fromEntries(
+    (['pass', 'fail', 'skip', 'xfail', 'xpass', 'error', 'timeout', 'planned'] as const).map(
+      (s) => [s, ruleResults.filter((r) => r.status === s).length],
+    ),
+  ) as Record<RuleStatus, number>;
+  const failing = ruleResults.some(
+    (r) =>
+      (r.level === 'MUST' || (options.strict && r.level === 'SHOULD')) &&
+      (r.status === 'fail' ||
+        r.status === 'error' ||
+        r.status === 'timeout' ||
+        r.status === 'xpass'),
+  );
+  return {
+    tool: { name: 'fedconn', version: options.version },
+    target: options.target.label,
+    profiles: options.profiles,
+    seed: options.seed,
+    runs: options.runs,
+    ...(options.mutant === undefined ? {} : { mutant: options.mutant }),
+    startedAt,
+    durationMs: Date.now() - started,
+    summary,
+    rules: ruleResults,
+    checks: results,
+    exitCode: failing ? 1 : 0,
+  };
+}
+
+async function runOne(options: RunOptions, check: Check, profile: Profile): Promise<CheckResult> {
+  const seed = checkSeed(options.seed, check.name, profile);
+  const start = performance.now();
+  let iterations = 1;
+  const base = { check: check.name, rules: check.rules, profile };
+  const phoenix: PhoenixProfile | undefined =
+    profile === 'multi-device' || profile === 'aliases'
+      ? profile
+      : options.target.phoenixProfiles[0];
+  // Only the simulator can move time and show server views.
+  const missing = options.target.kind === 'sim' ? undefined : check.needs?.[0];
+  if (
+    phoenix === undefined ||
+    !options.target.phoenixProfiles.includes(phoenix) ||
+    missing !== undefined
+  ) {
+    return {
+      ...base,
+      status: 'skip',
+      durationMs: 0,
+      iterations: 0,
+      skipReason:
+        missing !== undefined
+          ? `needs ${missing}, which the ${options.target.kind} target cannot provide`
+          : `the target runs profile ${options.target.phoenixProfiles.join(', ')}, not ${profile}`,
+    };
+  }
+  try {
+    await withDeadline(options.timeoutMs, async (signal) => {
+      const instance = await options.target.open({ seed: `${seed}`, profile: phoenix });
+      try {
+        await check.run({
+          target: options.target,
+          instance,
+          profile,
+          seed,
+          runs: options.runs,
+          signal,
+          iterations: (n) => {
+            iterations = n;
+          },
+        });
+      } finally {
+        await instance.close();
+      }
+    });
+    return { ...base, status: 'pass', durationMs: performance.now() - start, iterations };
+  } catch (error) {
+    const { status, message, details } = classify(error);
+    const failure: Failure = {
+      message,
+      ...(details.expected === undefined ? {} : { expected: details.expected }),
+      ...(details.actual === undefined ? {} : { actual: details.actual }),
+      ...(details.counterexample === undefined ? {} : { counterexample: details.counterexample }),
+      ...(details.path === undefined || details.path === '' ? {} : { path: details.path }),
+      seed,
+      repro: options.repro(check.rules[0], profile, seed),
+    };
+    return { ...base, status, durationMs: performance.now() - start, iterations, failure };
+  }
+}
+
+function verdict(rule: Rule, results: readonly CheckResult[], options: RunOptions): RuleResult {
+  const base = {
+    id: rule.id,
+    level: rule.level,
+    family: rule.family,
+    roles: rule.roles,
+    statement: rule.statement,
+  };
+  const failures = results.flatMap((r) =>
+    r.failure === undefined ? [] : [{ ...r.failure, check: r.check, profile: r.profile }],
+  );
+  const ran = results.filter((r) => r.status !== 'skip');
+  if (!options.selected(rule))
+    return { ...base, status: 'skip', checks: 0, failures: [], note: 'not selected' };
+  if (rule.planned === true)
+    return {
+      ...base,
+      status: 'planned',
+      checks: 0,
+      failures: [],
+      note: 'no conformance check yet',
+    };
+  if (!rule.profiles.some((p) => options.profiles.includes(p))) {
+    return {
+      ...base,
+      status: 'skip',
+      checks: 0,
+      failures: [],
+      note: `profiles ${rule.profiles.join(', ')} not selected`,
+    };
+  }
+  if (ran.length === 0) {
+    const reason = results.find((r) => r.skipReason !== undefined)?.skipReason ?? 'no check ran';
+    return { ...base, status: 'skip', checks: 0, failures: [], note: reason };
+  }
+  const worst: RuleStatus = ran.some((r) => r.status === 'error')
+    ? 'error'
+    : ran.some((r) => r.status === 'timeout')
+      ? 'timeout'
+      : ran.some((r) => r.status === 'fail')
+        ? 'fail'
+        : 'pass';
+  const expected = options.expectedToFail.has(rule.id);
+  const status: RuleStatus = expected ? (worst === 'pass' ? 'xpass' : 'xfail') : worst;
+  return {
+    ...base,
+    status,
+    checks: ran.length,
+    failures,
+    ...(expected ? { note: 'expected to fail (--expect)' } : {}),
+  };
+}
+
+export { MATRIX_PROFILES, PROFILES };
