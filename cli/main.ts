@@ -3,7 +3,8 @@
 import { Command, CommanderError } from 'commander';
 import { SpecSyncError } from '../suites/catalog/markdown.ts';
 import { rulesCommand } from './commands/rules.ts';
-import { runCommand } from './commands/run.ts';
+import { mutantsCommand } from './commands/mutants.ts';
+import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
 import { specSyncCommand } from './commands/spec-sync.ts';
 import { EXIT, UsageError, processIo, type Io } from './io.ts';
@@ -39,8 +40,39 @@ function program(io: Io, setCode: (code: number) => void): Command {
   cli
     .command('run')
     .description('run the conformance suite (default target: the embedded simulator)')
-    .action(() => {
-      setCode(runCommand(io));
+    .option('--target <kind>', 'sim (default), http or container')
+    .option('--config <file>', 'target config for --target http (as `fedconn serve` writes it)')
+    .option('--image <name>', 'image for --target container')
+    .option(
+      '--profile <names>',
+      'profiles to check (default: all four); repeatable or comma-separated',
+      list,
+    )
+    .option('--rules <ids>', 'only these rule IDs or prefixes', list)
+    .option('--skip <ids>', 'leave out these rule IDs or prefixes', list)
+    .option('--list', 'show what would run, without running')
+    .option('--json', 'with --list: print JSON')
+    .option('--seed <n>', 'seed for every random choice (default: random, printed)')
+    .option('--runs <n>', 'multiply property run counts by n', '1')
+    .option('--timeout <ms>', 'deadline per check execution', '60000')
+    .option('--expect <file>', 'known failures: {"RULE-ID or prefix": "reason"}; reported as xfail')
+    .option('--strict', 'SHOULD failures fail the run too')
+    .option('--mutant <name>', 'run against this mutant of the reference (sim only)')
+    .option('--out <dir>', 'where to write the reports', 'reports/out')
+    .option('--quiet', 'print nothing but errors')
+    .action(async (options: RunCommandOptions) => {
+      setCode(await runCommand(options, io));
+    });
+
+  cli
+    .command('mutants')
+    .description('run the suite against every mutant of the reference and print the kill matrix')
+    .option('--list', 'list the mutants and the rule each violates')
+    .option('--only <names>', 'only these mutants', list)
+    .option('--seed <n>', 'seed for the runs', '1')
+    .option('--out <dir>', 'where to write mutants.json', 'reports/out')
+    .action(async (options: { list?: boolean; only?: string[]; seed?: string; out?: string }) => {
+      setCode(await mutantsCommand(options, io));
     });
 
   cli

@@ -1,26 +1,339 @@
-// `fedconn run`: runs the conformance checks. Until the suites exist it says so
-// plainly and lists what is planned; it never reports a rule it did not check.
-import { activeRules } from '../../suites/catalog/index.ts';
-import { ruleStatus } from '../../suites/catalog/present.ts';
+// `fedconn run`: runs the conformance checks against a target, shows progress,
+// prints a verdict per family and every failure, and writes the reports.
+import { readFileSync } from 'node:fs';
+import pc from 'picocolors';
+import { z } from 'zod';
+import {
+  FAMILY_INFO,
+  PROFILES,
+  RULES,
+  type Profile,
+  type Rule,
+} from '../../suites/catalog/index.ts';
 import { CHECKS } from '../../suites/registry.ts';
-import type { Io } from '../io.ts';
-import { summarise } from './rules.ts';
+import { findMutant, MUTANTS } from '../../suites/mutants.ts';
+import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
+import { runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
+import { httpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
+import { readTargetConfig } from '../../simulator/serve/target-config.ts';
+import { ALL_SERVICES } from '../../simulator/services/index.ts';
+import { NetworkError } from '../../simulator/net/transport.ts';
+import { writeReports } from '../../reports/write.ts';
+import { EXIT, UsageError, type Io } from '../io.ts';
 
-export function runCommand(io: Io): number {
-  const rules = activeRules();
-  const planned = rules.filter((r) => ruleStatus(r) === 'planned').length;
-  io.out(
-    [
-      'fedconn run: target sim (embedded reference federation)',
-      `Catalog: ${summarise(rules)}`,
-      `Conformance checks available: ${CHECKS.length}.`,
-      CHECKS.length === 0
-        ? `Nothing was checked: the reference simulator and the conformance suites are not built yet, so all ${planned} rules are planned and unchecked. No verdict is reported. See \`fedconn rules\` for the catalog.`
-        : '',
-      '',
-    ]
-      .filter((line, i, all) => line !== '' || i === all.length - 1)
-      .join('\n'),
-  );
-  return 0;
+export const VERSION = '0.1.0';
+
+export interface RunCommandOptions {
+  readonly target?: string;
+  readonly config?: string;
+  readonly image?: string;
+  readonly profile?: readonly string[];
+  readonly rules?: readonly string[];
+  readonly skip?: readonly string[];
+  readonly list?: boolean;
+  readonly json?: boolean;
+  readonly seed?: string;
+  readonly runs?: string;
+  readonly timeout?: string;
+  readonly expect?: string;
+  readonly strict?: boolean;
+  readonly mutant?: string;
+  readonly out?: string;
+  readonly quiet?: boolean;
 }
+
+/** Rule patterns are IDs or ID prefixes (CRED-CHAIN, CRED-CHAIN-0); each must match a rule. */
+function matcher(
+  option: string,
+  patterns: readonly string[] | undefined,
+): ((rule: Rule) => boolean) | undefined {
+  if (patterns === undefined || patterns.length === 0) return undefined;
+  const upper = patterns.map((p) => p.trim().toUpperCase()).filter((p) => p !== '');
+  for (const p of upper) {
+    if (!RULES.some((r) => r.id.startsWith(p))) {
+      throw new UsageError(
+        `--${option}: "${p}" matches no rule ID or prefix (see \`fedconn rules\`)`,
+      );
+    }
+  }
+  return (rule) => upper.some((p) => rule.id.startsWith(p));
+}
+
+function number(
+  option: string,
+  text: string | undefined,
+  fallback: number,
+  valid: (n: number) => boolean,
+): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isFinite(n) || !valid(n)) throw new UsageError(`--${option}: "${text}" is not valid`);
+  return n;
+}
+
+const expectSchema = z.record(z.string(), z.string().min(1, 'give a reason'));
+
+/** --expect FILE: a JSON object mapping rule IDs or prefixes to the reason they are known to fail. */
+function readExpectations(path: string | undefined): Set<string> {
+  if (path === undefined) return new Set();
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(`--expect: cannot read ${path}: ${(error as Error).message}`);
+  }
+  const parsed = expectSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(
+      `--expect: ${path}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'} (expected {"RULE-ID": "reason"})`,
+    );
+  }
+  const match = matcher('expect', Object.keys(parsed.data));
+  return new Set(match === undefined ? [] : RULES.filter(match).map((r) => r.id));
+}
+
+interface Prepared {
+  readonly target: Target;
+  readonly targetArgs: string;
+  readonly profiles: readonly Profile[];
+  readonly selected: (rule: Rule) => boolean;
+  readonly seed: number;
+  readonly runs: number;
+  readonly timeoutMs: number;
+  readonly expected: Set<string>;
+}
+
+function prepare(options: RunCommandOptions): Prepared {
+  const kind = options.target ?? 'sim';
+  const requested = options.profile ?? [];
+  const profiles: Profile[] = requested.length === 0 ? [...PROFILES] : [];
+  for (const name of requested) {
+    const profile = PROFILES.find((known) => known === name);
+    if (profile === undefined) {
+      throw new UsageError(
+        `--profile: unknown profile "${name}"; expected one of: ${PROFILES.join(', ')}`,
+      );
+    }
+    profiles.push(profile);
+  }
+  const include = matcher('rules', options.rules);
+  const exclude = matcher('skip', options.skip);
+  const selected = (rule: Rule) =>
+    (include === undefined || include(rule)) && !(exclude?.(rule) ?? false);
+  const seed = number('seed', options.seed, Math.floor(Math.random() * 2 ** 31), (n) =>
+    Number.isSafeInteger(n),
+  );
+  const runs = number('runs', options.runs, 1, (n) => n > 0 && n <= 1000);
+  const timeoutMs = number('timeout', options.timeout, 60_000, (n) => n >= 100);
+  const mutant = options.mutant === undefined ? undefined : findMutant(options.mutant);
+  if (options.mutant !== undefined && mutant === undefined) {
+    throw new UsageError(
+      `--mutant: unknown mutant "${options.mutant}"; see \`fedconn mutants --list\``,
+    );
+  }
+  let target: Target;
+  let targetArgs: string;
+  switch (kind) {
+    case 'sim':
+      target = simTarget({
+        services: ALL_SERVICES,
+        mutants: mutant === undefined ? [] : [mutant.name],
+      });
+      targetArgs = `--target sim${mutant === undefined ? '' : ` --mutant ${mutant.name}`}`;
+      break;
+    case 'http': {
+      if (options.config === undefined)
+        throw new UsageError('--target http needs --config FILE (as written by `fedconn serve`)');
+      if (mutant !== undefined) throw new UsageError('--mutant works only with --target sim');
+      const config = readTargetConfig(options.config);
+      if (!config.ok) throw new UsageError(config.error.message);
+      target = httpTarget(config.value, {
+        timeoutMs: Math.min(timeoutMs, 30_000),
+        label: `http (${options.config})`,
+      });
+      targetArgs = `--target http --config ${options.config}`;
+      break;
+    }
+    case 'container':
+      throw new UsageError(
+        '--target container is not available in this version; use --target http with `fedconn serve` or your own servers',
+      );
+    default:
+      throw new UsageError(`--target: unknown target "${kind}"; expected sim, http or container`);
+  }
+  return {
+    target,
+    targetArgs,
+    profiles,
+    selected,
+    seed,
+    runs,
+    timeoutMs,
+    expected: readExpectations(options.expect),
+  };
+}
+
+function listPlan(p: Prepared, io: Io, json: boolean): number {
+  const rows = RULES.filter(
+    (r) =>
+      r.retired === undefined && p.selected(r) && r.profiles.some((x) => p.profiles.includes(x)),
+  ).map((r) => ({
+    id: r.id,
+    level: r.level,
+    status: r.planned === true ? 'planned' : 'will run',
+    checks: CHECKS.filter((c) => c.rules.includes(r.id)).map((c) => c.name),
+  }));
+  if (json) {
+    io.out(
+      `${JSON.stringify({ target: p.target.label, profiles: p.profiles, rules: rows }, null, 2)}\n`,
+    );
+  } else {
+    for (const r of rows)
+      io.out(
+        `${r.id.padEnd(16)} ${r.level.padEnd(6)} ${r.status.padEnd(9)} ${r.checks.join('; ')}\n`,
+      );
+    io.out(
+      `${rows.length} rules; ${rows.filter((r) => r.status === 'will run').length} have checks that would run.\n`,
+    );
+  }
+  return EXIT.ok;
+}
+
+const STATUS_COLOUR: Record<RuleStatus, (s: string) => string> = {
+  pass: pc.green,
+  fail: pc.red,
+  xfail: pc.yellow,
+  xpass: pc.magenta,
+  error: pc.red,
+  timeout: pc.red,
+  skip: pc.dim,
+  planned: pc.dim,
+};
+
+function progress(io: Io, quiet: boolean): (e: ProgressEvent) => void {
+  const start = performance.now();
+  const elapsed = () => `${((performance.now() - start) / 1000).toFixed(1)}s`;
+  const tty = io.columns !== undefined;
+  return (e) => {
+    if (quiet) return;
+    if (e.type === 'start') io.out(`running ${e.total} check executions\n`);
+    if (e.type === 'check-start' && tty) {
+      io.out(
+        `\r\x1b[2K[${e.index + 1}/${e.total}] ${elapsed()} ${e.check} (${e.profile})`.slice(
+          0,
+          io.columns + 8,
+        ),
+      );
+    }
+    if (e.type === 'check-end') {
+      const r = e.result;
+      const line = `[${e.index + 1}/${e.total}] ${elapsed()} ${r.status.padEnd(7)} ${r.rules.join(',')} ${r.check} (${r.profile}) ${r.durationMs.toFixed(0)}ms`;
+      if (tty) {
+        io.out('\r\x1b[2K');
+        if (r.status !== 'pass') io.out(`${line}\n`);
+      } else {
+        io.out(`${line}\n`);
+      }
+    }
+  };
+}
+
+export function renderSummary(report: RunReport): string {
+  const lines: string[] = [];
+  const head = ['family', ...RULE_STATUSES]
+    .map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(8)))
+    .join('');
+  lines.push('', pc.bold(head));
+  for (const family of FAMILY_INFO) {
+    const rules = report.rules.filter((r) => r.family === family.id);
+    if (rules.length === 0) continue;
+    const cells = RULE_STATUSES.map((s) => {
+      const n = rules.filter((r) => r.status === s).length;
+      return (n === 0 ? pc.dim : STATUS_COLOUR[s])(String(n).padStart(8));
+    });
+    lines.push(family.id.padEnd(14) + cells.join(''));
+  }
+  const failed = report.rules.filter((r) => r.failures.length > 0);
+  if (failed.length > 0) lines.push('', pc.bold('Failures'));
+  for (const rule of failed) {
+    lines.push(
+      '',
+      `${STATUS_COLOUR[rule.status](rule.status.toUpperCase())} ${pc.bold(rule.id)} (${rule.level}) ${rule.statement}`,
+    );
+    for (const f of rule.failures) {
+      lines.push(`  check:    ${f.check} [${f.profile}]`, `  what:     ${f.message}`);
+      if (f.expected !== undefined) lines.push(`  expected: ${f.expected}`);
+      if (f.actual !== undefined) lines.push(`  actual:   ${f.actual}`);
+      if (f.counterexample !== undefined) lines.push(`  counterexample: ${f.counterexample}`);
+      lines.push(`  repro:    ${f.repro}`);
+    }
+  }
+  const s = report.summary;
+  lines.push(
+    '',
+    `${report.rules.length} rules: ${RULE_STATUSES.map((k) => `${s[k]} ${k}`).join(', ')}. Seed ${report.seed}, ${(report.durationMs / 1000).toFixed(1)}s.`,
+  );
+  if (s.planned > 0)
+    lines.push(
+      pc.yellow(
+        `${s.planned} rules are planned: no conformance check exists for them yet, so they are unchecked.`,
+      ),
+    );
+  return `${lines.join('\n')}\n`;
+}
+
+export async function runCommand(options: RunCommandOptions, io: Io): Promise<number> {
+  const p = prepare(options);
+  if (options.list === true) return listPlan(p, io, options.json === true);
+  if (p.target.kind === 'http') {
+    const unreachable = await probe(p.target);
+    if (unreachable !== undefined) {
+      io.err(`fedconn: target unreachable: ${unreachable}\n`);
+      return EXIT.unreachable;
+    }
+  }
+  const mutant = options.mutant;
+  const report = await runChecks({
+    target: p.target,
+    checks: CHECKS,
+    profiles: p.profiles,
+    seed: p.seed,
+    runs: p.runs,
+    timeoutMs: p.timeoutMs,
+    selected: p.selected,
+    expectedToFail: p.expected,
+    strict: options.strict === true,
+    ...(mutant === undefined ? {} : { mutant }),
+    repro: (rule, profile) =>
+      `npx fedconn run ${p.targetArgs} --profile ${profile} --rules ${rule} --seed ${p.seed}${p.runs === 1 ? '' : ` --runs ${p.runs}`}`,
+    onProgress: progress(io, options.quiet === true),
+    version: VERSION,
+  });
+  if (options.quiet !== true) io.out(renderSummary(report));
+  const paths = writeReports(report, options.out ?? 'reports/out');
+  if (options.quiet !== true) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}\n`);
+  return report.exitCode;
+}
+
+/** Returns why the target cannot be reached, or undefined when every server answers. */
+async function probe(target: Target): Promise<string | undefined> {
+  const [profile] = target.phoenixProfiles;
+  if (profile === undefined) return 'the target runs no Phoenix profile';
+  const instance = await target.open({ seed: 'probe', profile });
+  for (const server of instance.servers) {
+    try {
+      const response = await instance.transport(
+        new Request(`${server.origin}/_matrix/key/v2/server`),
+      );
+      await response.body?.cancel();
+    } catch (error) {
+      // A server that accepts but does not answer is reachable: its rules will time out.
+      if (error instanceof NetworkError && error.kind === 'timeout') continue;
+      return `${server.serverName} at ${server.origin}: ${(error as Error).message}`;
+    }
+  }
+  return undefined;
+}
+
+export { MUTANTS };

@@ -17,6 +17,8 @@ export class NetworkError extends TypeError {
   constructor(
     message: string,
     readonly url: string,
+    /** 'timeout' when the peer accepted but did not answer in time. */
+    readonly kind: 'unreachable' | 'timeout' = 'unreachable',
   ) {
     super(message);
     this.name = 'NetworkError';
@@ -61,7 +63,7 @@ export function httpTransport(options: { readonly timeoutMs: number }): Transpor
       return await fetch(request, { signal });
     } catch (error) {
       if (signal.aborted && !request.signal.aborted) {
-        throw new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url);
+        throw new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url, 'timeout');
       }
       throw new NetworkError(`request failed: ${String(error)}`, request.url);
     }

@@ -201,7 +201,6 @@ export const FED_KEYS = defineFamily(
       checkedBy:
         'Validate the served object against the schema. Mutant: serve keys without valid_until_ts.',
       note: 'sytest treats old_verify_keys as mandatory; the current spec makes it optional. The suite follows the spec.',
-      planned: true,
     },
     'FED-KEYS-04': {
       level: 'MUST',
@@ -216,7 +215,6 @@ export const FED_KEYS = defineFamily(
       checkedBy:
         'Verify the served object; as impostor, serve objects signed only by a foreign key. Mutant: sign with a key not in verify_keys.',
       note: 'The current spec has no explicit self-signature rule; it is de facto (Synapse, sytest, Complement).',
-      planned: true,
     },
     'FED-KEYS-05': {
       level: 'MUST',

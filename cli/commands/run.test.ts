@@ -1,0 +1,256 @@
+// fedconn run end to end: verdicts, exit codes, reports, expectations, and a
+// target that hangs or lies, which must yield failed rules, never a crash or a hang.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, test } from 'vitest';
+import { serveFederation } from '../../simulator/serve/serve.ts';
+import { ALL_SERVICES } from '../../simulator/services/index.ts';
+import type { Io } from '../io.ts';
+import { main } from '../main.ts';
+
+function capture(): Io & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    columns: undefined,
+    stdout: () => out,
+    stderr: () => err,
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'fedconn-run-'));
+const file = (name: string, content: unknown) => {
+  const path = join(dir, name);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+interface Json {
+  summary: Record<string, number>;
+  rules: { id: string; status: string; failures: { message: string; repro: string }[] }[];
+  exitCode: number;
+  mutant?: string;
+}
+const conformance = (out: string) =>
+  JSON.parse(readFileSync(join(out, 'conformance.json'), 'utf8')) as Json;
+const rule = (report: Json, id: string) => report.rules.find((r) => r.id === id);
+
+describe('fedconn run against the simulator', () => {
+  test('the reference passes its checked rules, exit 0, and the three reports are written', async () => {
+    const out = join(dir, 'ref');
+    const io = capture();
+    expect(await main(['run', '--seed', '5', '--out', out], io)).toBe(0);
+    const report = conformance(out);
+    expect(rule(report, 'FED-KEYS-03')?.status).toBe('pass');
+    expect(rule(report, 'CRED-CHAIN-01')?.status).toBe('planned');
+    for (const name of ['conformance.json', 'junit.xml', 'report.html'])
+      expect(existsSync(join(out, name))).toBe(true);
+    expect(io.stdout()).toMatch(/FED-KEYS\s+2\s+0/);
+    expect(io.stdout()).toContain('planned: no conformance check exists for them yet');
+  });
+
+  test('a mutant fails its rule: exit 1, with the failure, expected vs actual and a repro', async () => {
+    const out = join(dir, 'mutant');
+    const io = capture();
+    expect(
+      await main(
+        ['run', '--seed', '5', '--mutant', 'FED-KEYS-03/omit-valid-until-ts', '--out', out],
+        io,
+      ),
+    ).toBe(1);
+    const report = conformance(out);
+    expect(report.mutant).toBe('FED-KEYS-03/omit-valid-until-ts');
+    const failed = rule(report, 'FED-KEYS-03');
+    expect(failed?.status).toBe('fail');
+    expect(failed?.failures[0]?.repro).toContain(
+      '--mutant FED-KEYS-03/omit-valid-until-ts --profile matrix-current --rules FED-KEYS-03 --seed 5',
+    );
+    expect(io.stdout()).toContain('expected:');
+    expect(io.stdout()).toContain('valid_until_ts');
+  });
+
+  test('--expect turns known failures into xfail (exit 0) and an unexpected pass into xpass (exit 1)', async () => {
+    const expectations = file('expect.json', {
+      'FED-KEYS-03': 'v1 server',
+      'FED-KEYS-04': 'same bug',
+    });
+    const args = ['run', '--seed', '5', '--expect', expectations];
+    const out1 = join(dir, 'xfail');
+    expect(
+      await main(
+        [...args, '--mutant', 'FED-KEYS-03/omit-valid-until-ts', '--out', out1],
+        capture(),
+      ),
+    ).toBe(0);
+    expect(rule(conformance(out1), 'FED-KEYS-03')?.status).toBe('xfail');
+    const out2 = join(dir, 'xpass');
+    expect(await main([...args, '--out', out2], capture())).toBe(1);
+    expect(rule(conformance(out2), 'FED-KEYS-03')?.status).toBe('xpass');
+  });
+
+  test('--rules and --skip select by ID or prefix; --list shows the plan without running', async () => {
+    const io = capture();
+    expect(
+      await main(['run', '--list', '--json', '--rules', 'FED-KEYS', '--skip', 'FED-KEYS-04'], io),
+    ).toBe(0);
+    const plan = JSON.parse(io.stdout()) as { rules: { id: string; status: string }[] };
+    expect(plan.rules.map((r) => r.id)).toContain('FED-KEYS-03');
+    expect(plan.rules.map((r) => r.id)).not.toContain('FED-KEYS-04');
+    expect(plan.rules.find((r) => r.id === 'FED-KEYS-03')?.status).toBe('will run');
+  });
+
+  test.each([
+    [['--profile', 'bogus'], /--profile: unknown profile "bogus"/],
+    [['--rules', 'NOPE-01'], /--rules: "NOPE-01" matches no rule/],
+    [['--target', 'http'], /--target http needs --config/],
+    [['--target', 'container'], /not available in this version/],
+    [['--target', 'moon'], /--target: unknown target "moon"/],
+    [['--mutant', 'nope'], /--mutant: unknown mutant "nope"/],
+    [['--runs', '0'], /--runs: "0" is not valid/],
+    [['--expect', '/nonexistent.json'], /--expect: cannot read/],
+  ])('usage error %j exits 2 naming what was wrong', async (args, message) => {
+    const io = capture();
+    expect(await main(['run', ...args], io)).toBe(2);
+    expect(io.stderr()).toMatch(message);
+  });
+
+  test('a config error names the field, exit 2', async () => {
+    const bad = file('bad.json', {
+      fedconn: 1,
+      profile: 'aliases',
+      servers: [{ server_name: 'hs1', base_url: 'nope', provisioning_token: 't' }],
+    });
+    const io = capture();
+    expect(await main(['run', '--target', 'http', '--config', bad], io)).toBe(2);
+    expect(io.stderr()).toMatch(/servers\.0\.base_url: must be an http\(s\) URL/);
+  });
+
+  test('an unreachable target exits 3 and names the server', async () => {
+    const config = file('down.json', {
+      fedconn: 1,
+      profile: 'aliases',
+      servers: [
+        { server_name: 'hs1.example', base_url: 'http://127.0.0.1:1', provisioning_token: 't' },
+      ],
+    });
+    const io = capture();
+    expect(
+      await main(['run', '--target', 'http', '--config', config, '--timeout', '2000'], io),
+    ).toBe(3);
+    expect(io.stderr()).toMatch(/target unreachable: hs1\.example at http:\/\/127\.0\.0\.1:1/);
+  });
+});
+
+describe('fedconn run --target http against fedconn serve', () => {
+  test('the same checked rules pass over real HTTP', async () => {
+    const served = await serveFederation({
+      servers: ['hs1.example', 'hs2.example'],
+      profile: 'multi-device',
+      seed: 'http run',
+      services: ALL_SERVICES,
+    });
+    try {
+      const config = file('served.json', served.config);
+      const out = join(dir, 'http');
+      const io = capture();
+      expect(
+        await main(
+          ['run', '--target', 'http', '--config', config, '--seed', '5', '--out', out],
+          io,
+        ),
+      ).toBe(0);
+      const report = conformance(out);
+      for (const id of ['FED-KEYS-03', 'FED-KEYS-04'])
+        expect(rule(report, id)?.status).toBe('pass');
+      expect(report.rules.some((r) => r.status === 'fail' || r.status === 'error')).toBe(false);
+    } finally {
+      await served.close();
+    }
+  });
+});
+
+describe('a target that hangs or lies', () => {
+  const servers: Server[] = [];
+  afterAll(() => {
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  const behaviours: Record<string, Parameters<typeof createServer>[1]> = {
+    hangs: () => {
+      // Accepts the connection and never answers.
+    },
+    'answers garbage': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"server_name": tru');
+    },
+    'resets mid-body': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+      res.write('{"server_name": "hs1.exa');
+      setTimeout(() => res.socket?.destroy(), 20);
+    },
+    'sends the wrong content type': (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      res.end('<html><body>It works!</body></html>');
+    },
+  };
+
+  test.each(Object.keys(behaviours))(
+    'a server that %s fails or times out its rules within the timeout; the run completes',
+    async (name) => {
+      const handler = behaviours[name];
+      if (handler === undefined) throw new Error(name);
+      const server = createServer(handler);
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const port = (server.address() as AddressInfo).port;
+      const config = file(`${name}.json`, {
+        fedconn: 1,
+        profile: 'aliases',
+        servers: [
+          {
+            server_name: 'hs1.example',
+            base_url: `http://127.0.0.1:${port}`,
+            provisioning_token: 't',
+          },
+        ],
+      });
+      const out = join(dir, name.replace(/ /g, '-'));
+      const start = performance.now();
+      const code = await main(
+        [
+          'run',
+          '--target',
+          'http',
+          '--config',
+          config,
+          '--profile',
+          'matrix-current',
+          '--rules',
+          'FED-KEYS',
+          '--timeout',
+          '1500',
+          '--out',
+          out,
+          '--quiet',
+        ],
+        capture(),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      expect(code).toBe(1);
+      expect(seconds).toBeLessThan(10); // two checks, each bounded by the 1.5 s timeout
+      const report = conformance(out);
+      for (const id of ['FED-KEYS-03', 'FED-KEYS-04']) {
+        const r = rule(report, id);
+        expect(['fail', 'timeout', 'error']).toContain(r?.status);
+        expect(r?.failures[0]?.message.length).toBeGreaterThan(10);
+      }
+    },
+  );
+});

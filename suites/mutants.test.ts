@@ -1,0 +1,59 @@
+// The suite's own honesty: on the reference every checked rule passes; every
+// mutant of a checked rule is killed, and killed by the rule it violates; every
+// checked rule has at least one mutant.
+import { describe, expect, test } from 'vitest';
+import { PROFILES, RULES } from './catalog/index.ts';
+import { tryMutant } from './harness/mutation.ts';
+import { runChecks } from './harness/runner.ts';
+import { simTarget } from './harness/target.ts';
+import { MUTANTS } from './mutants.ts';
+import { CHECKS } from './registry.ts';
+import { ALL_SERVICES } from '../simulator/services/index.ts';
+
+const checked = RULES.filter((r) => r.retired === undefined && r.planned !== true);
+
+describe('mutation testing of the suite', () => {
+  test('on the reference, every checked rule passes', async () => {
+    const report = await runChecks({
+      target: simTarget({ services: ALL_SERVICES }),
+      checks: CHECKS,
+      profiles: PROFILES,
+      seed: 1,
+      runs: 1,
+      timeoutMs: 60_000,
+      selected: () => true,
+      expectedToFail: new Set(),
+      strict: true,
+      repro: () => '',
+      version: 'test',
+    });
+    const notPassing = report.rules.filter((r) => r.status !== 'pass' && r.status !== 'planned');
+    expect(
+      notPassing.map((r) => `${r.id}: ${r.status} ${r.failures[0]?.message ?? r.note ?? ''}`),
+    ).toEqual([]);
+    expect(report.exitCode).toBe(0);
+  });
+
+  test('every checked rule has at least one mutant', () => {
+    const withMutant = new Set(MUTANTS.map((m) => m.violates));
+    expect(checked.filter((r) => !withMutant.has(r.id)).map((r) => r.id)).toEqual([]);
+  });
+
+  test.each(
+    MUTANTS.filter((m) => checked.some((r) => r.id === m.violates)).map(
+      (m) => [m.name, m] as const,
+    ),
+  )('%s is killed by the rule it violates', async (_name, mutant) => {
+    const result = await tryMutant({
+      mutant,
+      checks: CHECKS,
+      services: ALL_SERVICES,
+      profiles: PROFILES,
+      seed: 1,
+      timeoutMs: 60_000,
+      version: 'test',
+    });
+    expect(result.killed, `killed by ${result.killedBy.join(', ') || 'nothing'}`).toBe(true);
+    expect(result.killedBy).toContain(mutant.violates);
+  });
+});
