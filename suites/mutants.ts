@@ -1,7 +1,9 @@
 // Every named mutant of the reference: a deliberate violation of one rule. A
 // check counts only once the suite has been seen to fail on the mutant of its
 // rule; `fedconn mutants` and the mutant meta-test prove that for each one.
-import { MATRIX_MUTANTS } from '../simulator/federation/mutants.ts';
+import { CONNECTION_MUTANTS } from './connection/index.ts';
+import { FEDERATION_MUTANTS } from './federation/index.ts';
+import { IDENTITY_MUTANTS } from './identity/index.ts';
 import { getRule, isRuleId, type RuleId } from './catalog/index.ts';
 
 export interface Mutant {
@@ -16,7 +18,11 @@ function fromName(name: string): Mutant {
   return { name, violates: getRule(id).id };
 }
 
-export const MUTANTS: readonly Mutant[] = Object.values(MATRIX_MUTANTS).map(fromName);
+export const MUTANTS: readonly Mutant[] = [
+  ...CONNECTION_MUTANTS,
+  ...FEDERATION_MUTANTS,
+  ...IDENTITY_MUTANTS,
+].map(fromName);
 
 export function findMutant(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);

@@ -27,8 +27,11 @@ export interface Check {
   readonly rules: readonly [RuleId, ...RuleId[]];
   /** Profiles the check runs under; each must be among its rules' profiles. */
   readonly profiles: readonly Profile[];
-  /** Only on targets whose time can be moved or whose server views are visible. */
-  readonly needs?: readonly ('virtual-time' | 'observer')[];
+  /**
+   * Only on targets whose time can be moved, whose server views are visible, or on
+   * whose network fedconn can attach impostor servers (the simulator, for now).
+   */
+  readonly needs?: readonly ('virtual-time' | 'observer' | 'impostor')[];
   /** Resolves when the rules hold; throws a CheckFailure (or any error) when they do not. */
   readonly run: (ctx: CheckContext) => Promise<void>;
 }

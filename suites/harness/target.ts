@@ -6,7 +6,7 @@
 import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import type { Clock } from '../../simulator/net/clock.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
-import { httpTransport, type Transport } from '../../simulator/net/transport.ts';
+import { httpTransport, type Handler, type Transport } from '../../simulator/net/transport.ts';
 import { systemClock } from '../../simulator/net/clock.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import type { Service } from '../../simulator/homeserver/homeserver.ts';
@@ -34,6 +34,13 @@ export interface TargetInstance {
   readonly advance: ((ms: number) => void) | undefined;
   /** Every server's recorded view; undefined where servers are outside the process. */
   readonly observer: Observer | undefined;
+  /**
+   * Puts a handler (an impostor or fake remote server) on the target's network at
+   * `origin`, reachable from the target's servers; undefined where fedconn cannot.
+   */
+  readonly attach: ((origin: string, handler: Handler) => void) | undefined;
+  /** Mutants active on this instance (reference servers and reference clients). */
+  readonly mutants: ReadonlySet<string>;
   /** A client environment whose randomness derives from `seed`. */
   env(seed: string): ClientEnv;
   /** A prefix that makes user names, aliases and rooms unique on shared servers. */
@@ -95,6 +102,10 @@ export function simTarget(options: {
           federation.clock.advance(ms);
         },
         observer: federation.observer,
+        attach: (origin, handler) => {
+          federation.network.register(origin, handler);
+        },
+        mutants: new Set(options.mutants ?? []),
         namespace: '',
         env: (label) => ({
           transport: federation.transport,
@@ -102,6 +113,7 @@ export function simTarget(options: {
           rng: fork(clientRng, label),
           originOf: federation.originOf,
           provisioningTokenOf: () => PROVISIONING_TOKEN,
+          mutants: new Set(options.mutants ?? []),
         }),
         close: () => Promise.resolve(),
       };
@@ -140,6 +152,8 @@ export function httpTarget(
         clock: systemClock,
         advance: undefined,
         observer: undefined,
+        attach: undefined,
+        mutants: new Set<string>(),
         namespace,
         env: (label) => ({
           transport,

@@ -16,6 +16,8 @@ export interface ClientEnv {
   readonly originOf: (serverName: string) => string;
   /** Bearer token for the test-only provisioning endpoints of a server. */
   readonly provisioningTokenOf: (serverName: string) => string;
+  /** Mutants of the reference client active in this environment (simulator only). */
+  readonly mutants?: ReadonlySet<string>;
 }
 
 export class RequestFailed extends Error {
