@@ -29,9 +29,10 @@ export interface Check {
   readonly profiles: readonly Profile[];
   /**
    * Only on targets whose time can be moved, whose server views are visible, or on
-   * whose network fedconn can attach impostor servers (the simulator, for now).
+   * whose network fedconn can attach impostor servers, or where the client under test is
+   * fedconn's own reference client (CLIENT-role rules): the simulator, for now.
    */
-  readonly needs?: readonly ('virtual-time' | 'observer' | 'impostor')[];
+  readonly needs?: readonly ('virtual-time' | 'observer' | 'impostor' | 'reference-client')[];
   /** Resolves when the rules hold; throws a CheckFailure (or any error) when they do not. */
   readonly run: (ctx: CheckContext) => Promise<void>;
 }
