@@ -117,3 +117,17 @@ export async function createSimFederation(options: SimFederationOptions): Promis
   }
   return { clock, observer, network, transport, servers, originOf };
 }
+
+/**
+ * The reference trust topology for identity hash pushes (IS-PUSH): the first two
+ * servers trust each other; every other server is trusted by nobody, so checks
+ * always have both a trusted and an untrusted pusher. Used by the simulator target
+ * and by `fedconn serve` alike.
+ */
+export function referenceTrust(
+  serverNames: readonly string[],
+  serverName: string,
+): readonly string[] {
+  const trusted = serverNames.slice(0, 2);
+  return trusted.includes(serverName) ? trusted.filter((n) => n !== serverName) : [];
+}

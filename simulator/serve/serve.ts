@@ -10,6 +10,7 @@ import { Observer } from '../net/observer.ts';
 import { httpTransport } from '../net/transport.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
+import { referenceTrust } from '../homeserver/sim-federation.ts';
 import type { TargetConfig } from './target-config.ts';
 
 export interface ServeOptions {
@@ -61,7 +62,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
           serverName,
           profile: options.profile,
           provisioningToken,
-          trustedIdentityServers: options.servers.filter((s) => s !== serverName),
+          trustedIdentityServers: referenceTrust(options.servers, serverName),
           mutants: new Set(options.mutants ?? []),
         },
         clock: systemClock,

@@ -1,7 +1,53 @@
 // Checks and mutants of the federation area (FED-*).
 import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
 import type { Check } from '../harness/check.ts';
-import { keyDocumentSelfSigned, keyDocumentShape } from './keys.ts';
+import {
+  badRequestSignatureRefused,
+  invalidOriginRefused,
+  wrongDestinationRefused,
+} from './auth.ts';
+import {
+  badSendJoinRefused,
+  badTemplateDiscarded,
+  joinSentToRoom,
+  lyingStateRefused,
+  makeJoinForeignUserRefused,
+  sendJoinStateBeforeJoin,
+} from './join.ts';
+import {
+  inviteReturnedUntouched,
+  inviteSignedBeforeDistribution,
+  inviteWithoutInviteeSignatureRefused,
+  onlyGenuineInvitesSigned,
+} from './invite.ts';
+import {
+  keyDocumentSelfSigned,
+  keyDocumentShape,
+  keyDocumentV1Shape,
+  keyServerNameMismatch,
+  keyTrustCapped,
+  oldKeysNeverAuthenticate,
+} from './keys.ts';
 
-export const FEDERATION_CHECKS: readonly Check[] = [keyDocumentShape, keyDocumentSelfSigned];
+export const FEDERATION_CHECKS: readonly Check[] = [
+  keyDocumentShape,
+  keyDocumentSelfSigned,
+  keyDocumentV1Shape,
+  keyServerNameMismatch,
+  keyTrustCapped,
+  oldKeysNeverAuthenticate,
+  wrongDestinationRefused,
+  badRequestSignatureRefused,
+  invalidOriginRefused,
+  inviteSignedBeforeDistribution,
+  inviteWithoutInviteeSignatureRefused,
+  onlyGenuineInvitesSigned,
+  inviteReturnedUntouched,
+  badTemplateDiscarded,
+  sendJoinStateBeforeJoin,
+  badSendJoinRefused,
+  makeJoinForeignUserRefused,
+  joinSentToRoom,
+  lyingStateRefused,
+];
 export const FEDERATION_MUTANTS: readonly string[] = Object.values(MATRIX_MUTANTS);

@@ -13,6 +13,7 @@ import type { Service } from '../../simulator/homeserver/homeserver.ts';
 import {
   createSimFederation,
   PROVISIONING_TOKEN,
+  referenceTrust,
 } from '../../simulator/homeserver/sim-federation.ts';
 import type { ClientEnv } from '../../simulator/clients/phoenix/env.ts';
 import type { TargetConfig } from '../../simulator/serve/target-config.ts';
@@ -83,7 +84,7 @@ export function simTarget(options: {
         servers: names.map((n) => ({
           serverName: n,
           mutants: options.mutants ?? [],
-          trustedIdentityServers: names.filter((m) => m !== n && m !== serverName(2)),
+          trustedIdentityServers: referenceTrust(names, n),
         })),
         profile,
         services: options.services,

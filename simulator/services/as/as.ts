@@ -12,6 +12,7 @@ import {
   signRequest,
   userDomain,
   type ClientCredential,
+  type ClientId,
 } from '../../protocol/credentials/credential.ts';
 import { nestsWithin, validityAt } from '../../protocol/credentials/expiration.ts';
 import { clientCredentialSchema } from '../../protocol/credentials/schema.ts';
@@ -24,7 +25,8 @@ import {
 } from '../../protocol/packages/connection-package.ts';
 import { sealedCepSchema } from '../../protocol/packages/establishment-package.ts';
 import { authenticateClient } from '../../homeserver/client-auth.ts';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { provisioningDenied } from '../../federation/provisioning.ts';
 import { Table } from '../../net/store.ts';
@@ -123,7 +125,17 @@ export function authenticationService(ctx: HomeserverContext) {
     return c.json({ messages: kept.slice(0, MAX_DEQUEUE), next: queue.next });
   };
 
-  app.get(`${AS_PREFIX}/credentials`, async (c) => c.json(await published()));
+  app.get(`${AS_PREFIX}/credentials`, async (c) => {
+    const creds = await published();
+    if (!isMutant(ctx, PHOENIX_MUTANTS.intermediateNotSignedByAs)) return c.json(creds);
+    const a = await getAuthority();
+    const selfIssued = await signRequest(
+      'AsIntermediateCredential',
+      a.intermediateKey,
+      a.intermediate,
+    );
+    return c.json({ ...creds, as_intermediate_credentials: [selfIssued] });
+  });
 
   // --- Provisioning and registration -----------------------------------------------
 
@@ -179,7 +191,7 @@ export function authenticationService(ctx: HomeserverContext) {
             selfSignature.value,
           )
         : { ok: false };
-    if (!possession.ok)
+    if (!possession.ok && !isMutant(ctx, PHOENIX_MUTANTS.skipPossessionCheck))
       return fail('M_FORBIDDEN', 'the CSR self-signature does not verify (no proof of possession)');
     const credential = await signRequest('ClientCredential', a.intermediateKey, csr);
     clients.put(`${user_id}/${client}`, { client_credential: credential });
@@ -195,10 +207,19 @@ export function authenticationService(ctx: HomeserverContext) {
     );
     if (!body.ok) return body.error;
     const auth = await authenticateClient(ctx, c, body.value, resolveKey);
-    if (!auth.ok) return auth.response;
-    if (!auth.keyRef.startsWith('client:'))
+    const unchecked = isMutant(ctx, PHOENIX_MUTANTS.acceptUnauthenticatedUploads);
+    if (!auth.ok && !unchecked) return auth.response;
+    if (auth.ok && !auth.keyRef.startsWith('client:'))
       return fail('M_FORBIDDEN', 'packages under a user id need client credential authentication');
-    const owner = auth.keyRef.slice('client:'.length);
+    // The mutant takes the owner from the first package's credential instead of the signer.
+    const claimed = (
+      body.value.connection_packages[0] as
+        { client_credential?: { payload?: { client_id?: Partial<ClientId> } } } | undefined
+    )?.client_credential?.payload?.client_id;
+    const owner =
+      auth.ok && !unchecked
+        ? auth.keyRef.slice('client:'.length)
+        : `${claimed?.user_id ?? ''}/${claimed?.client ?? ''}`;
     const registered = clients.get(owner);
     if (registered === undefined) return fail('M_UNKNOWN_TOKEN', 'unknown client');
     const creds = await published();
@@ -217,8 +238,9 @@ export function authenticationService(ctx: HomeserverContext) {
           `connection_packages[${i}]: ${verified.error.kind}: ${verified.error.detail}`,
         );
       if (
+        !unchecked &&
         fingerprint(verified.value.package.client_credential) !==
-        fingerprint(registered.client_credential)
+          fingerprint(registered.client_credential)
       ) {
         return fail('M_FORBIDDEN', `connection_packages[${i}] carries another client's credential`);
       }
@@ -228,7 +250,19 @@ export function authenticationService(ctx: HomeserverContext) {
     return c.json({ stored: accepted.length });
   });
 
-  app.get(`${AS_PREFIX}/users/:userId/connection_packages`, (c) => {
+  // The mutant demands a client credential signature on discovery (CONN-DISC-01).
+  const discoveryDenied = async (c: Context): Promise<Response | undefined> => {
+    if (!isMutant(ctx, PHOENIX_MUTANTS.discoveryNeedsCredential)) return undefined;
+    const auth = await authenticateClient(ctx, c, undefined, resolveKey);
+    if (!auth.ok) return auth.response;
+    return auth.keyRef.startsWith('client:')
+      ? undefined
+      : fail('M_FORBIDDEN', 'discovery needs a client credential');
+  };
+
+  app.get(`${AS_PREFIX}/users/:userId/connection_packages`, async (c) => {
+    const denied = await discoveryDenied(c);
+    if (denied !== undefined) return denied;
     const userId = c.req.param('userId');
     if (!users.has(userId)) return fail('M_NOT_FOUND', `no user ${userId}`);
     const now = ctx.clock.now();
@@ -240,7 +274,9 @@ export function authenticationService(ctx: HomeserverContext) {
     for (const owner of owners) {
       const mine = packages.entries().filter(([, v]) => v.owner === owner);
       // Expired packages are never served (CONN-PKG-05); they are removed when met.
+      const ignoreLifetimes = isMutant(ctx, PHOENIX_MUTANTS.serveExpiredPackages);
       const usable = mine.filter(([id, v]) => {
+        if (ignoreLifetimes) return true;
         const valid = validityAt(v.package.payload.lifetime, now) === 'valid';
         if (!valid && validityAt(v.package.payload.lifetime, now) === 'expired')
           packages.delete(id);
@@ -286,7 +322,8 @@ export function authenticationService(ctx: HomeserverContext) {
     const key = decodeBase64(body.value.auth_key);
     if (!key.ok || key.value.length !== 32)
       return fail('M_INVALID_PARAM', 'auth_key must be a 32-byte Ed25519 key');
-    if (aliases.has(alias.data)) return fail('M_CONFLICT', `alias ${alias.data} is taken`);
+    if (aliases.has(alias.data) && !isMutant(ctx, PHOENIX_MUTANTS.overwriteAlias))
+      return fail('M_CONFLICT', `alias ${alias.data} is taken`);
     aliases.put(alias.data, { alias: alias.data, auth_key: body.value.auth_key });
     return c.json({});
   });
@@ -309,9 +346,11 @@ export function authenticationService(ctx: HomeserverContext) {
     const auth = await authenticateAlias(c, alias.data, undefined);
     if (!auth.ok) return auth.response;
     aliases.delete(alias.data);
-    queues.delete(`alias:${alias.data}`);
-    for (const [id, v] of aliasPayloads.entries())
-      if (v.alias === alias.data) aliasPayloads.delete(id);
+    if (!isMutant(ctx, PHOENIX_MUTANTS.deleteOnlyAliasEntry)) {
+      queues.delete(`alias:${alias.data}`);
+      for (const [id, v] of aliasPayloads.entries())
+        if (v.alias === alias.data) aliasPayloads.delete(id);
+    }
     return c.json({});
   });
 
@@ -324,9 +363,20 @@ export function authenticationService(ctx: HomeserverContext) {
     );
     if (!body.ok) return body.error;
     const auth = await authenticateAlias(c, alias.data, body.value);
-    if (!auth.ok) return auth.response;
+    if (!auth.ok && !isMutant(ctx, PHOENIX_MUTANTS.acceptUnauthenticatedUploads))
+      return auth.response;
     const accepted: ConnectionPackagePayload[] = [];
     for (const [i, value] of body.value.payloads.entries()) {
+      if (
+        isMutant(ctx, PHOENIX_MUTANTS.acceptFullPackageUnderAlias) &&
+        typeof value === 'object' &&
+        value !== null &&
+        'payload' in value
+      ) {
+        // The mutant stores a full package, credential and signature included.
+        accepted.push(value as unknown as ConnectionPackagePayload);
+        continue;
+      }
       // Payloads only: a credential or signature here would tie the alias to a user (CONN-PKG-03).
       const verified = verifyConnectionPackagePayload(value, ctx.clock.now());
       if (!verified.ok)
@@ -340,13 +390,20 @@ export function authenticationService(ctx: HomeserverContext) {
     return c.json({ stored: accepted.length });
   });
 
-  app.get(`${AS_PREFIX}/aliases/:alias/connection_package`, (c) => {
+  app.get(`${AS_PREFIX}/aliases/:alias/connection_package`, async (c) => {
+    const denied = await discoveryDenied(c);
+    if (denied !== undefined) return denied;
     const alias = aliasParam(c);
     if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
     const now = ctx.clock.now();
     const usable = aliasPayloads
       .entries()
-      .filter(([, v]) => v.alias === alias.data && validityAt(v.payload.lifetime, now) === 'valid');
+      .filter(
+        ([, v]) =>
+          v.alias === alias.data &&
+          (isMutant(ctx, PHOENIX_MUTANTS.serveExpiredPackages) ||
+            validityAt(v.payload.lifetime, now) === 'valid'),
+      );
     const first = usable[0];
     if (first === undefined)
       return fail('M_NOT_FOUND', `alias ${alias.data} has no connection packages`);
@@ -366,6 +423,7 @@ export function authenticationService(ctx: HomeserverContext) {
   app.get(`${AS_PREFIX}/aliases/:alias/queue`, async (c) => {
     const alias = aliasParam(c);
     if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    if (isMutant(ctx, PHOENIX_MUTANTS.dequeueWithoutAuth)) return dequeue(c, `alias:${alias.data}`);
     const auth = await authenticateAlias(c, alias.data, undefined);
     if (!auth.ok) return auth.response;
     return dequeue(c, auth.keyRef);

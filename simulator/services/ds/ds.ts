@@ -15,7 +15,8 @@ import {
   type CommitInspection,
 } from '../../protocol/mls/inspect.ts';
 import { decodeGroupInfo, decodeMessage } from '../../protocol/mls/wire.ts';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { Table } from '../../net/store.ts';
 import { federationRequest } from '../../federation/client.ts';
@@ -48,6 +49,9 @@ export function deliveryService(ctx: HomeserverContext) {
     ctx.recorder,
   );
   const nonces = fork(ctx.rng, 'ds nonces');
+  // Only the CONN-JOIN-02 mutant remembers EAR keys; the reference never keeps them.
+  const rememberedKeys = new Map<string, Uint8Array>();
+  const ignoreEarKey = isMutant(ctx, PHOENIX_MUTANTS.ignoreEarKey);
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
@@ -65,9 +69,12 @@ export function deliveryService(ctx: HomeserverContext) {
   ): { state: GroupState; key: Uint8Array } | Response => {
     const row = groups.get(groupId);
     if (row === undefined) return fail('M_NOT_FOUND', 'no such group');
-    const key = decodeBase64(earKeyText);
-    if (!key.ok || key.value.length !== EAR_KEY_BYTES)
+    const sent = decodeBase64(earKeyText);
+    if (!sent.ok || sent.value.length !== EAR_KEY_BYTES)
       return fail('M_INVALID_PARAM', 'ear_key must be 32 bytes');
+    const key = ignoreEarKey
+      ? { ok: true, value: rememberedKeys.get(groupId) ?? sent.value }
+      : sent;
     const sealed = decodeBase64(row.sealed);
     if (!sealed.ok) return fail('M_UNKNOWN', 'stored group state is corrupt');
     try {
@@ -81,6 +88,7 @@ export function deliveryService(ctx: HomeserverContext) {
   };
 
   const store = (groupId: string, key: Uint8Array, state: GroupState) => {
+    if (ignoreEarKey) rememberedKeys.set(groupId, key);
     groups.put(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()) });
   };
 
@@ -128,6 +136,25 @@ export function deliveryService(ctx: HomeserverContext) {
   };
 
   const groupParam = (c: Context) => c.req.param('groupId') ?? '';
+
+  /** Opens the group named in the path with the EAR key and reads the commit sent for it. */
+  const openWithCommit = (c: Context, earKey: string, commitText: string) => {
+    const groupId = groupParam(c);
+    const opened = open(groupId, earKey);
+    if (opened instanceof Response) return opened;
+    const inspection = readCommit(commitText);
+    if (inspection instanceof Response) return inspection;
+    return { groupId, ...opened, inspection };
+  };
+
+  /** Commits for any epoch but the group's current one lose the race (CONN-JOIN-04). */
+  const staleEpoch = (inspection: CommitInspection, state: GroupState) =>
+    Number(inspection.epoch) === state.epoch
+      ? undefined
+      : fail(
+          'M_CONFLICT',
+          `commit is for epoch ${inspection.epoch}, the group is at ${state.epoch}`,
+        );
 
   app.post(`${DS_PREFIX}/groups`, async (c) => {
     const body = await readJson(
@@ -184,21 +211,14 @@ export function deliveryService(ctx: HomeserverContext) {
       }),
     );
     if (!body.ok) return body.error;
-    const groupId = groupParam(c);
-    const opened = open(groupId, body.value.ear_key);
+    const opened = openWithCommit(c, body.value.ear_key, body.value.commit);
     if (opened instanceof Response) return opened;
-    const { state, key } = opened;
-    const inspection = readCommit(body.value.commit);
-    if (inspection instanceof Response) return inspection;
+    const { groupId, state, key, inspection } = opened;
     // An external commit that adds the joiner and nothing else (CONN-JOIN-05).
     const join = checkConnectionJoin(inspection);
     if (!join.ok) return fail('M_FORBIDDEN', `not a connection group join: ${join.error.detail}`);
-    if (Number(inspection.epoch) !== state.epoch) {
-      return fail(
-        'M_CONFLICT',
-        `commit is for epoch ${inspection.epoch}, the group is at ${state.epoch}`,
-      );
-    }
+    const stale = staleEpoch(inspection, state);
+    if (stale !== undefined) return stale;
     // Only a single-user group is a connection group (CONN-JOIN-03).
     if (new Set(state.members.map((m) => m.user)).size !== 1) {
       return fail('M_FORBIDDEN', 'the group already holds two users: not a connection group');
@@ -243,24 +263,17 @@ export function deliveryService(ctx: HomeserverContext) {
       }),
     );
     if (!body.ok) return body.error;
-    const groupId = groupParam(c);
-    const opened = open(groupId, body.value.ear_key);
+    const opened = openWithCommit(c, body.value.ear_key, body.value.commit);
     if (opened instanceof Response) return opened;
-    const { state, key } = opened;
-    const inspection = readCommit(body.value.commit);
-    if (inspection instanceof Response) return inspection;
+    const { groupId, state, key, inspection } = opened;
     if (inspection.sender.type !== 'member')
       return fail('M_FORBIDDEN', 'only members may commit here');
     const adds = inspection.proposals.filter((p) => p.type === 'add').length;
     if (adds !== body.value.added.length || adds !== inspection.proposals.length) {
       return fail('M_INVALID_PARAM', 'the commit must add exactly the clients listed in `added`');
     }
-    if (Number(inspection.epoch) !== state.epoch) {
-      return fail(
-        'M_CONFLICT',
-        `commit is for epoch ${inspection.epoch}, the group is at ${state.epoch}`,
-      );
-    }
+    const stale = staleEpoch(inspection, state);
+    if (stale !== undefined) return stale;
     const sender = state.members.find(
       (m) =>
         m.queue.server === body.value.sender_queue.server &&

@@ -6,6 +6,8 @@ import type { Context } from 'hono';
 import type { HomeserverContext } from '../../homeserver/context.ts';
 import { fail } from '../../homeserver/http.ts';
 import { authenticateServer } from '../../federation/inbound.ts';
+import { parseXMatrix, verifyXMatrix } from '../../federation/x-matrix.ts';
+import { matrixProfile, remoteKeyLookup } from '../../federation/remote-keys.ts';
 import type { IdentityState } from './state.ts';
 
 export type Caller =
@@ -49,16 +51,53 @@ export async function authenticateTrustedServer(
   ctx: HomeserverContext,
   c: Context,
   content: unknown,
+  mutations: PushAuthMutations = {},
 ): Promise<Authenticated<Extract<Caller, { kind: 'server' }>>> {
-  const verdict = await authenticateServer(ctx, c, content);
+  const verdict = await mutatedAuthentication(ctx, c, content, mutations);
   if (!verdict.ok) return { ok: false, error: verdict.response };
-  if (!isTrusted(ctx, verdict.origin)) {
+  if (!isTrusted(ctx, verdict.origin) && mutations.acceptUntrusted !== true) {
     return {
       ok: false,
       error: fail('M_FORBIDDEN', `${verdict.origin} is not a trusted identity server here`),
     };
   }
   return { ok: true, value: { kind: 'server', serverName: verdict.origin } };
+}
+
+/** Deliberate weaknesses of push authentication, for the reference's mutants only. */
+export interface PushAuthMutations {
+  readonly acceptUntrusted?: boolean;
+  readonly trustClaimedOrigin?: boolean;
+  readonly ignoreDestination?: boolean;
+}
+
+async function mutatedAuthentication(
+  ctx: HomeserverContext,
+  c: Context,
+  content: unknown,
+  mutations: PushAuthMutations,
+): Promise<{ ok: true; origin: string } | { ok: false; response: Response }> {
+  const header = c.req.header('authorization') ?? null;
+  if (mutations.trustClaimedOrigin === true) {
+    const claimed = parseXMatrix(header);
+    if (claimed.ok) return { ok: true, origin: claimed.value.origin };
+  }
+  if (mutations.ignoreDestination === true) {
+    const url = new URL(c.req.url);
+    const verdict = await verifyXMatrix({
+      header,
+      method: c.req.method,
+      uri: url.pathname + url.search,
+      content,
+      ownServerName: ctx.config.serverName,
+      lookup: remoteKeyLookup(ctx),
+      originProfile: matrixProfile(ctx),
+      mutations: { ignoreDestination: true },
+    });
+    if (verdict.ok) return { ok: true, origin: verdict.value };
+    return { ok: false, response: fail('M_UNAUTHORIZED', verdict.error.detail, {}, 401) };
+  }
+  return authenticateServer(ctx, c, content);
 }
 
 /** A user by token, or a trusted server by signature, told apart by the auth scheme. */

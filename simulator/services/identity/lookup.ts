@@ -1,7 +1,8 @@
 // hash_details and lookup (identity-service-api.md § Association lookup, MSC2134),
 // with MSC4004's alt_lookup_peppers and third_party_mappings.
 import type { Context } from 'hono';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { IDENTITY_SERVER_MUTANTS as M } from './mutants.ts';
 import { fail, readJson } from '../../homeserver/http.ts';
 import {
   isLookupAlgorithm,
@@ -109,7 +110,9 @@ export async function handleHashDetails(
 ): Promise<Response> {
   const caller = await authenticateUserOrServer(ctx, state, c);
   if (!caller.ok) return caller.error;
-  return c.json(hashDetails(state));
+  const details = hashDetails(state);
+  if (isMutant(ctx, M.offerOnlyNone)) return c.json({ ...details, algorithms: ['none'] });
+  return c.json(details);
 }
 
 export async function handleLookup(
@@ -118,16 +121,24 @@ export async function handleLookup(
   c: Context,
 ): Promise<Response> {
   const caller = authenticateUser(ctx, state, c);
-  if (!caller.ok) return caller.error;
+  if (!caller.ok && !isMutant(ctx, M.lookupWithoutAuthentication)) return caller.error;
   const body = await readJson(c, lookupRequestSchema);
   if (!body.ok) return body.error;
-  const { algorithm, pepper, addresses } = body.value;
+  const { pepper, addresses } = body.value;
+  let { algorithm } = body.value;
   if (!isLookupAlgorithm(algorithm)) {
-    return fail('M_INVALID_PARAM', `unsupported algorithm ${JSON.stringify(algorithm)}`);
+    if (!isMutant(ctx, M.unknownAlgorithmAsNone)) {
+      return fail('M_INVALID_PARAM', `unsupported algorithm ${JSON.stringify(algorithm)}`);
+    }
+    algorithm = 'none';
   }
+  const skipPepperCheck =
+    isMutant(ctx, M.ignorePepper) || (algorithm === 'none' && isMutant(ctx, M.nonePepperUnchecked));
   // Checked for none too: MSC2134 requires the pepper whatever the algorithm.
-  if (!state.acceptsPepper(pepper)) {
-    return invalidPepper(state, 'Unknown or invalid pepper - has it been rotated?');
+  if (!skipPepperCheck && !state.acceptsPepper(pepper)) {
+    const why = 'Unknown or invalid pepper - has it been rotated?';
+    if (isMutant(ctx, M.bareInvalidPepper)) return fail('M_INVALID_PEPPER', why);
+    return invalidPepper(state, why);
   }
   if (addresses.length > MAX_LOOKUP_ADDRESSES) {
     return fail(
@@ -135,7 +146,13 @@ export async function handleLookup(
       `${addresses.length} addresses; at most ${MAX_LOOKUP_ADDRESSES} per lookup`,
     );
   }
-  return c.json(answerLookup(state, algorithm, pepper, addresses));
+  const answer = answerLookup(state, algorithm as LookupAlgorithm, pepper, addresses);
+  if (isMutant(ctx, M.omitThirdPartyMappings)) return c.json({ mappings: answer.mappings });
+  if (isMutant(ctx, M.mapUnknownToEmpty)) {
+    const mappings = Object.fromEntries(addresses.map((a) => [a, answer.mappings[a] ?? '']));
+    return c.json({ ...answer, mappings });
+  }
+  return c.json(answer);
 }
 
 export function handleAccount(ctx: HomeserverContext, state: IdentityState, c: Context): Response {

@@ -6,7 +6,8 @@
 // signature (401) -> trust (403) -> shape, algorithm, pepper, own hashes only -> store.
 import type { Context } from 'hono';
 import { z } from 'zod';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { IDENTITY_SERVER_MUTANTS as M } from './mutants.ts';
 import { errorResponse, fail } from '../../homeserver/http.ts';
 import { decodeJsonBody } from '../../protocol/wire/body.ts';
 import { authenticateTrustedServer } from './auth.ts';
@@ -22,7 +23,20 @@ export async function handlePush(
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   const json = decodeJsonBody(bytes, z.unknown());
   if (!json.ok) return errorResponse(json.error);
-  const caller = await authenticateTrustedServer(ctx, c, json.value);
+  if (isMutant(ctx, M.storeBeforeAuthorising)) {
+    // The mutant stores what the request claims before any check at all.
+    const early = pushRequestSchema.safeParse(json.value);
+    if (early.success) {
+      for (const [server, hashes] of Object.entries(early.data.mappings)) {
+        state.recordPush(server, early.data.pepper, hashes);
+      }
+    }
+  }
+  const caller = await authenticateTrustedServer(ctx, c, json.value, {
+    acceptUntrusted: isMutant(ctx, M.acceptUntrustedPush),
+    trustClaimedOrigin: isMutant(ctx, M.trustClaimedOrigin),
+    ignoreDestination: isMutant(ctx, M.skipPushDestination),
+  });
   if (!caller.ok) return caller.error;
   const origin = caller.value.serverName;
 
@@ -35,7 +49,7 @@ export async function handlePush(
   }
   // Only the current pepper: a hash made with an alternative pepper would stop matching
   // at its retirement, and one made with another server's pepper never matches.
-  if (pepper !== state.peppers.lookup_pepper) {
+  if (pepper !== state.peppers.lookup_pepper && !isMutant(ctx, M.ignorePushPepper)) {
     return invalidPepper(state, 'pushed hashes must use the current lookup_pepper');
   }
   const servers = Object.keys(mappings);

@@ -13,6 +13,8 @@ import { lookupHash } from '../../protocol/identity/hash.ts';
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import type { Rng } from '../../protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64Url } from '../../protocol/encoding/base64.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { utf8ToBytes } from '@noble/hashes/utils.js';
 import type { ServerRecorder } from '../../net/observer.ts';
 import { Table } from '../../net/store.ts';
 import { generatePepper } from './pepper.ts';
@@ -42,6 +44,15 @@ export interface PushedHash {
   readonly servers: readonly string[];
 }
 
+/** Deliberate weaknesses, for the reference's mutants only (see mutants.ts). */
+export interface StateMutations {
+  readonly pepperWithUnderscore?: boolean;
+  readonly standardBase64?: boolean;
+  readonly dropOldPeppers?: boolean;
+  readonly acceptRetiredPepper?: boolean;
+  readonly storeNothing?: boolean;
+}
+
 export type RotateFailureKind = 'pepper-in-use';
 export type RetireFailureKind = 'current-pepper' | 'unknown-pepper';
 
@@ -61,8 +72,16 @@ export class IdentityState {
   readonly #tokenRng: Rng;
   /** pepper -> (sha256 hash -> user id), rebuilt lazily after every bind. */
   readonly #index = new Map<string, Map<string, string>>();
+  readonly #mutations: StateMutations;
+  /** Only under the IS-FED-02 mutant: retired peppers it keeps accepting. */
+  readonly #retired = new Set<string>();
 
-  constructor(recorder: ServerRecorder, rngs: { readonly pepper: Rng; readonly token: Rng }) {
+  constructor(
+    recorder: ServerRecorder,
+    rngs: { readonly pepper: Rng; readonly token: Rng },
+    mutations: StateMutations = {},
+  ) {
+    this.#mutations = mutations;
     this.#bindings = new Table('identity_bindings', recorder);
     this.#tokens = new Table('identity_tokens', recorder);
     this.#peppers = new Table('identity_peppers', recorder);
@@ -70,12 +89,17 @@ export class IdentityState {
     this.#pepperRng = rngs.pepper;
     this.#tokenRng = rngs.token;
     this.#peppers.put(PEPPER_ROW, {
-      lookup_pepper: generatePepper(this.#pepperRng),
+      lookup_pepper: this.#newPepper(),
       alt_lookup_peppers: [],
     });
   }
 
   // --- peppers ------------------------------------------------------------------------
+
+  #newPepper(): string {
+    const pepper = generatePepper(this.#pepperRng);
+    return this.#mutations.pepperWithUnderscore === true ? `${pepper.slice(1)}_` : pepper;
+  }
 
   get peppers(): PepperState {
     const state = this.#peppers.get(PEPPER_ROW);
@@ -86,19 +110,24 @@ export class IdentityState {
   /** True for the current pepper and every alternative pepper not yet retired. */
   acceptsPepper(pepper: string): boolean {
     const { lookup_pepper, alt_lookup_peppers } = this.peppers;
-    return pepper === lookup_pepper || alt_lookup_peppers.includes(pepper);
+    return (
+      pepper === lookup_pepper ||
+      alt_lookup_peppers.includes(pepper) ||
+      (this.#mutations.acceptRetiredPepper === true && this.#retired.has(pepper))
+    );
   }
 
   /** Makes `next` (or a generated pepper) current; the old one becomes the first alternative. */
   rotate(next?: string): Result<PepperState, Failure<RotateFailureKind>> {
     const { lookup_pepper, alt_lookup_peppers } = this.peppers;
-    const pepper = next ?? generatePepper(this.#pepperRng);
+    const pepper = next ?? this.#newPepper();
     if (this.acceptsPepper(pepper)) {
       return fail('pepper-in-use', `pepper ${pepper} is already current or an alternative`);
     }
     const state = {
       lookup_pepper: pepper,
-      alt_lookup_peppers: [lookup_pepper, ...alt_lookup_peppers],
+      alt_lookup_peppers:
+        this.#mutations.dropOldPeppers === true ? [] : [lookup_pepper, ...alt_lookup_peppers],
     };
     this.#peppers.put(PEPPER_ROW, state);
     return ok(state);
@@ -118,6 +147,7 @@ export class IdentityState {
       alt_lookup_peppers: alt_lookup_peppers.filter((p) => p !== pepper),
     };
     this.#peppers.put(PEPPER_ROW, state);
+    if (this.#mutations.acceptRetiredPepper === true) this.#retired.add(pepper);
     for (const [key, pushed] of this.#pushed.entries()) {
       if (pushed.pepper === pepper) this.#pushed.delete(key);
     }
@@ -147,6 +177,11 @@ export class IdentityState {
     if (index === undefined) {
       index = new Map();
       for (const { address, medium, user_id } of this.#bindings.values()) {
+        if (this.#mutations.standardBase64 === true) {
+          const digest = sha256(utf8ToBytes(`${address} ${medium} ${pepper}`));
+          index.set(Buffer.from(digest).toString('base64').replace(/=+$/, ''), user_id);
+          continue;
+        }
         const hashed = lookupHash({ algorithm: 'sha256', address, medium, pepper });
         if (hashed.ok) index.set(hashed.value, user_id);
       }
@@ -175,6 +210,7 @@ export class IdentityState {
 
   /** Records that `server` declared `hashes`, made with `pepper`. Pushes add, never replace. */
   recordPush(server: string, pepper: string, hashes: readonly string[]): void {
+    if (this.#mutations.storeNothing === true) return;
     for (const hash of new Set(hashes)) {
       const key = pushedKey(pepper, hash);
       const servers = this.#pushed.get(key)?.servers ?? [];

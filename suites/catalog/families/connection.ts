@@ -40,7 +40,6 @@ export const CRED_CHAIN = defineFamily(
         'The AS credential is self-signed and is the trust anchor of its domain; the AS publishes its AS credentials, its intermediate credentials and the fingerprints it revoked on an unauthenticated endpoint.',
       checkedBy:
         'Fetch the credentials of every AS unauthenticated; each AS credential must verify under its own key and label, each intermediate under a published AS credential.',
-      planned: true,
     },
     'CRED-CHAIN-03': {
       level: 'MUST',
@@ -117,7 +116,6 @@ export const CRED_CHAIN = defineFamily(
       checkedBy:
         'Register with a CSR naming someone else’s public key; present a chain whose self-signature is corrupted. Mutant: AS signs CSRs without checking possession.',
       note: 'Air has no self-signature on its CSR (phnx-air-notes D7).',
-      planned: true,
     },
     'CRED-CHAIN-09': {
       level: 'MUST',
@@ -216,7 +214,6 @@ export const CONN_PKG = defineFamily(
         'Under an alias only a ConnectionPackagePayload (encryption key and lifetime) is published: no ClientCredential and no signature; the AS accepts payloads only on its alias endpoints.',
       checkedBy:
         'Inspect what the AS stores and serves under each alias; try to upload a full package under an alias. Mutant: clients attach their credential to alias payloads.',
-      planned: true,
     },
     'CONN-PKG-04': {
       level: 'SHOULD',
@@ -245,7 +242,6 @@ export const CONN_PKG = defineFamily(
       checkedBy:
         'Advance the virtual clock past, or publish with a lifetime starting after, the current time; discovery must not return the package and an initiator handed one must refuse it. Mutant: ignore lifetimes.',
       note: 'Air sets a 30-day lifetime but nobody checks it (phnx-air-notes D4).',
-      planned: true,
     },
     'CONN-PKG-06': {
       level: 'MUST',
@@ -286,7 +282,6 @@ export const CONN_PKG = defineFamily(
         'Uploading packages under a user id requires authentication by that user’s client credential; uploading under an alias requires the alias auth key; anyone else is refused.',
       checkedBy:
         'Uploads signed by another user’s client, by no one, or with another alias’s key must be refused and leave the stored packages unchanged. Mutant: AS accepts unauthenticated uploads.',
-      planned: true,
     },
   },
 );
@@ -311,7 +306,6 @@ export const CONN_DISC = defineFamily(
         'Fetching a connection package by user id or by alias needs no authentication of the initiator, and delivering an establishment package into a client’s or an alias’s queue needs none either.',
       checkedBy:
         'Discovery and delivery from a client without any credential must succeed. Mutant: AS demands a client credential on discovery.',
-      planned: true,
     },
     'CONN-DISC-02': {
       level: 'MUST',
@@ -336,7 +330,6 @@ export const CONN_DISC = defineFamily(
         'An alias is registered without authenticating the user; registering an alias that is already registered is refused.',
       checkedBy:
         'Register the same alias twice, from the same and from different users. Mutant: second registration overwrites the first.',
-      planned: true,
     },
     'CONN-DISC-04': {
       level: 'MUST',
@@ -347,7 +340,6 @@ export const CONN_DISC = defineFamily(
         'Deleting an alias also deletes its queue and its connection package payloads; afterwards the alias cannot be discovered.',
       checkedBy:
         'Delete an alias that has queued messages and packages; discovery and the AS view must show neither. Mutant: delete only the alias entry.',
-      planned: true,
     },
     'CONN-DISC-05': {
       level: 'MUST',
@@ -358,7 +350,6 @@ export const CONN_DISC = defineFamily(
         'Only the owner of a queue can dequeue from it: a client with its client credential, an alias holder with the alias auth key.',
       checkedBy:
         'Dequeue attempts with another client’s credential, another alias’s key, or none. Mutant: dequeue without authentication.',
-      planned: true,
     },
   },
 );
@@ -647,7 +638,6 @@ export const CONN_JOIN = defineFamily(
         'Knowledge of the group’s EAR key is the only authentication for fetching external commit information and for joining a connection group; a request with a wrong EAR key is refused.',
       checkedBy:
         'Requests with a flipped EAR key or a key of another group; the DS must refuse and leave the group unchanged. Mutant: DS ignores the EAR key.',
-      planned: true,
     },
     'CONN-JOIN-03': {
       level: 'MUST',

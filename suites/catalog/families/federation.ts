@@ -62,7 +62,6 @@ export const FED_NAME = defineFamily(
         'A server that receives a federation request whose origin is not a valid server name (for example a non-numeric port such as "localhost:http") rejects it with 400.',
       checkedBy:
         'Signed requests from generated invalid origins. Mutant: the server accepts any origin string.',
-      planned: true,
     },
     'FED-NAME-05': {
       level: 'MUST',
@@ -175,7 +174,6 @@ export const FED_KEYS = defineFamily(
       statement:
         'A server publishes at /_matrix/key/v1 a JSON object with server_name, verify_keys, signatures and its TLS certificate in base64.',
       checkedBy: 'Fetch the object and validate its fields. Mutant: omit tls_certificate.',
-      planned: true,
     },
     'FED-KEYS-02': {
       level: 'MUST',
@@ -225,7 +223,6 @@ export const FED_KEYS = defineFamily(
         'The server_name of a key response equals the server that was asked; a response naming another server is not used.',
       checkedBy:
         'As impostor, answer a key request with a correctly signed object for another server name. Mutant: accept any server_name.',
-      planned: true,
     },
     'FED-KEYS-06': {
       level: 'MUST',
@@ -236,7 +233,6 @@ export const FED_KEYS = defineFamily(
         'A key is never trusted past the lesser of its valid_until_ts and now plus 7 days; an expired key response is refused for new requests.',
       checkedBy:
         'As impostor, serve keys valid for ten years or already expired, and move the clock. Mutant: trust valid_until_ts as is.',
-      planned: true,
     },
     'FED-KEYS-07': {
       level: 'MUST',
@@ -247,7 +243,6 @@ export const FED_KEYS = defineFamily(
         'After a key rotation the old key is listed in old_verify_keys and is valid only for signatures made before its expired_ts, never for authenticating requests.',
       checkedBy:
         'Rotate a reference server’s key; requests signed with the old key must get 401. Mutant: accept old keys for requests.',
-      planned: true,
     },
     'FED-KEYS-08': {
       level: 'MUST',
@@ -327,7 +322,6 @@ export const FED_AUTH = defineFamily(
       checkedBy:
         'Correctly signed requests addressed to another destination. Mutant: ignore destination.',
       note: 'For backwards compatibility receivers should accept a missing destination.',
-      planned: true,
     },
     'FED-AUTH-03': {
       level: 'MUST',
@@ -338,7 +332,6 @@ export const FED_AUTH = defineFamily(
         'A receiver answers 401 when the signature does not verify, when the key id is unknown for the origin, or when the signed method, URI or content differ from the request.',
       checkedBy:
         'Bit flips in the signature, swapped key ids, replay of a signature on another URI or body. Mutant: verify over the URI only.',
-      planned: true,
     },
     'FED-AUTH-04': {
       level: 'SHOULD',

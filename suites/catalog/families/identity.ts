@@ -19,7 +19,6 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'hash_details returns the lookup_pepper and the algorithms the server supports, which include sha256.',
       checkedBy: 'Fetch and validate the body. Mutant: offer only none.',
-      planned: true,
     },
     'IS-LOOKUP-02': {
       level: 'MUST',
@@ -30,7 +29,6 @@ export const IS_LOOKUP = defineFamily(
         'The sha256 hash of an address is the URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>", with a lower-case medium.',
       checkedBy:
         'Published vectors, and lookups of bound addresses with generated peppers. Mutant: standard instead of URL-safe base64.',
-      planned: true,
     },
     'IS-LOOKUP-03': {
       level: 'MUST',
@@ -41,7 +39,6 @@ export const IS_LOOKUP = defineFamily(
         'lookup answers with mappings from each known hash (as sent) to its user id, and omits hashes it does not know.',
       checkedBy:
         'Lookups mixing bound and unbound addresses. Mutant: map unknown hashes to an empty string.',
-      planned: true,
     },
     'IS-LOOKUP-04': {
       level: 'MUST',
@@ -51,7 +48,6 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'A lookup with a pepper the server does not accept is refused with 400 M_INVALID_PEPPER.',
       checkedBy: 'Lookups with generated wrong peppers. Mutant: ignore the pepper.',
-      planned: true,
     },
     'IS-LOOKUP-05': {
       level: 'SHOULD',
@@ -61,7 +57,6 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'The M_INVALID_PEPPER answer carries the current algorithm and lookup_pepper so the client can retry without another round trip.',
       checkedBy: 'Inspect the error body. Mutant: bare error body.',
-      planned: true,
     },
     'IS-LOOKUP-06': {
       level: 'MUST',
@@ -71,7 +66,6 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'A lookup with an algorithm the server does not support is refused with 400 M_INVALID_PARAM.',
       checkedBy: 'Generated unknown algorithm names. Mutant: treat unknown algorithms as none.',
-      planned: true,
     },
     'IS-LOOKUP-07': {
       level: 'MUST',
@@ -82,7 +76,6 @@ export const IS_LOOKUP = defineFamily(
         'hash_details and lookup without a valid access token are refused with 401 M_UNAUTHORIZED.',
       checkedBy:
         'Requests with no, expired and forged tokens. Mutant: lookup without authentication.',
-      planned: true,
     },
     'IS-LOOKUP-08': {
       level: 'MUST',
@@ -96,7 +89,6 @@ export const IS_LOOKUP = defineFamily(
         'With the none algorithm the address is sent as "<address> <medium>" in clear; the pepper is still required and still checked.',
       checkedBy:
         'none lookups with right and wrong peppers. Mutant: skip the pepper check for none.',
-      planned: true,
     },
     'IS-LOOKUP-09': {
       level: 'MUST',
@@ -107,7 +99,6 @@ export const IS_LOOKUP = defineFamily(
       checkedBy:
         'Validate every pepper the target serves, before and after rotation. Mutant: pepper with "_".',
       note: 'MSC4004’s own example pepper "matrix_rocks" breaks this rule.',
-      planned: true,
     },
     'IS-LOOKUP-10': {
       level: 'MUST',
@@ -140,7 +131,6 @@ export const IS_FED = defineFamily(
         'During a pepper rotation hash_details lists the previous peppers in alt_lookup_peppers, and lookups made with any of them are answered.',
       checkedBy:
         'Rotate the pepper through provisioning, then look up with the old one. Mutant: drop old peppers at once.',
-      planned: true,
     },
     'IS-FED-02': {
       level: 'MUST',
@@ -151,7 +141,6 @@ export const IS_FED = defineFamily(
         'A pepper that has been retired (no longer the current pepper nor in alt_lookup_peppers) is refused with M_INVALID_PEPPER.',
       checkedBy:
         'Rotate twice and retire; lookups with the retired pepper fail. Mutant: accept every pepper ever used.',
-      planned: true,
     },
     'IS-FED-03': {
       level: 'MUST',
@@ -162,7 +151,6 @@ export const IS_FED = defineFamily(
         'For a hash the server does not know itself but a trusted server declared, lookup answers with third_party_mappings naming that server and the hash.',
       checkedBy:
         'Trusted push from server B, lookup at server A. Mutant: omit third_party_mappings.',
-      planned: true,
     },
     'IS-FED-04': {
       level: 'MUST',
@@ -198,7 +186,6 @@ export const IS_PUSH = defineFamily(
         'A hash push is accepted only from a server the identity service is configured to trust; a push from any other server is refused with 403.',
       checkedBy:
         'Correctly signed pushes from trusted and untrusted servers. Mutant: accept every push.',
-      planned: true,
     },
     'IS-PUSH-02': {
       level: 'MUST',
@@ -213,7 +200,6 @@ export const IS_PUSH = defineFamily(
       checkedBy:
         'Unsigned pushes claiming a trusted origin, and pushes from a trusted address with a foreign signature. Mutant: trust by claimed origin.',
       note: 'linagora ToM-server trusts by IP allowlist; MSC4004 leaves the mechanism open. The suite requires signatures.',
-      planned: true,
     },
     'IS-PUSH-03': {
       level: 'MUST',
@@ -223,7 +209,6 @@ export const IS_PUSH = defineFamily(
       statement:
         'A push with a forged origin, a wrong destination or a bad signature is refused with 401.',
       checkedBy: 'Generated forgeries of each field. Mutant: skip the destination check.',
-      planned: true,
     },
     'IS-PUSH-04': {
       level: 'MUST',
@@ -234,7 +219,6 @@ export const IS_PUSH = defineFamily(
         'A refused push leaves no trace: a later lookup of its hashes returns neither mappings nor third_party_mappings.',
       checkedBy:
         'Refused push, then lookups of every pushed hash. Mutant: store before authorising.',
-      planned: true,
     },
     'IS-PUSH-05': {
       level: 'MUST',
@@ -245,7 +229,6 @@ export const IS_PUSH = defineFamily(
         'Pushed hashes must be made with the receiving server’s pepper; a push naming another (or a retired) pepper is refused.',
       checkedBy:
         'Trusted pushes with stale and foreign peppers. Mutant: ignore the pepper of a push.',
-      planned: true,
     },
     'IS-PUSH-06': {
       level: 'MUST',
@@ -256,7 +239,6 @@ export const IS_PUSH = defineFamily(
         'Hashes accepted from a trusted push show up in third_party_mappings of later lookups.',
       checkedBy:
         'Trusted push, then lookup of each hash. Mutant: accept the push but store nothing.',
-      planned: true,
     },
   },
 );

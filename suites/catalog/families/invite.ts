@@ -25,7 +25,6 @@ export const FED_INVITE = defineFamily(
         'The inviting server sends the invite event to the invitee’s server first; the invitee’s server signs it and returns it, and only then is it sent to the other servers in the room.',
       checkedBy:
         'The transport order of /invite and the distribution to the room; the distributed event must carry the invitee server’s signature. Mutant: distribute before the invitee signs.',
-      planned: true,
     },
     'FED-INVITE-02': {
       level: 'MUST',
@@ -36,7 +35,6 @@ export const FED_INVITE = defineFamily(
         'A server that claims to have invited a user without the invitee server’s signature on the invite is not believed: the invite is refused.',
       checkedBy:
         'fedconn as a malicious inviting server presents an invite lacking or forging the invitee’s signature. Mutant: accept invites signed by the inviter only.',
-      planned: true,
     },
     'FED-INVITE-03': {
       level: 'MUST',
@@ -47,7 +45,6 @@ export const FED_INVITE = defineFamily(
         'The invited server signs only genuine invites: an event that is not m.room.member, whose membership is not invite, whose sender is not on the origin server, whose state_key is not on the receiving server, or whose signature fails, is refused with 400 M_INVALID_PARAM.',
       checkedBy:
         'fedconn sends generated malformed invites; none may come back signed. Mutant: sign whatever arrives.',
-      planned: true,
     },
     'FED-INVITE-04': {
       level: 'MUST',
@@ -58,7 +55,6 @@ export const FED_INVITE = defineFamily(
         'The invited server returns the invite event with all other fields untouched, adding only its signature.',
       checkedBy:
         'Compare the returned event with the sent one, ignoring the added signature. Mutant: the invitee rewrites content.',
-      planned: true,
     },
     'FED-INVITE-05': {
       level: 'SHOULD',
@@ -123,7 +119,6 @@ export const FED_JOIN = defineFamily(
         'Before signing, the joining server checks the template: room_id equals the room asked for, sender and state_key equal the joining user, type is m.room.member and membership is join; otherwise it discards the template.',
       checkedBy:
         'fedconn as a malicious resident serves generated bad templates; the target must not sign or send any of them. Mutant: sign the template unchecked.',
-      planned: true,
     },
     'FED-JOIN-03': {
       level: 'MUST',
@@ -137,7 +132,6 @@ export const FED_JOIN = defineFamily(
         'The resident server returns the room state in the send_join response only after it has accepted the join event, and the state is the state before the join.',
       checkedBy:
         'The observer records that the join was persisted before the response; a refused join returns no state. Mutant: return state before processing.',
-      planned: true,
     },
     'FED-JOIN-04': {
       level: 'MUST',
@@ -148,7 +142,6 @@ export const FED_JOIN = defineFamily(
         'The resident server validates the event sent to send_join (signature, type m.room.member, membership join, sender on the origin server, state_key equal to sender) and refuses it otherwise.',
       checkedBy:
         'fedconn as a joining server sends generated bad joins; none may be accepted. Mutant: accept non-join events.',
-      planned: true,
     },
     'FED-JOIN-05': {
       level: 'MUST',
@@ -163,7 +156,6 @@ export const FED_JOIN = defineFamily(
       statement: 'make_join for a user who is not on the requesting origin server is refused.',
       checkedBy:
         'Request a template for a user of another server. Mutant: serve any user’s template.',
-      planned: true,
     },
     'FED-JOIN-06': {
       level: 'MUST',
@@ -177,7 +169,6 @@ export const FED_JOIN = defineFamily(
         'The resident server sends an accepted join event to the other servers in the room.',
       checkedBy:
         'Three-server rooms; the third server’s view must receive the join. Mutant: resident keeps the join to itself.',
-      planned: true,
     },
     'FED-JOIN-07': {
       level: 'MUST',
@@ -195,7 +186,6 @@ export const FED_JOIN = defineFamily(
       checkedBy:
         'fedconn as a lying resident returns state without the create event or with forged events. Mutant: trust the returned state blindly.',
       note: 'A resident that omits state of other servers cannot be detected from the response alone (SPEC-30 trust attack 2); the suite checks only what is detectable.',
-      planned: true,
     },
     'FED-JOIN-08': {
       level: 'MAY',

@@ -1,0 +1,28 @@
+// Named mutants of the Phoenix services of the reference (AS, QS, DS): each one
+// deliberately breaks one rule, so the suite can prove that its check for that
+// rule fails. A server runs a mutant when its config lists the name. Names are
+// `<rule id>/<what breaks>`.
+export const PHOENIX_MUTANTS = {
+  /** Publish the intermediate credential signed by its own key instead of the AS credential's. */
+  intermediateNotSignedByAs: 'CRED-CHAIN-02/intermediate-not-signed-by-as',
+  /** Sign CSRs without checking the self-signature (no proof of possession). */
+  skipPossessionCheck: 'CRED-CHAIN-08/skip-possession-check',
+  /** Accept a full connection package (credential, signature) under an alias. */
+  acceptFullPackageUnderAlias: 'CONN-PKG-03/accept-full-package-under-alias',
+  /** Serve connection packages whatever their lifetime. */
+  serveExpiredPackages: 'CONN-PKG-05/serve-expired-packages',
+  /** Store uploaded packages and payloads without authenticating the uploader. */
+  acceptUnauthenticatedUploads: 'CONN-PKG-08/accept-unauthenticated-uploads',
+  /** Demand a client credential signature on discovery. */
+  discoveryNeedsCredential: 'CONN-DISC-01/discovery-needs-credential',
+  /** A second registration of an alias overwrites the first. */
+  overwriteAlias: 'CONN-DISC-03/overwrite-alias',
+  /** Deleting an alias deletes only the alias entry, not its queue and payloads. */
+  deleteOnlyAliasEntry: 'CONN-DISC-04/delete-only-alias-entry',
+  /** Dequeue from an alias queue without authentication. */
+  dequeueWithoutAuth: 'CONN-DISC-05/dequeue-without-auth',
+  /** Open groups with the key the DS remembers, whatever EAR key the request carries. */
+  ignoreEarKey: 'CONN-JOIN-02/ignore-ear-key',
+} as const;
+
+export type PhoenixMutant = (typeof PHOENIX_MUTANTS)[keyof typeof PHOENIX_MUTANTS];

@@ -1,0 +1,363 @@
+// The invite dance (FED-INVITE): fedconn plays a server in the room, a malicious
+// inviter and an inviting server, and watches what the target signs and sends.
+import type { Hono } from 'hono';
+import fc from 'fast-check';
+import { z } from 'zod';
+import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
+import {
+  CheckFailure,
+  checkProperty,
+  defineCheck,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
+import {
+  answerOf,
+  brief,
+  canonical,
+  createRoom,
+  impostor,
+  impostorJoins,
+  invitePath,
+  inviteUser,
+  jsonObject,
+  memberEvent,
+  membersOf,
+  publishedKeys,
+  ROOM_VERSION,
+  sendPath,
+  server,
+  signaturesOf,
+  userOn,
+  withoutSignatures,
+  type Impostor,
+  type Json,
+} from './support.ts';
+
+/** Records the PDUs the target sends to the impostor with /send. */
+function recordTransactions(received: Json[]): (app: Hono) => void {
+  return (app) => {
+    app.put('/_matrix/federation/v1/send/:txn', async (c) => {
+      const body = z.object({ pdus: z.array(jsonObject) }).safeParse(await c.req.json());
+      const pdus = body.success ? body.data.pdus : [];
+      received.push(...pdus);
+      return c.json({
+        pdus: Object.fromEntries(pdus.map((p) => [String(p.event_id), {}])),
+      });
+    });
+  };
+}
+
+/** The impostor joins a fresh public room of `resident`'s user; returns the room id. */
+async function impostorInRoom(
+  ctx: CheckContext,
+  evil: Impostor,
+  residentIndex: number,
+): Promise<{ roomId: string; creator: string }> {
+  const resident = server(ctx, residentIndex);
+  const creator = userOn(ctx, resident, 'alice');
+  const roomId = await createRoom(ctx, resident, creator, 'public');
+  const { answer } = await impostorJoins(
+    ctx,
+    evil,
+    resident.serverName,
+    roomId,
+    `@eve:${evil.serverName}`,
+  );
+  expectThat(
+    answer.status === 200,
+    `${resident.serverName}: an honest send_join into a public room failed`,
+    200,
+    brief(answer),
+  );
+  return { roomId, creator };
+}
+
+export const inviteSignedBeforeDistribution = defineCheck({
+  name: 'an invite reaches the room only after, and with, the invitee server’s signature',
+  rules: ['FED-INVITE-01'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const inviter = server(ctx, 0);
+    const inviteeServer = server(ctx, 1);
+    const received: Json[] = [];
+    const evil = await impostor(ctx, 'member.invite.example', recordTransactions(received));
+    const { roomId, creator } = await impostorInRoom(ctx, evil, 0);
+    const inviteeKeys = await publishedKeys(ctx, inviteeServer);
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const invitee = userOn(ctx, inviteeServer, `bob${local}`);
+        const answer = await inviteUser(ctx, inviter, roomId, creator, invitee);
+        expectThat(
+          answer.status === 200,
+          `${inviter.serverName}: inviting ${invitee} failed`,
+          200,
+          brief(answer),
+        );
+        const copies = received.filter(
+          (e) =>
+            e.type === 'm.room.member' &&
+            e.state_key === invitee &&
+            jsonObject.safeParse(e.content).data?.membership === 'invite',
+        );
+        expectThat(
+          copies.length > 0,
+          `${inviter.serverName} did not send the invite of ${invitee} to the other server in the room`,
+          'the co-signed invite in a /send to the room',
+          `${received.length} PDUs, none the invite`,
+        );
+        for (const copy of copies) {
+          const signed = await checkJsonSignature(copy, inviteeServer.serverName, inviteeKeys);
+          if (!signed.ok) {
+            throw new CheckFailure(
+              `${inviter.serverName} sent the invite to the room without a valid signature of the invitee's server`,
+              {
+                expected: `signatures["${inviteeServer.serverName}"] valid under its verify_keys`,
+                actual: `${JSON.stringify(signaturesOf(copy))}: ${signed.error.detail}`,
+              },
+            );
+          }
+        }
+      },
+      { numRuns: 2 },
+    );
+  },
+});
+
+export const inviteWithoutInviteeSignatureRefused = defineCheck({
+  name: 'an invite lacking a valid signature of the invitee’s server is not believed',
+  rules: ['FED-INVITE-02'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const resident = server(ctx, 0);
+    const inviteeServer = server(ctx, 1);
+    const evil = await impostor(ctx, 'inviter.invite.example', recordTransactions([]));
+    const eve = `@eve:${evil.serverName}`;
+    const { roomId } = await impostorInRoom(ctx, evil, 0);
+    const [inviteeKeyId] = [...(await publishedKeys(ctx, inviteeServer)).keys()];
+    const send = async (pdu: Json) => {
+      const answer = await answerOf(
+        await evil.request(resident.serverName, 'PUT', sendPath(`inv${String(pdu.event_id)}`), {
+          origin: evil.serverName,
+          origin_server_ts: ctx.instance.clock.now(),
+          pdus: [pdu],
+        }),
+      );
+      const parsed = z
+        .object({ pdus: z.record(z.string(), z.object({ error: z.string().optional() })) })
+        .safeParse(answer.body);
+      expectThat(
+        answer.status === 200 && parsed.success,
+        `${resident.serverName}: /send did not answer 200 {"pdus": {...}}`,
+        '200 {"pdus": {...}}',
+        brief(answer),
+      );
+      return parsed.data.pdus[String(pdu.event_id)];
+    };
+    type Forgery = 'inviter only' | 'forged invitee signature' | 'lifted invitee signature';
+    await checkProperty(
+      ctx,
+      [
+        fc.constantFrom<Forgery>(
+          'inviter only',
+          'forged invitee signature',
+          'lifted invitee signature',
+        ),
+        fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
+      ],
+      async (forgery, local) => {
+        const invitee = userOn(ctx, inviteeServer, `bob${local}`);
+        const onlyInviter = await evil.sign(
+          memberEvent(ctx, evil.serverName, roomId, eve, invitee, 'invite'),
+        );
+        let pdu: Json = onlyInviter;
+        if (forgery === 'forged invitee signature') {
+          // Signed with the impostor's key under the invitee server's name and key id.
+          const forged = await evil.sign(withoutSignatures(onlyInviter), {
+            keyId: inviteeKeyId ?? 'ed25519:1',
+            pair: evil.key.pair,
+          });
+          pdu = {
+            ...onlyInviter,
+            signatures: {
+              ...onlyInviter.signatures,
+              [inviteeServer.serverName]: forged.signatures[evil.serverName] ?? {},
+            },
+          };
+        } else if (forgery === 'lifted invitee signature') {
+          // A genuine signature of the invitee's server, over another invite.
+          const other = await evil.sign(
+            memberEvent(ctx, evil.serverName, roomId, eve, invitee, 'invite'),
+          );
+          const cosigned = await answerOf(
+            await evil.request(
+              inviteeServer.serverName,
+              'PUT',
+              invitePath(roomId, String(other.event_id)),
+              { room_version: ROOM_VERSION, event: other },
+            ),
+          );
+          const lifted = z
+            .object({ event: z.object({ signatures: z.record(z.string(), z.unknown()) }) })
+            .safeParse(cosigned.body).data?.event.signatures[inviteeServer.serverName];
+          pdu = {
+            ...onlyInviter,
+            signatures: { ...onlyInviter.signatures, [inviteeServer.serverName]: lifted ?? {} },
+          };
+        }
+        const outcome = await send(pdu);
+        const members = (await membersOf(ctx, resident, roomId)) ?? {};
+        expectThat(
+          outcome?.error !== undefined && members[invitee] === undefined,
+          `${resident.serverName} believed an invite of ${invitee} without a valid signature of ${inviteeServer.serverName} (${forgery})`,
+          'the PDU refused ({"error": ...}) and no invite recorded',
+          { outcome, membership: members[invitee] ?? null },
+        );
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+type Defect = (
+  e: Json,
+  names: { readonly other: string; readonly invitee: string },
+) => { event: Json; room?: string; eventId?: string; sign?: boolean; breakAfter?: boolean };
+
+const INVITE_DEFECTS: Record<string, Defect> = {
+  'not a member event': (e) => ({ event: { ...e, type: 'm.room.message' } }),
+  'membership join': (e) => ({ event: { ...e, content: { membership: 'join' } } }),
+  'membership leave': (e) => ({ event: { ...e, content: { membership: 'leave' } } }),
+  'no membership': (e) => ({ event: { ...e, content: {} } }),
+  'sender on another server': (e, n) => ({ event: { ...e, sender: n.other } }),
+  'state_key on another server': (e, n) => ({ event: { ...e, state_key: n.other } }),
+  'state_key not a user': (e) => ({ event: { ...e, state_key: 'bob' } }),
+  unsigned: (e) => ({ event: e, sign: false }),
+  'signature broken after signing': (e) => ({ event: e, breakAfter: true }),
+  'room_id differs from the path': (e) => ({ event: e, room: `!other:${String(e.origin)}` }),
+  'event_id differs from the path': (e) => ({ event: e, eventId: `$other:${String(e.origin)}` }),
+  'not an event': () => ({ event: { hello: 'world' } }),
+};
+
+export const onlyGenuineInvitesSigned = defineCheck({
+  name: 'the invited server refuses malformed invites with 400 M_INVALID_PARAM and signs none',
+  rules: ['FED-INVITE-03'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const invited = server(ctx, 0);
+    const evil = await impostor(ctx, 'malformed.invite.example');
+    const eve = `@eve:${evil.serverName}`;
+    const room = `!room:${evil.serverName}`;
+    const other = userOn(ctx, server(ctx, ctx.instance.servers.length > 1 ? 1 : 0), 'carol');
+    await checkProperty(
+      ctx,
+      [fc.constantFrom(...Object.keys(INVITE_DEFECTS)), fc.boolean()],
+      async (name, withState) => {
+        const invitee = userOn(ctx, invited, 'bob');
+        const base = memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite');
+        const fallback: Defect = () => ({ event: base });
+        const defect = (INVITE_DEFECTS[name] ?? fallback)(base, {
+          other: other === invitee ? `@carol:elsewhere.example` : other,
+          invitee,
+        });
+        let event: Json = defect.event;
+        if (defect.sign !== false) event = await evil.sign(event);
+        if (defect.breakAfter === true) {
+          event = { ...event, content: { membership: 'invite', displayname: 'changed' } };
+        }
+        const answer = await answerOf(
+          await evil.request(
+            invited.serverName,
+            'PUT',
+            invitePath(defect.room ?? room, defect.eventId ?? String(base.event_id)),
+            {
+              room_version: ROOM_VERSION,
+              event,
+              ...(withState ? { invite_room_state: [] } : {}),
+            },
+          ),
+        );
+        const body = jsonObject.safeParse(answer.body).data ?? {};
+        expectThat(
+          answer.status === 400 && body.errcode === 'M_INVALID_PARAM' && !('event' in body),
+          `${invited.serverName} did not refuse an invite with a defect: ${name}`,
+          '400 M_INVALID_PARAM, no signed event',
+          brief(answer),
+        );
+      },
+      { numRuns: 6 },
+    );
+  },
+});
+
+const extraMembers = fc.record({
+  displayname: fc.string({ maxLength: 12 }),
+  reason: fc.string({ maxLength: 12 }),
+  extra: fc.oneof(fc.integer(), fc.boolean(), fc.array(fc.integer(), { maxLength: 3 })),
+});
+
+export const inviteReturnedUntouched = defineCheck({
+  name: 'the invited server returns the invite untouched apart from its added signature',
+  rules: ['FED-INVITE-04'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const invited = server(ctx, 0);
+    const evil = await impostor(ctx, 'genuine.invite.example');
+    const eve = `@eve:${evil.serverName}`;
+    const room = `!room:${evil.serverName}`;
+    const keys = await publishedKeys(ctx, invited);
+    await checkProperty(
+      ctx,
+      [extraMembers],
+      async ({ displayname, reason, extra }) => {
+        const invitee = userOn(ctx, invited, 'bob');
+        const event = await evil.sign(
+          memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite', {
+            content: { membership: 'invite', displayname, reason },
+            unknown_member: extra,
+          }),
+        );
+        const answer = await answerOf(
+          await evil.request(invited.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+            room_version: ROOM_VERSION,
+            event,
+          }),
+        );
+        const returned = z.object({ event: jsonObject }).safeParse(answer.body);
+        expectThat(
+          answer.status === 200 && returned.success,
+          `${invited.serverName} refused a genuine invite`,
+          '200 {"event": ...}',
+          brief(answer),
+        );
+        expectThat(
+          canonical(withoutSignatures(returned.data.event)) === canonical(withoutSignatures(event)),
+          `${invited.serverName} changed the invite beyond adding a signature`,
+          canonical(withoutSignatures(event)),
+          canonical(withoutSignatures(returned.data.event)),
+        );
+        const signatures = signaturesOf(returned.data.event);
+        expectThat(
+          canonical(signatures[evil.serverName]) === canonical(event.signatures[evil.serverName]),
+          `${invited.serverName} dropped or changed the inviter's signature`,
+          event.signatures,
+          signatures,
+        );
+        const own = await checkJsonSignature(returned.data.event, invited.serverName, keys);
+        expectThat(
+          own.ok,
+          `${invited.serverName} returned the invite without a valid signature of its own`,
+          `a valid signature under signatures["${invited.serverName}"]`,
+          own.ok ? 'valid' : own.error.detail,
+        );
+      },
+      { numRuns: 3 },
+    );
+  },
+});

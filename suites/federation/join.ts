@@ -1,0 +1,436 @@
+// The join dance (FED-JOIN): fedconn plays a joining server, a lying resident and a
+// server in the room, and checks what the target signs, accepts, answers and sends.
+import fc from 'fast-check';
+import { z } from 'zod';
+import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import {
+  answerOf,
+  brief,
+  createRoom,
+  impostor,
+  impostorJoins,
+  joinRoom,
+  jsonObject,
+  makeJoinPath,
+  memberEvent,
+  membersOf,
+  ROOM_VERSION,
+  sendJoinPath,
+  server,
+  userOn,
+  type Impostor,
+  type Json,
+} from './support.ts';
+
+interface Resident {
+  readonly evil: Impostor;
+  readonly roomId: string;
+  /** What make_join answers and what send_join answers as state; change per case. */
+  readonly script: {
+    template: (t: Json) => Json;
+    state: (s: Json[]) => unknown[] | Promise<unknown[]>;
+  };
+  sendJoins(): number;
+  readonly eve: string;
+}
+
+/** An impostor resident of its own public room (create, eve's join, join rules). */
+async function lyingResident(ctx: CheckContext, name: string): Promise<Resident> {
+  const roomId = `!room:${name}`;
+  const eve = `@eve:${name}`;
+  const script: Resident['script'] = { template: (t) => t, state: (s) => s };
+  let sendJoins = 0;
+  let room: Json[] = [];
+  const evil = await impostor(ctx, name, (app) => {
+    app.get('/_matrix/federation/v1/make_join/:room/:user', (c) => {
+      const user = c.req.param('user');
+      const template = {
+        room_id: roomId,
+        type: 'm.room.member',
+        state_key: user,
+        sender: user,
+        origin: name,
+        origin_server_ts: ctx.instance.clock.now(),
+        content: { membership: 'join' },
+        prev_events: [`$rules:${name}`],
+        auth_events: [`$create:${name}`],
+        depth: 4,
+      };
+      return c.json({ room_version: ROOM_VERSION, event: script.template(template) });
+    });
+    app.put('/_matrix/federation/v2/send_join/:room/:event', async (c) => {
+      sendJoins++;
+      const event: unknown = await c.req.json();
+      return c.json({ origin: name, state: await script.state(room), auth_chain: [], event });
+    });
+    app.put('/_matrix/federation/v1/send/:txn', (c) => c.json({ pdus: {} }));
+  });
+  const create = await evil.sign({
+    event_id: `$create:${name}`,
+    room_id: roomId,
+    type: 'm.room.create',
+    state_key: '',
+    sender: eve,
+    origin: name,
+    origin_server_ts: 1,
+    content: { creator: eve, room_version: ROOM_VERSION },
+    prev_events: [],
+    auth_events: [],
+    depth: 1,
+  });
+  const eveJoin = await evil.sign({
+    ...memberEvent(ctx, name, roomId, eve, eve, 'join'),
+    event_id: `$evejoin:${name}`,
+    auth_events: [create.event_id],
+  });
+  const rules = await evil.sign({
+    ...memberEvent(ctx, name, roomId, eve, eve, 'join'),
+    type: 'm.room.join_rules',
+    state_key: '',
+    content: { join_rule: 'public' },
+    event_id: `$rules:${name}`,
+    auth_events: [create.event_id],
+  });
+  room = [create, eveJoin, rules];
+  return { evil, roomId, script, sendJoins: () => sendJoins, eve };
+}
+
+const TEMPLATE_DEFECTS: Record<string, (t: Json, eve: string) => Json> = {
+  'another room': (t) => ({ ...t, room_id: `!elsewhere:${String(t.origin)}` }),
+  'another sender': (t, eve) => ({ ...t, sender: eve }),
+  'another state_key': (t, eve) => ({ ...t, state_key: eve }),
+  'both point at someone else': (t, eve) => ({ ...t, sender: eve, state_key: eve }),
+  'not a member event': (t) => ({ ...t, type: 'm.room.message' }),
+  'membership invite': (t) => ({ ...t, content: { membership: 'invite' } }),
+  'membership leave': (t) => ({ ...t, content: { membership: 'leave' } }),
+};
+
+export const badTemplateDiscarded = defineCheck({
+  name: 'the joining server discards a bad make_join template: nothing is signed or sent',
+  rules: ['FED-JOIN-02'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const joiner = server(ctx, 0);
+    const resident = await lyingResident(ctx, 'templates.join.example');
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const user = userOn(ctx, joiner, `bob${local}`);
+        for (const [defect, bad] of Object.entries(TEMPLATE_DEFECTS)) {
+          resident.script.template = (t) => bad(t, resident.eve);
+          const before = resident.sendJoins();
+          const answer = await joinRoom(
+            ctx,
+            joiner,
+            resident.roomId,
+            user,
+            resident.evil.serverName,
+          );
+          expectThat(
+            answer.status !== 200 && resident.sendJoins() === before,
+            `${joiner.serverName} signed and sent a make_join template with a defect: ${defect}`,
+            'the join fails before any send_join',
+            `${brief(answer)}; send_join requests: ${resident.sendJoins() - before}`,
+          );
+        }
+        // Control: the honest template is used.
+        resident.script.template = (t) => t;
+        const answer = await joinRoom(ctx, joiner, resident.roomId, user, resident.evil.serverName);
+        expectThat(
+          answer.status === 200,
+          `${joiner.serverName} could not join through a resident serving an honest template`,
+          200,
+          brief(answer),
+        );
+      },
+      { numRuns: 1 },
+    );
+  },
+});
+
+export const sendJoinStateBeforeJoin = defineCheck({
+  name: 'send_join answers, after accepting the join, with the state before it; a refused join gets no state',
+  rules: ['FED-JOIN-03'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const resident = server(ctx, 0);
+    const evil = await impostor(ctx, 'joiner.join.example');
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const roomId = await createRoom(ctx, resident, userOn(ctx, resident, 'alice'), 'public');
+        const user = `@${local}:${evil.serverName}`;
+        // A refused join (membership leave) gets no state.
+        const leave = await evil.sign(
+          memberEvent(ctx, evil.serverName, roomId, user, user, 'leave'),
+        );
+        const refused = await answerOf(
+          await evil.request(
+            resident.serverName,
+            'PUT',
+            sendJoinPath(roomId, String(leave.event_id)),
+            leave,
+          ),
+        );
+        const refusedBody = jsonObject.safeParse(refused.body).data ?? {};
+        expectThat(
+          refused.status >= 400 && !('state' in refusedBody),
+          `${resident.serverName} answered a refused join with room state`,
+          'a 4xx error without state',
+          brief(refused),
+        );
+        const { join, answer } = await impostorJoins(ctx, evil, resident.serverName, roomId, user);
+        const parsed = z.object({ state: z.array(jsonObject) }).safeParse(answer.body);
+        expectThat(
+          answer.status === 200 && parsed.success,
+          `${resident.serverName}: send_join of a valid join did not answer 200 with state`,
+          '200 {"state": [...], "auth_chain", "event"}',
+          brief(answer),
+        );
+        const ids = parsed.data.state.map((e) => e.event_id);
+        const joinedBefore = parsed.data.state.filter(
+          (e) => e.type === 'm.room.member' && e.state_key === user,
+        );
+        expectThat(
+          !ids.includes(join.event_id) && joinedBefore.length === 0,
+          `${resident.serverName} returned the state after the join instead of before it`,
+          `state without ${String(join.event_id)} or any membership of ${user}`,
+          ids,
+        );
+        expectThat(
+          parsed.data.state.some((e) => e.type === 'm.room.create'),
+          `${resident.serverName}: the returned state has no m.room.create event`,
+          'the m.room.create event in state',
+          ids,
+        );
+        const members = (await membersOf(ctx, resident, roomId)) ?? {};
+        expectThat(
+          members[user] === 'join',
+          `${resident.serverName} answered send_join without having accepted the join`,
+          `${user}: join`,
+          members,
+        );
+      },
+      { numRuns: 2 },
+    );
+  },
+});
+
+const JOIN_DEFECTS: Record<string, (e: Json, names: { other: string }) => Json> = {
+  'membership leave': (e) => ({ ...e, content: { membership: 'leave' } }),
+  'membership invite': (e) => ({ ...e, content: { membership: 'invite' } }),
+  'not a member event': (e) => ({ ...e, type: 'm.room.message' }),
+  'sender on another server': (e, n) => ({ ...e, sender: n.other, state_key: n.other }),
+  'state_key is not the sender': (e) => ({ ...e, state_key: `@other:${String(e.origin)}` }),
+};
+
+export const badSendJoinRefused = defineCheck({
+  name: 'the resident refuses send_join events that are not valid joins of the origin’s users',
+  rules: ['FED-JOIN-04'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const resident = server(ctx, 0);
+    const evil = await impostor(ctx, 'badjoin.join.example');
+    const otherServer = server(ctx, ctx.instance.servers.length > 1 ? 1 : 0);
+    const roomId = await createRoom(ctx, resident, userOn(ctx, resident, 'alice'), 'public');
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const user = `@${local}:${evil.serverName}`;
+        const other = userOn(ctx, otherServer, `victim${local}`);
+        for (const [defect, bad] of Object.entries(JOIN_DEFECTS)) {
+          const event = await evil.sign(
+            bad(memberEvent(ctx, evil.serverName, roomId, user, user, 'join'), { other }),
+          );
+          const answer = await answerOf(
+            await evil.request(
+              resident.serverName,
+              'PUT',
+              sendJoinPath(roomId, String(event.event_id)),
+              event,
+            ),
+          );
+          const members = (await membersOf(ctx, resident, roomId)) ?? {};
+          expectThat(
+            answer.status >= 400 && answer.status < 500 && members[other] !== 'join',
+            `${resident.serverName} accepted a send_join with a defect: ${defect}`,
+            '400 M_INVALID_PARAM (or 403), nothing accepted',
+            `${brief(answer)}; members ${JSON.stringify(members)}`,
+          );
+        }
+      },
+      { numRuns: 2 },
+    );
+  },
+});
+
+export const makeJoinForeignUserRefused = defineCheck({
+  name: 'make_join for a user who is not on the requesting server is refused',
+  rules: ['FED-JOIN-05'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const resident = server(ctx, 0);
+    const evil = await impostor(ctx, 'asker.join.example');
+    const roomId = await createRoom(ctx, resident, userOn(ctx, resident, 'alice'), 'public');
+    const servers = ctx.instance.servers;
+    await checkProperty(
+      ctx,
+      [
+        fc.constantFrom(...servers.map((s) => s.serverName), 'bystander.example'),
+        fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
+      ],
+      async (home, local) => {
+        const victim = `@${ctx.instance.namespace}${local}:${home}`;
+        const answer = await answerOf(
+          await evil.request(resident.serverName, 'GET', makeJoinPath(roomId, victim)),
+        );
+        expectThat(
+          answer.status === 403,
+          `${resident.serverName} served a join template for ${victim} to ${evil.serverName}`,
+          '403 M_FORBIDDEN',
+          brief(answer),
+        );
+      },
+      { numRuns: 4 },
+    );
+    // Control: the requester's own user gets a template.
+    const own = await answerOf(
+      await evil.request(
+        resident.serverName,
+        'GET',
+        makeJoinPath(roomId, `@eve:${evil.serverName}`),
+      ),
+    );
+    expectThat(
+      own.status === 200,
+      `${resident.serverName}: make_join for the origin's own user failed`,
+      200,
+      brief(own),
+    );
+  },
+});
+
+async function eventually(check: () => Promise<boolean>, realTime: boolean): Promise<boolean> {
+  for (let i = 0; i < (realTime ? 10 : 1); i++) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+export const joinSentToRoom = defineCheck({
+  name: 'the resident sends an accepted join to the other servers in the room',
+  rules: ['FED-JOIN-06'],
+  profiles: ['matrix-current'],
+  async run(ctx) {
+    const [hs1, hs2, hs3] = [server(ctx, 0), server(ctx, 1), server(ctx, 2)];
+    const realTime = ctx.instance.advance === undefined;
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const roomId = await createRoom(ctx, hs1, userOn(ctx, hs1, `alice${local}`), 'public');
+        const bob = userOn(ctx, hs2, `bob${local}`);
+        const carol = userOn(ctx, hs3, `carol${local}`);
+        for (const [who, on] of [
+          [bob, hs2],
+          [carol, hs3],
+        ] as const) {
+          const answer = await joinRoom(ctx, on, roomId, who, hs1.serverName);
+          expectThat(
+            answer.status === 200,
+            `${who} could not join through ${hs1.serverName}`,
+            200,
+            brief(answer),
+          );
+        }
+        let seen: Record<string, string> | undefined;
+        const told = await eventually(async () => {
+          seen = await membersOf(ctx, hs2, roomId);
+          return seen?.[carol] === 'join';
+        }, realTime);
+        expectThat(
+          told,
+          `${hs1.serverName} did not send ${carol}'s join to ${hs2.serverName}, which is in the room`,
+          `${hs2.serverName} sees ${carol}: join`,
+          seen ?? 'not in the room',
+        );
+      },
+      { numRuns: 1 },
+    );
+  },
+});
+
+export const lyingStateRefused = defineCheck({
+  name: 'the joining server validates the send_join state and refuses a state without a valid create event',
+  rules: ['FED-JOIN-07'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const joiner = server(ctx, 0);
+    const resident = await lyingResident(ctx, 'liar.join.example');
+    const accomplice = await impostor(ctx, 'accomplice.join.example');
+    const lies: Record<string, (s: Json[]) => unknown[] | Promise<unknown[]>> = {
+      'no create event': (s) => s.filter((e) => e.type !== 'm.room.create'),
+      'create event with a broken signature': (s) =>
+        s.map((e) => (e.type === 'm.room.create' ? { ...e, depth: 9 } : e)),
+      'create event of another server': async (s) => [
+        ...s.filter((e) => e.type !== 'm.room.create'),
+        await accomplice.sign({
+          ...(s[0] ?? {}),
+          sender: `@x:${accomplice.serverName}`,
+          signatures: {},
+        }),
+      ],
+    };
+    let n = 0;
+    await checkProperty(
+      ctx,
+      [fc.constantFrom(...Object.keys(lies))],
+      async (lie) => {
+        resident.script.state = lies[lie] ?? ((s) => s);
+        const user = userOn(ctx, joiner, `bob${n++}`);
+        const answer = await joinRoom(ctx, joiner, resident.roomId, user, resident.evil.serverName);
+        const members = await membersOf(ctx, joiner, resident.roomId);
+        expectThat(
+          answer.status !== 200 && members === undefined,
+          `${joiner.serverName} adopted a send_join state with a defect: ${lie}`,
+          'the join fails and the server is not in the room',
+          `${brief(answer)}; members ${JSON.stringify(members ?? null)}`,
+        );
+      },
+      { numRuns: 3 },
+    );
+    // A forged member event (signed by the impostor under another server's name) is dropped.
+    const mallory = userOn(ctx, server(ctx, ctx.instance.servers.length > 1 ? 1 : 0), 'mallory');
+    const forged = await resident.evil.sign({
+      ...memberEvent(ctx, resident.evil.serverName, resident.roomId, mallory, mallory, 'join'),
+      auth_events: [`$create:${resident.evil.serverName}`],
+    });
+    const malloryServer = mallory.slice(mallory.indexOf(':') + 1);
+    resident.script.state = (s) => [
+      ...s,
+      {
+        ...forged,
+        origin: malloryServer,
+        signatures: { [malloryServer]: forged.signatures[resident.evil.serverName] },
+      },
+    ];
+    const user = userOn(ctx, joiner, `bob${n++}`);
+    const answer = await joinRoom(ctx, joiner, resident.roomId, user, resident.evil.serverName);
+    const members = (await membersOf(ctx, joiner, resident.roomId)) ?? {};
+    expectThat(
+      answer.status === 200 && members[mallory] === undefined,
+      `${joiner.serverName} adopted a forged state event (${mallory} joined, signed by ${resident.evil.serverName})`,
+      `the join succeeds without ${mallory} in the room`,
+      `${brief(answer)}; members ${JSON.stringify(members)}`,
+    );
+  },
+});

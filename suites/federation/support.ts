@@ -1,0 +1,305 @@
+// Shared helpers of the FED-* checks: JSON answers, provisioning calls, impostor
+// servers attached to the target's network, and the room events an impostor forges.
+import type { Hono } from 'hono';
+import { z } from 'zod';
+import { SimNetwork } from '../../simulator/net/transport.ts';
+import { decodeBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import { createFakeServer, type FakeServer } from '../../simulator/federation/testing.ts';
+import { CheckFailure, expectThat, type CheckContext } from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
+
+export const ROOM_VERSION = 'org.fedconn.simple.1';
+const enc = encodeURIComponent;
+export const invitePath = (roomId: string, eventId: string) =>
+  `/_matrix/federation/v2/invite/${enc(roomId)}/${enc(eventId)}`;
+export const makeJoinPath = (roomId: string, userId: string) =>
+  `/_matrix/federation/v1/make_join/${enc(roomId)}/${enc(userId)}?ver=${enc(ROOM_VERSION)}`;
+export const sendJoinPath = (roomId: string, eventId: string) =>
+  `/_matrix/federation/v2/send_join/${enc(roomId)}/${enc(eventId)}`;
+export const sendPath = (txnId: string) => `/_matrix/federation/v1/send/${enc(txnId)}`;
+
+export type Json = Record<string, unknown>;
+export const jsonObject = z.record(z.string(), z.unknown());
+
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+export async function answerOf(response: Response): Promise<Answer> {
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // keep the text
+  }
+  return { status: response.status, body };
+}
+
+export const brief = (answer: Answer): string =>
+  `${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;
+
+/** A provisioning call (docs/binding.md, Provisioning) with the server's bearer token. */
+export async function provision(
+  ctx: CheckContext,
+  server: TargetServer,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Answer> {
+  const headers = new Headers({ authorization: `Bearer ${server.provisioningToken}` });
+  if (body !== undefined) headers.set('content-type', 'application/json');
+  return answerOf(
+    await ctx.instance.transport(
+      new Request(`${server.origin}${path}`, {
+        method,
+        headers,
+        signal: ctx.signal,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      }),
+    ),
+  );
+}
+
+const roomsPrefix = '/_fedconn/v1/provision/rooms';
+
+/** Creates a room on `server` with `creator` and returns its id. */
+export async function createRoom(
+  ctx: CheckContext,
+  server: TargetServer,
+  creator: string,
+  joinRule: 'public' | 'invite',
+): Promise<string> {
+  const answer = await provision(ctx, server, 'POST', roomsPrefix, {
+    creator,
+    join_rule: joinRule,
+  });
+  const parsed = z.object({ room_id: z.string() }).safeParse(answer.body);
+  if (answer.status !== 200 || !parsed.success) {
+    throw new CheckFailure(`${server.serverName}: provisioning could not create a room`, {
+      expected: '200 {"room_id", ...}',
+      actual: brief(answer),
+    });
+  }
+  return parsed.data.room_id;
+}
+
+export const joinRoom = (
+  ctx: CheckContext,
+  server: TargetServer,
+  roomId: string,
+  userId: string,
+  via?: string,
+) =>
+  provision(ctx, server, 'POST', `${roomsPrefix}/${enc(roomId)}/join`, {
+    user_id: userId,
+    ...(via === undefined ? {} : { via }),
+  });
+
+export const inviteUser = (
+  ctx: CheckContext,
+  server: TargetServer,
+  roomId: string,
+  sender: string,
+  userId: string,
+) =>
+  provision(ctx, server, 'POST', `${roomsPrefix}/${enc(roomId)}/invite`, {
+    sender,
+    user_id: userId,
+  });
+
+/** The room's members as `server` sees them; undefined when it is not in the room. */
+export async function membersOf(
+  ctx: CheckContext,
+  server: TargetServer,
+  roomId: string,
+): Promise<Record<string, string> | undefined> {
+  const answer = await provision(ctx, server, 'GET', `${roomsPrefix}/${enc(roomId)}`);
+  if (answer.status === 404) return undefined;
+  const parsed = z.object({ members: z.record(z.string(), z.string()) }).safeParse(answer.body);
+  if (answer.status !== 200 || !parsed.success) {
+    throw new CheckFailure(`${server.serverName}: provisioning could not show room ${roomId}`, {
+      expected: '200 {"members": {...}} or 404',
+      actual: brief(answer),
+    });
+  }
+  return parsed.data.members;
+}
+
+export function server(ctx: CheckContext, index: number): TargetServer {
+  const found = ctx.instance.servers[index];
+  if (found === undefined) {
+    throw new CheckFailure(`the check needs at least ${index + 1} servers`, {
+      expected: `${index + 1} servers in the target`,
+      actual: `${ctx.instance.servers.length}`,
+    });
+  }
+  return found;
+}
+
+/** A user id on `server`, unique on shared servers. */
+export const userOn = (ctx: CheckContext, server: TargetServer, local: string) =>
+  `@${ctx.instance.namespace}${local}:${server.serverName}`.toLowerCase();
+
+let counter = 0;
+
+export type Impostor = FakeServer;
+
+/**
+ * A fake federation peer named `name` on the target's network (checks that use one
+ * declare needs: ['impostor']). `setup` installs routes before the key routes.
+ */
+export async function impostor(
+  ctx: CheckContext,
+  name: string,
+  setup?: (app: Hono) => void,
+): Promise<Impostor> {
+  const attach = ctx.instance.attach;
+  if (attach === undefined) throw new Error('this target cannot attach impostor servers');
+  const fake = await createFakeServer({
+    serverName: name,
+    network: new SimNetwork(),
+    register: false,
+    transport: ctx.instance.transport,
+    seed: `${ctx.seed} impostor ${name}`,
+    now: () => ctx.instance.clock.now(),
+    ...(setup === undefined ? {} : { setup }),
+  });
+  attach(`https://${name}`, fake.fetch);
+  return fake;
+}
+
+/** A PUT /send with no PDUs: 200 when the request authenticates, 401 when not. */
+export async function probe(
+  ctx: CheckContext,
+  from: Impostor,
+  destination: string,
+  forge?: Parameters<Impostor['request']>[4],
+): Promise<Answer> {
+  const txn = `probe${ctx.seed.toString(36)}x${(counter++).toString(36)}`;
+  return answerOf(
+    await from.request(
+      destination,
+      'PUT',
+      sendPath(txn),
+      { origin: from.serverName, origin_server_ts: ctx.instance.clock.now(), pdus: [] },
+      forge,
+    ),
+  );
+}
+
+/** Expects a request to be refused with 401, the answer for unauthenticated requests. */
+export function expectUnauthorized(answer: Answer, message: string): void {
+  expectThat(answer.status === 401, message, '401 M_UNAUTHORIZED', brief(answer));
+}
+
+export function expectAuthenticated(answer: Answer, message: string): void {
+  expectThat(
+    answer.status !== 401 && answer.status !== 400,
+    message,
+    'the request authenticated (not 400/401)',
+    brief(answer),
+  );
+}
+
+/** An event or room id on `server`, unique within the process. */
+export const freshId = (sigil: '$' | '!', server: string, seed: number) =>
+  `${sigil}f${seed.toString(36)}x${(counter++).toString(36)}:${server}`;
+
+export function memberEvent(
+  ctx: CheckContext,
+  origin: string,
+  room: string,
+  sender: string,
+  target: string,
+  membership: string,
+  extra: Json = {},
+): Json {
+  return {
+    event_id: freshId('$', origin, ctx.seed),
+    room_id: room,
+    type: 'm.room.member',
+    state_key: target,
+    sender,
+    origin,
+    origin_server_ts: ctx.instance.clock.now(),
+    content: { membership },
+    prev_events: [],
+    auth_events: [],
+    depth: 5,
+    ...extra,
+  };
+}
+
+/** The impostor joins `roomId` on `resident` as `user`, honestly; returns the send_join answer. */
+export async function impostorJoins(
+  ctx: CheckContext,
+  evil: Impostor,
+  resident: string,
+  roomId: string,
+  user: string,
+): Promise<{ join: Json; answer: Answer }> {
+  const made = await answerOf(await evil.request(resident, 'GET', makeJoinPath(roomId, user)));
+  const template = z.object({ event: jsonObject }).safeParse(made.body);
+  if (made.status !== 200 || !template.success) {
+    throw new CheckFailure(`${resident}: make_join for a public room failed`, {
+      expected: '200 {"room_version", "event": <template>}',
+      actual: brief(made),
+    });
+  }
+  const eventId = freshId('$', evil.serverName, ctx.seed);
+  const join = await evil.sign({
+    ...template.data.event,
+    event_id: eventId,
+    origin: evil.serverName,
+    origin_server_ts: ctx.instance.clock.now(),
+  });
+  const answer = await answerOf(
+    await evil.request(resident, 'PUT', sendJoinPath(roomId, eventId), join),
+  );
+  return { join, answer };
+}
+
+/** The verify_keys a server publishes at /_matrix/key/v2/server. */
+export async function publishedKeys(
+  ctx: CheckContext,
+  target: TargetServer,
+): Promise<Map<string, Uint8Array>> {
+  const answer = await answerOf(
+    await ctx.instance.transport(
+      new Request(`${target.origin}/_matrix/key/v2/server`, { signal: ctx.signal }),
+    ),
+  );
+  const parsed = z
+    .object({ verify_keys: z.record(z.string(), z.object({ key: z.string() })) })
+    .safeParse(answer.body);
+  if (answer.status !== 200 || !parsed.success) {
+    throw new CheckFailure(`${target.serverName}: no usable key document`, {
+      expected: '200 with verify_keys',
+      actual: brief(answer),
+    });
+  }
+  const keys = new Map<string, Uint8Array>();
+  for (const [id, { key }] of Object.entries(parsed.data.verify_keys)) {
+    const bytes = decodeBase64(key);
+    if (bytes.ok) keys.set(id, bytes.value);
+  }
+  return keys;
+}
+
+/** JSON with object keys sorted, for comparing events member by member. */
+export function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Json).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export const withoutSignatures = (event: Json): Json =>
+  Object.fromEntries(Object.entries(event).filter(([k]) => k !== 'signatures'));
+
+export const signaturesOf = (event: Json): Record<string, unknown> =>
+  jsonObject.safeParse(event.signatures).data ?? {};
