@@ -1,6 +1,9 @@
 // Checks and mutants of the connection establishment area (CRED-CHAIN, CONN-*, ALIAS-UNLINK).
 import { PHOENIX_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
+import { PRIVACY_CHECKS, PRIVACY_MUTANTS } from './privacy-index.ts';
+import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
+import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
 import { asPublishesCredentials, asRefusesCsrWithoutPossession } from './credentials.ts';
 import {
   aliasRegisteredOnce,
@@ -22,5 +25,13 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   deleteAliasDeletesAll,
   onlyOwnerDequeues,
   wrongEarKeyRefused,
+  ...RACE_CHECKS,
+  ...RESPONDER_CHECKS,
+  ...PRIVACY_CHECKS,
 ];
-export const CONNECTION_MUTANTS: readonly string[] = Object.values(PHOENIX_MUTANTS);
+export const CONNECTION_MUTANTS: readonly string[] = [
+  ...Object.values(PHOENIX_MUTANTS),
+  ...RACE_MUTANTS,
+  ...RESPONDER_MUTANTS,
+  ...PRIVACY_MUTANTS,
+];
