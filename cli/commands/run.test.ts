@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { serveFederation } from '../../simulator/serve/serve.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
+import { RULES } from '../../suites/catalog/index.ts';
 import type { Io } from '../io.ts';
 import { main } from '../main.ts';
 
@@ -46,7 +47,8 @@ describe('fedconn run against the simulator', () => {
     expect(await main(['run', '--seed', '5', '--out', out], io)).toBe(0);
     const report = conformance(out);
     expect(rule(report, 'FED-KEYS-03')?.status).toBe('pass');
-    expect(rule(report, 'CRED-CHAIN-01')?.status).toBe('planned');
+    const planned = RULES.find((r) => r.planned === true);
+    if (planned !== undefined) expect(rule(report, planned.id)?.status).toBe('planned');
     for (const name of ['conformance.json', 'junit.xml', 'report.html'])
       expect(existsSync(join(out, name))).toBe(true);
     // Colours are on under CI=true; compare the text without them.

@@ -25,4 +25,18 @@ export const PHOENIX_MUTANTS = {
   ignoreEarKey: 'CONN-JOIN-02/ignore-ear-key',
 } as const;
 
-export type PhoenixMutant = (typeof PHOENIX_MUTANTS)[keyof typeof PHOENIX_MUTANTS];
+/** DS mutants of the join and race rules (listed by suites/connection/race-index.ts). */
+export const DS_JOIN_MUTANTS = {
+  /** Accept a join connection group commit whatever the number of users in the group. */
+  skipSingleUserCheck: 'CONN-JOIN-03/skip-single-user-check',
+  /** Accept commits (member commits and joins) for any epoch, not only the current one. */
+  acceptStaleEpoch: 'CONN-JOIN-04/accept-stale-epoch',
+  /** Accept any external commit as a join, whatever proposals it carries besides ExternalInit. */
+  acceptAnyExternalCommit: 'CONN-JOIN-05/accept-any-external-commit',
+  /** Accept every join connection group commit: no epoch check, no single-user check. */
+  acceptEveryJoin: 'CONN-RACE-05/ds-accepts-every-join',
+} as const;
+
+export type PhoenixMutant =
+  | (typeof PHOENIX_MUTANTS)[keyof typeof PHOENIX_MUTANTS]
+  | (typeof DS_JOIN_MUTANTS)[keyof typeof DS_JOIN_MUTANTS];

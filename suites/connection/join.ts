@@ -1,12 +1,33 @@
 // The DS's side of joining a connection group (CONN-JOIN, DS role): the EAR key
 // is the only authentication, so a request with any other key is refused and
-// leaves the group as it was.
+// leaves the group as it was; only a single-user group can be joined, one commit
+// wins each epoch, and a join adds the joiner and nobody else. fedconn plays the
+// clients itself (race-mls.ts), so these run on any target.
 import fc from 'fast-check';
-import { fork } from '../../simulator/protocol/crypto/rng.ts';
+import type { Proposal } from 'ts-mls';
+import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import { generateKeyPackage } from '../../simulator/protocol/mls/index.ts';
 import { populate } from '../../simulator/scenario.ts';
-import { checkProperty, defineCheck, expectEqual } from '../harness/check.ts';
-import { expectOk, expectRefused, rngFor, send } from './support.ts';
+import {
+  checkProperty,
+  defineCheck,
+  expectEqual,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
+import {
+  commitInfo,
+  craftGroup,
+  memberFrom,
+  prepareAdd,
+  prepareJoin,
+  sendCommit,
+  sendJoin,
+  withProposals,
+} from './race-mls.ts';
+import { expectOk, expectRefused, refused, rngFor, send, show, type Outcome } from './support.ts';
 
 const DS = '/_fedconn/v1/ds';
 
@@ -73,6 +94,157 @@ export const wrongEarKeyRefused = defineCheck({
         const after = await infoWith(entry.earKey);
         expectOk(after, `fetching external commit info of ${groupId} again`);
         expectEqual(after.body, before.body, `group ${groupId} changed after refused requests`);
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+/** A fresh rng per property run, so repeated values never reuse a group id. */
+function runs(ctx: CheckContext, label: string): () => Rng {
+  const rng = rngFor(ctx, label);
+  let n = 0;
+  return () => fork(rng, `run ${n++}`);
+}
+
+const pickServer = (ctx: CheckContext, i: number): TargetServer => {
+  const server = ctx.instance.servers[i % ctx.instance.servers.length];
+  if (server === undefined) throw new Error('the target has no servers');
+  return server;
+};
+
+export const secondJoinRefused = defineCheck({
+  name: 'the DS refuses a join into a group that already holds two users; the group is unchanged',
+  rules: ['CONN-JOIN-03'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const next = runs(ctx, 'join-03');
+    await checkProperty(
+      ctx,
+      [fc.constantFrom('another user', 'a second client of the joined user'), fc.nat(7)] as [
+        fc.Arbitrary<string>,
+        fc.Arbitrary<number>,
+      ],
+      async (who, server) => {
+        const g = await craftGroup(ctx, pickServer(ctx, server), next());
+        const first = await prepareJoin(ctx, g, g.group, 'first joiner');
+        expectOk(await sendJoin(ctx, g, first), `the first join into fresh group ${g.id}`);
+        const before = await commitInfo(ctx, g);
+        // For the current epoch (1), so only the user count can refuse it.
+        const second = await prepareJoin(ctx, g, first.group, who);
+        const sameUser = who !== 'another user';
+        const body = sameUser
+          ? { ...second.body, credential_info: first.body.credential_info }
+          : second.body;
+        expectRefused(
+          await send(ctx, `${g.url}/join_connection_group`, { body }),
+          `a join by ${who} into group ${g.id}, which already holds two users`,
+        );
+        const after = await commitInfo(ctx, g);
+        expectEqual(after.body, before.body, `group ${g.id} changed after a refused second join`);
+      },
+      { numRuns: 3 },
+    );
+  },
+});
+
+export const oneCommitPerEpoch = defineCheck({
+  name: 'of concurrent joins and commits for one epoch the DS accepts exactly one; a stale-epoch commit is refused',
+  rules: ['CONN-JOIN-04'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const next = runs(ctx, 'join-04');
+    await checkProperty(
+      ctx,
+      [
+        fc.scheduler(),
+        fc.integer({ min: 0, max: 3 }),
+        fc.integer({ min: 0, max: 2 }),
+        fc.nat(7),
+      ] as [
+        fc.Arbitrary<fc.Scheduler>,
+        fc.Arbitrary<number>,
+        fc.Arbitrary<number>,
+        fc.Arbitrary<number>,
+      ],
+      async (s, joins, adds, server) => {
+        const g = await craftGroup(ctx, pickServer(ctx, server), next());
+        // At least two contenders, all built against epoch 0.
+        const joinCount = joins + adds < 2 ? 2 - adds : joins;
+        const contenders: { label: string; go: () => Promise<Outcome> }[] = [];
+        for (let i = 0; i < joinCount; i++) {
+          const join = await prepareJoin(ctx, g, g.group, `joiner ${i}`);
+          contenders.push({ label: `join ${i}`, go: () => sendJoin(ctx, g, join) });
+        }
+        for (let i = 0; i < adds; i++) {
+          const add = await prepareAdd(ctx, g, g.group, g.creatorQueue, `added ${i}`);
+          contenders.push({ label: `member commit ${i}`, go: () => sendCommit(ctx, g, add) });
+        }
+        const all = Promise.all(
+          contenders.map((c) => s.schedule(Promise.resolve(), c.label).then(c.go)),
+        );
+        const outcomes = await s.waitFor(all);
+        const results = contenders.map((c, i) => `${c.label}: ${show(outcomes[i] as Outcome)}`);
+        const accepted = outcomes.filter((o) => o.status >= 200 && o.status < 300).length;
+        expectThat(
+          accepted === 1 &&
+            outcomes.every((o) => (o.status >= 200 && o.status < 300) || refused(o)),
+          `${contenders.length} concurrent commits for epoch 0 of group ${g.id}`,
+          'exactly one accepted, the others refused with a 4xx',
+          results,
+        );
+        // The group is at epoch 1 now: a further commit for epoch 0 is stale.
+        const before = await commitInfo(ctx, g);
+        const stale = await prepareAdd(ctx, g, g.group, g.creatorQueue, 'stale');
+        expectRefused(
+          await sendCommit(ctx, g, stale),
+          `a member commit for epoch 0 after group ${g.id} moved to epoch 1`,
+        );
+        const after = await commitInfo(ctx, g);
+        expectEqual(after.body, before.body, `group ${g.id} changed after a refused stale commit`);
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+type Extra = 'add' | 'remove' | 'add and remove';
+
+export const joinAddsOnlyTheJoiner = defineCheck({
+  name: 'the DS refuses an external commit that carries Add or Remove proposals besides its ExternalInit',
+  rules: ['CONN-JOIN-05'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const next = runs(ctx, 'join-05');
+    await checkProperty(
+      ctx,
+      [fc.constantFrom<Extra>('add', 'remove', 'add and remove'), fc.boolean(), fc.nat(7)] as [
+        fc.Arbitrary<Extra>,
+        fc.Arbitrary<boolean>,
+        fc.Arbitrary<number>,
+      ],
+      async (extra, first, server) => {
+        const g = await craftGroup(ctx, pickServer(ctx, server), next());
+        const other = await generateKeyPackage(await memberFrom(g.rng, 'other'));
+        const extras: Proposal[] = [];
+        if (extra !== 'remove')
+          extras.push({ proposalType: 'add', add: { keyPackage: other.publicPackage } });
+        if (extra !== 'add') extras.push({ proposalType: 'remove', remove: { removed: 0 } });
+        const before = await commitInfo(ctx, g);
+        const crafted = await prepareJoin(ctx, g, g.group, 'joiner', (commit, joiner) =>
+          withProposals(commit, joiner, g.group, (p) =>
+            first ? [...extras, ...p] : [...p, ...extras],
+          ),
+        );
+        expectRefused(
+          await sendJoin(ctx, g, crafted),
+          `an external commit with an extra ${extra} proposal into group ${g.id}`,
+        );
+        const after = await commitInfo(ctx, g);
+        expectEqual(after.body, before.body, `group ${g.id} changed after a refused join`);
+        // The group is still joinable: the refusal was for the proposals.
+        const clean = await prepareJoin(ctx, g, g.group, 'clean joiner');
+        expectOk(await sendJoin(ctx, g, clean), `a clean join into group ${g.id} afterwards`);
       },
       { numRuns: 4 },
     );

@@ -21,6 +21,7 @@ import {
   onlyGenuineInvitesSigned,
 } from './invite.ts';
 import {
+  keyCertificateChecked,
   keyDocumentSelfSigned,
   keyDocumentShape,
   keyDocumentV1Shape,
@@ -33,6 +34,7 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   keyDocumentShape,
   keyDocumentSelfSigned,
   keyDocumentV1Shape,
+  keyCertificateChecked,
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,

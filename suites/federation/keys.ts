@@ -367,3 +367,46 @@ export const oldKeysNeverAuthenticate = defineCheck({
     ctx.iterations(2);
   },
 });
+
+export const keyCertificateChecked = defineCheck({
+  name: 'a 2014 key document whose tls_certificate is not the connection’s certificate is not used',
+  rules: ['FED-KEYS-02'],
+  profiles: ['matrix-2014'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0).serverName;
+    // Control: a peer whose v1 document names its real certificate authenticates.
+    const honest = await impostor(ctx, 'honest.v1.example');
+    expectAuthenticated(
+      await probe(ctx, honest, target),
+      `${target}: a request of a peer with a valid 2014 key document did not authenticate`,
+    );
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [fc.uint8Array({ minLength: 1, maxLength: 64 }).filter((mask) => mask.some((b) => b !== 0))],
+      async (mask) => {
+        const name = `liar${run++}.v1.example`;
+        // The liar's document is correctly signed, but names a certificate that differs
+        // from the one its connections present (its real one, XORed with the mask).
+        const liar: Impostor = await impostor(ctx, name, (app) => {
+          app.get('/_matrix/key/v1', async () => {
+            const other = liar.certificate.map((b, i) => b ^ (mask[i % mask.length] ?? 0));
+            return Response.json(
+              await liar.sign({
+                server_name: name,
+                verify_keys: { [liar.key.keyId]: encodeUnpaddedBase64(liar.key.pair.publicKey) },
+                tls_certificate: encodeUnpaddedBase64(other),
+              }),
+            );
+          });
+        });
+        expectUnauthorized(
+          await probe(ctx, liar, target),
+          `${target} authenticated ${name} although its key document names another TLS certificate`,
+        );
+      },
+      { numRuns: 3 },
+    );
+  },
+});

@@ -186,7 +186,13 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
   }
   try {
     await withDeadline(options.timeoutMs, async (signal) => {
-      const instance = await options.target.open({ seed: `${seed}`, profile: phoenix });
+      const matrixProfile =
+        profile === 'matrix-2014' || profile === 'matrix-current' ? profile : undefined;
+      const instance = await options.target.open({
+        seed: `${seed}`,
+        profile: phoenix,
+        ...(matrixProfile === undefined ? {} : { matrixProfile }),
+      });
       try {
         await check.run({
           target: options.target,

@@ -8,7 +8,7 @@ import type { Clock } from '../../simulator/net/clock.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
 import { httpTransport, type Handler, type Transport } from '../../simulator/net/transport.ts';
 import { systemClock } from '../../simulator/net/clock.ts';
-import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
+import type { MatrixProfile, PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import type { Service } from '../../simulator/homeserver/homeserver.ts';
 import {
   createSimFederation,
@@ -58,6 +58,8 @@ export interface Target {
   open(options: {
     readonly seed: string;
     readonly profile: PhoenixProfile;
+    /** The Matrix version the servers speak (sim only; real servers speak what they speak). */
+    readonly matrixProfile?: MatrixProfile;
   }): Promise<TargetInstance>;
 }
 
@@ -75,7 +77,7 @@ export function simTarget(options: {
         ? 'sim'
         : `sim (mutant ${options.mutants.join(', ')})`,
     phoenixProfiles: ['multi-device', 'aliases'],
-    async open({ seed, profile }) {
+    async open({ seed, profile, matrixProfile }) {
       const names = Array.from({ length: options.servers ?? DEFAULT_SERVERS }, (_, i) =>
         serverName(i),
       );
@@ -88,6 +90,7 @@ export function simTarget(options: {
         })),
         profile,
         services: options.services,
+        ...(matrixProfile === undefined ? {} : { matrixProfile }),
       });
       const clientRng = fork(seededRng(seed), 'clients');
       return {

@@ -75,6 +75,8 @@ import {
 } from '../../protocol/mls/wire.ts';
 import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/queues.ts';
 import { call, RequestFailed, type ClientEnv } from './env.ts';
+import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
+import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
 
 const DAY = 86_400_000;
 const PACKAGE_LIFETIME = 30 * DAY;
@@ -265,17 +267,27 @@ export class PhoenixClient {
 
   /** Registers an alias with its own auth key and publishes bare payloads under it. */
   async registerAlias(alias: string, payloads: number): Promise<void> {
-    const authKey = await generateEd25519KeyPair(this.#next('alias key'));
+    const mutant = (name: string) => this.env.mutants?.has(name) === true;
+    const authKey = mutant(PRIV.aliasKeyIsClientKey)
+      ? this.#key
+      : await generateEd25519KeyPair(
+          mutant(PRIV.oneAuthKeyForAllAliases)
+            ? fork(this.#rng, 'shared alias key')
+            : this.#next('alias key'),
+        );
     await call(this.env, this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}`), {
       method: 'PUT',
       body: { auth_key: encodeUnpaddedBase64(authKey.publicKey) },
+      ...(mutant(PRIV.registerAliasWithClientCredential) ? { signer: this.#signer() } : {}),
     });
     this.#aliases.set(alias, authKey);
     const now = this.env.clock.now();
     const list = [];
     for (let i = 0; i < payloads; i++) {
       const p = await createConnectionPackagePayload({
-        rng: this.#next('alias payload'),
+        rng: mutant(PRIV.reuseEncryptionKey)
+          ? fork(this.#rng, 'shared alias payload')
+          : this.#next('alias payload'),
         lifetime: { not_before: now - 60_000, not_after: now + PACKAGE_LIFETIME },
       });
       this.#packageKeys.set(p.published.encryption_key, p.decryptionKey);
@@ -318,6 +330,9 @@ export class PhoenixClient {
           server,
           `/_fedconn/v1/as/users/${encodeURIComponent(target.userId)}/connection_packages`,
         ),
+        this.env.mutants?.has(PRIV.authenticateDiscovery) === true
+          ? { signer: this.#signer() }
+          : {},
       );
       const published = await this.#asCredentials(server);
       for (const value of found.connection_packages) {
@@ -326,6 +341,9 @@ export class PhoenixClient {
           now: this.env.clock.now(),
           published,
           expectedUserId: target.userId,
+          ...(this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.skipUserCheck) === true
+            ? { lenient: new Set(['skip-user-check'] as const) }
+            : {}),
         });
         if (!verified.ok)
           throw new Error(
@@ -347,6 +365,9 @@ export class PhoenixClient {
           target.server,
           `/_fedconn/v1/as/aliases/${encodeURIComponent(target.alias)}/connection_package`,
         ),
+        this.env.mutants?.has(PRIV.authenticateDiscovery) === true
+          ? { signer: this.#signer() }
+          : {},
       );
       const verified = verifyConnectionPackagePayload(
         found.connection_package,
@@ -413,7 +434,19 @@ export class PhoenixClient {
       });
       if (!sealed.ok)
         throw new Error(`cannot seal the establishment package: ${sealed.error.detail}`);
-      await call(this.env, t.queueUrl, { body: { message: sealed.value } });
+      const message =
+        this.env.mutants?.has(PRIV.sendPackageInClear) === true
+          ? {
+              enc: sealed.value.enc,
+              ciphertext: encodeUnpaddedBase64(new TextEncoder().encode(JSON.stringify(cep))),
+            }
+          : sealed.value;
+      await call(this.env, t.queueUrl, {
+        body: { message },
+        ...(this.env.mutants?.has(PRIV.signDeliveryWithClientKey) === true
+          ? { signer: this.#signer() }
+          : {}),
+      });
     }
     return id;
   }
@@ -465,6 +498,8 @@ export class PhoenixClient {
     }
     if (opened === undefined) {
       this.events.push({ type: 'offer-rejected', reason: 'opens under none of our package keys' });
+      if (this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.abortOnUndecodable) === true)
+        throw new Error('an undecodable queued message aborts the queue');
       return;
     }
     const groupBytes = decodeBase64(opened.connection_group_id);
@@ -490,6 +525,7 @@ export class PhoenixClient {
       cep: opened,
       published: await this.#asCredentials(domain),
       now: this.env.clock.now(),
+      ...lenientOf(this.env),
     });
     if (!verified.ok) {
       const why =
@@ -499,7 +535,11 @@ export class PhoenixClient {
       this.events.push({ type: 'offer-rejected', reason: `${verified.error.kind}: ${why}` });
       return;
     }
-    const { senderUserId, groupStateEarKey, credentialEarKey } = verified.value;
+    const { groupStateEarKey, credentialEarKey } = verified.value;
+    const senderUserId =
+      this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.showDeviceName) === true
+        ? verified.value.sender.clientId.client
+        : verified.value.senderUserId;
     // Only the user name from the verified credential is shown (CONN-TRUST-02).
     this.events.push({ type: 'offer-shown', groupId: id, senderUserId });
     if (!this.user.decide(senderUserId)) {
@@ -865,6 +905,12 @@ function decodeB64<T>(
   if (!bytes.ok) return undefined;
   const decoded = decode(bytes.value);
   return decoded.ok ? decoded.value : undefined;
+}
+
+/** The checks the reference client's responder mutants loosen (none without mutants). */
+function lenientOf(env: ClientEnv) {
+  const lenient = responderLeniency(env.mutants);
+  return lenient === undefined ? {} : { lenient };
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -15,6 +15,7 @@ import {
   verifyClientCredentialChain,
   type AsCredentialsResponse,
   type ChainFailure,
+  type ChainLeniency,
   type VerifiedClient,
 } from '../credentials/chain.ts';
 import type { ClientCredential } from '../credentials/credential.ts';
@@ -161,6 +162,8 @@ export async function verifyConnectionPackage(input: {
   readonly now: number;
   readonly published: AsCredentialsResponse;
   readonly expectedUserId: string;
+  /** Checks to skip or loosen: only the reference client's mutants pass any. */
+  readonly lenient?: ReadonlySet<ChainLeniency>;
 }): Promise<Result<VerifiedPackage, PackageFailure>> {
   const parsed = connectionPackageSchema.safeParse(input.value);
   if (!parsed.success) {
@@ -177,6 +180,7 @@ export async function verifyConnectionPackage(input: {
     published: input.published,
     now: input.now,
     expectedUserId: input.expectedUserId,
+    ...(input.lenient === undefined ? {} : { lenient: input.lenient }),
   });
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const signature = decodeBase64(pkg.signature);

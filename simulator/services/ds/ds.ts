@@ -16,7 +16,7 @@ import {
 } from '../../protocol/mls/inspect.ts';
 import { decodeGroupInfo, decodeMessage } from '../../protocol/mls/wire.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
-import { PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
+import { DS_JOIN_MUTANTS, PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { Table } from '../../net/store.ts';
 import { federationRequest } from '../../federation/client.ts';
@@ -52,6 +52,10 @@ export function deliveryService(ctx: HomeserverContext) {
   // Only the CONN-JOIN-02 mutant remembers EAR keys; the reference never keeps them.
   const rememberedKeys = new Map<string, Uint8Array>();
   const ignoreEarKey = isMutant(ctx, PHOENIX_MUTANTS.ignoreEarKey);
+  const acceptEveryJoin = isMutant(ctx, DS_JOIN_MUTANTS.acceptEveryJoin);
+  const skipSingleUserCheck = acceptEveryJoin || isMutant(ctx, DS_JOIN_MUTANTS.skipSingleUserCheck);
+  const acceptStaleEpoch = isMutant(ctx, DS_JOIN_MUTANTS.acceptStaleEpoch);
+  const acceptAnyExternalCommit = isMutant(ctx, DS_JOIN_MUTANTS.acceptAnyExternalCommit);
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
@@ -89,7 +93,7 @@ export function deliveryService(ctx: HomeserverContext) {
 
   const store = (groupId: string, key: Uint8Array, state: GroupState) => {
     if (ignoreEarKey) rememberedKeys.set(groupId, key);
-    groups.put(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()) });
+    groups.put(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()), ...(isMutant(ctx, 'CONN-PRIV-02/store-group-state-in-clear') ? { state } : {}) }); // prettier-ignore
   };
 
   const deliver = async (queue: QueueRef, message: QueueMessage): Promise<boolean> => {
@@ -149,7 +153,7 @@ export function deliveryService(ctx: HomeserverContext) {
 
   /** Commits for any epoch but the group's current one lose the race (CONN-JOIN-04). */
   const staleEpoch = (inspection: CommitInspection, state: GroupState) =>
-    Number(inspection.epoch) === state.epoch
+    acceptStaleEpoch || Number(inspection.epoch) === state.epoch
       ? undefined
       : fail(
           'M_CONFLICT',
@@ -216,11 +220,13 @@ export function deliveryService(ctx: HomeserverContext) {
     const { groupId, state, key, inspection } = opened;
     // An external commit that adds the joiner and nothing else (CONN-JOIN-05).
     const join = checkConnectionJoin(inspection);
-    if (!join.ok) return fail('M_FORBIDDEN', `not a connection group join: ${join.error.detail}`);
-    const stale = staleEpoch(inspection, state);
+    const externalOnly = acceptAnyExternalCommit && inspection.isExternal;
+    if (!join.ok && !externalOnly)
+      return fail('M_FORBIDDEN', `not a connection group join: ${join.error.detail}`);
+    const stale = acceptEveryJoin ? undefined : staleEpoch(inspection, state);
     if (stale !== undefined) return stale;
     // Only a single-user group is a connection group (CONN-JOIN-03).
-    if (new Set(state.members.map((m) => m.user)).size !== 1) {
+    if (!skipSingleUserCheck && new Set(state.members.map((m) => m.user)).size !== 1) {
       return fail('M_FORBIDDEN', 'the group already holds two users: not a connection group');
     }
     const joined: GroupState = {

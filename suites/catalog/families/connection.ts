@@ -26,7 +26,6 @@ export const CRED_CHAIN = defineFamily(
         "Before deciding on a connection, the responder fetches the initiator's AS credential and AS intermediate credential from the initiator's AS and verifies the chain client credential -> intermediate -> AS credential; a break anywhere in the chain means the establishment package is rejected.",
       checkedBy:
         'Property: generated chains with one link corrupted are delivered to the responder; it must reject each, report the reason, join no group and show nothing to its user. Mutant: skip the chain check.',
-      planned: true,
     },
     'CRED-CHAIN-02': {
       level: 'MUST',
@@ -53,7 +52,6 @@ export const CRED_CHAIN = defineFamily(
         "An intermediate credential is accepted only when it is signed by the AS credential its signer fingerprint names, and that AS credential belongs to the client credential's domain.",
       checkedBy:
         'Corruptions: intermediate signed by a foreign or unknown AS credential, fingerprint naming another credential, bit flips in the intermediate. Mutant: accept any intermediate.',
-      planned: true,
     },
     'CRED-CHAIN-04': {
       level: 'MUST',
@@ -67,7 +65,6 @@ export const CRED_CHAIN = defineFamily(
         "A client credential is accepted only when it is signed by an intermediate credential that the AS of the client's own domain publishes and that its signer fingerprint names.",
       checkedBy:
         'Corruptions: client credential signed by an intermediate of another domain, by an unpublished key, or naming the wrong signer. Mutant: accept a client credential from any intermediate.',
-      planned: true,
     },
     'CRED-CHAIN-05': {
       level: 'MUST',
@@ -79,7 +76,6 @@ export const CRED_CHAIN = defineFamily(
       checkedBy:
         'The virtual clock is moved before and after each link’s window; the responder must reject with the level and the reason. Mutant: ignore validity windows.',
       note: 'The Air implementation checks signatures only, not expiration (phnx-air-notes D8); it would fail this rule.',
-      planned: true,
     },
     'CRED-CHAIN-06': {
       level: 'MUST',
@@ -90,7 +86,6 @@ export const CRED_CHAIN = defineFamily(
         "A credential may only be signed by a credential whose validity window contains the signed credential's window; a chain that violates this nesting is rejected, and an AS never issues such a credential.",
       checkedBy:
         'Generated windows that stick out of the signer’s by at least one millisecond on either side. Mutant: skip the nesting check.',
-      planned: true,
     },
     'CRED-CHAIN-07': {
       level: 'MUST',
@@ -104,7 +99,6 @@ export const CRED_CHAIN = defineFamily(
         'Each credential type is signed under its own label, so a signature made for one type (or for a connection package or establishment package) never verifies as another type.',
       checkedBy:
         'Type confusion: an intermediate presented as a client credential, a client credential presented as an intermediate, a package signature replayed as a credential signature. Mutant: one shared label.',
-      planned: true,
     },
     'CRED-CHAIN-08': {
       level: 'MUST',
@@ -126,7 +120,6 @@ export const CRED_CHAIN = defineFamily(
         'A credential whose fingerprint its AS lists as revoked is rejected, at any level of the chain.',
       checkedBy:
         'Revoke the intermediate or the client credential through provisioning; the next establishment package signed under it must be rejected. Mutant: ignore the revocation list.',
-      planned: true,
     },
     'CRED-CHAIN-10': {
       level: 'MUST',
@@ -137,7 +130,6 @@ export const CRED_CHAIN = defineFamily(
         'Ed25519 signatures are verified strictly: an encoding with S >= L, a non-canonical point encoding or a malleated signature is rejected.',
       checkedBy:
         'Signatures crafted with @noble/curves (S+L, non-canonical R) on every signed object of the chain. Mutant: a lenient verifier.',
-      planned: true,
     },
     'CRED-CHAIN-11': {
       level: 'SHOULD',
@@ -149,7 +141,6 @@ export const CRED_CHAIN = defineFamily(
       checkedBy:
         'Credentials carrying each of the eight small-order points as their key. Mutant: accept small-order keys.',
       note: 'RFC 8032 does not require this check; implementations differ (ZIP-215), hence SHOULD.',
-      planned: true,
     },
     'CRED-CHAIN-12': {
       level: 'MUST',
@@ -160,7 +151,6 @@ export const CRED_CHAIN = defineFamily(
         'The user id in a verified client credential must be the one expected in context: the name the responder shows is the one in the credential, and a credential for another user than the package or group claims is rejected.',
       checkedBy:
         'An establishment package signed by a valid credential of user X while claiming to come from user Y. Mutant: show the claimed name instead of the credential’s.',
-      planned: true,
     },
   },
 );
@@ -224,7 +214,6 @@ export const CONN_PKG = defineFamily(
         'A ConnectionEncryptionKey is never reused across aliases, or across an alias and the user id.',
       checkedBy:
         'Collect every key published by a user under its user id and all its aliases; all must be distinct. Mutant: one key for all aliases.',
-      planned: true,
     },
     'CONN-PKG-05': {
       level: 'MUST',
@@ -389,7 +378,6 @@ export const CONN_CEP = defineFamily(
         'The establishment package is encrypted with HPKE to the ConnectionEncryptionKey of the package the initiator fetched, so that only the holder of that key can read it; the AS and QS see ciphertext only.',
       checkedBy:
         'The observer searches every server’s view for the plaintext package or any of its fields. Mutant: deliver the package in clear.',
-      planned: true,
     },
     'CONN-CEP-03': {
       level: 'MUST',
@@ -414,7 +402,6 @@ export const CONN_CEP = defineFamily(
         'The responder verifies the establishment package’s signature under the sender’s client credential; a package whose signature fails is rejected and nothing is shown to the user.',
       checkedBy:
         'Bit flips in every signed field and in the signature. Mutant: responder skips the package signature.',
-      planned: true,
     },
     'CONN-CEP-05': {
       level: 'MUST',
@@ -425,7 +412,6 @@ export const CONN_CEP = defineFamily(
         'A queued message that does not decrypt under the client’s package keys or does not decode as an establishment package is discarded without any other effect.',
       checkedBy:
         'Garbage, truncated and re-encrypted messages enqueued for the responder; its state and the servers’ views stay unchanged. Mutant: a decode error aborts the responder’s processing of later messages.',
-      planned: true,
     },
     'CONN-CEP-06': {
       level: 'MUST',
@@ -490,7 +476,6 @@ export const CONN_TRUST = defineFamily(
         'The responder’s decision is based on the sender’s user name taken from the verified client credential, and nothing else the initiator supplied is shown to the user before acceptance.',
       checkedBy:
         'The decision policy records what it was shown; it must be exactly the credential’s user name. Mutant: show a display name carried in the package.',
-      planned: true,
     },
     'CONN-TRUST-03': {
       level: 'SHOULD',
@@ -587,8 +572,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'Whatever the interleaving of client steps and server responses, including clients going offline and messages delayed or duplicated, exactly one connection group results, holding every client of both users exactly once, and no client joins twice.',
       checkedBy:
-        'fast-check scheduler at the transport over 1 to 5 responder clients with offline periods, delays and duplicates; the final groups are compared against the model. Mutant: two clients both join by external commit.',
-      planned: true,
+        'fast-check scheduler in the clients’ transport over 1 to 5 responder devices (1 or 2 initiator devices, one or two homeservers), all processing the package at once: exactly one external join, every client in the one group exactly once, the DS tree with one leaf per client. Offline periods, delays and duplicates are not generated yet. Mutant: the DS accepts every join.',
     },
     'CONN-RACE-06': {
       level: 'MUST',
@@ -648,7 +632,6 @@ export const CONN_JOIN = defineFamily(
         'The DS accepts a join connection group commit only while the group holds a single user; a group that already holds two users is not a connection group any more.',
       checkedBy:
         'A second join after a successful one, by another user or a client of the same user. Mutant: DS skips the single-user check.',
-      planned: true,
     },
     'CONN-JOIN-04': {
       level: 'MUST',
@@ -659,7 +642,6 @@ export const CONN_JOIN = defineFamily(
         'The DS serialises the operations on one group and checks the epoch, so that of several commits for the same epoch at most one is accepted.',
       checkedBy:
         'Concurrent joins and commits for one epoch, interleaved by the scheduler; exactly one is accepted. Mutant: DS accepts stale-epoch commits.',
-      planned: true,
     },
     'CONN-JOIN-05': {
       level: 'MUST',
@@ -674,7 +656,6 @@ export const CONN_JOIN = defineFamily(
       checkedBy:
         'External commits crafted with extra Add/Remove proposals. Mutant: DS accepts any external commit.',
       note: 'The seeds do not spell this out; it is the Air implementation’s rule, which the suite adopts.',
-      planned: true,
     },
     'CONN-JOIN-06': {
       level: 'MUST',
@@ -728,7 +709,6 @@ export const ALIAS_UNLINK = defineFamily(
         'The AS’s view (requests received, rows stored, order of events) is the same whether two aliases belong to one user or to two users, once fresh random values are renamed.',
       checkedBy:
         'Indistinguishability game: two worlds from one seed differing only in alias ownership; the renamed AS views must be equal. Mutant: aliases registered with the client credential.',
-      planned: true,
     },
     'ALIAS-UNLINK-02': {
       level: 'MUST',
@@ -739,7 +719,6 @@ export const ALIAS_UNLINK = defineFamily(
         'The AS’s view is the same whether an alias belongs to the user of a given user id or to another user, once fresh random values are renamed.',
       checkedBy:
         'Indistinguishability game between the alias and the user id. Mutant: alias payloads published in the same request as user-id packages.',
-      planned: true,
     },
     'ALIAS-UNLINK-03': {
       level: 'MUST',
@@ -753,7 +732,6 @@ export const ALIAS_UNLINK = defineFamily(
         'Everything done under an alias (register, upload payloads, dequeue, delete) is authenticated with that alias’s own auth key only, never with a client credential, a user-id token or a key shared with another alias.',
       checkedBy:
         'Inspect every alias request in the AS view for credentials, user ids and reused keys. Mutant: one auth key for all aliases of a user.',
-      planned: true,
     },
   },
 );
@@ -780,7 +758,6 @@ export const CONN_PRIV = defineFamily(
       checkedBy:
         'Link oracle over the recorded view of every server: no request, row or event may contain both identities or identifiers derived from both. Mutant: the responder dequeues with its credential in the same request that names the alias.',
       note: 'The seeds say "should"; the suite treats it as MUST because it is one of the two design constraints. Air’s DS sees both user credentials in a connection group (phnx-air-notes D9).',
-      planned: true,
     },
     'CONN-PRIV-02': {
       level: 'MUST',
@@ -791,7 +768,6 @@ export const CONN_PRIV = defineFamily(
         'The DS keeps group state encrypted at rest under the group’s EAR key; only the group id, last activity and queue bookkeeping are stored in clear.',
       checkedBy:
         'Inspect the DS rows for any credential, user id or key material in clear. Mutant: store the group state unencrypted.',
-      planned: true,
     },
     'CONN-PRIV-03': {
       level: 'MUST',
@@ -804,7 +780,6 @@ export const CONN_PRIV = defineFamily(
         'Discovery requests and establishment package deliveries carry no identifier of the initiator.',
       checkedBy:
         'Scan the AS view of discovery and delivery requests for the initiator’s user id, client id or credential. Mutant: initiator authenticates discovery with its credential.',
-      planned: true,
     },
     'CONN-PRIV-04': {
       level: 'MUST',

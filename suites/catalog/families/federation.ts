@@ -185,7 +185,6 @@ export const FED_KEYS = defineFamily(
       checkedBy:
         'An impostor serves a key object with another certificate or a bad signature; the target must not use the keys. Mutant: skip the certificate comparison.',
       note: 'Requirement written as "should check" in 2014; the suite holds it as MUST because skipping it defeats key authentication.',
-      planned: true,
     },
     'FED-KEYS-03': {
       level: 'MUST',

@@ -1,0 +1,859 @@
+// The responder rejects bad establishment packages (CRED-CHAIN and CONN-CEP,
+// CLIENT role, on fedconn's reference client): fedconn plays a malicious
+// initiator whose homeserver it serves itself, forges the sender's credential
+// chain with one corruption generated per run, and checks that the responder
+// rejects the package with the right reason, joins nothing and shows nothing.
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import fc from 'fast-check';
+import {
+  generateEd25519KeyPair,
+  SMALL_ORDER_ENCODINGS,
+  type Ed25519KeyPair,
+} from '../../simulator/protocol/crypto/ed25519.ts';
+import { hpkeSeal } from '../../simulator/protocol/crypto/hpke.ts';
+import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
+import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import type { ChainLevel } from '../../simulator/protocol/credentials/chain.ts';
+import {
+  createSigningRequest,
+  credentialLabel,
+  fingerprint,
+  issueAsCredential,
+  issuerSignedContent,
+  selfSignedLabel,
+  signRequest,
+  type AsIntermediateCredential,
+  type AsIntermediateCredentialPayload,
+  type ClientCredential,
+} from '../../simulator/protocol/credentials/credential.ts';
+import { malleateSignature } from '../../simulator/protocol/credentials/testing.ts';
+import { signWithLabel, type SignatureLabel } from '../../simulator/protocol/labels.ts';
+import { canonicalJson } from '../../simulator/protocol/encoding/canonical-json.ts';
+import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
+import { createConnectionPackage } from '../../simulator/protocol/packages/connection-package.ts';
+import { populate } from '../../simulator/scenario.ts';
+import { checkProperty, defineCheck, expectThat, type Check } from '../harness/check.ts';
+import { AS, rngFor } from './support.ts';
+import {
+  chainReason,
+  deliveryOf,
+  enqueue,
+  expectRejected,
+  flipped,
+  forgeChain,
+  FORGED_DOMAIN,
+  FORGED_USER,
+  issuerOf,
+  LEVELS,
+  linkOf,
+  relinkForged,
+  replaceLink,
+  runResponder,
+  sealedFor,
+  SIGNATURE_KINDS,
+  stage,
+  TYPE_OF,
+  type Delivery,
+  type Forged,
+  type Stage,
+} from './responder-support.ts';
+
+const DAY = 86_400_000;
+const YEAR = 365 * DAY;
+const PROFILES = ['multi-device', 'aliases'] as const;
+const NEEDS = ['reference-client', 'impostor'] as const;
+
+const level = fc.constantFrom<ChainLevel>(...LEVELS);
+
+/** One property over forged deliveries, each expected to be rejected for `expected`. */
+async function rejectsEach<Ts extends [unknown, ...unknown[]]>(
+  ctx: Parameters<Check['run']>[0],
+  label: string,
+  arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
+  make: (
+    s: Stage,
+    f: Forged,
+    ...args: Ts
+  ) => Promise<{ delivery: Delivery; expected: string; accepts?: (reason: string) => boolean }>,
+  numRuns: number,
+): Promise<void> {
+  const s = await stage(ctx, label);
+  let run = 0;
+  await checkProperty(
+    ctx,
+    arbitraries,
+    async (...args: Ts) => {
+      const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now());
+      const { delivery, expected, accepts } = await make(s, f, ...args);
+      await expectRejected(
+        s,
+        delivery,
+        `a package whose sender chain has ${JSON.stringify(args)}`,
+        expected,
+        accepts ?? ((reason) => reason === expected),
+      );
+    },
+    { numRuns },
+  );
+}
+
+const anyOf = (level: ChainLevel, kinds: readonly string[]) => ({
+  expected: `${chainReason(level, '…')} with … one of ${kinds.join(', ')}`,
+  accepts: (reason: string) => kinds.some((k) => reason === chainReason(level, k)),
+});
+
+// --- CRED-CHAIN-01 ------------------------------------------------------------------
+
+export const responderVerifiesChain = defineCheck({
+  name: 'the responder rejects a package whose sender chain is broken at any link (bit flips, wrong signer)',
+  rules: ['CRED-CHAIN-01'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<
+      [ChainLevel, 'verifying_key' | 'self_signature' | 'signature' | 'wrong-signer', number]
+    >(
+      ctx,
+      'chain01',
+      [
+        level,
+        fc.constantFrom('verifying_key', 'self_signature', 'signature', 'wrong-signer'),
+        fc.nat(511),
+      ],
+      async (s, f, at, field, bit) => {
+        const link = linkOf(f, at);
+        let changed;
+        if (field === 'wrong-signer') {
+          const other = await generateEd25519KeyPair(fork(s.rng, `other signer ${bit}`));
+          changed = await signRequest(TYPE_OF[at], other, issuerSignedContent(link));
+        } else if (field === 'verifying_key') {
+          changed = {
+            ...link,
+            payload: { ...link.payload, verifying_key: flipped(link.payload.verifying_key, bit) },
+          };
+        } else {
+          changed = { ...link, [field]: flipped(link[field], bit) };
+        }
+        const forged = await replaceLink(f, at, changed);
+        return { delivery: deliveryOf(forged), ...anyOf(at, SIGNATURE_KINDS) };
+      },
+      6,
+    ),
+});
+
+// --- CRED-CHAIN-03 ------------------------------------------------------------------
+
+type IssuerCase = 'foreign-domain-as' | 'unpublished-as' | 'fingerprint-names-another';
+
+export const responderChecksIntermediateIssuer = defineCheck({
+  name: "the responder accepts an intermediate only when signed by its domain's published AS credential its fingerprint names",
+  rules: ['CRED-CHAIN-03'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[IssuerCase]>(
+      ctx,
+      'chain03',
+      [
+        fc.constantFrom<IssuerCase>(
+          'foreign-domain-as',
+          'unpublished-as',
+          'fingerprint-names-another',
+        ),
+      ],
+      async (s, f, kind) => {
+        const otherKey = await generateEd25519KeyPair(fork(s.rng, `other as ${kind}`));
+        const window = f.as.payload.expiration_data;
+        const other = await issueAsCredential({
+          key: otherKey,
+          domain: kind === 'foreign-domain-as' ? 'elsewhere.example' : FORGED_DOMAIN,
+          expiration: window,
+        });
+        // foreign/unpublished: signed by the AS it names; fingerprint-names-another: signed by
+        // the published AS, naming another published AS credential of the domain.
+        const intermediate: AsIntermediateCredential = await signRequest(
+          'AsIntermediateCredential',
+          kind === 'fingerprint-names-another' ? f.keys.as : otherKey,
+          await createSigningRequest('AsIntermediateCredential', f.keys.intermediate, {
+            ...f.intermediate.payload,
+            signer_fingerprint: fingerprint(other),
+          }),
+        );
+        const forged = await relinkForged(f, { intermediate });
+        const published = {
+          ...forged.published,
+          as_credentials: kind === 'unpublished-as' ? [f.as] : [f.as, other],
+        };
+        const expected =
+          kind === 'fingerprint-names-another'
+            ? chainReason('intermediate', 'bad-signature')
+            : chainReason('intermediate', 'unknown-as');
+        return { delivery: { ...deliveryOf(forged), published }, expected };
+      },
+      3,
+    ),
+});
+
+// --- CRED-CHAIN-04 ------------------------------------------------------------------
+
+type ClientIssuerCase =
+  'other-domain-intermediate' | 'unpublished-intermediate' | 'wrong-signer-named';
+
+export const responderChecksClientIssuer = defineCheck({
+  name: "the responder accepts a client credential only when signed by a published intermediate of the client's domain its fingerprint names",
+  rules: ['CRED-CHAIN-04'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[ClientIssuerCase]>(
+      ctx,
+      'chain04',
+      [
+        fc.constantFrom<ClientIssuerCase>(
+          'other-domain-intermediate',
+          'unpublished-intermediate',
+          'wrong-signer-named',
+        ),
+      ],
+      async (s, f, kind) => {
+        const otherKey = await generateEd25519KeyPair(fork(s.rng, `other intermediate ${kind}`));
+        const payload: AsIntermediateCredentialPayload = {
+          ...f.intermediate.payload,
+          domain: kind === 'other-domain-intermediate' ? 'elsewhere.example' : FORGED_DOMAIN,
+          verifying_key: encodeUnpaddedBase64(otherKey.publicKey),
+        };
+        const other: AsIntermediateCredential = await signRequest(
+          'AsIntermediateCredential',
+          f.keys.as,
+          await createSigningRequest('AsIntermediateCredential', otherKey, payload),
+        );
+        // The client credential names `other`; it is signed by other's key, except in
+        // wrong-signer-named, where the published intermediate's key signs it.
+        const client: ClientCredential = await signRequest(
+          'ClientCredential',
+          kind === 'wrong-signer-named' ? f.keys.intermediate : otherKey,
+          await createSigningRequest('ClientCredential', f.keys.client, {
+            ...f.client.payload,
+            signer_fingerprint: fingerprint(other),
+          }),
+        );
+        const published = {
+          ...f.published,
+          as_intermediate_credentials:
+            kind === 'unpublished-intermediate' ? [f.intermediate] : [f.intermediate, other],
+        };
+        const expected =
+          kind === 'wrong-signer-named'
+            ? chainReason('client', 'bad-signature')
+            : chainReason('client', 'wrong-issuer');
+        return { delivery: { published, credential: client, key: f.keys.client }, expected };
+      },
+      3,
+    ),
+});
+
+// --- CRED-CHAIN-05 ------------------------------------------------------------------
+
+/** Nested windows with `at` entirely before or after now (the links below nest inside). */
+function outOfTime(now: number, at: ChainLevel, when: 'expired' | 'not-yet-valid', off: number) {
+  const w = {
+    as: { not_before: now - 3 * YEAR, not_after: now + 9 * YEAR },
+    intermediate: { not_before: now - 2 * YEAR, not_after: now + YEAR },
+    client: { not_before: now - YEAR, not_after: now + 90 * DAY },
+  };
+  const from = LEVELS.indexOf(at);
+  for (const l of LEVELS.slice(from)) {
+    const margin = LEVELS.indexOf(l) - from; // links below stay inside their signer's window
+    w[l] =
+      when === 'expired'
+        ? { not_before: w[l].not_before, not_after: now - off - margin }
+        : { not_before: now + off + margin, not_after: w[l].not_after };
+  }
+  return w;
+}
+
+export const responderChecksValidity = defineCheck({
+  name: 'the responder rejects a sender chain with a link expired or not yet valid, naming the level',
+  rules: ['CRED-CHAIN-05'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[ChainLevel, 'expired' | 'not-yet-valid', number]>(
+      ctx,
+      'chain05',
+      [
+        level,
+        fc.constantFrom<'expired' | 'not-yet-valid'>('expired', 'not-yet-valid'),
+        fc.integer({ min: 1, max: 30 * DAY }),
+      ],
+      async (s, _f, at, when, off) => {
+        const forged = await forgeChain(fork(s.rng, `time ${at} ${when} ${off}`), s.now(), {
+          windows: outOfTime(s.now(), at, when, off),
+        });
+        return { delivery: deliveryOf(forged), expected: chainReason(at, when) };
+      },
+      6,
+    ),
+});
+
+// --- CRED-CHAIN-06 ------------------------------------------------------------------
+
+export const responderChecksNesting = defineCheck({
+  name: "the responder rejects a sender chain whose window sticks out of its signer's",
+  rules: ['CRED-CHAIN-06'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<['intermediate' | 'client', 'before' | 'after', number]>(
+      ctx,
+      'chain06',
+      [
+        fc.constantFrom<'intermediate' | 'client'>('intermediate', 'client'),
+        fc.constantFrom<'before' | 'after'>('before', 'after'),
+        fc.integer({ min: 1, max: 10 * DAY }),
+      ],
+      async (s, _f, at, side, by) => {
+        const now = s.now();
+        const w = {
+          as: { not_before: now - YEAR, not_after: now + 9 * YEAR },
+          intermediate: { not_before: now - 30 * DAY, not_after: now + 335 * DAY },
+          client: { not_before: now - DAY, not_after: now + 89 * DAY },
+        };
+        const signer = at === 'intermediate' ? w.as : w.intermediate;
+        w[at] =
+          side === 'before'
+            ? { ...w[at], not_before: signer.not_before - by }
+            : { ...w[at], not_after: signer.not_after + by };
+        const forged = await forgeChain(fork(s.rng, `nest ${at} ${side} ${by}`), now, {
+          windows: w,
+        });
+        return {
+          delivery: deliveryOf(forged),
+          expected: chainReason(at, 'validity-outside-signer'),
+        };
+      },
+      4,
+    ),
+});
+
+// --- CRED-CHAIN-07 ------------------------------------------------------------------
+
+const OTHER_LABELS: readonly SignatureLabel[] = [
+  'AsCredential',
+  'AsCredentialSelfSigned',
+  'AsIntermediateCredential',
+  'AsIntermediateCredentialSelfSigned',
+  'ClientCredential',
+  'ClientCredentialSelfSigned',
+  'ConnectionPackage',
+  'ConnectionEstablishmentPackage',
+];
+
+export const responderChecksLabels = defineCheck({
+  name: "the responder rejects a chain link signed under another type's label (type confusion)",
+  rules: ['CRED-CHAIN-07'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[ChainLevel, 'signature' | 'self_signature', SignatureLabel]>(
+      ctx,
+      'chain07',
+      [
+        level,
+        fc.constantFrom<'signature' | 'self_signature'>('signature', 'self_signature'),
+        fc.constantFrom(...OTHER_LABELS),
+      ],
+      async (_s, f, at, which, label) => {
+        const type = TYPE_OF[at];
+        const own = which === 'signature' ? credentialLabel(type) : selfSignedLabel(type);
+        const used = label === own ? ('ConnectionPackage' as const) : label;
+        const link = linkOf(f, at);
+        let changed;
+        if (which === 'signature') {
+          const sig = await signWithLabel(issuerOf(f, at), used, issuerSignedContent(link));
+          changed = { ...link, signature: encodeUnpaddedBase64(sig) };
+        } else {
+          const self = await signWithLabel(f.keys[at], used, link.payload);
+          changed = await signRequest(type, issuerOf(f, at), {
+            payload: link.payload,
+            self_signature: encodeUnpaddedBase64(self),
+          });
+        }
+        const forged = await replaceLink(f, at, changed);
+        return { delivery: deliveryOf(forged), expected: chainReason(at, 'label-mismatch') };
+      },
+      6,
+    ),
+});
+
+// --- CRED-CHAIN-09 ------------------------------------------------------------------
+
+export const responderChecksRevocation = defineCheck({
+  name: 'the responder rejects a sender chain with a link its AS lists as revoked',
+  rules: ['CRED-CHAIN-09'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[ChainLevel, number]>(
+      ctx,
+      'chain09',
+      [level, fc.nat(3)],
+      (s, f, at, decoys) => {
+        const others = Array.from({ length: decoys }, (_, i) =>
+          encodeUnpaddedBase64(fork(s.rng, `decoy ${i}`).bytes(32)),
+        );
+        const published = {
+          ...f.published,
+          revoked_fingerprints: [...others, fingerprint(linkOf(f, at))],
+        };
+        return Promise.resolve({
+          delivery: { ...deliveryOf(f), published },
+          expected: chainReason(at, 'revoked'),
+        });
+      },
+      4,
+    ),
+});
+
+// --- CRED-CHAIN-10 ------------------------------------------------------------------
+
+const malleated = (text: string): string => {
+  const bytes = decodeBase64(text);
+  if (!bytes.ok) throw new Error(`not base64: ${text}`);
+  return encodeUnpaddedBase64(malleateSignature(bytes.value));
+};
+
+type Malleable = `${ChainLevel}.${'signature' | 'self_signature'}` | 'package';
+const MALLEABLE: readonly Malleable[] = [
+  'as.signature',
+  'as.self_signature',
+  'intermediate.signature',
+  'intermediate.self_signature',
+  'client.signature',
+  'client.self_signature',
+  'package',
+];
+
+export const responderRejectsMalleated = defineCheck({
+  name: 'the responder rejects malleated signatures (S + L) on every signed object of the chain and the package',
+  rules: ['CRED-CHAIN-10'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[Malleable]>(
+      ctx,
+      'chain10',
+      [fc.constantFrom(...MALLEABLE)],
+      async (_s, f, target) => {
+        if (target === 'package') {
+          return {
+            delivery: {
+              ...deliveryOf(f),
+              tamper: (cep) => Promise.resolve({ ...cep, signature: malleated(cep.signature) }),
+            },
+            expected: 'bad-signature: package signature: … S >= L',
+            accepts: (reason: string) => reason.startsWith('bad-signature: package signature'),
+          };
+        }
+        const [at, which] = target.split('.') as [ChainLevel, 'signature' | 'self_signature'];
+        const link = linkOf(f, at);
+        const changed =
+          which === 'signature'
+            ? { ...link, signature: malleated(link.signature) }
+            : // The issuer signs the malleated self-signature, so only the malleation is wrong.
+              await signRequest(TYPE_OF[at], issuerOf(f, at), {
+                payload: link.payload,
+                self_signature: malleated(link.self_signature),
+              });
+        const forged = await replaceLink(f, at, changed);
+        return {
+          delivery: deliveryOf(forged),
+          expected: chainReason(at, 'non-canonical-signature'),
+        };
+      },
+      7,
+    ),
+});
+
+// --- CRED-CHAIN-11 ------------------------------------------------------------------
+
+const L = ed25519.Point.Fn.ORDER;
+
+/**
+ * A "key pair" whose public key is a point of small order: R = [r]B, S = r satisfies
+ * the cofactored equation for every message (and the cofactorless one whenever [k]A = O).
+ */
+export function smallOrderKey(index: number, rng: Rng): Ed25519KeyPair {
+  const publicKey = hexToBytes(SMALL_ORDER_ENCODINGS[index % SMALL_ORDER_ENCODINGS.length] ?? '');
+  let draws = 0;
+  return {
+    get publicKey() {
+      return publicKey.slice();
+    },
+    sign() {
+      const r = (bytesToNumberLE(fork(rng, `r ${draws++}`).bytes(32)) % (L - 1n)) + 1n;
+      const out = new Uint8Array(64);
+      out.set(ed25519.Point.BASE.multiply(r).toBytes(), 0);
+      out.set(numberToBytesLE(r, 32), 32);
+      return Promise.resolve(out);
+    },
+  };
+}
+
+export const responderRejectsSmallOrderKeys = defineCheck({
+  name: 'the responder rejects a sender chain carrying a small-order public key at any level',
+  rules: ['CRED-CHAIN-11'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[ChainLevel, number]>(
+      ctx,
+      'chain11',
+      [level, fc.nat(SMALL_ORDER_ENCODINGS.length - 1)],
+      async (s, _f, at, index) => {
+        const forged = await forgeChain(fork(s.rng, `small ${at} ${index}`), s.now(), {
+          keys: { [at]: smallOrderKey(index, fork(s.rng, `small key ${at} ${index}`)) },
+        });
+        return { delivery: deliveryOf(forged), expected: chainReason(at, 'small-order-key') };
+      },
+      6,
+    ),
+});
+
+// --- CONN-CEP-04 --------------------------------------------------------------------
+
+type CepCorruption =
+  | 'flip-signature'
+  | 'flip-group-id'
+  | 'flip-ear-key'
+  | 'flip-credential-key'
+  | 'another-key'
+  | 'another-label';
+
+export const responderChecksPackageSignature = defineCheck({
+  name: "the responder rejects a package whose signature fails under the sender's credential",
+  rules: ['CONN-CEP-04'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  run: (ctx) =>
+    rejectsEach<[CepCorruption, number]>(
+      ctx,
+      'cep04',
+      [
+        fc.constantFrom<CepCorruption>(
+          'flip-signature',
+          'flip-group-id',
+          'flip-ear-key',
+          'flip-credential-key',
+          'another-key',
+          'another-label',
+        ),
+        fc.nat(511),
+      ],
+      async (s, f, kind, bit) => {
+        const other = await generateEd25519KeyPair(fork(s.rng, `other key ${bit}`));
+        const tamper = async (
+          cep: Parameters<NonNullable<Delivery['tamper']>>[0],
+        ): Promise<typeof cep> => {
+          const { signature, ...tbs } = cep;
+          switch (kind) {
+            case 'flip-signature':
+              return { ...cep, signature: flipped(signature, bit) };
+            case 'flip-group-id':
+              return { ...cep, connection_group_id: flipped(cep.connection_group_id, bit) };
+            case 'flip-ear-key':
+              return {
+                ...cep,
+                connection_group_ear_key: flipped(cep.connection_group_ear_key, bit),
+              };
+            case 'flip-credential-key':
+              return {
+                ...cep,
+                connection_group_credential_key: flipped(cep.connection_group_credential_key, bit),
+              };
+            case 'another-key': {
+              const sig = await signWithLabel(other, 'ConnectionEstablishmentPackage', tbs);
+              return { ...cep, signature: encodeUnpaddedBase64(sig) };
+            }
+            case 'another-label': {
+              const sig = await signWithLabel(f.keys.client, 'ConnectionPackage', tbs);
+              return { ...cep, signature: encodeUnpaddedBase64(sig) };
+            }
+          }
+        };
+        return {
+          delivery: { ...deliveryOf(f), tamper },
+          expected: 'bad-signature: package signature: …',
+          accepts: (reason: string) => reason.startsWith('bad-signature: package signature'),
+        };
+      },
+      6,
+    ),
+});
+
+// --- CONN-CEP-05 --------------------------------------------------------------------
+
+type Garbage = 'random' | 'truncated' | 'another-key' | 'not-json' | 'not-a-package' | 'empty';
+const CEP_INFO = new TextEncoder().encode('fedconn-v1 ConnectionEstablishmentPackage');
+
+async function garbage(s: Stage, f: Forged, kind: Garbage, n: number): Promise<unknown> {
+  const r = fork(s.rng, `garbage ${kind} ${n}`);
+  const seal = async (plaintext: Uint8Array, key = s.encryptionKey) => {
+    const sealed = await hpkeSeal({ publicKey: key, plaintext, info: CEP_INFO, rng: r });
+    if (!sealed.ok) throw new Error(sealed.error.detail);
+    return {
+      enc: encodeUnpaddedBase64(sealed.value.enc),
+      ciphertext: encodeUnpaddedBase64(sealed.value.ciphertext),
+    };
+  };
+  switch (kind) {
+    case 'random':
+      return {
+        enc: encodeUnpaddedBase64(r.bytes(32)),
+        ciphertext: encodeUnpaddedBase64(r.bytes(16 + (n % 200))),
+      };
+    case 'empty':
+      return { enc: '', ciphertext: '' };
+    case 'truncated': {
+      const valid = await sealedFor(s, deliveryOf(f));
+      const bytes = decodeBase64(valid.ciphertext);
+      if (!bytes.ok) throw new Error('unreachable');
+      const cut = 1 + (n % bytes.value.length);
+      return {
+        ...valid,
+        ciphertext: encodeUnpaddedBase64(bytes.value.subarray(0, bytes.value.length - cut)),
+      };
+    }
+    case 'another-key': {
+      const cep = await sealedFor(
+        { ...s, encryptionKey: fork(r, 'another key').bytes(32) },
+        deliveryOf(f),
+      );
+      return cep;
+    }
+    case 'not-json':
+      return seal(r.bytes(1 + (n % 64)));
+    case 'not-a-package': {
+      const json = canonicalJson({ version: 1, sender: FORGED_USER, hello: n });
+      if (!json.ok) throw new Error('unreachable');
+      return seal(new TextEncoder().encode(json.value));
+    }
+  }
+}
+
+export const responderDiscardsGarbage = defineCheck({
+  name: 'the responder discards queued messages that do not open or decode, and still processes later packages',
+  rules: ['CONN-CEP-05'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  async run(ctx) {
+    const s = await stage(ctx, 'cep05');
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc.array(
+          fc.constantFrom<Garbage>(
+            'random',
+            'truncated',
+            'another-key',
+            'not-json',
+            'not-a-package',
+            'empty',
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
+        fc.nat(1000),
+      ] as [fc.Arbitrary<Garbage[]>, fc.Arbitrary<number>],
+      async (kinds, n) => {
+        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now());
+        s.publish(f.published);
+        for (const [i, kind] of kinds.entries()) {
+          await enqueue(s, await garbage(s, f, kind, n + i), `a ${kind} message`);
+        }
+        await enqueue(s, await sealedFor(s, deliveryOf(f)), 'a valid package after the garbage');
+        const groups = s.responder.groups.size;
+        const events = await runResponder(s, `${kinds.join(', ')} then a valid package`);
+        const shown = s.shown.splice(0);
+        const rejected = events.filter((e) => e.type === 'offer-rejected');
+        expectThat(
+          rejected.length === kinds.length,
+          `the responder did not discard each of ${kinds.join(', ')}`,
+          `${kinds.length} offer-rejected events`,
+          events,
+        );
+        expectThat(
+          shown.length === 1 &&
+            shown[0] === FORGED_USER &&
+            events.filter((e) => e.type === 'offer-shown').length === 1,
+          'the valid package after the garbage was not processed',
+          `exactly one offer shown, from ${FORGED_USER}`,
+          { events, shown },
+        );
+        expectThat(
+          s.responder.groups.size === groups,
+          'the garbage changed the responder’s groups',
+          `${groups} groups`,
+          [...s.responder.groups.keys()],
+        );
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+// --- CONN-TRUST-02 ------------------------------------------------------------------
+
+export const responderShowsCredentialName = defineCheck({
+  name: 'the responder shows and decides on the user name of the verified credential, nothing the initiator chose',
+  rules: ['CONN-TRUST-02'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  async run(ctx) {
+    const s = await stage(ctx, 'trust02');
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc.stringMatching(/^[a-z0-9._=-]{1,12}$/),
+        fc.constantFrom('Bank of Fedconn', 'device-1', '@admin:hs1.example', 'Ünïcode ☎', 'x'),
+      ] as [fc.Arbitrary<string>, fc.Arbitrary<string>],
+      async (localpart, device) => {
+        const userId = `@${localpart}:${FORGED_DOMAIN}`;
+        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now(), { userId, device });
+        s.publish(f.published);
+        await enqueue(s, await sealedFor(s, deliveryOf(f)), `a package from ${userId}`);
+        const events = await runResponder(s, `a package from ${userId} (device ${device})`);
+        const shown = s.shown.splice(0);
+        const offers = events.flatMap((e) => (e.type === 'offer-shown' ? [e.senderUserId] : []));
+        expectThat(
+          shown.length === 1 && shown[0] === userId && offers.length === 1 && offers[0] === userId,
+          'the responder showed something else than the credential’s user name',
+          `${userId} shown and decided on, once`,
+          { offers, decided: shown },
+        );
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+// --- CRED-CHAIN-12 ------------------------------------------------------------------
+
+type OtherUser = 'another-user' | 'case-variant' | 'longer-name';
+
+export const initiatorChecksPackageUser = defineCheck({
+  name: 'the initiator rejects a connection package of user Y that carries a valid credential of another user',
+  rules: ['CRED-CHAIN-12'],
+  profiles: PROFILES,
+  needs: NEEDS,
+  async run(ctx) {
+    const attach = ctx.instance.attach;
+    if (attach === undefined) throw new Error('this target cannot attach impostor servers');
+    const server = ctx.instance.servers[0];
+    if (server === undefined) throw new Error('the target has no servers');
+    const population = await populate(ctx.instance.env('initiator chain12'), {
+      servers: [server.serverName],
+      usersPerServer: 1,
+      devicesPerUser: 1,
+      profile: ctx.instance.profile,
+      userPrefix: `${ctx.instance.namespace}chain12-`,
+    });
+    const initiator = population.users[0]?.primary;
+    if (initiator === undefined) throw new Error('no initiator');
+    const rng = rngFor(ctx, 'chain12');
+    let served: { published: AsCredentialsResponse; packages: unknown[] } = {
+      published: { as_credentials: [], as_intermediate_credentials: [], revoked_fingerprints: [] },
+      packages: [],
+    };
+    const received: string[] = [];
+    attach(`https://${FORGED_DOMAIN}`, (request) => {
+      const path = decodeURIComponent(new URL(request.url).pathname);
+      if (request.method === 'GET' && path === `${AS}/credentials`)
+        return Promise.resolve(Response.json(served.published));
+      if (request.method === 'GET' && path.endsWith('/connection_packages'))
+        return Promise.resolve(Response.json({ connection_packages: served.packages }));
+      received.push(`${request.method} ${path}`);
+      return Promise.resolve(Response.json({}));
+    });
+    const offer = async (userId: string, credentialOf: string, label: string) => {
+      const f = await forgeChain(fork(rng, label), ctx.instance.clock.now(), {
+        userId: credentialOf,
+      });
+      const now = ctx.instance.clock.now();
+      const pkg = await createConnectionPackage({
+        rng: fork(rng, `${label} package`),
+        lifetime: { not_before: now - 60_000, not_after: now + 30 * DAY },
+        clientKey: f.keys.client,
+        clientCredential: f.client,
+      });
+      served = { published: f.published, packages: [pkg.published] };
+      received.length = 0;
+      const groups = initiator.groups.size;
+      try {
+        await initiator.connect({ userId });
+        return {
+          threw: undefined,
+          received: [...received],
+          newGroups: initiator.groups.size - groups,
+        };
+      } catch (error) {
+        const threw = error instanceof Error ? error.message : String(error);
+        return { threw, received: [...received], newGroups: initiator.groups.size - groups };
+      }
+    };
+    // Control: a package carrying the looked-up user's own credential is used.
+    const control = await offer(FORGED_USER, FORGED_USER, 'control');
+    expectThat(
+      control.threw === undefined && control.received.length === 1,
+      `control: the initiator did not send an establishment package to ${FORGED_USER}`,
+      'connect succeeds and posts one package to the queue',
+      control,
+    );
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
+        fc.constantFrom<OtherUser>('another-user', 'case-variant', 'longer-name'),
+      ] as [fc.Arbitrary<string>, fc.Arbitrary<OtherUser>],
+      async (localpart, how) => {
+        const claimed = `@${localpart}:${FORGED_DOMAIN}`;
+        const other =
+          how === 'another-user'
+            ? `@${localpart === 'mallory' ? 'eve' : 'mallory'}:${FORGED_DOMAIN}`
+            : how === 'case-variant'
+              ? `@${localpart.toUpperCase()}${localpart === localpart.toUpperCase() ? 'X' : ''}:${FORGED_DOMAIN}`
+              : `@${localpart}0:${FORGED_DOMAIN}`;
+        const outcome = await offer(claimed, other, `run ${run++}`);
+        expectThat(
+          outcome.threw?.includes('credential-rejected') === true &&
+            outcome.received.length === 0 &&
+            outcome.newGroups === 0,
+          `connecting to ${claimed}, the initiator used a package carrying the credential of ${other}`,
+          'the package rejected (credential-rejected), no group created, nothing sent',
+          outcome,
+        );
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+export const RESPONDER_CHAIN_CHECKS: readonly Check[] = [
+  responderVerifiesChain,
+  responderChecksIntermediateIssuer,
+  responderChecksClientIssuer,
+  responderChecksValidity,
+  responderChecksNesting,
+  responderChecksLabels,
+  responderChecksRevocation,
+  responderRejectsMalleated,
+  responderRejectsSmallOrderKeys,
+  responderChecksPackageSignature,
+  responderDiscardsGarbage,
+  responderShowsCredentialName,
+  initiatorChecksPackageUser,
+];
