@@ -5,6 +5,7 @@ import { fork, seededRng, type Rng } from '../crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
 import type { AsCredentialsResponse } from './chain.ts';
 import {
+  createSigningRequest,
   fingerprint,
   createClientCredentialRequest,
   issueAsCredential,
@@ -108,19 +109,29 @@ export async function relink(
 ): Promise<ChainFixture> {
   const asCredential = changed.as ?? f.asCredential;
   let intermediate = changed.intermediate ?? f.intermediate;
+  // Re-issued links get a fresh self-signature by their own key over the new payload,
+  // so that nothing but the change itself is wrong in the chain.
   if (changed.as !== undefined && changed.intermediate === undefined) {
-    intermediate = await resign('AsIntermediateCredential', f.asKey, {
-      ...intermediate,
-      payload: { ...intermediate.payload, signer_fingerprint: fingerprint(asCredential) },
-    });
+    intermediate = await signRequest(
+      'AsIntermediateCredential',
+      f.asKey,
+      await createSigningRequest('AsIntermediateCredential', f.intermediateKey, {
+        ...intermediate.payload,
+        signer_fingerprint: fingerprint(asCredential),
+      }),
+    );
   }
   let client = changed.client ?? f.client;
   const issuerChanged = changed.as !== undefined || changed.intermediate !== undefined;
   if (changed.client === undefined && issuerChanged) {
-    client = await resign('ClientCredential', f.intermediateKey, {
-      ...client,
-      payload: { ...client.payload, signer_fingerprint: fingerprint(intermediate) },
-    });
+    client = await signRequest(
+      'ClientCredential',
+      f.intermediateKey,
+      await createSigningRequest('ClientCredential', f.clientKey, {
+        ...client.payload,
+        signer_fingerprint: fingerprint(intermediate),
+      }),
+    );
   }
   return {
     ...f,
