@@ -5,7 +5,7 @@ import type { Ed25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts'
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { fork, seededRng, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
-import { authorizationHeader } from '../../simulator/protocol/request-auth.ts';
+import { buildRequest } from '../../simulator/clients/phoenix/env.ts';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
@@ -48,30 +48,8 @@ export async function send(
     readonly bearer?: string;
   } = {},
 ): Promise<Outcome> {
-  const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
-  const headers = new Headers({ accept: 'application/json' });
-  if (options.body !== undefined) headers.set('content-type', 'application/json');
-  if (options.bearer !== undefined) headers.set('authorization', `Bearer ${options.bearer}`);
-  if (options.signer !== undefined) {
-    headers.set(
-      'authorization',
-      await authorizationHeader({
-        key: options.signer.key,
-        keyRef: options.signer.keyRef,
-        method,
-        url: new URL(url),
-        ts: ctx.instance.clock.now(),
-        content: options.body,
-      }),
-    );
-  }
   const response = await ctx.instance.transport(
-    new Request(url, {
-      method,
-      headers,
-      signal: ctx.signal,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    }),
+    await buildRequest(ctx.instance.clock.now(), url, { ...options, signal: ctx.signal }),
   );
   const text = await response.text();
   let body: unknown = undefined;

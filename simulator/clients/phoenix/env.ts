@@ -41,12 +41,16 @@ export interface CallOptions {
   readonly bearer?: string;
 }
 
-/** Calls a JSON endpoint; throws RequestFailed on a non-2xx answer. */
-export async function call<T = unknown>(
-  env: ClientEnv,
+/**
+ * Builds a JSON request: body, bearer token, or a Fedconn-Sig signature made at
+ * time `now`. Shared by the reference client and the conformance checks, so both
+ * speak the binding the same way.
+ */
+export async function buildRequest(
+  now: number,
   url: string,
-  options: CallOptions = {},
-): Promise<T> {
+  options: CallOptions & { readonly signal?: AbortSignal } = {},
+): Promise<Request> {
   const method = options.method ?? (options.body === undefined ? 'GET' : 'POST');
   const headers = new Headers({ accept: 'application/json' });
   if (options.body !== undefined) headers.set('content-type', 'application/json');
@@ -59,18 +63,27 @@ export async function call<T = unknown>(
         keyRef: options.signer.keyRef,
         method,
         url: new URL(url),
-        ts: env.clock.now(),
+        ts: now,
         content: options.body,
       }),
     );
   }
-  const response = await env.transport(
-    new Request(url, {
-      method,
-      headers,
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-    }),
-  );
+  return new Request(url, {
+    method,
+    headers,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+}
+
+/** Calls a JSON endpoint; throws RequestFailed on a non-2xx answer. */
+export async function call<T = unknown>(
+  env: ClientEnv,
+  url: string,
+  options: CallOptions = {},
+): Promise<T> {
+  const request = await buildRequest(env.clock.now(), url, options);
+  const response = await env.transport(request);
   const text = await response.text();
   let value: unknown = undefined;
   try {
@@ -81,7 +94,7 @@ export async function call<T = unknown>(
   if (!response.ok) {
     const error = parseMatrixError(value);
     throw new RequestFailed(
-      method,
+      request.method,
       url,
       response.status,
       error?.errcode,
