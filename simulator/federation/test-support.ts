@@ -61,7 +61,37 @@ function encodeBody(body: unknown): string | Uint8Array | undefined {
   return JSON.stringify(body);
 }
 
-export function expectOk(what: string, answer: Answer): unknown {
+/**
+ * Plain HTTP calls into a simulated federation for tests: the body is JSON unless
+ * it is already text or bytes, and the answer body is parsed JSON or the raw text.
+ */
+export function jsonCaller(fed: Pick<SimFederation, 'transport' | 'originOf'>) {
+  return async (server: string, path: string, options: CallOptions = {}): Promise<Answer> => {
+    const headers = new Headers(options.headers);
+    if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
+    const body = encodeBody(options.body);
+    if (body !== undefined && !headers.has('content-type')) {
+      headers.set('content-type', 'application/json');
+    }
+    const response = await fed.transport(
+      new Request(`${fed.originOf(server)}${path}`, {
+        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
+        headers,
+        ...(body === undefined ? {} : { body }),
+      }),
+    );
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text) as unknown;
+    } catch {
+      // Keep the text: the test will say what came back.
+    }
+    return { status: response.status, body: parsed, headers: response.headers };
+  };
+}
+
+export function expectOk(what: string, answer: Pick<Answer, 'status' | 'body'>): unknown {
   if (answer.status !== 200) {
     throw new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   }
@@ -90,29 +120,7 @@ export async function createMatrixFederation(
     services: services ?? [...MATRIX_SERVICES, wellKnownService(wellKnown ?? {})],
   });
 
-  const call = async (server: string, path: string, options: CallOptions = {}) => {
-    const headers = new Headers(options.headers);
-    if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
-    const body = encodeBody(options.body);
-    if (body !== undefined && !headers.has('content-type')) {
-      headers.set('content-type', 'application/json');
-    }
-    const response = await fed.transport(
-      new Request(`${fed.originOf(server)}${path}`, {
-        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-        headers,
-        ...(body === undefined ? {} : { body }),
-      }),
-    );
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text) as unknown;
-    } catch {
-      // Keep the text: the test will say what came back.
-    }
-    return { status: response.status, body: parsed, headers: response.headers };
-  };
+  const call = jsonCaller(fed);
 
   const provision = (server: string, method: string, path: string, body?: unknown) =>
     call(server, path, { method, body, token: PROVISIONING_TOKEN });

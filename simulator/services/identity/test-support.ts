@@ -3,6 +3,7 @@
 // binding through the simulated network, as any client would.
 import { z } from 'zod';
 import { currentSigningKey } from '../../federation/signing-keys.ts';
+import { expectOk, jsonCaller, type CallOptions } from '../../federation/test-support.ts';
 import type { Service } from '../../homeserver/homeserver.ts';
 import {
   createSimFederation,
@@ -13,22 +14,17 @@ import type { RecordedEvent } from '../../net/observer.ts';
 import { keysService } from '../keys/index.ts';
 import { identityService, IS_PREFIX, PROVISION_PREFIX } from './index.ts';
 
-export const HS1 = 'hs1.example';
-export const HS2 = 'hs2.example';
-export const HS3 = 'hs3.example';
+export type { CallOptions };
 
+/** What identity tests compare: status and body (the headers stay out of the way). */
 export interface Answer {
   readonly status: number;
   readonly body: unknown;
 }
 
-export interface CallOptions {
-  readonly method?: string;
-  /** JSON-encoded unless it is already a string or bytes. */
-  readonly body?: unknown;
-  readonly token?: string;
-  readonly headers?: Readonly<Record<string, string>>;
-}
+export const HS1 = 'hs1.example';
+export const HS2 = 'hs2.example';
+export const HS3 = 'hs3.example';
 
 export interface IdentityFederation {
   readonly fed: SimFederation;
@@ -53,19 +49,6 @@ export type HashDetailsBody = z.output<typeof hashDetailsBody>;
 const pepperBody = z.object({ lookup_pepper: z.string(), alt_lookup_peppers: z.array(z.string()) });
 export type PepperBody = z.output<typeof pepperBody>;
 
-function encodeBody(body: unknown): string | Uint8Array | undefined {
-  if (body === undefined) return undefined;
-  if (typeof body === 'string' || body instanceof Uint8Array) return body;
-  return JSON.stringify(body);
-}
-
-function expectOk(what: string, answer: Answer): unknown {
-  if (answer.status !== 200) {
-    throw new Error(`${what} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-  }
-  return answer.body;
-}
-
 export async function createIdentityFederation(
   seed: string | number,
   services: readonly Service[] = [identityService, keysService],
@@ -84,28 +67,10 @@ export async function createIdentityFederation(
   // test sees after its mark are the ones its own requests caused.
   for (const server of fed.servers.values()) currentSigningKey(server.ctx);
 
-  const call = async (server: string, path: string, options: CallOptions = {}) => {
-    const headers = new Headers(options.headers);
-    if (options.token !== undefined) headers.set('authorization', `Bearer ${options.token}`);
-    const body = encodeBody(options.body);
-    if (body !== undefined && !headers.has('content-type')) {
-      headers.set('content-type', 'application/json');
-    }
-    const response = await fed.transport(
-      new Request(`${fed.originOf(server)}${path}`, {
-        method: options.method ?? (body === undefined ? 'GET' : 'POST'),
-        headers,
-        ...(body === undefined ? {} : { body }),
-      }),
-    );
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text) as unknown;
-    } catch {
-      // Keep the text: the test will say what came back.
-    }
-    return { status: response.status, body: parsed };
+  const federationCall = jsonCaller(fed);
+  const call = async (server: string, path: string, options?: CallOptions): Promise<Answer> => {
+    const { status, body } = await federationCall(server, path, options);
+    return { status, body };
   };
 
   const provision = (server: string, op: string, body: unknown) =>
