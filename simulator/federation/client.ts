@@ -4,13 +4,21 @@
 import type { HomeserverContext } from '../homeserver/context.ts';
 import { NetworkError } from '../net/transport.ts';
 import { isResolvingDirectory } from './discovery.ts';
+import { MATRIX_MUTANTS } from './mutants.ts';
 import { currentSigningKey } from './signing-keys.ts';
 import { xMatrixHeader } from './x-matrix.ts';
 
-/** Where requests for `serverName` go: base URL and, when resolved, the Host header. */
+/**
+ * The TLS server name (SNI) a request is sent with, as the simulator models TLS: the
+ * name the sender will check the peer's certificate against (simulator/net/tls.ts).
+ */
+export const TLS_SERVER_NAME_HEADER = 'x-fedconn-tls-server-name';
+
+/** Where requests for `serverName` go: base URL and, when resolved, Host header and SNI. */
 export interface Located {
   readonly origin: string;
   readonly hostHeader?: string;
+  readonly tlsServerName?: string;
 }
 
 /** Resolves `serverName` through the server's directory; undefined (with why) when it cannot. */
@@ -22,8 +30,11 @@ export async function locateServer(
     if (isResolvingDirectory(ctx.directory)) {
       const endpoint = await ctx.directory.endpointOf(serverName);
       if (!endpoint.ok) return { ok: false, detail: endpoint.error.detail };
-      const { origin, hostHeader } = endpoint.value;
-      return { ok: true, value: { origin, hostHeader } };
+      const { origin, hostHeader, tlsServerName } = endpoint.value;
+      return {
+        ok: true,
+        value: { origin, hostHeader, ...(tlsServerName === undefined ? {} : { tlsServerName }) },
+      };
     }
     const origin = await ctx.directory.originOf(serverName);
     if (origin === undefined) return { ok: false, detail: 'unknown server' };
@@ -38,6 +49,9 @@ export async function locateServer(
 export function requestTo(located: Located, uri: string, init: RequestInit = {}): Request {
   const headers = new Headers(init.headers);
   if (located.hostHeader !== undefined) headers.set('host', located.hostHeader);
+  if (located.tlsServerName !== undefined) {
+    headers.set(TLS_SERVER_NAME_HEADER, located.tlsServerName);
+  }
   return new Request(new URL(uri, located.origin), { ...init, headers });
 }
 
@@ -47,11 +61,14 @@ export function requestTo(located: Located, uri: string, init: RequestInit = {})
  */
 export async function federationRequest(
   ctx: HomeserverContext,
-  destination: string,
+  named: string,
   method: string,
   uri: string,
   content?: unknown,
 ): Promise<Response> {
+  const destination = ctx.config.mutants.has(MATRIX_MUTANTS.lowerCaseNames)
+    ? named.toLowerCase()
+    : named;
   const located = await locateServer(ctx, destination);
   if (!located.ok) {
     throw new NetworkError(`cannot resolve ${destination}: ${located.detail}`, uri);

@@ -24,6 +24,30 @@ export const MATRIX_MUTANTS = {
   skipRequestSignature: 'FED-AUTH-03/skip-request-signature',
   /** Take any origin string, valid server name or not. */
   acceptAnyOrigin: 'FED-NAME-04/accept-any-origin',
+  /** 2014: resolve "name:port" with a non-numeric port as the port-less name. */
+  acceptNonNumericPort: 'FED-NAME-01/accept-non-numeric-port',
+  /** Take an unbracketed IPv6 address ("2001:db8::1") as an IPv6 literal. */
+  acceptUnbracketedIpv6: 'FED-NAME-02/accept-unbracketed-ipv6',
+  /** Check the ABNF only: octets over 255, bad RFC 3513 text and ports over 65535 pass. */
+  abnfOnly: 'FED-NAME-03/abnf-only',
+  /** Address servers by their lower-cased name. */
+  lowerCaseNames: 'FED-NAME-05/lower-case-names',
+  /** Run the simulator's last server under an upper-case server_name. */
+  upperCaseServerName: 'FED-NAME-06/upper-case-server-name',
+  /** 2014: a name without a port goes to its address record on 8448 instead of SRV. */
+  port8448InsteadOfSrv: 'FED-NAME-07/port-8448-instead-of-srv',
+  /** Fetch .well-known for hostnames with a port too, and follow its delegation. */
+  wellKnownForNamesWithPorts: 'FED-NAME-08/well-known-for-names-with-ports',
+  /** Never fetch .well-known: go straight to the SRV steps. */
+  ignoreWellKnown: 'FED-NAME-09/ignore-well-known',
+  /** For a delegated hostname, try `_matrix._tcp` before `_matrix-fed._tcp`. */
+  legacySrvFirst: 'FED-NAME-09/legacy-srv-first',
+  /** Give up when .well-known answers something invalid, instead of falling through. */
+  failOnBadWellKnown: 'FED-NAME-10/fail-on-bad-well-known',
+  /** Send the SRV target as Host header and TLS server name. */
+  srvTargetAsHost: 'FED-NAME-11/srv-target-as-host',
+  /** Never cache .well-known answers. */
+  neverCacheWellKnown: 'FED-NAME-12/never-cache-well-known',
   /** Send the invite to the room before the invitee server signed it. */
   distributeUnsignedInvite: 'FED-INVITE-01/distribute-before-invitee-signs',
   /** Accept an invite into a room without the invitee server's signature. */

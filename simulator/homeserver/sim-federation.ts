@@ -14,7 +14,7 @@ import type { DnsResolver } from '../net/dns.ts';
 import { Observer } from '../net/observer.ts';
 import { presentCertificate } from '../net/tls.ts';
 import { compose, SimNetwork, type Middleware, type Transport } from '../net/transport.ts';
-import { resolvingDirectory } from '../federation/discovery.ts';
+import { resolvingDirectory, scopedDirectory } from '../federation/discovery.ts';
 import { serverCertificate } from '../federation/tls-certificate.ts';
 import type { Directory, HomeserverConfig, MatrixProfile, PhoenixProfile } from './context.ts';
 import { createHomeserver, type Homeserver, type Service } from './homeserver.ts';
@@ -38,6 +38,8 @@ export interface SimFederationOptions {
     readonly resolver: DnsResolver;
     /** Extra authorities ("ip:port", IPv6 in brackets) each server listens on. */
     readonly listen?: Readonly<Record<string, readonly string[]>>;
+    /** Only names it accepts resolve through the DNS; the others statically. */
+    readonly scope?: (serverName: string) => boolean;
   };
 }
 
@@ -75,20 +77,24 @@ export async function createSimFederation(options: SimFederationOptions): Promis
       ),
   };
   const { dns } = options;
-  const directoryFor = (serverName: string): Directory =>
-    dns === undefined
-      ? staticDirectory
-      : resolvingDirectory({
-          dns: dns.resolver,
-          // .well-known fetches leave the server like its other requests, stamped.
-          transport: (request) => {
-            const stamped = new Request(request);
-            stamped.headers.set('x-fedconn-from', serverName);
-            return transport(stamped);
-          },
-          clock,
-          profile: options.matrixProfile ?? 'matrix-current',
-        });
+  const directoryFor = (serverName: string, mutants: ReadonlySet<string>): Directory => {
+    if (dns === undefined) return staticDirectory;
+    const resolving = resolvingDirectory({
+      dns: dns.resolver,
+      // .well-known fetches leave the server like its other requests, stamped.
+      transport: (request) => {
+        const stamped = new Request(request);
+        stamped.headers.set('x-fedconn-from', serverName);
+        return transport(stamped);
+      },
+      clock,
+      profile: options.matrixProfile ?? 'matrix-current',
+      mutants,
+    });
+    return dns.scope === undefined
+      ? resolving
+      : scopedDirectory(resolving, staticDirectory, dns.scope);
+  };
   const servers = new Map<string, Homeserver>();
   for (const server of options.servers) {
     const config: HomeserverConfig = {
@@ -105,7 +111,7 @@ export async function createSimFederation(options: SimFederationOptions): Promis
       rng: fork(root, `server ${server.serverName}`),
       transport,
       observer,
-      directory: directoryFor(server.serverName),
+      directory: directoryFor(server.serverName, config.mutants),
       services: options.services,
     });
     const handler = presentCertificate(serverCertificate(homeserver.ctx), homeserver.fetch);

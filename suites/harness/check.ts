@@ -29,10 +29,13 @@ export interface Check {
   readonly profiles: readonly Profile[];
   /**
    * Only on targets whose time can be moved, whose server views are visible, or on
-   * whose network fedconn can attach impostor servers, or where the client under test is
-   * fedconn's own reference client (CLIENT-role rules): the simulator, for now.
+   * whose network fedconn can attach impostor servers, whose DNS fedconn controls
+   * (`dns`), or where the client under test is fedconn's own reference client
+   * (CLIENT-role rules): the simulator, for now.
    */
-  readonly needs?: readonly ('virtual-time' | 'observer' | 'impostor' | 'reference-client')[];
+  readonly needs?: readonly (
+    'virtual-time' | 'observer' | 'impostor' | 'reference-client' | 'dns'
+  )[];
   /** Resolves when the rules hold; throws a CheckFailure (or any error) when they do not. */
   readonly run: (ctx: CheckContext) => Promise<void>;
 }

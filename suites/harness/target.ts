@@ -6,7 +6,15 @@
 import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import type { Clock } from '../../simulator/net/clock.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
-import { httpTransport, type Handler, type Transport } from '../../simulator/net/transport.ts';
+import {
+  httpTransport,
+  type Handler,
+  type Middleware,
+  type Transport,
+} from '../../simulator/net/transport.ts';
+import { VirtualDns, type DnsQuery } from '../../simulator/net/dns.ts';
+import type { SrvRecord } from '../../simulator/protocol/server-name/index.ts';
+import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
 import { systemClock } from '../../simulator/net/clock.ts';
 import type { MatrixProfile, PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import type { Service } from '../../simulator/homeserver/homeserver.ts';
@@ -25,6 +33,34 @@ export interface TargetServer {
   readonly provisioningToken: string;
 }
 
+/** A request one of the target's servers sent into a TargetDns world. */
+export interface Contact {
+  /** The sending server, when the target says (the simulator stamps `x-fedconn-from`). */
+  readonly from: string | undefined;
+  readonly url: string;
+  /** The Host header as sent (the URL's authority when none was set). */
+  readonly host: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * The DNS and the network beyond the target's servers, controlled by fedconn: the
+ * target's servers find every server that is not one of them (nor an attached
+ * impostor) through these records, by the discovery algorithm of their profile.
+ */
+export interface TargetDns {
+  /** Replaces the address (AAAA and A) records of `name`. */
+  setAddress(name: string, addresses: readonly string[]): void;
+  /** Replaces the SRV records of `owner`, such as `_matrix-fed._tcp.example.org`. */
+  setSrv(owner: string, records: readonly SrvRecord[]): void;
+  /** Answers requests to https://<authority>: an "ip:port", or a hostname (its port 443). */
+  serve(authority: string, handler: Handler): void;
+  /** Every lookup the target's servers made, in order. */
+  lookups(): readonly DnsQuery[];
+  /** Every request the target's servers sent into this world, in order, answered or not. */
+  contacts(): readonly Contact[];
+}
+
 export interface TargetInstance {
   readonly servers: readonly TargetServer[];
   readonly profile: PhoenixProfile;
@@ -40,6 +76,8 @@ export interface TargetInstance {
    * `origin`, reachable from the target's servers; undefined where fedconn cannot.
    */
   readonly attach: ((origin: string, handler: Handler) => void) | undefined;
+  /** The DNS the servers resolve remote names through; undefined where fedconn has no say. */
+  readonly dns: TargetDns | undefined;
   /** Mutants active on this instance (reference servers and reference clients). */
   readonly mutants: ReadonlySet<string>;
   /** A client environment whose randomness derives from `seed`. */
@@ -78,18 +116,43 @@ export function simTarget(options: {
         : `sim (mutant ${options.mutants.join(', ')})`,
     phoenixProfiles: ['multi-device', 'aliases'],
     async open({ seed, profile, matrixProfile }) {
-      const names = Array.from({ length: options.servers ?? DEFAULT_SERVERS }, (_, i) =>
-        serverName(i),
+      const mutants = options.mutants ?? [];
+      const count = options.servers ?? DEFAULT_SERVERS;
+      const names = Array.from({ length: count }, (_, i) =>
+        // A configuration mutant: the last server runs under an upper-case name.
+        i === count - 1 && mutants.includes(MATRIX_MUTANTS.upperCaseServerName)
+          ? serverName(i).toUpperCase()
+          : serverName(i),
       );
+      // Names that resolve statically: the federation's servers and attached impostors.
+      // Every other name goes through the DNS below, by the servers' real algorithm.
+      const fixed = new Set<string>(names);
+      const fixedOrigins = new Set(names.map((n) => new URL(`https://${n}`).origin));
+      const dns = new VirtualDns();
+      const contacts: Contact[] = [];
+      const recordContacts: Middleware = (next) => (request) => {
+        const from = request.headers.get('x-fedconn-from');
+        const url = new URL(request.url);
+        if (from !== null && !fixedOrigins.has(url.origin)) {
+          const headers: Record<string, string> = {};
+          request.headers.forEach((value, name) => {
+            headers[name] = value;
+          });
+          contacts.push({ from, url: request.url, host: headers.host ?? url.host, headers });
+        }
+        return next(request);
+      };
       const federation = await createSimFederation({
         seed,
         servers: names.map((n) => ({
           serverName: n,
-          mutants: options.mutants ?? [],
+          mutants,
           trustedIdentityServers: referenceTrust(names, n),
         })),
         profile,
         services: options.services,
+        faults: [recordContacts],
+        dns: { resolver: dns, scope: (name) => !fixed.has(name) },
         ...(matrixProfile === undefined ? {} : { matrixProfile }),
       });
       const clientRng = fork(seededRng(seed), 'clients');
@@ -108,6 +171,22 @@ export function simTarget(options: {
         observer: federation.observer,
         attach: (origin, handler) => {
           federation.network.register(origin, handler);
+          const url = new URL(origin);
+          fixed.add(url.host);
+          fixedOrigins.add(url.origin);
+        },
+        dns: {
+          setAddress: (name, addresses) => {
+            dns.setAddress(name, addresses);
+          },
+          setSrv: (owner, records) => {
+            dns.setSrv(owner, records);
+          },
+          serve: (authority, handler) => {
+            federation.network.register(`https://${authority}`, handler);
+          },
+          lookups: () => dns.queries,
+          contacts: () => [...contacts],
         },
         mutants: new Set(options.mutants ?? []),
         namespace: '',
@@ -157,6 +236,8 @@ export function httpTarget(
         advance: undefined,
         observer: undefined,
         attach: undefined,
+        // Real servers resolve through the real DNS, which fedconn does not control.
+        dns: undefined,
         mutants: new Set<string>(),
         namespace,
         env: (label) => ({

@@ -23,7 +23,6 @@ export const FED_NAME = defineFamily(
         'A server name is a DNS name (an RFC 3986 host) optionally followed by ":" and a TLS port made of digits.',
       checkedBy:
         'Generated valid and invalid names parsed by the reference and sent as origins to the target. Mutant: accept non-numeric ports.',
-      planned: true,
     },
     'FED-NAME-02': {
       level: 'MUST',
@@ -34,7 +33,6 @@ export const FED_NAME = defineFamily(
         'A server name is a hostname optionally followed by ":" and a port of 1 to 5 digits; the hostname is an IPv4 literal, a bracketed IPv6 literal or a DNS name of 1 to 255 characters from letters, digits, "-" and ".".',
       checkedBy:
         'Generated names of each host kind with and without ports, and malformed ones (unbracketed IPv6, bad characters, over-long names). Mutant: accept unbracketed IPv6.',
-      planned: true,
     },
     'FED-NAME-03': {
       level: 'MUST',
@@ -46,7 +44,6 @@ export const FED_NAME = defineFamily(
       checkedBy:
         'Octets of 256 and more, five-part addresses, IPv6 with two "::" or nine groups, ports 65536 and 99999. Mutant: check the ABNF only.',
       note: 'The ABNF alone allows octets up to 999 and ports up to 99999; the prose and TCP limit them.',
-      planned: true,
     },
     'FED-NAME-04': {
       level: 'MUST',
@@ -72,7 +69,6 @@ export const FED_NAME = defineFamily(
         'Server names are case-sensitive: two names that differ only in case name different servers.',
       checkedBy:
         'A key or request from "EXAMPLE.org" is not accepted for "example.org". Mutant: lower-case names before comparing.',
-      planned: true,
     },
     'FED-NAME-06': {
       level: 'SHOULD',
@@ -83,7 +79,6 @@ export const FED_NAME = defineFamily(
         'A server name should be at most 230 characters long and should not use upper case.',
       checkedBy:
         'The names a target reports for itself and serves in its keys are checked against the recommendation. Mutant: a reference configured with an upper-case name.',
-      planned: true,
     },
     'FED-NAME-07': {
       level: 'MUST',
@@ -95,7 +90,6 @@ export const FED_NAME = defineFamily(
       checkedBy:
         'Generated DNS views; the resolution plan must match the 2014 order. Mutant: use port 8448 instead of SRV.',
       note: 'The 2014 text says nothing of a missing SRV record; the suite treats it as unresolvable rather than inventing a fallback.',
-      planned: true,
     },
     'FED-NAME-08': {
       level: 'MUST',
@@ -106,7 +100,6 @@ export const FED_NAME = defineFamily(
         'An IP literal is used as is, with the given port or 8448; a DNS name with an explicit port is resolved through its address records with that port; neither consults .well-known or SRV.',
       checkedBy:
         'Generated names with ports and IP literals; the lookup trace must contain no .well-known and no SRV lookups. Mutant: consult .well-known for names with ports.',
-      planned: true,
     },
     'FED-NAME-09': {
       level: 'MUST',
@@ -117,7 +110,6 @@ export const FED_NAME = defineFamily(
         'A DNS name without a port is first looked up at https://<name>/.well-known/matrix/server; a valid m.server delegation is resolved in turn as an IP literal, a hostname with port, an `_matrix-fed._tcp` SRV record, the deprecated `_matrix._tcp` SRV record, and finally address records on port 8448.',
       checkedBy:
         'Generated .well-known and DNS views; the plan must follow the delegation sub-steps in order. Mutant: try `_matrix._tcp` before `_matrix-fed._tcp`.',
-      planned: true,
     },
     'FED-NAME-10': {
       level: 'MUST',
@@ -128,7 +120,6 @@ export const FED_NAME = defineFamily(
         'When .well-known fails or is invalid (non-200, bad JSON, no m.server), discovery falls through to `_matrix-fed._tcp`, then `_matrix._tcp`, then address records on port 8448; a parse failure never fails discovery.',
       checkedBy:
         'Views with broken .well-known bodies of every kind. Mutant: fail discovery on a bad .well-known.',
-      planned: true,
     },
     'FED-NAME-11': {
       level: 'MUST',
@@ -141,7 +132,6 @@ export const FED_NAME = defineFamily(
         'The TLS certificate is checked against the server name (or the delegated hostname), never against an SRV target, and the Host header carries that name.',
       checkedBy:
         'Property over generated views: the certificate name in the plan is never an SRV target. Mutant: use the SRV target as certificate name.',
-      planned: true,
     },
     'FED-NAME-12': {
       level: 'SHOULD',
@@ -152,7 +142,6 @@ export const FED_NAME = defineFamily(
         'A .well-known result is cached, by default for 24 hours and at most 48, honouring Cache-Control; a failure is cached for at most one hour.',
       checkedBy:
         'Generated Cache-Control headers against the computed lifetime. Mutant: never cache.',
-      planned: true,
     },
   },
 );
