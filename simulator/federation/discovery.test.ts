@@ -7,7 +7,7 @@ import { VirtualClock } from '../net/clock.ts';
 import { VirtualDns } from '../net/dns.ts';
 import { SimNetwork, type Middleware } from '../net/transport.ts';
 import { WELL_KNOWN_PROVISION_PATH } from '../services/well-known/index.ts';
-import { fetchWellKnown, resolvingDirectory } from './discovery.ts';
+import { fetchWellKnown, resolvingDirectory, scopedDirectory } from './discovery.ts';
 import { createMatrixFederation, expectOk, HS1, HS2, HS3 } from './test-support.ts';
 
 interface Seen {
@@ -250,6 +250,38 @@ describe('fetchWellKnown and resolvingDirectory', () => {
     expect(await directory.endpointOf('not a name')).toMatchObject({
       ok: false,
       error: { kind: 'invalid-server-name' },
+    });
+  });
+
+  test('scopedDirectory: names out of scope resolve statically, the others by the algorithm with their TLS server name', async () => {
+    const directory = scopedDirectory(
+      resolvingDirectory({
+        dns: new VirtualDns({
+          srv: {
+            '_matrix-fed._tcp.remote.example': [
+              { target: 'node.hosting.example', port: 8449, priority: 0, weight: 0 },
+            ],
+          },
+          address: { 'node.hosting.example': ['10.0.0.9'] },
+        }),
+        transport: () => Promise.reject(new Error('nothing listens')),
+        clock: new VirtualClock(0),
+        profile: 'matrix-current',
+      }),
+      { originOf: (n) => Promise.resolve(n === 'hs1.example' ? 'https://hs1.example' : undefined) },
+      (n) => n !== 'hs1.example',
+    );
+    expect(await directory.endpointOf('hs1.example')).toEqual({
+      ok: true,
+      value: { origin: 'https://hs1.example', hostHeader: 'hs1.example' },
+    });
+    expect(await directory.endpointOf('remote.example')).toMatchObject({
+      ok: true,
+      value: {
+        origin: 'https://10.0.0.9:8449',
+        hostHeader: 'remote.example',
+        tlsServerName: 'remote.example',
+      },
     });
   });
 });

@@ -8,6 +8,10 @@
 // records with the port or the `_matrix._tcp` SRV record. The outcome is an origin
 // `https://<ip>:<port>` plus the Host header to send.
 //
+// The FED-NAME mutants of the reference (grammar, order, caching, Host and TLS server
+// name) live here, applied per resolving server. `scopedDirectory` lets a federation
+// resolve some names statically (its own servers) and the rest by the algorithm.
+//
 // Modelling note: the .well-known fetch is addressed to `https://<hostname>` on the
 // network directly, standing in for "resolve <hostname>, connect on 443"; the
 // simulator registers every homeserver under its server_name for this purpose.

@@ -111,7 +111,7 @@ export const grammar2014 = defineCheck({
         .tuple(dnsNameArb(), fc.constantFrom('http', 'https', '80a', ' 80', '+80', ''))
         .map(([h, p]) => ({ valid: false, input: `${h}:${p}`, why: 'non-numeric port' }) as const),
     );
-    await grammarProperty(ctx, 'matrix-2014', cases, 60);
+    await grammarProperty(ctx, 'matrix-2014', cases, 50);
   },
 });
 
@@ -135,7 +135,7 @@ export const grammarCurrent = defineCheck({
         .filter((c) => c.kind === 'unbracketed-ipv6' || c.kind === 'too-long')
         .map(invalidCase),
     );
-    await grammarProperty(ctx, 'matrix-current', cases, 60);
+    await grammarProperty(ctx, 'matrix-current', cases, 50);
   },
 });
 
@@ -163,7 +163,7 @@ export const numericRanges = defineCheck({
             : ({ valid: true, input: `${host}:${port}` } as const),
         ),
     );
-    await grammarProperty(ctx, 'matrix-current', cases, 60);
+    await grammarProperty(ctx, 'matrix-current', cases, 50);
   },
 });
 
@@ -198,7 +198,7 @@ export const namesCaseSensitive = defineCheck({
           );
         }
       },
-      { numRuns: 15 },
+      { numRuns: 12 },
     );
   },
 });
@@ -302,7 +302,7 @@ export const resolution2014 = defineCheck({
         expectSrvOrder(attempt, plan, '2014 resolution');
         expectConnection(attempt, plan, '2014 resolution');
       },
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   },
 });
@@ -328,7 +328,7 @@ export const literalsAndPortsDirect = defineCheck({
         expectSrvOrder(attempt, plan, 'IP literal or explicit port');
         expectConnection(attempt, plan, 'IP literal or explicit port');
       },
-      { numRuns: 30 },
+      { numRuns: 25 },
     );
   },
 });
@@ -374,7 +374,7 @@ export const wellKnownDelegationFollowed = defineCheck({
         expectSrvOrder(attempt, plan, 'delegation');
         expectConnection(attempt, plan, 'delegation');
       },
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   },
 });
@@ -422,7 +422,7 @@ export const brokenWellKnownFallsThrough = defineCheck({
         expectSrvOrder(attempt, plan, 'no valid .well-known');
         expectConnection(attempt, plan, 'no valid .well-known');
       },
-      { numRuns: 40 },
+      { numRuns: 30 },
     );
   },
 });
@@ -453,7 +453,7 @@ export const hostAndCertificateName = defineCheck({
             : `Host ${first.host}, TLS server name ${tlsServerNameOf(first) ?? '(none)'}`,
         );
       },
-      { numRuns: 30 },
+      { numRuns: 25 },
     );
   },
 });
@@ -536,7 +536,7 @@ export const wellKnownCached = defineCheck({
           `${first} fetch(es), then ${refetched ? 'a new fetch' : 'the cached answer'}`,
         );
       },
-      { numRuns: 30 },
+      { numRuns: 25 },
     );
   },
 });

@@ -22,7 +22,7 @@ export const FED_NAME = defineFamily(
       statement:
         'A server name is a DNS name (an RFC 3986 host) optionally followed by ":" and a TLS port made of digits.',
       checkedBy:
-        'Generated valid and invalid names parsed by the reference and sent as origins to the target. Mutant: accept non-numeric ports.',
+        'On a DNS fedconn controls, the target is made to join a room through generated 2014 names (reg-names, IP literals, digit ports): each valid one is contacted where the 2014 resolution leads, and invalid ones (non-numeric or empty ports, bad characters, empty labels, malformed literals) cause no lookup and no connection. Mutant: accept non-numeric ports.',
     },
     'FED-NAME-02': {
       level: 'MUST',
@@ -32,7 +32,7 @@ export const FED_NAME = defineFamily(
       statement:
         'A server name is a hostname optionally followed by ":" and a port of 1 to 5 digits; the hostname is an IPv4 literal, a bracketed IPv6 literal or a DNS name of 1 to 255 characters from letters, digits, "-" and ".".',
       checkedBy:
-        'Generated names of each host kind with and without ports, and malformed ones (unbracketed IPv6, bad characters, over-long names). Mutant: accept unbracketed IPv6.',
+        'The target joins through generated names of each host kind with and without ports (contacted where resolution leads) and malformed ones (unbracketed IPv6, bad characters, empty labels, over-long names and labels, empty or 6-digit ports), which cause no lookup and no connection. Mutant: accept unbracketed IPv6.',
     },
     'FED-NAME-03': {
       level: 'MUST',
@@ -42,7 +42,7 @@ export const FED_NAME = defineFamily(
       statement:
         'An IPv4 literal is four decimal numbers from 0 to 255, an IPv6 literal follows RFC 3513, and a port is a number no greater than 65535.',
       checkedBy:
-        'Octets of 256 and more, five-part addresses, IPv6 with two "::" or nine groups, ports 65536 and 99999. Mutant: check the ABNF only.',
+        'The target joins through names with octets of 256 and more, five-part addresses, IPv6 with two "::" or nine groups, ports 65536 to 99999 (no lookup, no connection), and through names at the limits (255, port 65535), which are contacted. Mutant: check the ABNF only.',
       note: 'The ABNF alone allows octets up to 999 and ports up to 99999; the prose and TCP limit them.',
     },
     'FED-NAME-04': {
@@ -68,7 +68,7 @@ export const FED_NAME = defineFamily(
       statement:
         'Server names are case-sensitive: two names that differ only in case name different servers.',
       checkedBy:
-        'A key or request from "EXAMPLE.org" is not accepted for "example.org". Mutant: lower-case names before comparing.',
+        'The target contacts generated mixed-case names and their lower-case twins: each request carries exactly its own name as X-Matrix destination and Host. Mutant: lower-case names before addressing them.',
     },
     'FED-NAME-06': {
       level: 'SHOULD',
@@ -78,7 +78,7 @@ export const FED_NAME = defineFamily(
       statement:
         'A server name should be at most 230 characters long and should not use upper case.',
       checkedBy:
-        'The names a target reports for itself and serves in its keys are checked against the recommendation. Mutant: a reference configured with an upper-case name.',
+        'The names a target reports for itself and the server_name of its key documents are checked against the recommendation. Mutant: a reference configured with an upper-case name.',
     },
     'FED-NAME-07': {
       level: 'MUST',
@@ -88,7 +88,7 @@ export const FED_NAME = defineFamily(
       statement:
         'With a port, a server is found by looking up the address record of the DNS name and connecting to that port; without a port, by looking up the `_matrix._tcp` SRV record of the DNS name.',
       checkedBy:
-        'Generated DNS views; the resolution plan must match the 2014 order. Mutant: use port 8448 instead of SRV.',
+        'Generated DNS and .well-known set-ups in a DNS fedconn controls: the target (2014 profile) must fetch no .well-known, make the SRV lookups of the 2014 plan, and first connect where it leads (none when it fails). Mutant: use port 8448 instead of SRV.',
       note: 'The 2014 text says nothing of a missing SRV record; the suite treats it as unresolvable rather than inventing a fallback.',
     },
     'FED-NAME-08': {
@@ -99,7 +99,7 @@ export const FED_NAME = defineFamily(
       statement:
         'An IP literal is used as is, with the given port or 8448; a DNS name with an explicit port is resolved through its address records with that port; neither consults .well-known or SRV.',
       checkedBy:
-        'Generated names with ports and IP literals; the lookup trace must contain no .well-known and no SRV lookups. Mutant: consult .well-known for names with ports.',
+        'Generated names with ports and IP literals in generated DNS and .well-known set-ups: the target fetches no .well-known, looks up no SRV record and first connects to the literal or address record with the port or 8448. Mutant: consult .well-known for names with ports.',
     },
     'FED-NAME-09': {
       level: 'MUST',
@@ -109,7 +109,7 @@ export const FED_NAME = defineFamily(
       statement:
         'A DNS name without a port is first looked up at https://<name>/.well-known/matrix/server; a valid m.server delegation is resolved in turn as an IP literal, a hostname with port, an `_matrix-fed._tcp` SRV record, the deprecated `_matrix._tcp` SRV record, and finally address records on port 8448.',
       checkedBy:
-        'Generated .well-known and DNS views; the plan must follow the delegation sub-steps in order. Mutant: try `_matrix._tcp` before `_matrix-fed._tcp`.',
+        'Generated DNS set-ups with a valid delegation to every kind of name: the target fetches .well-known once, makes the SRV lookups of the delegated plan in order and first connects where it leads. Mutants: try `_matrix._tcp` before `_matrix-fed._tcp`; ignore .well-known.',
     },
     'FED-NAME-10': {
       level: 'MUST',
@@ -119,7 +119,7 @@ export const FED_NAME = defineFamily(
       statement:
         'When .well-known fails or is invalid (non-200, bad JSON, no m.server), discovery falls through to `_matrix-fed._tcp`, then `_matrix._tcp`, then address records on port 8448; a parse failure never fails discovery.',
       checkedBy:
-        'Views with broken .well-known bodies of every kind. Mutant: fail discovery on a bad .well-known.',
+        'Generated DNS set-ups with .well-known answers of every broken kind (nothing listening, non-200, not JSON, no object, no or a non-string or an invalid m.server): the SRV lookups and the first connection follow steps 4-6. Mutant: fail discovery on a bad .well-known.',
     },
     'FED-NAME-11': {
       level: 'MUST',
@@ -131,7 +131,8 @@ export const FED_NAME = defineFamily(
       statement:
         'The TLS certificate is checked against the server name (or the delegated hostname), never against an SRV target, and the Host header carries that name.',
       checkedBy:
-        'Property over generated views: the certificate name in the plan is never an SRV target. Mutant: use the SRV target as certificate name.',
+        'Generated DNS set-ups resolved through SRV or delegation: the first request carries the Host header and TLS server name (SNI, modelled by the simulator as a header) of the plan, never an SRV target. Mutant: send the SRV target as Host and TLS server name.',
+      note: 'The simulator has no TLS: the name a sender checks the certificate against is observed as the TLS server name (SNI) it asks for. The DNS-driven FED-NAME checks need a DNS fedconn controls and are skipped on http targets.',
     },
     'FED-NAME-12': {
       level: 'SHOULD',
@@ -141,7 +142,7 @@ export const FED_NAME = defineFamily(
       statement:
         'A .well-known result is cached, by default for 24 hours and at most 48, honouring Cache-Control; a failure is cached for at most one hour.',
       checkedBy:
-        'Generated Cache-Control headers against the computed lifetime. Mutant: never cache.',
+        'The target contacts a name twice, virtual time apart, under generated Cache-Control headers (none, max-age up to 72 h, no-store, no-cache) and failures: it must refetch .well-known after the lifetime and not before (failures: refetch after one hour). Mutant: never cache.',
     },
   },
 );
