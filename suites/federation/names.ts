@@ -90,7 +90,7 @@ async function grammarProperty(
       const tables = worldFor(c.input, profile);
       install(ctx, tables);
       const plan = planFor(c.input, tables, profile);
-      expectThat(plan !== undefined, 'the generator made an invalid name', 'a name', c.input);
+      if (plan === undefined) throw new Error(`the generator made an invalid name: ${c.input}`);
       expectConnection(await contact(ctx, c.input), plan, `${sender}, valid name`);
     },
     { numRuns },
@@ -106,9 +106,13 @@ export const grammar2014 = defineCheck({
     controlledDns(ctx);
     const cases = fc.oneof(
       validServerNameArb('matrix-2014').filter(connectable).map(validCase),
-      invalidServerNameArb('matrix-2014').map(invalidCase),
+      // "example.org:" matches tls_port = *DIGIT; the suite reads it as unresolvable, but the
+      // text does not forbid reading it as no port, so it is not held against the target.
+      invalidServerNameArb('matrix-2014')
+        .filter((c) => !(c.kind === 'bad-port' && c.basis === 'discovery'))
+        .map(invalidCase),
       fc
-        .tuple(dnsNameArb(), fc.constantFrom('http', 'https', '80a', ' 80', '+80', ''))
+        .tuple(dnsNameArb(), fc.constantFrom('http', 'https', '80a', ' 80', '+80', '0x50'))
         .map(([h, p]) => ({ valid: false, input: `${h}:${p}`, why: 'non-numeric port' }) as const),
     );
     await grammarProperty(ctx, 'matrix-2014', cases, 50);

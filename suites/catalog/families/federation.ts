@@ -22,7 +22,8 @@ export const FED_NAME = defineFamily(
       statement:
         'A server name is a DNS name (an RFC 3986 host) optionally followed by ":" and a TLS port made of digits.',
       checkedBy:
-        'On a DNS fedconn controls, the target is made to join a room through generated 2014 names (reg-names, IP literals, digit ports): each valid one is contacted where the 2014 resolution leads, and invalid ones (non-numeric or empty ports, bad characters, empty labels, malformed literals) cause no lookup and no connection. Mutant: accept non-numeric ports.',
+        'On a DNS fedconn controls, the target is made to join a room through generated 2014 names (reg-names, IP literals, digit ports): each valid one is contacted where the 2014 resolution leads, and invalid ones (non-numeric ports, bad characters, empty labels, malformed literals) cause no lookup and no connection. Mutant: accept non-numeric ports.',
+      note: 'An empty port ("example.org:") matches tls_port = *DIGIT; the reference treats it as unresolvable, but a target that reads it as no port is not failed for it.',
     },
     'FED-NAME-02': {
       level: 'MUST',
