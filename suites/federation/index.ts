@@ -21,6 +21,8 @@ import {
   onlyGenuineInvitesSigned,
 } from './invite.ts';
 import {
+  canonicalJsonSigning,
+  jsonSigningRules,
   keyCertificateChecked,
   keyDocumentSelfSigned,
   keyDocumentShape,
@@ -28,6 +30,8 @@ import {
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,
+  paddedBase64Accepted,
+  unpaddedBase64Emitted,
 } from './keys.ts';
 
 export const FEDERATION_CHECKS: readonly Check[] = [
@@ -38,6 +42,10 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,
+  canonicalJsonSigning,
+  jsonSigningRules,
+  unpaddedBase64Emitted,
+  paddedBase64Accepted,
   wrongDestinationRefused,
   badRequestSignatureRefused,
   invalidOriginRefused,

@@ -251,8 +251,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'Canonical JSON is the shortest UTF-8 encoding with object keys sorted by code point, no insignificant whitespace, integers only in [-(2^53)+1, (2^53)-1] and no other escapes than the listed ones.',
       checkedBy:
-        'Published vectors plus generated objects (astral-plane keys, control characters, boundary integers). Mutant: sort keys by UTF-16 code unit.',
-      planned: true,
+        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature the target must accept, and whose co-signature must verify over fedconn’s canonical JSON. Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
     },
     'FED-KEYS-09': {
       level: 'MUST',
@@ -262,8 +261,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'To sign JSON, signatures and unsigned are removed, the rest is canonicalised and signed with Ed25519, and the signature is added under the entity and key id without removing existing ones; a checker ignores key ids of unknown algorithms and fails when no usable signature remains.',
       checkedBy:
-        'Published signing vectors; generated objects with bit flips, extra signatures and unknown algorithms. Mutant: keep unsigned in the signed bytes.',
-      planned: true,
+        'As impostor, invites with a generated unsigned member and signatures of unknown algorithms next to the ed25519 one: the target accepts them, keeps every existing signature, and its co-signature verifies without unsigned; the same invite with only unknown algorithms and an unknown key id is refused. Mutant: keep unsigned in the signed bytes (FED-KEYS-09/sign-over-unsigned).',
     },
     'FED-KEYS-10': {
       level: 'MUST',
@@ -273,8 +271,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'Binary values are encoded as unpadded base64 (URL-safe where a rule says so); encoders never add padding.',
       checkedBy:
-        'Published vectors and a scan of every base64 value the target emits. Mutant: pad signatures.',
-      planned: true,
+        'Scan of the base64 the target emits: its key document (v1 or v2), its co-signatures on invites and the X-Matrix signatures of its requests to an impostor; each must be unpadded standard base64 of the right length. Mutant: pad event signatures (FED-KEYS-10/pad-signatures).',
     },
     'FED-KEYS-11': {
       level: 'SHOULD',
@@ -283,8 +280,7 @@ export const FED_KEYS = defineFamily(
       sources: [{ doc: 'matrix-appendices', section: 'Unpadded Base64' }],
       statement: 'Decoders accept base64 both with and without padding.',
       checkedBy:
-        'Send padded signatures and keys to the target; they must be accepted. Mutant: strict decoder.',
-      planned: true,
+        'An impostor pads (a generated choice of) its verify key, its key document signature and its request signature; the request must authenticate. Mutant: strict decoder (FED-KEYS-11/strict-decoder).',
     },
   },
 );
