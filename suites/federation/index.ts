@@ -3,7 +3,10 @@ import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
 import type { Check } from '../harness/check.ts';
 import {
   badRequestSignatureRefused,
+  destinationAuthenticatedFirst,
+  headerSpellingsAccepted,
   invalidOriginRefused,
+  requestsSignedWithXMatrix,
   wrongDestinationRefused,
 } from './auth.ts';
 import {
@@ -49,6 +52,9 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   wrongDestinationRefused,
   badRequestSignatureRefused,
   invalidOriginRefused,
+  requestsSignedWithXMatrix,
+  headerSpellingsAccepted,
+  destinationAuthenticatedFirst,
   inviteSignedBeforeDistribution,
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,

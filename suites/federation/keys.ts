@@ -32,6 +32,7 @@ import {
   memberEvent,
   probe,
   publishedKeys,
+  recordingPeer,
   ROOM_VERSION,
   sendPath,
   server,
@@ -645,18 +646,7 @@ export const unpaddedBase64Emitted = defineCheck({
     const target = server(ctx, 0);
     const v1 = ctx.profile === 'matrix-2014';
     const values: [string, unknown, number][] = [];
-    const authorizations: string[] = [];
-    const evil: Impostor = await impostor(ctx, 'base64.keys.example', (app) => {
-      app.use('/_matrix/federation/*', async (c, next) => {
-        authorizations.push(c.req.header('authorization') ?? '');
-        await next();
-      });
-      // The target's invitee signs this room's invites; no more is needed here.
-      app.put('/_matrix/federation/v2/invite/:room/:event', async (c) => {
-        const body = z.object({ event: jsonObject }).safeParse(await c.req.json());
-        return c.json({ event: body.success ? await evil.sign(body.data.event) : {} });
-      });
-    });
+    const { peer: evil, received } = await recordingPeer(ctx, 'base64.keys.example');
     // The key document.
     const doc = await answerOf(
       await ctx.instance.transport(
@@ -729,8 +719,8 @@ export const unpaddedBase64Emitted = defineCheck({
       },
       { numRuns: 3 },
     );
-    for (const header of authorizations) {
-      values.push(['X-Matrix sig', /sig="?([^",]*)"?/i.exec(header)?.[1], 64]);
+    for (const { authorization } of received) {
+      values.push(['X-Matrix sig', /sig="?([^",]*)"?/i.exec(authorization ?? '')?.[1], 64]);
     }
     expectThat(
       values.some(([where]) => where.startsWith('X-Matrix')) &&

@@ -305,8 +305,7 @@ export const FED_AUTH = defineFamily(
       statement:
         'Federation requests are authenticated at the HTTP layer: the sender signs method, URI, origin, destination and content with its server key and sends the signature in an X-Matrix Authorization header.',
       checkedBy:
-        'The target’s outbound requests to fedconn’s fake server are verified; unsigned inbound requests must get 401. Mutant: accept unsigned requests.',
-      planned: true,
+        'The target’s outbound requests to an impostor (an invite and a make_join) must carry a valid X-Matrix signature over method, URI, origin, destination and content; the same requests without a signature (no header, other schemes, generated garbage) must get 401. Mutant: believe the origin an unsigned body claims (FED-AUTH-01/accept-unsigned-requests).',
     },
     'FED-AUTH-02': {
       level: 'MUST',
@@ -335,9 +334,9 @@ export const FED_AUTH = defineFamily(
       sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication (header format)' }],
       statement:
         'Authorization header parameters are parsed case-insensitively, in any order, with unknown parameters ignored and quoted values unescaped.',
-      checkedBy: 'Generated header spellings of a valid signature. Mutant: fixed parameter order.',
-      note: 'The prose names the parameter "signature" while the example and implementations use "sig"; the suite sends "sig".',
-      planned: true,
+      checkedBy:
+        'Generated spellings of a valid signature: parameter order, name case, bare or quoted values, backslash escapes, unknown parameters, spaces. Mutant: one fixed spelling (FED-AUTH-04/fixed-parameter-order).',
+      note: 'The prose names the parameter "signature" while the example and implementations use "sig"; the suite sends "sig". Only origin and destination are sent bare, since key and sig are not HTTP tokens.',
     },
     'FED-AUTH-05': {
       level: 'SHOULD',
@@ -347,8 +346,8 @@ export const FED_AUTH = defineFamily(
       statement:
         'A server does not send a request until it has authenticated the server it is connected to (its TLS certificate).',
       checkedBy:
-        'An impostor endpoint with a certificate for another name; the target must not send it the request body. Mutant: send before checking.',
-      planned: true,
+        'The target is made to invite a user of, or join through, an endpoint whose connection certificate is not the one in the signed key document it serves (the genuine server’s document forwarded, or its own naming another certificate); the endpoint must receive no federation request. Mutant: send before authenticating (FED-AUTH-05/send-before-authenticating).',
+      note: 'The simulator models TLS as a certificate the connection presents; the key fetch stands for the handshake, and X.509 name binding is not modelled, so an endpoint that forges a whole document under the name is out of reach.',
     },
     'FED-AUTH-06': {
       level: 'MAY',
@@ -359,6 +358,7 @@ export const FED_AUTH = defineFamily(
         'A server may present a TLS client certificate, and the receiving server may check that it matches the certificate of the origin server; a server that does check refuses a mismatch.',
       checkedBy:
         'Informational unless the target checks client certificates: fedconn presents a mismatching one and records the answer. Mutant: a reference that checks but accepts any certificate.',
+      note: 'Not checkable from the wire as stated: a server that does not check client certificates (allowed) and one that checks but accepts any certificate answer alike, so no check could kill the mutant. It needs the target to declare that it checks, which the binding does not offer; the simulator does not model client certificates either.',
       planned: true,
     },
   },
