@@ -329,7 +329,7 @@ function spell(values: Readonly<Record<Param, string>>, s: Spelling): string {
     c === 'upper'
       ? name.toUpperCase()
       : c === 'title'
-        ? name[0]?.toUpperCase() + name.slice(1)
+        ? name.charAt(0).toUpperCase() + name.slice(1)
         : name;
   const parts = s.order.map((i) => {
     const name = PARAMS[i] ?? 'origin';
@@ -437,9 +437,10 @@ export const destinationAuthenticatedFirst = defineCheck({
         });
         // The endpoint reached presents its own certificate, and either forwards the genuine
         // document or serves its own, correctly signed, naming a certificate it does not present.
-        let self: Impostor | undefined;
+        const holder: { self?: Impostor } = {};
         const { peer, received } = await recordingPeer(ctx, name, (app) => {
           app.get('/_matrix/key/v1', async () => {
+            const self = holder.self;
             if (lie === 'forwarded' || self === undefined) {
               return genuine.fetch(new Request(`https://${name}/_matrix/key/v1`));
             }
@@ -453,7 +454,7 @@ export const destinationAuthenticatedFirst = defineCheck({
             );
           });
         });
-        self = peer;
+        holder.self = peer;
         const answer = await act(action, name, `bob${run}`);
         expectThat(
           received.length === 0,
