@@ -12,16 +12,20 @@ import {
 import {
   badSendJoinRefused,
   badTemplateDiscarded,
+  joinIsTwoSteps,
   joinSentToRoom,
   lyingStateRefused,
   makeJoinForeignUserRefused,
+  publicRoomWithoutInvite,
   sendJoinStateBeforeJoin,
 } from './join.ts';
 import {
   inviteReturnedUntouched,
   inviteSignedBeforeDistribution,
+  inviteSummaryHasCreate,
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,
+  reinviteSupported,
 } from './invite.ts';
 import {
   canonicalJsonSigning,
@@ -59,11 +63,15 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,
   inviteReturnedUntouched,
+  reinviteSupported,
+  inviteSummaryHasCreate,
+  joinIsTwoSteps,
   badTemplateDiscarded,
   sendJoinStateBeforeJoin,
   badSendJoinRefused,
   makeJoinForeignUserRefused,
   joinSentToRoom,
   lyingStateRefused,
+  publicRoomWithoutInvite,
 ];
 export const FEDERATION_MUTANTS: readonly string[] = Object.values(MATRIX_MUTANTS);
