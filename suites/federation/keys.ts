@@ -7,7 +7,10 @@ import { createFakeServer } from '../../simulator/federation/testing.ts';
 import { xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
-import { canonicalJson } from '../../simulator/protocol/encoding/canonical-json.ts';
+import {
+  canonicalJson,
+  compareCodePoints,
+} from '../../simulator/protocol/encoding/canonical-json.ts';
 import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import {
   CheckFailure,
@@ -533,8 +536,80 @@ export const canonicalJsonSigning = defineCheck({
       },
       { numRuns: 8 },
     );
+    // Numbers canonical JSON cannot hold: an invite carrying one, signed over the same
+    // encoding with the number printed as JavaScript prints it, must not be signed.
+    const withNumber = async (number: number) => {
+      const event = inviteFor(ctx, evil, invited, {
+        content: { membership: 'invite', count: number },
+      });
+      const signed = {
+        ...event,
+        signatures: {
+          [evil.serverName]: { [evil.key.keyId]: await lenientSignature(evil, event) },
+        },
+      };
+      const uri = invitePath(String(event.room_id), String(event.event_id));
+      const content = { room_version: ROOM_VERSION, event: signed };
+      const request = {
+        method: 'PUT',
+        uri,
+        origin: evil.serverName,
+        destination: invited.serverName,
+        content,
+      };
+      const authorization = `X-Matrix origin="${evil.serverName}",destination="${invited.serverName}",key="${evil.key.keyId}",sig="${await lenientSignature(evil, request)}"`;
+      return answerOf(
+        await evil.request(invited.serverName, 'PUT', uri, content, { authorization }),
+      );
+    };
+    // Control: the same construction with the largest integer allowed is accepted.
+    const control = await withNumber(MAX_INT);
+    expectThat(
+      control.status === 200,
+      `${invited.serverName} refused an invite holding ${MAX_INT}, the largest integer canonical JSON allows`,
+      200,
+      brief(control),
+    );
+    await checkProperty(
+      ctx,
+      [fc.constantFrom(2 ** 53, -(2 ** 53), 2 ** 60, 1.5, -0.25, 1e21)],
+      async (number) => {
+        const answer = await withNumber(number);
+        const body = jsonObject.safeParse(answer.body).data ?? {};
+        expectThat(
+          answer.status >= 400 && answer.status < 500 && !('event' in body),
+          `${invited.serverName} accepted an invite holding ${number}, which canonical JSON cannot encode`,
+          'a 4xx refusal, nothing signed',
+          brief(answer),
+        );
+      },
+      { numRuns: 3 },
+    );
   },
 });
+
+/** Sorted-key JSON with numbers as JavaScript prints them: canonical JSON, minus its number rule. */
+function lenientJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(lenientJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Json;
+    return `{${Object.keys(record)
+      .sort(compareCodePoints)
+      .map((k) => `${JSON.stringify(k)}:${lenientJson(record[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The impostor's signature over `object` (without signatures and unsigned), leniently encoded. */
+async function lenientSignature(evil: Impostor, object: Json): Promise<string> {
+  const rest = Object.fromEntries(
+    Object.entries(object).filter(([k]) => k !== 'signatures' && k !== 'unsigned'),
+  );
+  return encodeUnpaddedBase64(
+    await evil.key.pair.sign(new TextEncoder().encode(lenientJson(rest))),
+  );
+}
 
 const unwrapText = (result: { ok: true; value: string } | { ok: false }) =>
   result.ok ? result.value : '(not canonical)';

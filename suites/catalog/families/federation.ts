@@ -251,7 +251,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'Canonical JSON is the shortest UTF-8 encoding with object keys sorted by code point, no insignificant whitespace, integers only in [-(2^53)+1, (2^53)-1] and no other escapes than the listed ones.',
       checkedBy:
-        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature the target must accept, and whose co-signature must verify over fedconn’s canonical JSON. Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
+        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature the target must accept, and whose co-signature must verify over fedconn’s canonical JSON; an invite holding ±2^53, 2^60 or a float, signed over the same encoding, must be refused (a control with 2^53-1 is accepted). Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
     },
     'FED-KEYS-09': {
       level: 'MUST',
