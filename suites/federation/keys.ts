@@ -3,6 +3,7 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { loadVectors } from '../../fixtures/vectors.ts';
+import { padBase64 } from '../../simulator/federation/signing-mutants.ts';
 import { createFakeServer } from '../../simulator/federation/testing.ts';
 import { xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
@@ -798,10 +799,11 @@ export const unpaddedBase64Emitted = defineCheck({
       values.push(['X-Matrix sig', /sig="?([^",]*)"?/i.exec(authorization ?? '')?.[1], 64]);
     }
     expectThat(
-      values.some(([where]) => where.startsWith('X-Matrix')) &&
-        values.some(([where]) => where.startsWith('key document signatures')),
-      `${target.serverName}: fedconn saw no request signature or no key document signature to judge`,
-      'a key document signature and at least one X-Matrix signature of the target',
+      ['X-Matrix', 'key document signatures', 'co-signed invite'].every((kind) =>
+        values.some(([where]) => where.startsWith(kind)),
+      ),
+      `${target.serverName}: fedconn saw no request signature, key document signature or invite co-signature to judge`,
+      'a key document signature, an invite co-signature and an X-Matrix signature of the target',
       values.map(([where]) => where),
     );
     const bad = values.flatMap(([where, value, bytes]) => {
@@ -816,9 +818,6 @@ export const unpaddedBase64Emitted = defineCheck({
     );
   },
 });
-
-/** Pads unpadded base64 to a multiple of four characters. */
-const pad = (text: string) => text + '='.repeat((4 - (text.length % 4)) % 4);
 
 export const paddedBase64Accepted = defineCheck({
   name: 'padded base64 keys and signatures from a peer are accepted',
@@ -843,13 +842,13 @@ export const paddedBase64Accepted = defineCheck({
             const doc = await peer.sign({
               server_name: name,
               valid_until_ts: ctx.instance.clock.now() + DAY,
-              verify_keys: { [peer.key.keyId]: { key: padded.key ? pad(key) : key } },
+              verify_keys: { [peer.key.keyId]: { key: padded.key ? padBase64(key) : key } },
               old_verify_keys: {},
             });
             const sig = doc.signatures[name]?.[peer.key.keyId] ?? '';
             return c.json({
               ...doc,
-              signatures: { [name]: { [peer.key.keyId]: padded.document ? pad(sig) : sig } },
+              signatures: { [name]: { [peer.key.keyId]: padded.document ? padBase64(sig) : sig } },
             });
           });
         });
@@ -860,7 +859,7 @@ export const paddedBase64Accepted = defineCheck({
           peer.key,
         );
         const authorization = padded.request
-          ? header.replace(/sig="([^"]*)"/, (_m, sig: string) => `sig="${pad(sig)}"`)
+          ? header.replace(/sig="([^"]*)"/, (_m, sig: string) => `sig="${padBase64(sig)}"`)
           : header;
         const answer = await answerOf(
           await peer.request(target, 'PUT', uri, content, { authorization }),
