@@ -17,6 +17,7 @@ import {
 import { err, ok, type Failure, type Result } from '../protocol/result.ts';
 import { parseMatrixError } from '../protocol/wire/errors.ts';
 import type { Transport } from '../net/transport.ts';
+import { IDENTITY_CLIENT_MUTANTS } from './identity-client-mutants.ts';
 
 const IS_PREFIX = '/_matrix/identity/v2';
 
@@ -34,6 +35,8 @@ export interface IdentityClientOptions {
   readonly maxReferrals?: number;
   /** Use `none` when a server offers no sha256. Off by default: it sends the address in clear. */
   readonly allowCleartext?: boolean;
+  /** Mutants of this client (identity-client-mutants.ts); for the suite only. */
+  readonly mutants?: ReadonlySet<string>;
 }
 
 export interface HashDetails {
@@ -194,25 +197,42 @@ const HASH_FAILURES: Record<LookupHashFailureKind, IdentityClientFailureKind> = 
   'unsupported-algorithm': 'no-hashed-algorithm',
 };
 
-/** One server: hash_details, hash, /lookup, and one re-fetch on M_INVALID_PEPPER. */
+const mutant = (options: IdentityClientOptions, name: string) =>
+  options.mutants?.has(name) === true;
+
+/**
+ * One server: hash_details, hash, /lookup, and one re-fetch on M_INVALID_PEPPER.
+ * `referredFrom` is the step whose answer named this server (absent for the first).
+ */
 async function lookupAt(
   options: IdentityClientOptions,
   server: IdentityServerAccess,
   serverName: string | undefined,
+  referredFrom: LookupStep | undefined,
   address: string,
   medium: string,
 ): Promise<Step<{ step: LookupStep; userId?: string; referrals: readonly string[] }>> {
   for (let attempt = 0; ; attempt++) {
     const details = await fetchHashDetails(options.transport, server);
     if (!details.ok) return details;
-    const algorithm = chooseAlgorithm(options, server, details.value);
+    let algorithm = chooseAlgorithm(options, server, details.value);
     if (!algorithm.ok) return algorithm;
+    if (
+      referredFrom !== undefined &&
+      details.value.algorithms.includes('none') &&
+      mutant(options, IDENTITY_CLIENT_MUTANTS.cleartextOnReferral)
+    ) {
+      algorithm = ok('none');
+    }
     const pepper = details.value.lookup_pepper;
     const hashed = lookupHash({ algorithm: algorithm.value, address, medium, pepper });
     if (!hashed.ok) {
       return failure(HASH_FAILURES[hashed.error.kind], server.baseUrl, hashed.error.detail);
     }
-    const sent = hashed.value;
+    const sent =
+      referredFrom !== undefined && mutant(options, IDENTITY_CLIENT_MUTANTS.reuseFirstHash)
+        ? referredFrom.sent
+        : hashed.value;
     const answer = await request(options.transport, server, 'POST', '/lookup', {
       algorithm: algorithm.value,
       pepper,
@@ -267,9 +287,10 @@ export async function lookup(
   const walk = async (
     at: IdentityServerAccess,
     serverName: string | undefined,
+    referredFrom: LookupStep | undefined,
     depth: number,
   ): Promise<Step<string | undefined>> => {
-    const result = await lookupAt(options, at, serverName, address, medium);
+    const result = await lookupAt(options, at, serverName, referredFrom, address, medium);
     if (!result.ok) return result;
     path.push(result.value.step);
     if (result.value.userId !== undefined) return ok(result.value.userId);
@@ -282,13 +303,13 @@ export async function lookup(
       }
       if (visited.has(next.baseUrl)) continue;
       visited.add(next.baseUrl);
-      const found = await walk(next, name, depth + 1);
+      const found = await walk(next, name, result.value.step, depth + 1);
       if (!found.ok || found.value !== undefined) return found;
     }
     return ok(undefined);
   };
 
-  const found = await walk(server, undefined, 0);
+  const found = await walk(server, undefined, undefined, 0);
   if (!found.ok) return err({ ...found.error, path });
   return ok({ userId: found.value, path, unresolved });
 }

@@ -1,10 +1,11 @@
 // Outbound federation requests: resolve the destination through the directory,
 // sign with X-Matrix using the server's current key, send through the homeserver's
 // transport.
-import type { HomeserverContext } from '../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../homeserver/context.ts';
 import { NetworkError } from '../net/transport.ts';
 import { isResolvingDirectory } from './discovery.ts';
 import { MATRIX_MUTANTS } from './mutants.ts';
+import { knownServerKeys, matrixProfile } from './remote-keys.ts';
 import { currentSigningKey } from './signing-keys.ts';
 import { xMatrixHeader } from './x-matrix.ts';
 
@@ -58,6 +59,11 @@ export function requestTo(located: Located, uri: string, init: RequestInit = {})
 /**
  * Sends a signed federation request. Throws NetworkError when the destination cannot be
  * resolved or reached (as fetch would); any HTTP answer is returned as is.
+ *
+ * matrix-2014 (Response Authentication, FED-AUTH-05): nothing is sent to a server before
+ * it is authenticated, that is before its /_matrix/key/v1 document has been validated
+ * against the certificate its connection presents (the modelled TLS handshake: the key
+ * fetch carries no request data).
  */
 export async function federationRequest(
   ctx: HomeserverContext,
@@ -72,6 +78,13 @@ export async function federationRequest(
   const located = await locateServer(ctx, destination);
   if (!located.ok) {
     throw new NetworkError(`cannot resolve ${destination}: ${located.detail}`, uri);
+  }
+  if (
+    matrixProfile(ctx) === 'matrix-2014' &&
+    !isMutant(ctx, MATRIX_MUTANTS.sendBeforeAuthenticating) &&
+    (await knownServerKeys(ctx, destination)) === undefined
+  ) {
+    throw new NetworkError(`cannot authenticate ${destination}: no valid key document`, uri);
   }
   const url = new URL(uri, located.value.origin);
   // Sign the URI exactly as the receiver will read it back from the request URL.

@@ -18,10 +18,24 @@ export const MATRIX_MUTANTS = {
   uncappedKeyTrust: 'FED-KEYS-06/uncapped-key-trust',
   /** Let old_verify_keys authenticate requests. */
   oldKeysAuthenticateRequests: 'FED-KEYS-07/old-keys-authenticate-requests',
+  /** Sign events over JSON whose keys are sorted by UTF-16 code unit, not code point. */
+  sortKeysByCodeUnit: 'FED-KEYS-08/sort-keys-by-utf16-code-unit',
+  /** Sign events over JSON that still holds `unsigned`. */
+  signOverUnsigned: 'FED-KEYS-09/sign-over-unsigned',
+  /** Pad the base64 of event signatures with '='. */
+  padSignatures: 'FED-KEYS-10/pad-signatures',
+  /** Refuse padded base64 in key documents and X-Matrix signatures. */
+  strictBase64Decoder: 'FED-KEYS-11/strict-decoder',
+  /** Take a request without a valid X-Matrix header from the origin its body names. */
+  acceptUnsignedRequests: 'FED-AUTH-01/accept-unsigned-requests',
   /** Ignore the X-Matrix destination. */
   ignoreDestination: 'FED-AUTH-02/ignore-destination',
   /** Skip the X-Matrix signature check (any known key id passes). */
   skipRequestSignature: 'FED-AUTH-03/skip-request-signature',
+  /** Parse X-Matrix only in one fixed spelling: lower-case names, quoted, in the usual order. */
+  fixedHeaderSpelling: 'FED-AUTH-04/fixed-parameter-order',
+  /** matrix-2014: send a request without first authenticating the destination's certificate. */
+  sendBeforeAuthenticating: 'FED-AUTH-05/send-before-authenticating',
   /** Take any origin string, valid server name or not. */
   acceptAnyOrigin: 'FED-NAME-04/accept-any-origin',
   /** 2014: resolve "name:port" with a non-numeric port as the port-less name. */
@@ -56,6 +70,12 @@ export const MATRIX_MUTANTS = {
   signAnyInvite: 'FED-INVITE-03/sign-any-invite',
   /** Rewrite the invite's content before signing it. */
   rewriteInvite: 'FED-INVITE-04/rewrite-invite',
+  /** Refuse to invite a user who already has an invite, and refuse a second /invite. */
+  refuseReinvite: 'FED-INVITE-05/refuse-reinvite',
+  /** Send invite_room_state without the m.room.create event. */
+  summaryWithoutCreate: 'FED-INVITE-06/summary-without-create',
+  /** Build the join event without asking the resident for a template. */
+  skipMakeJoin: 'FED-JOIN-01/skip-make-join',
   /** Sign the make_join template without checking it. */
   signTemplateUnchecked: 'FED-JOIN-02/sign-template-unchecked',
   /** Return the state after the join (including it) instead of before. */
@@ -68,6 +88,8 @@ export const MATRIX_MUTANTS = {
   keepJoinToItself: 'FED-JOIN-06/keep-join-to-itself',
   /** Trust the send_join state blindly. */
   trustSendJoinState: 'FED-JOIN-07/trust-send-join-state',
+  /** Refuse joins of uninvited users even in public rooms. */
+  inviteRequiredForPublicRooms: 'FED-JOIN-08/invite-required-for-public-rooms',
 } as const;
 
 export type MatrixMutant = (typeof MATRIX_MUTANTS)[keyof typeof MATRIX_MUTANTS];

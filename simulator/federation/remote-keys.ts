@@ -67,6 +67,8 @@ export interface ValidateOptions {
   readonly acceptAnyServerName?: boolean;
   /** Mutant FED-KEYS-06: trust valid_until_ts as is. */
   readonly uncappedTrust?: boolean;
+  /** Mutant FED-KEYS-11: refuse padded base64 keys and signatures. */
+  readonly strictBase64?: boolean;
 }
 
 /** Validates a /_matrix/key/v2/server response for `serverName` at time `now`. */
@@ -87,6 +89,15 @@ export async function validateServerKeys(
     return fail('wrong-server-name', `asked ${serverName}, answer names ${body.server_name}`);
   }
   const signer = body.server_name;
+  if (options.strictBase64 === true) {
+    const values = [
+      ...Object.values(body.verify_keys).map(({ key }) => key),
+      ...Object.values(body.signatures).flatMap((byKey) => Object.values(byKey)),
+    ];
+    if (values.some((v) => v.includes('='))) {
+      return fail('bad-response', 'padded base64 in the key document');
+    }
+  }
   const keys = new Map<string, Uint8Array>();
   for (const [keyId, { key }] of Object.entries(body.verify_keys)) {
     const bytes = decodeBase64(key);
@@ -233,5 +244,6 @@ export async function fetchServerKeys(
   return validateServerKeys(body, serverName, now, {
     acceptAnyServerName: isMutant(ctx, MATRIX_MUTANTS.acceptAnyServerName),
     uncappedTrust: isMutant(ctx, MATRIX_MUTANTS.uncappedKeyTrust),
+    strictBase64: isMutant(ctx, MATRIX_MUTANTS.strictBase64Decoder),
   });
 }

@@ -109,7 +109,15 @@ export interface XMatrixMutations {
   readonly acceptAnyOrigin?: boolean;
   readonly ignoreDestination?: boolean;
   readonly skipSignature?: boolean;
+  /** Refuse a padded signature (FED-KEYS-11 mutant). */
+  readonly strictBase64?: boolean;
+  /** Parse only the one usual spelling of the header (FED-AUTH-04 mutant). */
+  readonly fixedSpelling?: boolean;
 }
+
+// The one spelling a naive parser understands: lower-case names, quoted values, this order.
+const FIXED_SPELLING =
+  /^X-Matrix origin="([^"\\]*)",destination="([^"\\]*)",key="([^"\\]*)",sig="([^"\\]*)"$/;
 
 /**
  * Authenticates an inbound request; returns the verified origin server_name. With
@@ -126,10 +134,16 @@ export async function verifyXMatrix(input: {
   readonly originProfile?: Profile;
   readonly mutations?: XMatrixMutations;
 }): Promise<Result<string, Failure<XMatrixFailureKind>>> {
+  const mutations = input.mutations ?? {};
   const auth = parseXMatrix(input.header);
   if (!auth.ok) return auth;
+  if (mutations.fixedSpelling === true && !FIXED_SPELLING.test(input.header ?? '')) {
+    return fail('malformed', 'X-Matrix header not in the expected spelling');
+  }
   const { origin, destination, key, sig } = auth.value;
-  const mutations = input.mutations ?? {};
+  if (mutations.strictBase64 === true && sig.includes('=')) {
+    return fail('bad-signature', 'padded base64 signature');
+  }
   if (input.originProfile !== undefined && mutations.acceptAnyOrigin !== true) {
     const name = parseServerName(origin, input.originProfile);
     if (!name.ok) {

@@ -5,17 +5,32 @@ import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.
 import { seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { invalidServerNameArb } from '../../simulator/protocol/server-name/arbitraries.ts';
-import { xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
-import { checkProperty, defineCheck, expectThat } from '../harness/check.ts';
+import { createFakeServer } from '../../simulator/federation/testing.ts';
+import { parseXMatrix, verifyXMatrix, xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
+import { SimNetwork } from '../../simulator/net/transport.ts';
+import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
 import {
   answerOf,
   brief,
+  createRoom,
   expectAuthenticated,
   expectUnauthorized,
   impostor,
+  invitePath,
+  inviteUser,
+  joinRoom,
+  makeJoinPath,
   probe,
+  publishedKeys,
+  recordingPeer,
+  ROOM_VERSION,
   sendPath,
   server,
+  userOn,
+  type Impostor,
+  type Json,
+  type Received,
 } from './support.ts';
 
 export const wrongDestinationRefused = defineCheck({
@@ -178,6 +193,277 @@ export const invalidOriginRefused = defineCheck({
         );
       },
       { numRuns: 6 },
+    );
+  },
+});
+
+/** Every request the target sent to `peer` must carry a valid X-Matrix signature of the target. */
+async function expectSignedByTarget(
+  ctx: CheckContext,
+  target: TargetServer,
+  peerName: string,
+  received: readonly Received[],
+): Promise<void> {
+  const keys = await publishedKeys(ctx, target);
+  for (const request of received) {
+    const verdict = await verifyXMatrix({
+      header: request.authorization,
+      method: request.method,
+      uri: request.uri,
+      content: request.content,
+      ownServerName: peerName,
+      lookup: (origin, keyId) =>
+        Promise.resolve(origin === target.serverName ? keys.get(keyId) : undefined),
+    });
+    const parsed = parseXMatrix(request.authorization);
+    expectThat(
+      verdict.ok &&
+        verdict.value === target.serverName &&
+        parsed.ok &&
+        parsed.value.destination === peerName,
+      `${target.serverName} sent ${request.method} ${request.uri} without a valid X-Matrix signature over method, URI, origin, destination and content`,
+      `Authorization: X-Matrix origin="${target.serverName}",destination="${peerName}",key=<one of ${[...keys.keys()].join(', ')}>,sig=<valid>`,
+      `${request.authorization ?? '(none)'}${verdict.ok ? '' : ` (${verdict.error.detail})`}`,
+    );
+  }
+}
+
+/** Authorization headers that carry no X-Matrix signature at all. */
+const unsignedHeader = fc.oneof(
+  fc.constant(null),
+  fc.stringMatching(/^[A-Za-z0-9._~+/-]{1,20}$/).map((t) => `Bearer ${t}`),
+  fc.stringMatching(/^[A-Za-z0-9+/]{4,20}$/).map((t) => `Basic ${t}`),
+  fc.string({ maxLength: 40 }).filter((h) => !/^\s*x-matrix/i.test(h) && /^[\x20-\x7e]*$/.test(h)),
+);
+
+export const requestsSignedWithXMatrix = defineCheck({
+  name: 'federation requests carry an X-Matrix signature: the target signs its own, and unsigned ones get 401',
+  rules: ['FED-AUTH-01'],
+  profiles: ['matrix-current', 'matrix-2014'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0);
+    const { peer, received } = await recordingPeer(ctx, 'recorder.auth.example');
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/), unsignedHeader],
+      async (local, header) => {
+        // Outbound: the target invites a user of the peer, and asks it for a join template.
+        const alice = userOn(ctx, target, `alice${local}`);
+        const roomId = await createRoom(ctx, target, alice, 'invite');
+        const before = received.length;
+        await inviteUser(ctx, target, roomId, alice, `@${local}:${peer.serverName}`);
+        await joinRoom(ctx, target, `!${local}:${peer.serverName}`, alice, peer.serverName);
+        expectThat(
+          received.length > before,
+          `${target.serverName} sent no federation request to ${peer.serverName} for an invite and a join`,
+          'PUT /invite and GET /make_join at the peer',
+          received.slice(before).map((r) => `${r.method} ${r.uri}`),
+        );
+        await expectSignedByTarget(ctx, target, peer.serverName, received.slice(before));
+        // Inbound: the same requests without a signature, whatever else the header says.
+        const bodies: [string, string, Json | undefined][] = [
+          [
+            'PUT',
+            sendPath(`unsigned${local}`),
+            { origin: peer.serverName, origin_server_ts: 1, pdus: [] },
+          ],
+          ['GET', makeJoinPath(roomId, `@eve:${peer.serverName}`), undefined],
+          [
+            'PUT',
+            invitePath(roomId, `$x${local}:${peer.serverName}`),
+            { room_version: ROOM_VERSION, event: { origin: peer.serverName } },
+          ],
+        ];
+        for (const [method, uri, content] of bodies) {
+          const answer = await answerOf(
+            await peer.request(target.serverName, method, uri, content, { authorization: header }),
+          );
+          expectUnauthorized(
+            answer,
+            `${target.serverName} did not refuse an unsigned ${method} ${uri.split('/').slice(0, 5).join('/')} (Authorization: ${header ?? 'none'})`,
+          );
+        }
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+const PARAMS = ['origin', 'destination', 'key', 'sig'] as const;
+type Param = (typeof PARAMS)[number];
+
+interface Spelling {
+  readonly order: readonly number[];
+  readonly cases: readonly ('lower' | 'upper' | 'title')[];
+  /** origin and destination may go unquoted (they are tokens); key and sig are always quoted. */
+  readonly bare: readonly boolean[];
+  /** Escape every character of the quoted value with a backslash. */
+  readonly escaped: readonly boolean[];
+  readonly unknown: readonly (readonly [string, string])[];
+  readonly space: boolean;
+}
+
+const spellingArb: fc.Arbitrary<Spelling> = fc.record({
+  order: fc.shuffledSubarray([0, 1, 2, 3], { minLength: 4, maxLength: 4 }),
+  cases: fc.array(fc.constantFrom('lower' as const, 'upper' as const, 'title' as const), {
+    minLength: 4,
+    maxLength: 4,
+  }),
+  bare: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  escaped: fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }),
+  unknown: fc.array(
+    fc.tuple(
+      fc
+        .stringMatching(/^[a-z][a-z_]{0,8}$/)
+        .filter((n) => !['origin', 'destination', 'key', 'sig', 'signature'].includes(n)),
+      fc.stringMatching(/^[a-zA-Z0-9 .:]{0,10}$/),
+    ),
+    { maxLength: 2 },
+  ),
+  space: fc.boolean(),
+});
+
+function spell(values: Readonly<Record<Param, string>>, s: Spelling): string {
+  const cased = (name: string, c: Spelling['cases'][number] | undefined) =>
+    c === 'upper'
+      ? name.toUpperCase()
+      : c === 'title'
+        ? name.charAt(0).toUpperCase() + name.slice(1)
+        : name;
+  const parts = s.order.map((i) => {
+    const name = PARAMS[i] ?? 'origin';
+    const value = values[name];
+    const bare = (name === 'origin' || name === 'destination') && s.bare[i] === true;
+    if (bare) return `${cased(name, s.cases[i])}=${value}`;
+    const quoted = s.escaped[i] === true ? value.replace(/./g, '\\$&') : value;
+    return `${cased(name, s.cases[i])}="${quoted}"`;
+  });
+  s.unknown.forEach(([name, value], k) => {
+    parts.splice(k % (parts.length + 1), 0, `${name}="${value}"`);
+  });
+  return `X-Matrix ${parts.join(s.space ? ', ' : ',')}`;
+}
+
+export const headerSpellingsAccepted = defineCheck({
+  name: 'X-Matrix parameters are read case-insensitively, in any order, unknown ones ignored, quoted values unescaped',
+  rules: ['FED-AUTH-04'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0).serverName;
+    const peer = await impostor(ctx, 'spelling.auth.example');
+    let txn = 0;
+    await checkProperty(
+      ctx,
+      [spellingArb],
+      async (spelling) => {
+        const uri = sendPath(`spell${ctx.seed}x${txn++}`);
+        const content = {
+          origin: peer.serverName,
+          origin_server_ts: ctx.instance.clock.now(),
+          pdus: [],
+        };
+        const header = await xMatrixHeader(
+          { method: 'PUT', uri, origin: peer.serverName, destination: target, content },
+          peer.key,
+        );
+        const parsed = parseXMatrix(header);
+        if (!parsed.ok) throw new Error('cannot parse our own header');
+        const authorization = spell(
+          {
+            origin: peer.serverName,
+            destination: target,
+            key: peer.key.keyId,
+            sig: parsed.value.sig,
+          },
+          spelling,
+        );
+        const answer = await answerOf(
+          await peer.request(target, 'PUT', uri, content, { authorization }),
+        );
+        expectAuthenticated(
+          answer,
+          `${target} did not accept a valid signature spelled ${authorization}`,
+        );
+      },
+      { numRuns: 10 },
+    );
+  },
+});
+
+export const destinationAuthenticatedFirst = defineCheck({
+  name: 'matrix-2014: nothing is sent to a server whose connection certificate is not the one its key document names',
+  rules: ['FED-AUTH-05'],
+  profiles: ['matrix-2014'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0);
+    const alice = userOn(ctx, target, 'alice');
+    const act = async (action: 'invite' | 'join', peer: string, local: string) => {
+      if (action === 'invite') {
+        const roomId = await createRoom(ctx, target, alice, 'invite');
+        return inviteUser(ctx, target, roomId, alice, `@${local}:${peer}`);
+      }
+      return joinRoom(ctx, target, `!${local}:${peer}`, alice, peer);
+    };
+    // Control: a peer whose connection presents the certificate of its key document hears.
+    const honest = await recordingPeer(ctx, 'honest.tls.example');
+    await act('invite', honest.peer.serverName, 'bob');
+    expectThat(
+      honest.received.length > 0,
+      `${target.serverName} sent nothing to a peer with a valid 2014 key document`,
+      'the PUT /invite',
+      honest.received,
+    );
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc.constantFrom('invite' as const, 'join' as const),
+        fc.constantFrom('forwarded' as const, 'altered' as const),
+        fc.uint8Array({ minLength: 1, maxLength: 16 }).filter((m) => m.some((b) => b !== 0)),
+      ],
+      async (action, lie, mask) => {
+        const name = `mitm${run++}.tls.example`;
+        // The genuine server of that name, elsewhere: its document names its certificate.
+        const genuine = await createFakeServer({
+          serverName: name,
+          network: new SimNetwork(),
+          register: false,
+          transport: ctx.instance.transport,
+          seed: `${ctx.seed} genuine ${name}`,
+          now: () => ctx.instance.clock.now(),
+        });
+        // The endpoint reached presents its own certificate, and either forwards the genuine
+        // document or serves its own, correctly signed, naming a certificate it does not present.
+        const holder: { self?: Impostor } = {};
+        const { peer, received } = await recordingPeer(ctx, name, (app) => {
+          app.get('/_matrix/key/v1', async () => {
+            const self = holder.self;
+            if (lie === 'forwarded' || self === undefined) {
+              return genuine.fetch(new Request(`https://${name}/_matrix/key/v1`));
+            }
+            const other = self.certificate.map((b, i) => b ^ (mask[i % mask.length] ?? 0));
+            return Response.json(
+              await self.sign({
+                server_name: name,
+                verify_keys: { [self.key.keyId]: encodeUnpaddedBase64(self.key.pair.publicKey) },
+                tls_certificate: encodeUnpaddedBase64(other),
+              }),
+            );
+          });
+        });
+        holder.self = peer;
+        const answer = await act(action, name, `bob${run}`);
+        expectThat(
+          received.length === 0,
+          `${target.serverName} sent a request to ${name} before authenticating it (${lie} key document, ${action})`,
+          'no federation request: the certificate does not match the key document',
+          `${received.map((r) => `${r.method} ${r.uri}`).join(', ')}; provisioning answered ${brief(answer)}`,
+        );
+      },
+      { numRuns: 4 },
     );
   },
 });

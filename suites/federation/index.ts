@@ -3,22 +3,29 @@ import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
 import type { Check } from '../harness/check.ts';
 import {
   badRequestSignatureRefused,
+  destinationAuthenticatedFirst,
+  headerSpellingsAccepted,
   invalidOriginRefused,
+  requestsSignedWithXMatrix,
   wrongDestinationRefused,
 } from './auth.ts';
 import {
   badSendJoinRefused,
   badTemplateDiscarded,
+  joinIsTwoSteps,
   joinSentToRoom,
   lyingStateRefused,
   makeJoinForeignUserRefused,
+  publicRoomWithoutInvite,
   sendJoinStateBeforeJoin,
 } from './join.ts';
 import {
   inviteReturnedUntouched,
   inviteSignedBeforeDistribution,
+  inviteSummaryHasCreate,
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,
+  reinviteSupported,
 } from './invite.ts';
 import {
   brokenWellKnownFallsThrough,
@@ -34,6 +41,8 @@ import {
   wellKnownDelegationFollowed,
 } from './names.ts';
 import {
+  canonicalJsonSigning,
+  jsonSigningRules,
   keyCertificateChecked,
   keyDocumentSelfSigned,
   keyDocumentShape,
@@ -41,6 +50,8 @@ import {
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,
+  paddedBase64Accepted,
+  unpaddedBase64Emitted,
 } from './keys.ts';
 
 export const FEDERATION_CHECKS: readonly Check[] = [
@@ -51,6 +62,10 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,
+  canonicalJsonSigning,
+  jsonSigningRules,
+  unpaddedBase64Emitted,
+  paddedBase64Accepted,
   wrongDestinationRefused,
   badRequestSignatureRefused,
   invalidOriginRefused,
@@ -65,15 +80,22 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   brokenWellKnownFallsThrough,
   hostAndCertificateName,
   wellKnownCached,
+  requestsSignedWithXMatrix,
+  headerSpellingsAccepted,
+  destinationAuthenticatedFirst,
   inviteSignedBeforeDistribution,
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,
   inviteReturnedUntouched,
+  reinviteSupported,
+  inviteSummaryHasCreate,
+  joinIsTwoSteps,
   badTemplateDiscarded,
   sendJoinStateBeforeJoin,
   badSendJoinRefused,
   makeJoinForeignUserRefused,
   joinSentToRoom,
   lyingStateRefused,
+  publicRoomWithoutInvite,
 ];
 export const FEDERATION_MUTANTS: readonly string[] = Object.values(MATRIX_MUTANTS);

@@ -24,6 +24,7 @@ import {
   memberEvent,
   membersOf,
   publishedKeys,
+  recordingPeer,
   ROOM_VERSION,
   sendPath,
   server,
@@ -356,6 +357,165 @@ export const inviteReturnedUntouched = defineCheck({
           `a valid signature under signatures["${invited.serverName}"]`,
           own.ok ? 'valid' : own.error.detail,
         );
+      },
+      { numRuns: 3 },
+    );
+  },
+});
+
+export const reinviteSupported = defineCheck({
+  name: 'an invite can be repeated and renewed: the invited server signs again, the inviting server sends again',
+  rules: ['FED-INVITE-05'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0);
+    const evil = await impostor(ctx, 'again.invite.example');
+    const { peer, received } = await recordingPeer(ctx, 'forgetful.invite.example');
+    const eve = `@eve:${evil.serverName}`;
+    const keys = await publishedKeys(ctx, target);
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        // As the invited server: the same invite twice, then a new one for the same user.
+        const room = `!${local}:${evil.serverName}`;
+        const invitee = userOn(ctx, target, `bob${local}`);
+        const send = async (event: Json) =>
+          answerOf(
+            await evil.request(target.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+              room_version: ROOM_VERSION,
+              event,
+            }),
+          );
+        const first = await evil.sign(
+          memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite'),
+        );
+        const renewed = await evil.sign(
+          memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite'),
+        );
+        for (const [what, event] of [
+          ['the invite', first],
+          ['the same invite again', first],
+          ['a new invite of the same user', renewed],
+        ] as const) {
+          const answer = await send(event);
+          const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
+          const signed =
+            returned === undefined
+              ? undefined
+              : await checkJsonSignature(returned, target.serverName, keys);
+          expectThat(
+            answer.status === 200 && signed?.ok === true,
+            `${target.serverName} did not sign ${what} (${invitee})`,
+            '200 {"event": <signed by the invited server>}',
+            brief(answer),
+          );
+        }
+        // As the inviting server: the invitee's server forgot, so the user is invited again.
+        const alice = userOn(ctx, target, `alice${local}`);
+        const roomId = await createRoom(ctx, target, alice, 'invite');
+        const bob = `@${local}:${peer.serverName}`;
+        for (const attempt of ['first', 'second']) {
+          const before = received.length;
+          const answer = await inviteUser(ctx, target, roomId, alice, bob);
+          const sent = received
+            .slice(before)
+            .filter((r) => r.method === 'PUT' && r.uri.includes('/invite/'));
+          expectThat(
+            answer.status === 200 && sent.length === 1,
+            `${target.serverName} did not send the ${attempt} invite of ${bob} to ${peer.serverName}`,
+            'the invite answered 200, one PUT /invite to the invitee’s server',
+            `${brief(answer)}; ${sent.length} PUT /invite`,
+          );
+        }
+      },
+      { numRuns: 2 },
+    );
+  },
+});
+
+export const inviteSummaryHasCreate = defineCheck({
+  name: 'an invite’s room summary, when sent, includes the room’s m.room.create event',
+  rules: ['FED-INVITE-06'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0);
+    const { peer, received } = await recordingPeer(ctx, 'summary.invite.example');
+    const evil = await impostor(ctx, 'summarised.invite.example');
+    const keys = await publishedKeys(ctx, target);
+    await checkProperty(
+      ctx,
+      [
+        fc.constantFrom('public' as const, 'invite' as const),
+        fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
+      ],
+      async (joinRule, local) => {
+        const alice = userOn(ctx, target, `alice${local}`);
+        const roomId = await createRoom(ctx, target, alice, joinRule);
+        const before = received.length;
+        const answer = await inviteUser(ctx, target, roomId, alice, `@${local}:${peer.serverName}`);
+        const invites = received
+          .slice(before)
+          .filter((r) => r.method === 'PUT' && r.uri.includes('/invite/'));
+        expectThat(
+          answer.status === 200 && invites.length > 0,
+          `${target.serverName} did not send the invite to ${peer.serverName}`,
+          'a PUT /invite',
+          brief(answer),
+        );
+        // As the invited server: an invite is accepted with a summary and without one.
+        const eve = `@eve:${evil.serverName}`;
+        const room = `!${local}:${evil.serverName}`;
+        const create = await evil.sign({
+          ...memberEvent(ctx, evil.serverName, room, eve, eve, 'join'),
+          type: 'm.room.create',
+          state_key: '',
+          content: { creator: eve, room_version: ROOM_VERSION },
+        });
+        for (const withSummary of [true, false]) {
+          const event = await evil.sign(
+            memberEvent(
+              ctx,
+              evil.serverName,
+              room,
+              eve,
+              userOn(ctx, target, `bob${local}`),
+              'invite',
+            ),
+          );
+          const got = await answerOf(
+            await evil.request(target.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+              room_version: ROOM_VERSION,
+              event,
+              ...(withSummary ? { invite_room_state: [create] } : {}),
+            }),
+          );
+          expectThat(
+            got.status === 200,
+            `${target.serverName} refused a genuine invite ${withSummary ? 'with' : 'without'} a room summary`,
+            200,
+            brief(got),
+          );
+        }
+        for (const invite of invites) {
+          const summary = jsonObject.safeParse(invite.content).data?.invite_room_state;
+          // The summary is optional (MAY); only a summary that is sent is judged.
+          if (summary === undefined) continue;
+          const entries = z.array(jsonObject).safeParse(summary).data ?? [];
+          const create = entries.find((e) => e.type === 'm.room.create');
+          const valid =
+            create !== undefined &&
+            create.room_id === roomId &&
+            (await checkJsonSignature(create, target.serverName, keys)).ok;
+          expectThat(
+            valid,
+            `${target.serverName} sent invite_room_state without this room's m.room.create event`,
+            `the m.room.create event of ${roomId}, signed by ${target.serverName}`,
+            summary,
+          );
+        }
       },
       { numRuns: 3 },
     );

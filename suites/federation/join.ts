@@ -2,10 +2,13 @@
 // server in the room, and checks what the target signs, accepts, answers and sends.
 import fc from 'fast-check';
 import { z } from 'zod';
+import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
 import {
   answerOf,
   brief,
+  canonical,
+  publishedKeys,
   createRoom,
   impostor,
   impostorJoins,
@@ -31,6 +34,8 @@ interface Resident {
     state: (s: Json[]) => unknown[] | Promise<unknown[]>;
   };
   sendJoins(): number;
+  /** Every make_join template served and every send_join body received, in order. */
+  readonly log: { readonly kind: 'make_join' | 'send_join'; readonly event: Json }[];
   readonly eve: string;
 }
 
@@ -40,6 +45,7 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
   const eve = `@eve:${name}`;
   const script: Resident['script'] = { template: (t) => t, state: (s) => s };
   let sendJoins = 0;
+  const log: Resident['log'][number][] = [];
   let room: Json[] = [];
   const evil = await impostor(ctx, name, (app) => {
     app.get('/_matrix/federation/v1/make_join/:room/:user', (c) => {
@@ -56,11 +62,14 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
         auth_events: [`$create:${name}`],
         depth: 4,
       };
-      return c.json({ room_version: ROOM_VERSION, event: script.template(template) });
+      const event = script.template(template);
+      log.push({ kind: 'make_join', event });
+      return c.json({ room_version: ROOM_VERSION, event });
     });
     app.put('/_matrix/federation/v2/send_join/:room/:event', async (c) => {
       sendJoins++;
       const event: unknown = await c.req.json();
+      log.push({ kind: 'send_join', event: jsonObject.safeParse(event).data ?? {} });
       return c.json({ origin: name, state: await script.state(room), auth_chain: [], event });
     });
     app.put('/_matrix/federation/v1/send/:txn', (c) => c.json({ pdus: {} }));
@@ -92,7 +101,7 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
     auth_events: [create.event_id],
   });
   room = [create, eveJoin, rules];
-  return { evil, roomId, script, sendJoins: () => sendJoins, eve };
+  return { evil, roomId, script, sendJoins: () => sendJoins, log, eve };
 }
 
 const TEMPLATE_DEFECTS: Record<string, (t: Json, eve: string) => Json> = {
@@ -431,6 +440,154 @@ export const lyingStateRefused = defineCheck({
       `${joiner.serverName} adopted a forged state event (${mallory} joined, signed by ${resident.evil.serverName})`,
       `the join succeeds without ${mallory} in the room`,
       `${brief(answer)}; members ${JSON.stringify(members)}`,
+    );
+  },
+});
+
+/** Members the joining server adds or replaces in the template, and the signing envelope. */
+const FILLED_IN = new Set([
+  'event_id',
+  'origin',
+  'origin_server_ts',
+  'signatures',
+  'hashes',
+  'unsigned',
+]);
+const templatePart = (event: Json): Json =>
+  Object.fromEntries(Object.entries(event).filter(([k]) => !FILLED_IN.has(k)));
+
+export const joinIsTwoSteps = defineCheck({
+  name: 'a join takes two steps: the template from make_join is signed and sent back to the same resident',
+  rules: ['FED-JOIN-01'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const joiner = server(ctx, 0);
+    const keys = await publishedKeys(ctx, joiner);
+    let n = 0;
+    await checkProperty(
+      ctx,
+      [fc.integer({ min: 2, max: 1_000_000 }), fc.stringMatching(/^[a-zA-Z0-9]{4,12}$/)],
+      async (depth, marker) => {
+        // A fresh room each time: a server already in the room joins locally.
+        const resident = await lyingResident(ctx, `twostep${n}.join.example`);
+        // The template's graph pointers are the resident's to choose: they must come back.
+        resident.script.template = (t) => ({
+          ...t,
+          depth,
+          prev_events: [`$${marker}:${resident.evil.serverName}`],
+        });
+        const user = userOn(ctx, joiner, `twostep${n++}`);
+        const from = resident.log.length;
+        const answer = await joinRoom(ctx, joiner, resident.roomId, user, resident.evil.serverName);
+        const steps = resident.log.slice(from);
+        expectThat(
+          answer.status === 200 && steps.map((s) => s.kind).join(',') === 'make_join,send_join',
+          `${joiner.serverName} did not join in two steps, make_join then send_join to the same resident`,
+          'make_join, then send_join, at the resident named as via',
+          `${steps.map((s) => s.kind).join(', ') || 'no request'}; ${brief(answer)}`,
+        );
+        const [made, sent] = steps.map((s) => s.event);
+        expectThat(
+          made !== undefined &&
+            sent !== undefined &&
+            canonical(templatePart(sent)) === canonical(templatePart(made)) &&
+            sent.origin === joiner.serverName,
+          `${joiner.serverName} did not send back the template it was given`,
+          canonical(templatePart(made ?? {})),
+          canonical(templatePart(sent ?? {})),
+        );
+        const signed = await checkJsonSignature(sent, joiner.serverName, keys);
+        expectThat(
+          signed.ok,
+          `${joiner.serverName} sent the join without a valid signature of its own`,
+          `signatures["${joiner.serverName}"] valid under its verify_keys`,
+          signed.ok ? 'valid' : signed.error.detail,
+        );
+      },
+      { numRuns: 3 },
+    );
+    // As resident: make_join answers an unsigned template, which send_join then accepts.
+    const resident0 = server(ctx, 0);
+    const evil = await impostor(ctx, 'joiner.twostep.example');
+    const roomId = await createRoom(ctx, resident0, userOn(ctx, resident0, 'alice'), 'public');
+    const made = await answerOf(
+      await evil.request(
+        resident0.serverName,
+        'GET',
+        makeJoinPath(roomId, `@eve:${evil.serverName}`),
+      ),
+    );
+    const template = z.object({ room_version: z.string(), event: jsonObject }).safeParse(made.body);
+    expectThat(
+      made.status === 200 &&
+        template.success &&
+        Object.keys(jsonObject.safeParse(template.data.event.signatures).data ?? {}).length === 0,
+      `${resident0.serverName}: make_join did not answer an unsigned template with its room_version`,
+      '200 {"room_version", "event": <template without signatures>}',
+      brief(made),
+    );
+    const { answer } = await impostorJoins(
+      ctx,
+      evil,
+      resident0.serverName,
+      roomId,
+      `@eve:${evil.serverName}`,
+    );
+    expectThat(
+      answer.status === 200,
+      `${resident0.serverName} refused the signed template sent back with send_join`,
+      200,
+      brief(answer),
+    );
+  },
+});
+
+export const publicRoomWithoutInvite = defineCheck({
+  name: 'a server joins a public room without having been invited',
+  rules: ['FED-JOIN-08'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const [hs1, hs2] = [server(ctx, 0), server(ctx, 1)];
+    const evil = await impostor(ctx, 'uninvited.join.example');
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
+      async (local) => {
+        const roomId = await createRoom(ctx, hs1, userOn(ctx, hs1, `alice${local}`), 'public');
+        // A remote server fedconn plays.
+        const eve = `@${local}:${evil.serverName}`;
+        const { answer } = await impostorJoins(ctx, evil, hs1.serverName, roomId, eve);
+        expectThat(
+          answer.status === 200,
+          `${hs1.serverName} refused an uninvited join of ${eve} to a public room`,
+          200,
+          brief(answer),
+        );
+        // Control: the public join rule is what let it in.
+        const closed = await createRoom(ctx, hs1, userOn(ctx, hs1, `carol${local}`), 'invite');
+        const refused = await answerOf(
+          await evil.request(hs1.serverName, 'GET', makeJoinPath(closed, eve)),
+        );
+        expectThat(
+          refused.status === 403,
+          `${hs1.serverName} offered an uninvited join to an invite-only room`,
+          '403 M_FORBIDDEN',
+          brief(refused),
+        );
+        // Another server of the target, through provisioning.
+        const bob = userOn(ctx, hs2, `bob${local}`);
+        const joined = await joinRoom(ctx, hs2, roomId, bob, hs1.serverName);
+        const members = (await membersOf(ctx, hs1, roomId)) ?? {};
+        expectThat(
+          joined.status === 200 && members[bob] === 'join' && members[eve] === 'join',
+          `${bob} could not join a public room of ${hs1.serverName} without an invite`,
+          `${bob}: join and ${eve}: join`,
+          `${brief(joined)}; members ${JSON.stringify(members)}`,
+        );
+      },
+      { numRuns: 2 },
     );
   },
 });

@@ -2,9 +2,16 @@
 // server's key document and validates it the way a federating server must.
 import fc from 'fast-check';
 import { z } from 'zod';
+import { loadVectors } from '../../fixtures/vectors.ts';
+import { padBase64 } from '../../simulator/federation/signing-mutants.ts';
 import { createFakeServer } from '../../simulator/federation/testing.ts';
+import { xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import {
+  canonicalJson,
+  compareCodePoints,
+} from '../../simulator/protocol/encoding/canonical-json.ts';
 import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import {
   CheckFailure,
@@ -13,15 +20,32 @@ import {
   expectThat,
   type CheckContext,
 } from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
 import {
   answerOf,
   brief,
+  canonical,
+  createRoom,
   expectAuthenticated,
   expectUnauthorized,
+  freshId,
   impostor,
+  invitePath,
+  inviteUser,
+  jsonObject,
+  memberEvent,
   probe,
+  publishedKeys,
+  recordingPeer,
+  ROOM_VERSION,
+  sendPath,
   server,
+  signaturesOf,
+  userOn,
+  withoutSignatures,
+  type Answer,
   type Impostor,
+  type Json,
 } from './support.ts';
 
 const keyDocument = z.object({
@@ -407,6 +431,448 @@ export const keyCertificateChecked = defineCheck({
         );
       },
       { numRuns: 3 },
+    );
+  },
+});
+
+/** The invited target co-signs an invite of the impostor's: the answer and the sent event. */
+async function coSign(
+  ctx: CheckContext,
+  evil: Impostor,
+  invitedServer: string,
+  event: Json,
+): Promise<{ answer: Answer; returned: Json | undefined }> {
+  const answer = await answerOf(
+    await evil.request(
+      invitedServer,
+      'PUT',
+      invitePath(String(event.room_id), String(event.event_id)),
+      {
+        room_version: ROOM_VERSION,
+        event,
+      },
+    ),
+  );
+  const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
+  return { answer, returned };
+}
+
+/** An invite of `eve` (on the impostor) for a fresh user of `invited`, with extra members. */
+function inviteFor(ctx: CheckContext, evil: Impostor, invited: TargetServer, extra: Json): Json {
+  const eve = `@eve:${evil.serverName}`;
+  return memberEvent(
+    ctx,
+    evil.serverName,
+    `!room:${evil.serverName}`,
+    eve,
+    userOn(ctx, invited, 'bob'),
+    'invite',
+    extra,
+  );
+}
+
+// Keys whose order differs between code points and UTF-16 code units (U+E000 sorts
+// before U+1F600 by code point, after it by code unit), in every generated object.
+const ORDER_PROBE: Json = { '\u{1F600}': 'astral', '\uE000': 'private use', z: 'ascii' };
+const MAX_INT = Number.MAX_SAFE_INTEGER;
+const jsonLeaf = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 8 }),
+  fc.constantFrom(MAX_INT, -MAX_INT, 0, -1),
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+);
+const jsonKey = fc.string({ unit: 'binary', minLength: 1, maxLength: 6 });
+const jsonMembers = fc.dictionary(
+  jsonKey,
+  fc.oneof(
+    jsonLeaf,
+    fc.array(jsonLeaf, { maxLength: 3 }),
+    fc.dictionary(jsonKey, jsonLeaf, { maxKeys: 3 }),
+  ),
+  { maxKeys: 5 },
+);
+
+export const canonicalJsonSigning = defineCheck({
+  name: 'the target signs and checks signatures over canonical JSON: code-point key order, raw UTF-8, boundary integers',
+  rules: ['FED-KEYS-08'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    // fedconn's canonical JSON reproduces every published example before it judges anyone.
+    for (const vector of loadVectors('matrix-canonical-json').tests) {
+      if (vector.result !== 'valid') continue;
+      const ours = canonicalJson(JSON.parse(vector.input));
+      if (!ours.ok || ours.value !== vector.expected) {
+        throw new Error(`fedconn's canonical JSON disagrees with vector ${vector.tcId}`);
+      }
+    }
+    const invited = server(ctx, 0);
+    const evil = await impostor(ctx, 'canonical.keys.example');
+    const keys = await publishedKeys(ctx, invited);
+    await checkProperty(
+      ctx,
+      [jsonMembers, jsonMembers],
+      async (content, member) => {
+        const event = await evil.sign(
+          inviteFor(ctx, evil, invited, {
+            content: { ...content, ...ORDER_PROBE, membership: 'invite' },
+            'org.fedconn.extra': { ...member, ...ORDER_PROBE },
+          }),
+        );
+        const { answer, returned } = await coSign(ctx, evil, invited.serverName, event);
+        expectThat(
+          answer.status === 200 && returned !== undefined,
+          `${invited.serverName} refused an invite whose signature is valid over canonical JSON (it canonicalises differently)`,
+          '200 {"event": <co-signed>}',
+          brief(answer),
+        );
+        const verdict = await checkJsonSignature(returned, invited.serverName, keys);
+        expectThat(
+          verdict.ok,
+          `${invited.serverName}'s signature does not verify over the canonical JSON of the invite`,
+          `a valid signature over ${JSON.stringify(unwrapText(canonicalJson(withoutSignatures(returned))).slice(0, 200))}`,
+          verdict.ok ? 'valid' : verdict.error.detail,
+        );
+      },
+      { numRuns: 8 },
+    );
+    // Numbers canonical JSON cannot hold: an invite carrying one, signed over the same
+    // encoding with the number printed as JavaScript prints it, must not be signed.
+    const withNumber = async (number: number) => {
+      const event = inviteFor(ctx, evil, invited, {
+        content: { membership: 'invite', count: number },
+      });
+      const signed = {
+        ...event,
+        signatures: {
+          [evil.serverName]: { [evil.key.keyId]: await lenientSignature(evil, event) },
+        },
+      };
+      const uri = invitePath(String(event.room_id), String(event.event_id));
+      const content = { room_version: ROOM_VERSION, event: signed };
+      const request = {
+        method: 'PUT',
+        uri,
+        origin: evil.serverName,
+        destination: invited.serverName,
+        content,
+      };
+      const authorization = `X-Matrix origin="${evil.serverName}",destination="${invited.serverName}",key="${evil.key.keyId}",sig="${await lenientSignature(evil, request)}"`;
+      return answerOf(
+        await evil.request(invited.serverName, 'PUT', uri, content, { authorization }),
+      );
+    };
+    // Control: the same construction with the largest integer allowed is accepted.
+    const control = await withNumber(MAX_INT);
+    expectThat(
+      control.status === 200,
+      `${invited.serverName} refused an invite holding ${MAX_INT}, the largest integer canonical JSON allows`,
+      200,
+      brief(control),
+    );
+    await checkProperty(
+      ctx,
+      [fc.constantFrom(2 ** 53, -(2 ** 53), 2 ** 60, 1.5, -0.25, 1e21)],
+      async (number) => {
+        const answer = await withNumber(number);
+        const body = jsonObject.safeParse(answer.body).data ?? {};
+        expectThat(
+          answer.status >= 400 && answer.status < 500 && !('event' in body),
+          `${invited.serverName} accepted an invite holding ${number}, which canonical JSON cannot encode`,
+          'a 4xx refusal, nothing signed',
+          brief(answer),
+        );
+      },
+      { numRuns: 3 },
+    );
+  },
+});
+
+/** Sorted-key JSON with numbers as JavaScript prints them: canonical JSON, minus its number rule. */
+function lenientJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(lenientJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const record = value as Json;
+    return `{${Object.keys(record)
+      .sort(compareCodePoints)
+      .map((k) => `${JSON.stringify(k)}:${lenientJson(record[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The impostor's signature over `object` (without signatures and unsigned), leniently encoded. */
+async function lenientSignature(evil: Impostor, object: Json): Promise<string> {
+  const rest = Object.fromEntries(
+    Object.entries(object).filter(([k]) => k !== 'signatures' && k !== 'unsigned'),
+  );
+  return encodeUnpaddedBase64(
+    await evil.key.pair.sign(new TextEncoder().encode(lenientJson(rest))),
+  );
+}
+
+const unwrapText = (result: { ok: true; value: string } | { ok: false }) =>
+  result.ok ? result.value : '(not canonical)';
+
+/** Key ids of algorithms no checker knows, with base64-looking values. */
+const unknownAlgorithmSignatures = fc.dictionary(
+  fc
+    .tuple(
+      fc.constantFrom('curve25519', 'foo', 'ed448', 'x'),
+      fc.stringMatching(/^[a-zA-Z0-9_]{1,6}$/),
+    )
+    .map(([alg, version]) => `${alg}:${version}`),
+  fc.uint8Array({ minLength: 64, maxLength: 64 }).map(encodeUnpaddedBase64),
+  { minKeys: 1, maxKeys: 3 },
+);
+
+export const jsonSigningRules = defineCheck({
+  name: 'signatures exclude unsigned, keep existing signatures, skip unknown algorithms, and fail with no usable one',
+  rules: ['FED-KEYS-09'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const invited = server(ctx, 0);
+    const evil = await impostor(ctx, 'signing.keys.example');
+    const keys = await publishedKeys(ctx, invited);
+    await checkProperty(
+      ctx,
+      [jsonMembers, unknownAlgorithmSignatures],
+      async (unsigned, foreign) => {
+        const signed = await evil.sign(
+          inviteFor(ctx, evil, invited, { unsigned: { ...unsigned, age: 1 } }),
+        );
+        const own = signed.signatures[evil.serverName] ?? {};
+        // Signatures of unknown algorithms next to the real one: ignored, and kept.
+        const event: Json = {
+          ...signed,
+          signatures: { ...signed.signatures, [evil.serverName]: { ...own, ...foreign } },
+        };
+        const { answer, returned } = await coSign(ctx, evil, invited.serverName, event);
+        expectThat(
+          answer.status === 200 && returned !== undefined,
+          `${invited.serverName} refused an invite with a valid ed25519 signature next to signatures of unknown algorithms, or with an unsigned member`,
+          '200 {"event": <co-signed>}',
+          brief(answer),
+        );
+        const verdict = await checkJsonSignature(returned, invited.serverName, keys);
+        expectThat(
+          verdict.ok,
+          `${invited.serverName}'s signature does not verify over the event without signatures and unsigned`,
+          'a valid signature over the canonical JSON without signatures and unsigned',
+          verdict.ok ? 'valid' : verdict.error.detail,
+        );
+        const kept = signaturesOf(returned)[evil.serverName];
+        expectThat(
+          canonical(kept) === canonical({ ...own, ...foreign }),
+          `${invited.serverName} removed or changed existing signatures when adding its own`,
+          { ...own, ...foreign },
+          kept,
+        );
+        // Only signatures of unknown algorithms (and an ed25519 id of no published key)
+        // leave no usable signature: the invite must be refused.
+        const unusable = await coSign(ctx, evil, invited.serverName, {
+          ...signed,
+          event_id: freshId('$', evil.serverName, ctx.seed),
+          signatures: {
+            [evil.serverName]: { ...foreign, 'ed25519:nosuchkey': Object.values(own)[0] ?? '' },
+          },
+        });
+        expectThat(
+          unusable.answer.status >= 400 && unusable.returned === undefined,
+          `${invited.serverName} signed an invite with no usable signature of its sender`,
+          '4xx (M_INVALID_PARAM), nothing signed',
+          brief(unusable.answer),
+        );
+      },
+      { numRuns: 5 },
+    );
+  },
+});
+
+const STANDARD_UNPADDED = /^[A-Za-z0-9+/]*$/;
+
+/** Problems of a base64 value that should be unpadded standard base64 of `bytes` bytes. */
+function base64Problem(value: unknown, bytes: number): string | undefined {
+  if (typeof value !== 'string') return 'not a string';
+  if (value.includes('=')) return 'padded';
+  if (!STANDARD_UNPADDED.test(value)) return 'not in the standard alphabet';
+  const decoded = decodeBase64(value);
+  if (!decoded.ok) return decoded.error.detail;
+  if (decoded.value.length !== bytes) return `${decoded.value.length} bytes, not ${bytes}`;
+  return undefined;
+}
+
+/** Base64 fields of a signatures object: signatures[entity][keyId]. */
+const signatureValues = (where: string, signatures: unknown): [string, unknown, number][] =>
+  Object.entries(jsonObject.safeParse(signatures).data ?? {}).flatMap(([entity, byKey]) =>
+    Object.entries(jsonObject.safeParse(byKey).data ?? {}).map(
+      ([keyId, sig]) =>
+        [`${where} signatures.${entity}.${keyId}`, sig, 64] as [string, unknown, number],
+    ),
+  );
+
+export const unpaddedBase64Emitted = defineCheck({
+  name: 'every base64 value the target emits (keys, signatures, request signatures) is unpadded',
+  rules: ['FED-KEYS-10'],
+  profiles: ['matrix-current', 'matrix-2014'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0);
+    const v1 = ctx.profile === 'matrix-2014';
+    const values: [string, unknown, number][] = [];
+    const { peer: evil, received } = await recordingPeer(ctx, 'base64.keys.example');
+    // The key document.
+    const doc = await answerOf(
+      await ctx.instance.transport(
+        new Request(`${target.origin}${v1 ? '/_matrix/key/v1' : '/_matrix/key/v2/server'}`, {
+          signal: ctx.signal,
+        }),
+      ),
+    );
+    const body = jsonObject.safeParse(doc.body).data ?? {};
+    for (const [id, entry] of Object.entries(jsonObject.safeParse(body.verify_keys).data ?? {})) {
+      values.push([
+        `key document verify_keys.${id}`,
+        v1 ? entry : jsonObject.safeParse(entry).data?.key,
+        32,
+      ]);
+    }
+    for (const [id, entry] of Object.entries(
+      jsonObject.safeParse(body.old_verify_keys).data ?? {},
+    )) {
+      values.push([
+        `key document old_verify_keys.${id}`,
+        jsonObject.safeParse(entry).data?.key,
+        32,
+      ]);
+    }
+    values.push(...signatureValues('key document', body.signatures));
+    if (v1 && typeof body.tls_certificate === 'string') {
+      const problem = body.tls_certificate.includes('=') ? 'padded' : undefined;
+      expectThat(
+        problem === undefined,
+        `${target.serverName}: tls_certificate is padded`,
+        'unpadded base64',
+        body.tls_certificate,
+      );
+    }
+    await checkProperty(
+      ctx,
+      [fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/)],
+      async (local) => {
+        // An event signature: the target co-signs an invite.
+        const { returned } = await coSign(
+          ctx,
+          evil,
+          target.serverName,
+          await evil.sign(
+            inviteFor(ctx, evil, target, { content: { membership: 'invite', displayname: local } }),
+          ),
+        );
+        if (returned !== undefined) {
+          values.push(
+            ...signatureValues('co-signed invite', {
+              [target.serverName]: signaturesOf(returned)[target.serverName],
+            }),
+          );
+        }
+        // A request signature: the target invites a user of the impostor.
+        const roomId = await createRoom(
+          ctx,
+          target,
+          userOn(ctx, target, `alice${local}`),
+          'invite',
+        );
+        await inviteUser(
+          ctx,
+          target,
+          roomId,
+          userOn(ctx, target, `alice${local}`),
+          `@${local}:${evil.serverName}`,
+        );
+      },
+      { numRuns: 3 },
+    );
+    for (const { authorization } of received) {
+      values.push(['X-Matrix sig', /sig="?([^",]*)"?/i.exec(authorization ?? '')?.[1], 64]);
+    }
+    expectThat(
+      ['X-Matrix', 'key document signatures', 'co-signed invite'].every((kind) =>
+        values.some(([where]) => where.startsWith(kind)),
+      ),
+      `${target.serverName}: fedconn saw no request signature, key document signature or invite co-signature to judge`,
+      'a key document signature, an invite co-signature and an X-Matrix signature of the target',
+      values.map(([where]) => where),
+    );
+    const bad = values.flatMap(([where, value, bytes]) => {
+      const problem = base64Problem(value, bytes);
+      return problem === undefined ? [] : [`${where}: ${JSON.stringify(value)} (${problem})`];
+    });
+    expectThat(
+      bad.length === 0,
+      `${target.serverName} emitted base64 that is not unpadded standard base64`,
+      'unpadded standard base64 of 32-byte keys and 64-byte signatures',
+      bad,
+    );
+  },
+});
+
+export const paddedBase64Accepted = defineCheck({
+  name: 'padded base64 keys and signatures from a peer are accepted',
+  rules: ['FED-KEYS-11'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0).serverName;
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc
+          .record({ key: fc.boolean(), document: fc.boolean(), request: fc.boolean() })
+          .filter((p) => p.key || p.document || p.request),
+      ],
+      async (padded) => {
+        const name = `padded${run++}.keys.example`;
+        const peer: Impostor = await impostor(ctx, name, (app) => {
+          app.get('/_matrix/key/v2/server', async (c) => {
+            const key = encodeUnpaddedBase64(peer.key.pair.publicKey);
+            const doc = await peer.sign({
+              server_name: name,
+              valid_until_ts: ctx.instance.clock.now() + DAY,
+              verify_keys: { [peer.key.keyId]: { key: padded.key ? padBase64(key) : key } },
+              old_verify_keys: {},
+            });
+            const sig = doc.signatures[name]?.[peer.key.keyId] ?? '';
+            return c.json({
+              ...doc,
+              signatures: { [name]: { [peer.key.keyId]: padded.document ? padBase64(sig) : sig } },
+            });
+          });
+        });
+        const uri = sendPath(`pad${ctx.seed}x${run}`);
+        const content = { origin: name, origin_server_ts: ctx.instance.clock.now(), pdus: [] };
+        const header = await xMatrixHeader(
+          { method: 'PUT', uri, origin: name, destination: target, content },
+          peer.key,
+        );
+        const authorization = padded.request
+          ? header.replace(/sig="([^"]*)"/, (_m, sig: string) => `sig="${padBase64(sig)}"`)
+          : header;
+        const answer = await answerOf(
+          await peer.request(target, 'PUT', uri, content, { authorization }),
+        );
+        expectAuthenticated(
+          answer,
+          `${target} refused a request of ${name} with padded base64 (${Object.entries(padded)
+            .filter(([, v]) => v)
+            .map(([k]) => k)
+            .join(', ')})`,
+        );
+      },
+      { numRuns: 6 },
     );
   },
 });

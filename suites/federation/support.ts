@@ -303,3 +303,51 @@ export const withoutSignatures = (event: Json): Json =>
 
 export const signaturesOf = (event: Json): Record<string, unknown> =>
   jsonObject.safeParse(event.signatures).data ?? {};
+
+/** A federation request the target sent to an impostor, as the impostor received it. */
+export interface Received {
+  readonly method: string;
+  /** Path and query, as X-Matrix signs them. */
+  readonly uri: string;
+  readonly authorization: string | null;
+  /** The parsed JSON body, or undefined when there was none. */
+  readonly content: unknown;
+}
+
+/**
+ * An impostor that records every federation request it receives (key fetches are not
+ * federation requests) and co-signs the invites sent to it, as an invitee's server does.
+ */
+export async function recordingPeer(
+  ctx: CheckContext,
+  name: string,
+  setup?: (app: Hono) => void,
+): Promise<{ peer: Impostor; received: Received[] }> {
+  const received: Received[] = [];
+  const peer: Impostor = await impostor(ctx, name, (app) => {
+    setup?.(app);
+    app.use('/_matrix/federation/*', async (c, next) => {
+      const text = await c.req.raw.clone().text();
+      let content: unknown = undefined;
+      try {
+        content = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        content = text;
+      }
+      const url = new URL(c.req.url);
+      received.push({
+        method: c.req.method,
+        uri: url.pathname + url.search,
+        authorization: c.req.header('authorization') ?? null,
+        content,
+      });
+      await next();
+    });
+    app.put('/_matrix/federation/v2/invite/:room/:event', async (c) => {
+      const body = z.object({ event: jsonObject }).safeParse(await c.req.json());
+      if (!body.success) return c.json({ errcode: 'M_INVALID_PARAM', error: 'no event' }, 400);
+      return c.json({ event: await peer.sign(body.data.event) });
+    });
+  });
+  return { peer, received };
+}

@@ -122,6 +122,13 @@ export async function inviteUser(
   if (room === undefined) return failure('unknown-room', `unknown room ${roomId}`);
   if (!isLocal(ctx, sender)) return failure('bad-user', `${sender} is not a local user`);
   if (!isUserId(invitee)) return failure('bad-user', `${invitee} is not a user id`);
+  // Re-invites are supported (FED-INVITE-05): an invitee may have forgotten the first one.
+  if (
+    isMutant(ctx, MATRIX_MUTANTS.refuseReinvite) &&
+    store.membership(room, invitee) === 'invite'
+  ) {
+    return failure('forbidden', `${invitee} is already invited`);
+  }
   const unsigned = store.build(room, {
     type: MEMBER,
     sender,
@@ -144,7 +151,7 @@ export async function inviteUser(
   const answer = await call(ctx, inviteeServer, 'PUT', invitePath(roomId, event.event_id), {
     room_version: room.room_version,
     event,
-    invite_room_state: strippedState(store, room),
+    invite_room_state: strippedState(ctx, store, room),
   });
   if (!answer.ok) return answer;
   const parsed = inviteResponseSchema.safeParse(answer.value);
@@ -173,10 +180,10 @@ export async function inviteUser(
  * invite_room_state: the full create event (today's spec requires it) and the join rules
  * as stripped state, so the invitee can show something about the room.
  */
-function strippedState(store: RoomStore, room: RoomRow): unknown[] {
+function strippedState(ctx: HomeserverContext, store: RoomStore, room: RoomRow): unknown[] {
   const out: unknown[] = [];
   const create = store.stateEvent(room, CREATE, '');
-  if (create !== undefined) out.push(create);
+  if (create !== undefined && !isMutant(ctx, MATRIX_MUTANTS.summaryWithoutCreate)) out.push(create);
   const rules = store.stateEvent(room, JOIN_RULES, '');
   if (rules !== undefined) {
     const { type, state_key, content, sender } = rules;
@@ -239,7 +246,9 @@ async function joinVia(
   userId: string,
   resident: string,
 ): Promise<Dance<Joined>> {
-  const made = await call(ctx, resident, 'GET', makeJoinPath(roomId, userId, [ROOM_VERSION]));
+  const made = isMutant(ctx, MATRIX_MUTANTS.skipMakeJoin)
+    ? ok(ownTemplate(roomId, userId))
+    : await call(ctx, resident, 'GET', makeJoinPath(roomId, userId, [ROOM_VERSION]));
   if (!made.ok) return made;
   const parsed = makeJoinResponseSchema.safeParse(made.value);
   if (!parsed.success) return failure('bad-response', 'the make_join answer has no event');
@@ -274,6 +283,23 @@ async function joinVia(
   store.apply(room, event);
   store.invites.delete(store.inviteKey(roomId, userId));
   return ok({ event, state: state.value.state });
+}
+
+/** Mutant FED-JOIN-01: a join built without the resident's template (no graph pointers). */
+function ownTemplate(roomId: string, userId: string): unknown {
+  return {
+    room_version: ROOM_VERSION,
+    event: {
+      room_id: roomId,
+      type: MEMBER,
+      sender: userId,
+      state_key: userId,
+      content: { membership: 'join' },
+      prev_events: [],
+      auth_events: [],
+      depth: 1,
+    },
+  };
 }
 
 /** FED-JOIN-02: room_id, sender == state_key == user, type m.room.member, membership join. */

@@ -24,7 +24,9 @@ import {
   type CheckSignatureFailureKind,
 } from '../../protocol/encoding/signed-json.ts';
 import { fail, ok, unwrap, type Failure, type Result } from '../../protocol/result.ts';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { MATRIX_MUTANTS } from '../../federation/mutants.ts';
+import { signJsonWithFlaw, type SigningFlaw } from '../../federation/signing-mutants.ts';
 import { eventVerifyKeys } from '../../federation/remote-keys.ts';
 import { currentSigningKey } from '../../federation/signing-keys.ts';
 import { isEventId, isRoomId, isUserId, serverOf } from './ids.ts';
@@ -95,13 +97,24 @@ export async function signEvent<E extends Record<string, unknown>>(
   event: E,
 ): Promise<E & { signatures: Record<string, Record<string, string>> }> {
   const { keyId, pair } = currentSigningKey(ctx);
-  const signed = await signJson(event, {
-    entity: ctx.config.serverName,
-    keyId,
-    keyPair: pair,
-  });
+  const signer = { entity: ctx.config.serverName, keyId, keyPair: pair };
+  const flaw = signingFlaw(ctx);
+  if (flaw !== undefined) {
+    return (await signJsonWithFlaw(event, signer, flaw)) as E & {
+      signatures: Record<string, Record<string, string>>;
+    };
+  }
+  const signed = await signJson(event, signer);
   // Callers sign events that readPdu accepted or that they built: signing cannot fail.
   return unwrap(signed) as E & { signatures: Record<string, Record<string, string>> };
+}
+
+/** The signing mutant this server runs, if any (FED-KEYS-08, -09, -10). */
+function signingFlaw(ctx: HomeserverContext): SigningFlaw | undefined {
+  if (isMutant(ctx, MATRIX_MUTANTS.sortKeysByCodeUnit)) return 'sort-by-code-unit';
+  if (isMutant(ctx, MATRIX_MUTANTS.signOverUnsigned)) return 'keep-unsigned';
+  if (isMutant(ctx, MATRIX_MUTANTS.padSignatures)) return 'pad-base64';
+  return undefined;
 }
 
 export type EventSignatureFailureKind = CheckSignatureFailureKind;

@@ -20,7 +20,7 @@ import {
   type Pdu,
 } from './events.ts';
 import { isUserId, serverOf } from './ids.ts';
-import type { RoomStore } from './store.ts';
+import type { RoomRow, RoomStore } from './store.ts';
 import { inviteRequestSchema, sendJoinRequestSchema, transactionSchema } from './wire.ts';
 
 const incompatible = (version: string) =>
@@ -59,8 +59,16 @@ export async function handleInvite(
   if (isMutant(ctx, MATRIX_MUTANTS.rewriteInvite)) {
     event = { ...event, content: { ...event.content, displayname: 'rewritten by invitee' } };
   }
-  const signed = await signEvent(ctx, event);
   const userId = event.state_key ?? '';
+  const earlier = store.invites.get(store.inviteKey(roomId, userId));
+  if (
+    isMutant(ctx, MATRIX_MUTANTS.refuseReinvite) &&
+    earlier !== undefined &&
+    earlier.event.event_id !== event.event_id
+  ) {
+    return fail('M_FORBIDDEN', `${userId} already has an invite to ${roomId}`);
+  }
+  const signed = await signEvent(ctx, event);
   // Idempotent: the same invite again overwrites the row with the same signed event.
   store.invites.put(store.inviteKey(roomId, userId), {
     room_id: roomId,
@@ -142,6 +150,9 @@ export async function handleMakeJoin(
   });
   const allowed = store.authorize(room, template);
   if (!allowed.ok) return fail('M_FORBIDDEN', allowed.error.detail);
+  if (uninvitedJoinRefused(ctx, store, room, userId)) {
+    return fail('M_FORBIDDEN', `${userId} is not invited to ${roomId}`);
+  }
   // The joining server chooses the event id, origin and timestamp.
   const event = Object.fromEntries(Object.entries(template).filter(([k]) => k !== 'event_id'));
   return c.json({ room_version: room.room_version, event });
@@ -188,6 +199,9 @@ export async function handleSendJoin(
   }
   const allowed = store.authorize(room, event);
   if (!allowed.ok) return fail('M_FORBIDDEN', allowed.error.detail);
+  if (uninvitedJoinRefused(ctx, store, room, event.sender)) {
+    return fail('M_FORBIDDEN', `${event.sender} is not invited to ${roomId}`);
+  }
   const stateBefore = store.stateEvents(room);
   const after = store.apply(room, event);
   if (!isMutant(ctx, MATRIX_MUTANTS.keepJoinToItself)) {
@@ -202,6 +216,20 @@ export async function handleSendJoin(
     auth_chain: store.authChain([...state, event]),
     event,
   });
+}
+
+/** Mutant FED-JOIN-08: a public room still wants an invite. */
+function uninvitedJoinRefused(
+  ctx: HomeserverContext,
+  store: RoomStore,
+  room: RoomRow,
+  userId: string,
+): boolean {
+  return (
+    isMutant(ctx, MATRIX_MUTANTS.inviteRequiredForPublicRooms) &&
+    store.membership(room, userId) !== 'invite' &&
+    store.membership(room, userId) !== 'join'
+  );
 }
 
 export type PduOutcome = Record<string, never> | { readonly error: string };

@@ -242,8 +242,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'Canonical JSON is the shortest UTF-8 encoding with object keys sorted by code point, no insignificant whitespace, integers only in [-(2^53)+1, (2^53)-1] and no other escapes than the listed ones.',
       checkedBy:
-        'Published vectors plus generated objects (astral-plane keys, control characters, boundary integers). Mutant: sort keys by UTF-16 code unit.',
-      planned: true,
+        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature the target must accept, and whose co-signature must verify over fedconn’s canonical JSON; an invite holding ±2^53, 2^60 or a float, signed over the same encoding, must be refused (a control with 2^53-1 is accepted). Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
     },
     'FED-KEYS-09': {
       level: 'MUST',
@@ -253,8 +252,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'To sign JSON, signatures and unsigned are removed, the rest is canonicalised and signed with Ed25519, and the signature is added under the entity and key id without removing existing ones; a checker ignores key ids of unknown algorithms and fails when no usable signature remains.',
       checkedBy:
-        'Published signing vectors; generated objects with bit flips, extra signatures and unknown algorithms. Mutant: keep unsigned in the signed bytes.',
-      planned: true,
+        'As impostor, invites with a generated unsigned member and signatures of unknown algorithms next to the ed25519 one: the target accepts them, keeps every existing signature, and its co-signature verifies without unsigned; the same invite with only unknown algorithms and an unknown key id is refused. Mutant: keep unsigned in the signed bytes (FED-KEYS-09/sign-over-unsigned).',
     },
     'FED-KEYS-10': {
       level: 'MUST',
@@ -264,8 +262,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'Binary values are encoded as unpadded base64 (URL-safe where a rule says so); encoders never add padding.',
       checkedBy:
-        'Published vectors and a scan of every base64 value the target emits. Mutant: pad signatures.',
-      planned: true,
+        'Scan of the base64 the target emits: its key document (v1 or v2), its co-signatures on invites and the X-Matrix signatures of its requests to an impostor; each must be unpadded standard base64 of the right length. Mutant: pad event signatures (FED-KEYS-10/pad-signatures).',
     },
     'FED-KEYS-11': {
       level: 'SHOULD',
@@ -274,8 +271,7 @@ export const FED_KEYS = defineFamily(
       sources: [{ doc: 'matrix-appendices', section: 'Unpadded Base64' }],
       statement: 'Decoders accept base64 both with and without padding.',
       checkedBy:
-        'Send padded signatures and keys to the target; they must be accepted. Mutant: strict decoder.',
-      planned: true,
+        'An impostor pads (a generated choice of) its verify key, its key document signature and its request signature; the request must authenticate. Mutant: strict decoder (FED-KEYS-11/strict-decoder).',
     },
   },
 );
@@ -300,8 +296,7 @@ export const FED_AUTH = defineFamily(
       statement:
         'Federation requests are authenticated at the HTTP layer: the sender signs method, URI, origin, destination and content with its server key and sends the signature in an X-Matrix Authorization header.',
       checkedBy:
-        'The target’s outbound requests to fedconn’s fake server are verified; unsigned inbound requests must get 401. Mutant: accept unsigned requests.',
-      planned: true,
+        'The target’s outbound requests to an impostor (an invite and a make_join) must carry a valid X-Matrix signature over method, URI, origin, destination and content; the same requests without a signature (no header, other schemes, generated garbage) must get 401. Mutant: believe the origin an unsigned body claims (FED-AUTH-01/accept-unsigned-requests).',
     },
     'FED-AUTH-02': {
       level: 'MUST',
@@ -330,9 +325,9 @@ export const FED_AUTH = defineFamily(
       sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication (header format)' }],
       statement:
         'Authorization header parameters are parsed case-insensitively, in any order, with unknown parameters ignored and quoted values unescaped.',
-      checkedBy: 'Generated header spellings of a valid signature. Mutant: fixed parameter order.',
-      note: 'The prose names the parameter "signature" while the example and implementations use "sig"; the suite sends "sig".',
-      planned: true,
+      checkedBy:
+        'Generated spellings of a valid signature: parameter order, name case, bare or quoted values, backslash escapes, unknown parameters, spaces. Mutant: one fixed spelling (FED-AUTH-04/fixed-parameter-order).',
+      note: 'The prose names the parameter "signature" while the example and implementations use "sig"; the suite sends "sig". Only origin and destination are sent bare, since key and sig are not HTTP tokens.',
     },
     'FED-AUTH-05': {
       level: 'SHOULD',
@@ -342,8 +337,8 @@ export const FED_AUTH = defineFamily(
       statement:
         'A server does not send a request until it has authenticated the server it is connected to (its TLS certificate).',
       checkedBy:
-        'An impostor endpoint with a certificate for another name; the target must not send it the request body. Mutant: send before checking.',
-      planned: true,
+        'The target is made to invite a user of, or join through, an endpoint whose connection certificate is not the one in the signed key document it serves (the genuine server’s document forwarded, or its own naming another certificate); the endpoint must receive no federation request. Mutant: send before authenticating (FED-AUTH-05/send-before-authenticating).',
+      note: 'The simulator models TLS as a certificate the connection presents; the key fetch stands for the handshake, and X.509 name binding is not modelled, so an endpoint that forges a whole document under the name is out of reach.',
     },
     'FED-AUTH-06': {
       level: 'MAY',
@@ -354,6 +349,7 @@ export const FED_AUTH = defineFamily(
         'A server may present a TLS client certificate, and the receiving server may check that it matches the certificate of the origin server; a server that does check refuses a mismatch.',
       checkedBy:
         'Informational unless the target checks client certificates: fedconn presents a mismatching one and records the answer. Mutant: a reference that checks but accepts any certificate.',
+      note: 'Not checkable from the wire as stated: a server that does not check client certificates (allowed) and one that checks but accepts any certificate answer alike, so no check could kill the mutant. It needs the target to declare that it checks, which the binding does not offer; the simulator does not model client certificates either.',
       planned: true,
     },
   },

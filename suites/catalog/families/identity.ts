@@ -107,8 +107,7 @@ export const IS_LOOKUP = defineFamily(
       sources: [{ doc: 'matrix-is-api', section: 'Association lookup (privacy)' }],
       statement: 'With sha256 no address ever leaves the client in clear, to any identity service.',
       checkedBy:
-        'Scan every request the reference client makes, including federated re-lookups, for the address. Mutant: client sends cleartext on the second hop.',
-      planned: true,
+        'fedconn drives its reference client through a federated lookup (generated addresses) and scans every request it sends, URL, headers and body, on both hops, for the address. Mutant: the client looks up the referral with none (IS-LOOKUP-10/cleartext-on-referral).',
     },
   },
 );
@@ -160,8 +159,7 @@ export const IS_FED = defineFamily(
       statement:
         'A client that receives third_party_mappings re-hashes the address with the other server’s pepper and algorithm and looks it up there, and finds the binding.',
       checkedBy:
-        'End-to-end federated lookup; the second request must carry a hash made with the second server’s pepper. Mutant: reuse the first hash.',
-      planned: true,
+        'End-to-end federated lookup by the reference client (generated addresses, with and without a pepper rotation at the second server): the lookup at the second server must carry the hash under that server’s current pepper, and the binding must be found. Mutant: reuse the first hash (IS-FED-04/reuse-first-hash).',
     },
   },
 );

@@ -67,8 +67,7 @@ export const FED_INVITE = defineFamily(
       statement:
         'Re-invites are supported and a repeated invite is handled idempotently, so an invitee that forgot an invite can be invited again.',
       checkedBy:
-        'Send the same invite twice and then a fresh one; both succeed. Mutant: refuse a second invite.',
-      planned: true,
+        'As inviter, fedconn sends the target the same invite twice and then a fresh one for the same user: each is signed. As invitee’s server that forgot, it has the target invite its user twice: each invite is sent. Mutant: refuse a second invite (FED-INVITE-05/refuse-reinvite).',
     },
     'FED-INVITE-06': {
       level: 'MAY',
@@ -81,8 +80,7 @@ export const FED_INVITE = defineFamily(
       statement:
         'An invite may carry a summary of the room state so the invitee can show it; today, when present, it includes the m.room.create event.',
       checkedBy:
-        'Invites with and without room state must both be accepted; a present state without m.room.create is refused by targets that validate it. Mutant: refuse invites without state.',
-      planned: true,
+        'Invites from an impostor with and without room state must both be accepted; the invites the target sends, when they carry a summary, must include the room’s m.room.create event signed by its creator. Mutant: send a summary without the create event (FED-INVITE-06/summary-without-create).',
     },
   },
 );
@@ -107,8 +105,7 @@ export const FED_JOIN = defineFamily(
       statement:
         'A join takes two steps: the resident server returns an unsigned join template, the joining server signs it and sends it back to the same resident server.',
       checkedBy:
-        'Joins through the target; the transport shows make_join then send_join to the same server. Mutant: send_join to another resident.',
-      planned: true,
+        'The target joins through an impostor resident whose templates carry generated depth and prev_events: make_join then send_join must reach that resident, with the template sent back unchanged but for event_id, origin and origin_server_ts, signed by the target; as resident, the target’s make_join answers an unsigned template that its send_join accepts. Mutant: build the join without a template (FED-JOIN-01/skip-make-join).',
     },
     'FED-JOIN-02': {
       level: 'MUST',
@@ -194,8 +191,7 @@ export const FED_JOIN = defineFamily(
       sources: [{ doc: 'seed-spec-30', section: 'Model (public rooms)' }],
       statement: 'A server may join a public room without having been invited.',
       checkedBy:
-        'Join a public room hosted by the target without an invite; it must succeed, and a join to a private room without an invite must not. Mutant: require invites for public rooms.',
-      planned: true,
+        'An impostor and another target server join a public room hosted by the target without an invite; both must succeed, and make_join for an invite-only room must not. Mutant: require invites for public rooms (FED-JOIN-08/invite-required-for-public-rooms).',
     },
   },
 );
