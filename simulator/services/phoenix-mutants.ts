@@ -35,6 +35,8 @@ export const DS_JOIN_MUTANTS = {
   acceptAnyExternalCommit: 'CONN-JOIN-05/accept-any-external-commit',
   /** Accept every join connection group commit: no epoch check, no single-user check. */
   acceptEveryJoin: 'CONN-RACE-05/ds-accepts-every-join',
+  /** Store the join but send its commit to none of the members' queues. */
+  dropJoinFanOut: 'CONN-JOIN-06/drop-join-fan-out',
 } as const;
 
 export type PhoenixMutant =

@@ -77,6 +77,7 @@ import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/qu
 import { call, RequestFailed, type ClientEnv } from './env.ts';
 import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
 import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
+import { pushedContent, TRUST_CLIENT_MUTANTS as TRUST, unverifiedUsers } from './mutants-trust.ts';
 
 const DAY = 86_400_000;
 const PACKAGE_LIFETIME = 30 * DAY;
@@ -206,7 +207,9 @@ export class PhoenixClient {
       { body: { csr }, bearer: this.env.provisioningTokenOf(this.user.serverName) },
     );
     this.#credential = registered.client_credential;
-    this.#queueKey = await generateEd25519KeyPair(this.#next('queue key'));
+    this.#queueKey = this.env.mutants?.has(PRIV.queueKeyIsClientKey)
+      ? this.#key
+      : await generateEd25519KeyPair(this.#next('queue key'));
     const created = await call<{ queue_id: string }>(
       this.env,
       this.#own('/_fedconn/v1/qs/queues'),
@@ -487,6 +490,8 @@ export class PhoenixClient {
   }
 
   async #onEstablishmentPackage(sealed: unknown): Promise<void> {
+    if (this.env.mutants?.has(TRUST.showPushedContent) === true)
+      this.events.push(...(await pushedContent(sealed, this.#packageKeys.values())));
     // Find the package key that opens it; anything that opens under none is discarded (CONN-CEP-05).
     let opened;
     for (const key of this.#packageKeys.values()) {
@@ -540,6 +545,15 @@ export class PhoenixClient {
       this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.showDeviceName) === true
         ? verified.value.sender.clientId.client
         : verified.value.senderUserId;
+    if (this.env.mutants?.has(TRUST.fetchProfileOnReceipt) === true)
+      await call(
+        this.env,
+        this.#at(domain, `/_fedconn/v1/as/users/${encodeURIComponent(senderUserId)}/profile`),
+      ).catch(() => undefined);
+    if (this.env.mutants?.has(TRUST.prefetchCommitInfo) === true)
+      await call(this.env, this.#at(domain, `/_fedconn/v1/ds/groups/${id}/external_commit_info`), {
+        body: { ear_key: encodeUnpaddedBase64(groupStateEarKey) },
+      }).catch(() => undefined);
     // Only the user name from the verified credential is shown (CONN-TRUST-02).
     this.events.push({ type: 'offer-shown', groupId: id, senderUserId });
     if (!this.user.decide(senderUserId)) {
@@ -548,7 +562,7 @@ export class PhoenixClient {
     }
     const joined = await this.#joinExternally(
       id,
-      domain,
+      this.env.mutants?.has(TRUST.joinAtOwnDs) === true ? this.user.serverName : domain,
       groupStateEarKey,
       credentialEarKey,
       senderUserId,
@@ -801,11 +815,14 @@ export class PhoenixClient {
         const processed = await processCommit(entry.group, commit);
         if (!processed.ok) return;
         // Every member authenticates the members the commit brought (CONN-JOIN-07).
-        const users = await this.#verifyCredentialInfos(
-          entry.id,
-          entry.credentialKey,
-          message.credential_infos,
-        );
+        const users =
+          this.env.mutants?.has(TRUST.acceptAnyJoiner) === true
+            ? unverifiedUsers(entry.credentialKey, message.credential_infos)
+            : await this.#verifyCredentialInfos(
+                entry.id,
+                entry.credentialKey,
+                message.credential_infos,
+              );
         if (users === undefined) return;
         this.groups.set(entry.id, { ...entry, group: processed.value, memberUsers: users });
         return;

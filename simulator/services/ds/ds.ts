@@ -56,6 +56,7 @@ export function deliveryService(ctx: HomeserverContext) {
   const skipSingleUserCheck = acceptEveryJoin || isMutant(ctx, DS_JOIN_MUTANTS.skipSingleUserCheck);
   const acceptStaleEpoch = isMutant(ctx, DS_JOIN_MUTANTS.acceptStaleEpoch);
   const acceptAnyExternalCommit = isMutant(ctx, DS_JOIN_MUTANTS.acceptAnyExternalCommit);
+  const dropJoinFanOut = isMutant(ctx, DS_JOIN_MUTANTS.dropJoinFanOut);
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
@@ -237,6 +238,8 @@ export function deliveryService(ctx: HomeserverContext) {
       members: [...state.members, { queue: body.value.queue, user: 1 }],
     };
     store(groupId, key, joined);
+    // The join reaches the existing members through their queues (CONN-JOIN-06).
+    if (dropJoinFanOut) return c.json({ epoch: joined.epoch, undelivered: 0 });
     const undelivered = await fanOut(state, undefined, {
       kind: 'commit',
       group_id: groupId,

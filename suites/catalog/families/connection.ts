@@ -462,7 +462,6 @@ export const CONN_TRUST = defineFamily(
         'Until the responder accepts, the initiator cannot push content to the responder beyond the establishment package: messages sent into the connection group, extra payload and profile data are refused or never delivered to the responder’s user.',
       checkedBy:
         'An adversarial initiator sends group messages, oversized packages with extra fields and profile pushes before acceptance; the responder’s user must see only the package’s user name. Mutant: deliver pre-acceptance group messages.',
-      planned: true,
     },
     'CONN-TRUST-02': {
       level: 'MUST',
@@ -489,7 +488,6 @@ export const CONN_TRUST = defineFamily(
       checkedBy:
         'Count the requests an unaccepted package triggers; only AS credential fetches are allowed until the responder asks for more. Mutant: fetch the profile on receipt.',
       note: 'Air fetches the initiator’s profile on receipt (phnx-air-notes D5).',
-      planned: true,
     },
     'CONN-TRUST-04': {
       level: 'MUST',
@@ -502,7 +500,6 @@ export const CONN_TRUST = defineFamily(
         'A responder that declines joins no group and sends nothing to the initiator’s DS; the connection does not exist afterwards.',
       checkedBy:
         'Decline policy; afterwards no server view shows a join and the group on the initiator’s DS still holds one user. Mutant: join, then leave.',
-      planned: true,
     },
   },
 );
