@@ -53,6 +53,7 @@ import {
   decryptMessage,
   encryptMessage,
   exportGroupInfo,
+  membersOf,
   generateKeyPackage,
   joinByExternalCommit,
   joinByWelcome,
@@ -671,13 +672,30 @@ export class PhoenixClient {
     }
   }
 
-  /** Opens and verifies every member's CredentialInfo; undefined (and an event) if any fails. */
+  /**
+   * Opens and verifies every member's CredentialInfo; undefined (and an event) if any
+   * fails. With `group`, each must vouch for a distinct leaf of it, one per leaf: a
+   * valid CredentialInfo replayed for another leaf authenticates nobody (CONN-JOIN-07).
+   */
   async #verifyCredentialInfos(
     id: string,
     credentialKey: Uint8Array,
     sealed: readonly string[],
+    group?: ConnectionGroup,
   ): Promise<string[] | undefined> {
     const users: string[] = [];
+    const leaves =
+      group === undefined
+        ? undefined
+        : new Set(membersOf(group).map((m) => encodeUnpaddedBase64(m.signaturePublicKey)));
+    if (leaves !== undefined && leaves.size !== sealed.length) {
+      this.events.push({
+        type: 'member-rejected',
+        groupId: id,
+        reason: `${sealed.length} credential infos for ${leaves.size} leaves`,
+      });
+      return undefined;
+    }
     const published = new Map<string, AsCredentialsResponse>();
     for (const text of sealed) {
       const info = openCredentialInfo(credentialKey, text);
@@ -686,6 +704,14 @@ export class PhoenixClient {
           type: 'member-rejected',
           groupId: id,
           reason: `credential info: ${info.error.kind}`,
+        });
+        return undefined;
+      }
+      if (leaves !== undefined && !leaves.delete(info.value.leaf_signature_key)) {
+        this.events.push({
+          type: 'member-rejected',
+          groupId: id,
+          reason: 'credential info for no leaf of the group, or for a leaf already vouched for',
         });
         return undefined;
       }
@@ -822,6 +848,7 @@ export class PhoenixClient {
                 entry.id,
                 entry.credentialKey,
                 message.credential_infos,
+                processed.value,
               );
         if (users === undefined) return;
         this.groups.set(entry.id, { ...entry, group: processed.value, memberUsers: users });
@@ -873,6 +900,7 @@ export class PhoenixClient {
         bundle.group_id,
         credKey.value,
         bundle.credential_infos,
+        joined.value,
       );
       if (users === undefined) return;
       this.groups.set(bundle.group_id, {

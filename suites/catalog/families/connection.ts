@@ -606,7 +606,6 @@ export const CONN_JOIN = defineFamily(
         'The responder accepts by fetching the external commit information of the group named in the package from the initiator’s DS and joining with an external commit through that DS’s join connection group endpoint.',
       checkedBy:
         'The transport shows the join going to the DS of the initiator’s homeserver, within one homeserver and across two. Mutant: responder asks its own DS.',
-      planned: true,
     },
     'CONN-JOIN-02': {
       level: 'MUST',
@@ -666,7 +665,6 @@ export const CONN_JOIN = defineFamily(
         'After acceptance the connection group works as a regular group: the join reaches the initiator’s clients through their queues, and a message sent by any member is received by every other member.',
       checkedBy:
         'After each establishment every client sends one message; every other client must decrypt it. Mutant: DS drops the fan-out of the join commit.',
-      planned: true,
     },
     'CONN-JOIN-07': {
       level: 'MUST',
@@ -680,7 +678,6 @@ export const CONN_JOIN = defineFamily(
         'The initiator treats the connection as established only when the joining client’s credential chain verifies and names a user, and every member authenticates the other members’ credentials.',
       checkedBy:
         'A third party that learned the group id and EAR key joins with a foreign or broken credential; the initiator must not treat it as the connection. Mutant: initiator accepts any joiner.',
-      planned: true,
     },
   },
 );
