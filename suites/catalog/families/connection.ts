@@ -783,7 +783,6 @@ export const CONN_PRIV = defineFamily(
       statement: 'The QS cannot link its queue records to the users’ identities at the AS.',
       checkedBy:
         'Inspect the QS view for user ids and client credentials. Mutant: QS records keyed by user id.',
-      planned: true,
     },
   },
 );
