@@ -457,7 +457,12 @@ export class PhoenixClient {
 
   // --- Responder ------------------------------------------------------------------
 
-  /** Processes the AS queues (establishment packages), then the QS queue. */
+  /**
+   * Processes the client's own AS queue (establishment packages), then its QS queue.
+   * Alias queues are not polled here: whoever drives the client polls them apart
+   * (pollAliasQueue), so that the AS cannot link an alias to the client whose signed
+   * poll it follows (ALIAS-UNLINK-01).
+   */
   async processQueues(): Promise<void> {
     const direct = await call<{ messages: { seq: number; message: unknown }[] }>(
       this.env,
@@ -468,26 +473,37 @@ export class PhoenixClient {
       await this.#onEstablishmentPackage(m.message);
       this.#asSince = m.seq + 1;
     }
-    for (const [alias, key] of this.#aliases) {
-      const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
+    if (this.env.mutants?.has(PRIV.pollAliasesWithOwnQueue) === true)
+      for (const alias of this.#aliases.keys()) await this.pollAliasQueue(alias);
+    await this.processQsQueue();
+  }
+
+  /** The aliases this client registered. */
+  get aliases(): readonly string[] {
+    return [...this.#aliases.keys()];
+  }
+
+  /** Polls one alias queue, authenticated with that alias's own key only, and processes it. */
+  async pollAliasQueue(alias: string): Promise<void> {
+    const key = this.#aliases.get(alias);
+    if (key === undefined) throw new Error(`not an alias of this client: ${alias}`);
+    const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
+      this.env,
+      this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=0`),
+      { signer: { key, keyRef: `alias:${alias}` } },
+    );
+    let since = 0;
+    for (const m of queued.messages) {
+      await this.#onEstablishmentPackage(m.message);
+      since = m.seq + 1;
+    }
+    if (queued.messages.length > 0) {
+      await call(
         this.env,
-        this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=0`),
+        this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=${since}`),
         { signer: { key, keyRef: `alias:${alias}` } },
       );
-      let since = 0;
-      for (const m of queued.messages) {
-        await this.#onEstablishmentPackage(m.message);
-        since = m.seq + 1;
-      }
-      if (queued.messages.length > 0) {
-        await call(
-          this.env,
-          this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=${since}`),
-          { signer: { key, keyRef: `alias:${alias}` } },
-        );
-      }
     }
-    await this.processQsQueue();
   }
 
   async #onEstablishmentPackage(sealed: unknown): Promise<void> {
