@@ -147,7 +147,7 @@ export const groupCarriesEveryMessage = defineCheck({
           );
         }
       },
-      { numRuns: 4 },
+      { numRuns: 3 },
     );
   },
 });

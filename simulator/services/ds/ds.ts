@@ -57,6 +57,10 @@ export function deliveryService(ctx: HomeserverContext) {
   const acceptStaleEpoch = isMutant(ctx, DS_JOIN_MUTANTS.acceptStaleEpoch);
   const acceptAnyExternalCommit = isMutant(ctx, DS_JOIN_MUTANTS.acceptAnyExternalCommit);
   const dropJoinFanOut = isMutant(ctx, DS_JOIN_MUTANTS.dropJoinFanOut);
+  // Only the CONN-TRUST-01 mutant keeps messages; the reference forwards and forgets them.
+  const backlog = isMutant(ctx, DS_JOIN_MUTANTS.deliverBacklogToJoiner)
+    ? new Map<string, QueueMessage[]>()
+    : undefined;
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
@@ -246,6 +250,7 @@ export function deliveryService(ctx: HomeserverContext) {
       commit: body.value.commit,
       credential_infos: joined.credential_infos,
     });
+    for (const message of backlog?.get(groupId) ?? []) await deliver(body.value.queue, message);
     return c.json({ epoch: joined.epoch, undelivered });
   });
 
@@ -338,11 +343,14 @@ export function deliveryService(ctx: HomeserverContext) {
     const groupId = groupParam(c);
     const opened = open(groupId, body.value.ear_key);
     if (opened instanceof Response) return opened;
-    const undelivered = await fanOut(opened.state, body.value.sender_queue, {
+    const message: QueueMessage = {
       kind: 'application',
       group_id: groupId,
       message: body.value.message,
-    });
+    };
+    if (backlog !== undefined && new Set(opened.state.members.map((m) => m.user)).size === 1)
+      backlog.set(groupId, [...(backlog.get(groupId) ?? []), message]);
+    const undelivered = await fanOut(opened.state, body.value.sender_queue, message);
     groups.put(groupId, {
       sealed: groups.get(groupId)?.sealed ?? '',
       last_activity: month(ctx.clock.now()),

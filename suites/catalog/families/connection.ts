@@ -461,7 +461,7 @@ export const CONN_TRUST = defineFamily(
       statement:
         'Until the responder accepts, the initiator cannot push content to the responder beyond the establishment package: messages sent into the connection group, extra payload and profile data are refused or never delivered to the responder’s user.',
       checkedBy:
-        'fedconn as an initiator of its own domain pushes beside the package: extra fields next to the sealed package at the AS, a signed package with a greeting and a display name added, profile data sealed to the package key; and a reference initiator sends 1-3 messages into the connection group before the responder decides. The pushed text must appear in none of the responder’s events or decisions, and the responder’s queue and user get only the group messages sent after acceptance (property over accept or decline and one or two homeservers, 3 runs, every push in each). Mutant: CONN-TRUST-01/show-pushed-content (the client shows text sealed beside the package).',
+        'fedconn as an initiator of its own domain pushes beside the package: extra fields next to the sealed package at the AS, a signed package with a greeting and a display name added, profile data sealed to the package key; and a reference initiator sends 1-3 messages into the connection group before the responder decides. The pushed text must appear in none of the responder’s events or decisions, and the responder’s queue and user get only the group messages sent after acceptance (property over accept or decline, one or two homeservers and 1-3 messages, 3 runs, every push in each, the first run accepting). Mutants: CONN-TRUST-01/show-pushed-content (the client shows text sealed beside the package), CONN-TRUST-01/deliver-backlog-to-joiner (the DS hands the messages sent before the join to the joiner’s queue).',
     },
     'CONN-TRUST-02': {
       level: 'MUST',
@@ -664,7 +664,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'After acceptance the connection group works as a regular group: the join reaches the initiator’s clients through their queues, and a message sent by any member is received by every other member.',
       checkedBy:
-        'After each establishment every client of both users sends one message; every other client must receive it (property over 1-2 devices per user, one or two homeservers, user id or alias, 4 runs). Mutant: CONN-JOIN-06/drop-join-fan-out (the DS stores the join but sends its commit to no member).',
+        'After each establishment every client of both users sends one message; every other client must receive it (property over 1-2 devices per user, one or two homeservers, user id or alias, 3 runs). Mutant: CONN-JOIN-06/drop-join-fan-out (the DS stores the join but sends its commit to no member).',
     },
     'CONN-JOIN-07': {
       level: 'MUST',
