@@ -24,16 +24,16 @@ import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/
 import { createQueue, DS, memberFrom } from './race-mls.ts';
 import { flipped, forgeChain, FORGED_DOMAIN, FORGED_USER } from './responder-support.ts';
 import { AS, aliasName, expectOk, rngFor, send } from './support.ts';
-import { connectTo, describeSent, makePair, serverAt, type Pair } from './trust-support.ts';
+import {
+  connectTo,
+  describeSent,
+  across,
+  makePair,
+  settlePair,
+  serverAt,
+} from './trust-support.ts';
 
 const PROFILES = ['multi-device', 'aliases'] as const;
-
-async function settle(pair: Pair): Promise<void> {
-  await pair.responders.settle();
-  await pair.initiators.settle();
-}
-
-const across = (sameServer: boolean) => (sameServer ? 'one homeserver' : 'two homeservers');
 
 // --- CONN-JOIN-01 -------------------------------------------------------------------
 
@@ -62,7 +62,7 @@ export const joinAtInitiatorsDs = defineCheck({
           });
           const alias = aliases && byAlias ? aliasName(ctx, label) : undefined;
           const groupId = await connectTo(pair, alias);
-          await settle(pair);
+          await settlePair(pair);
           const where = `${across(sameServer)}, ${pair.responder.clients.length} responder device(s)${alias === undefined ? '' : ', by alias'}`;
           const group = `${DS}/groups/${groupId}`;
           const origin = pair.initiatorServer.origin;
@@ -130,14 +130,14 @@ export const groupCarriesEveryMessage = defineCheck({
         });
         const alias = aliases && byAlias ? aliasName(ctx, label) : undefined;
         const groupId = await connectTo(pair, alias);
-        await settle(pair);
+        await settlePair(pair);
         const everyone = [...pair.initiator.clients, ...pair.responder.clients];
         const name = (i: number) => {
           const c = everyone[i];
           return c === undefined ? '' : `${c.clientId.user_id}/${c.clientId.client}`;
         };
         for (const [i, c] of everyone.entries()) await c.send(groupId, `hello from ${name(i)}`);
-        await settle(pair);
+        await settlePair(pair);
         const where = `${across(sameServer)}, ${pair.initiator.clients.length} + ${pair.responder.clients.length} devices${alias === undefined ? '' : ', by alias'}`;
         for (const [i, c] of everyone.entries()) {
           expectEqual(

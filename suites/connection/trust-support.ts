@@ -36,6 +36,10 @@ export function recording(base: Transport): { transport: Transport; log: Sent[] 
   return { transport, log };
 }
 
+/** How a failure names where the two users live. */
+export const across = (sameServer: boolean): string =>
+  sameServer ? 'one homeserver' : 'two homeservers';
+
 export function serverAt(ctx: CheckContext, i: number): TargetServer {
   const server = ctx.instance.servers[i % ctx.instance.servers.length];
   if (server === undefined) throw new Error('the target has no servers');
@@ -136,4 +140,10 @@ export async function connectTo(pair: Pair, alias?: string): Promise<string> {
   if (alias === undefined) return pair.initiator.primary.connect({ userId: pair.responder.userId });
   await pair.responder.primary.registerAlias(alias, 1);
   return pair.initiator.primary.connect({ alias, server: pair.responderServer.serverName });
+}
+
+/** Runs the responder's clients, then the initiator's, until nothing changes. */
+export async function settlePair(pair: Pair): Promise<void> {
+  await pair.responders.settle();
+  await pair.initiators.settle();
 }

@@ -22,11 +22,12 @@ import {
 } from './responder-support.ts';
 import { AS, QS, aliasName, send, show } from './support.ts';
 import {
+  across,
   connectTo,
   describeSent,
   groupOnDs,
   makePair,
-  type Pair,
+  settlePair,
   type Sent,
 } from './trust-support.ts';
 
@@ -168,13 +169,13 @@ export const nothingPushedBeforeAcceptance = defineCheck({
         const groupId = await pair.initiator.primary.connect({ userId: pair.responder.userId });
         for (let i = 0; i < messages; i++)
           await pair.initiator.primary.send(groupId, `${secret} before ${i}`);
-        await settle(pair);
+        await settlePair(pair);
         const control = `${secret} after acceptance`;
         if (joins) {
           await pair.initiator.primary.send(groupId, control);
-          await settle(pair);
+          await settlePair(pair);
         }
-        const where = `${sameServer ? 'one homeserver' : 'two homeservers'}, ${joins ? 'accepted' : 'declined'}`;
+        const where = `${across(sameServer)}, ${joins ? 'accepted' : 'declined'}`;
         expectEqual(
           pair.responder.primary.received(groupId),
           joins ? [control] : [],
@@ -190,11 +191,6 @@ export const nothingPushedBeforeAcceptance = defineCheck({
     );
   },
 });
-
-async function settle(pair: Pair): Promise<void> {
-  await pair.responders.settle();
-  await pair.initiators.settle();
-}
 
 // --- CONN-TRUST-03 ------------------------------------------------------------------
 
@@ -226,7 +222,7 @@ export const noInitiatorInfoFetched = defineCheck({
         const groupId = await pair.initiator.primary.connect({ userId: pair.responder.userId });
         pair.log.length = 0;
         await pair.responder.primary.processQueues();
-        const where = `${sameServer ? 'one homeserver' : 'two homeservers'}, ${accept ? 'accepted' : 'declined'}`;
+        const where = `${across(sameServer)}, ${accept ? 'accepted' : 'declined'}`;
         expectThat(
           beforeDecision !== undefined,
           `control: the responder's user was never asked (${where})`,
@@ -298,8 +294,8 @@ export const declineLeavesNoTrace = defineCheck({
         pair.responder.decide = () => false;
         const alias = aliases && byAlias ? aliasName(ctx, label) : undefined;
         const groupId = await connectTo(pair, alias);
-        await settle(pair);
-        const where = `${sameServer ? 'one homeserver' : 'two homeservers'}, ${devices} device(s)${alias === undefined ? '' : ', by alias'}`;
+        await settlePair(pair);
+        const where = `${across(sameServer)}, ${devices} device(s)${alias === undefined ? '' : ', by alias'}`;
         const declined = pair.responder.clients.flatMap((c) =>
           c.events.filter((e) => e.type === 'offer-declined' && e.groupId === groupId),
         );
