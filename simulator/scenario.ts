@@ -1,7 +1,7 @@
 // The scenario API for tests and researchers: a federation of H homeservers
 // with U users of D devices each, built from a seed; connect users; run every
 // client until nothing changes; read any server's view.
-import { fork, seededRng } from './protocol/crypto/rng.ts';
+import { fork, seededRng, type Rng } from './protocol/crypto/rng.ts';
 import { httpTransport, type Middleware } from './net/transport.ts';
 import { systemClock } from './net/clock.ts';
 import type { TargetConfig } from './serve/target-config.ts';
@@ -16,6 +16,7 @@ import {
 import { ALL_SERVICES } from './services/index.ts';
 import type { ClientEnv } from './clients/phoenix/env.ts';
 import { PhoenixUser } from './clients/phoenix/user.ts';
+import type { PhoenixClient } from './clients/phoenix/client.ts';
 
 export interface ScenarioOptions {
   readonly seed: string | number;
@@ -88,11 +89,34 @@ export async function populate(env: ClientEnv, options: PopulationOptions): Prom
       for (let round = 1; round <= maxRounds; round++) {
         const before = fingerprint();
         for (const user of users) for (const client of user.clients) await client.processQueues();
+        for (const { client, alias } of aliasPolls(users, fork(env.rng, `alias polls ${round}`)))
+          await client.pollAliasQueue(alias);
         if (fingerprint() === before) return round;
       }
       return maxRounds;
     },
   };
+}
+
+/**
+ * Every alias of every client, in an order drawn afresh each round from the alias
+ * names alone: apart from the owners' own polls and independent of who owns which
+ * alias, so the order of polls links no alias to a user (ALIAS-UNLINK-01).
+ */
+function aliasPolls(
+  users: readonly PhoenixUser[],
+  rng: Rng,
+): { readonly client: PhoenixClient; readonly alias: string }[] {
+  const polls = users.flatMap((u) =>
+    u.clients.flatMap((client) =>
+      client.aliases.map((alias) => ({
+        client,
+        alias,
+        rank: Buffer.from(fork(rng, alias).bytes(8)).toString('hex'),
+      })),
+    ),
+  );
+  return polls.sort((a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : 0));
 }
 
 export async function createScenario(options: ScenarioOptions): Promise<Scenario> {

@@ -35,6 +35,10 @@ export const DS_JOIN_MUTANTS = {
   acceptAnyExternalCommit: 'CONN-JOIN-05/accept-any-external-commit',
   /** Accept every join connection group commit: no epoch check, no single-user check. */
   acceptEveryJoin: 'CONN-RACE-05/ds-accepts-every-join',
+  /** Store the join but send its commit to none of the members' queues. */
+  dropJoinFanOut: 'CONN-JOIN-06/drop-join-fan-out',
+  /** Keep the messages sent into a single-user group and hand them to whoever joins it. */
+  deliverBacklogToJoiner: 'CONN-TRUST-01/deliver-backlog-to-joiner',
 } as const;
 
 export type PhoenixMutant =

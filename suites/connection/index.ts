@@ -4,6 +4,7 @@ import type { Check } from '../harness/check.ts';
 import { PRIVACY_CHECKS, PRIVACY_MUTANTS } from './privacy-index.ts';
 import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
 import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
+import { TRUST_CHECKS, TRUST_MUTANTS } from './trust-index.ts';
 import { asPublishesCredentials, asRefusesCsrWithoutPossession } from './credentials.ts';
 import {
   aliasRegisteredOnce,
@@ -28,10 +29,12 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   ...RACE_CHECKS,
   ...RESPONDER_CHECKS,
   ...PRIVACY_CHECKS,
+  ...TRUST_CHECKS,
 ];
 export const CONNECTION_MUTANTS: readonly string[] = [
   ...Object.values(PHOENIX_MUTANTS),
   ...RACE_MUTANTS,
   ...RESPONDER_MUTANTS,
   ...PRIVACY_MUTANTS,
+  ...TRUST_MUTANTS,
 ];

@@ -12,6 +12,7 @@ import {
   dsStoresStateSealed,
   noViewLinksTheUsers,
   packageSealedEndToEnd,
+  queuesUnlinkedFromUsers,
 } from './privacy-link.ts';
 
 export const PRIVACY_CHECKS: readonly Check[] = [
@@ -23,5 +24,6 @@ export const PRIVACY_CHECKS: readonly Check[] = [
   discoveryIsAnonymous,
   dsStoresStateSealed,
   packageSealedEndToEnd,
+  queuesUnlinkedFromUsers,
 ];
 export const PRIVACY_MUTANTS: readonly string[] = PRIVACY_MUTANT_NAMES;

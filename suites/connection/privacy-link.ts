@@ -1,6 +1,7 @@
-// Connections that no server can link (CONN-PRIV) and establishment packages the
-// servers see only as ciphertext (CONN-CEP-02): connections within one homeserver
-// and across two, then oracles over every server's recorded view.
+// Connections that no server can link (CONN-PRIV), queues that the QS cannot tie
+// to users (CONN-PRIV-04) and establishment packages the servers see only as
+// ciphertext (CONN-CEP-02): connections within one homeserver and across two,
+// then oracles over every server's recorded view.
 import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
@@ -12,6 +13,7 @@ import {
   describeEvent,
   identifiersOf,
   isAsEvent,
+  isQsEvent,
   openWorld,
   searchable,
   userAt,
@@ -156,6 +158,37 @@ export const discoveryIsAnonymous = defineCheck({
         `at least ${connections.length * 2}`,
         seen,
       );
+    }),
+});
+
+export const queuesUnlinkedFromUsers = defineCheck({
+  name: 'no QS request or row holds a user id, client id or client key; queues are reached with their own keys only',
+  rules: ['CONN-PRIV-04'],
+  profiles: ['multi-device', 'aliases'],
+  needs: ['observer', 'reference-client'],
+  run: (ctx) =>
+    withConnections(ctx, 'conn-priv-04', (world) => {
+      // Everything that names a user at the AS: user ids and client credentials' keys.
+      const needles = world.users.flatMap(identifiersOf);
+      let seen = 0;
+      for (const view of world.observer.views()) {
+        for (const e of view.events) {
+          if (!isQsEvent(e)) continue;
+          seen++;
+          const found = contains(searchable(e), needles);
+          const keyRef =
+            e.kind === 'request'
+              ? /Fedconn-Sig key="([^"]*)"/.exec(e.headers.authorization ?? '')?.[1]
+              : undefined;
+          expectThat(
+            found === undefined && (keyRef === undefined || keyRef.startsWith('queue:')),
+            `${view.server}'s QS can link a queue record to a user of the AS`,
+            'no user id, client id or client key; requests signed with queue keys only',
+            `${found ?? `key ${keyRef ?? ''}`} in ${describeEvent(view.server, e)}`,
+          );
+        }
+      }
+      expectThat(seen > 0, 'the views hold no QS requests or rows', 'QS events', seen);
     }),
 });
 

@@ -65,6 +65,12 @@ export const isAsEvent = (e: RecordedEvent): boolean =>
     ? e.path.startsWith(AS_PATH) || e.path === '/_fedconn/v1/provision/users'
     : e.table.startsWith('as_');
 
+export const QS_PATH = '/_fedconn/v1/qs/';
+
+/** Events of the QS (its requests, federated enqueues included, and its rows). */
+export const isQsEvent = (e: RecordedEvent): boolean =>
+  e.kind === 'request' ? e.path.startsWith(QS_PATH) : e.table.startsWith('qs_');
+
 export const asView = (view: ServerView): readonly RecordedEvent[] => view.events.filter(isAsEvent);
 
 const TOKEN = /[A-Za-z0-9+/=_-]{16,}/g;

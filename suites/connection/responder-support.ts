@@ -41,6 +41,9 @@ import { populate } from '../../simulator/scenario.ts';
 import { CheckFailure, expectThat, type CheckContext } from '../harness/check.ts';
 import { AS, expectOk, firstServer, rngFor, send } from './support.ts';
 
+/** The HPKE info under which establishment packages are sealed (docs/binding.md). */
+export const CEP_INFO = new TextEncoder().encode('fedconn-v1 ConnectionEstablishmentPackage');
+
 /** The domain fedconn serves itself; its AS credentials are whatever the check forges. */
 export const FORGED_DOMAIN = 'forged.example';
 export const FORGED_USER = `@mallory:${FORGED_DOMAIN}`;

@@ -37,6 +37,7 @@ import { populate } from '../../simulator/scenario.ts';
 import { checkProperty, defineCheck, expectThat, type Check } from '../harness/check.ts';
 import { AS, rngFor } from './support.ts';
 import {
+  CEP_INFO,
   chainReason,
   deliveryOf,
   enqueue,
@@ -596,7 +597,6 @@ export const responderChecksPackageSignature = defineCheck({
 // --- CONN-CEP-05 --------------------------------------------------------------------
 
 type Garbage = 'random' | 'truncated' | 'another-key' | 'not-json' | 'not-a-package' | 'empty';
-const CEP_INFO = new TextEncoder().encode('fedconn-v1 ConnectionEstablishmentPackage');
 
 async function garbage(s: Stage, f: Forged, kind: Garbage, n: number): Promise<unknown> {
   const r = fork(s.rng, `garbage ${kind} ${n}`);

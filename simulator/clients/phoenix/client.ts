@@ -53,6 +53,7 @@ import {
   decryptMessage,
   encryptMessage,
   exportGroupInfo,
+  membersOf,
   generateKeyPackage,
   joinByExternalCommit,
   joinByWelcome,
@@ -77,6 +78,7 @@ import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/qu
 import { call, RequestFailed, type ClientEnv } from './env.ts';
 import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
 import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
+import { pushedContent, TRUST_CLIENT_MUTANTS as TRUST, unverifiedUsers } from './mutants-trust.ts';
 
 const DAY = 86_400_000;
 const PACKAGE_LIFETIME = 30 * DAY;
@@ -206,7 +208,9 @@ export class PhoenixClient {
       { body: { csr }, bearer: this.env.provisioningTokenOf(this.user.serverName) },
     );
     this.#credential = registered.client_credential;
-    this.#queueKey = await generateEd25519KeyPair(this.#next('queue key'));
+    this.#queueKey = this.env.mutants?.has(PRIV.queueKeyIsClientKey)
+      ? this.#key
+      : await generateEd25519KeyPair(this.#next('queue key'));
     const created = await call<{ queue_id: string }>(
       this.env,
       this.#own('/_fedconn/v1/qs/queues'),
@@ -453,7 +457,12 @@ export class PhoenixClient {
 
   // --- Responder ------------------------------------------------------------------
 
-  /** Processes the AS queues (establishment packages), then the QS queue. */
+  /**
+   * Processes the client's own AS queue (establishment packages), then its QS queue.
+   * Alias queues are not polled here: whoever drives the client polls them apart
+   * (pollAliasQueue), so that the AS cannot link an alias to the client whose signed
+   * poll it follows (ALIAS-UNLINK-01).
+   */
   async processQueues(): Promise<void> {
     const direct = await call<{ messages: { seq: number; message: unknown }[] }>(
       this.env,
@@ -464,29 +473,42 @@ export class PhoenixClient {
       await this.#onEstablishmentPackage(m.message);
       this.#asSince = m.seq + 1;
     }
-    for (const [alias, key] of this.#aliases) {
-      const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
-        this.env,
-        this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=0`),
-        { signer: { key, keyRef: `alias:${alias}` } },
-      );
-      let since = 0;
-      for (const m of queued.messages) {
-        await this.#onEstablishmentPackage(m.message);
-        since = m.seq + 1;
-      }
-      if (queued.messages.length > 0) {
-        await call(
-          this.env,
-          this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=${since}`),
-          { signer: { key, keyRef: `alias:${alias}` } },
-        );
-      }
-    }
+    if (this.env.mutants?.has(PRIV.pollAliasesWithOwnQueue) === true)
+      for (const alias of this.#aliases.keys()) await this.pollAliasQueue(alias);
     await this.processQsQueue();
   }
 
+  /** The aliases this client registered. */
+  get aliases(): readonly string[] {
+    return [...this.#aliases.keys()];
+  }
+
+  /** Polls one alias queue, authenticated with that alias's own key only, and processes it. */
+  async pollAliasQueue(alias: string): Promise<void> {
+    const key = this.#aliases.get(alias);
+    if (key === undefined) throw new Error(`not an alias of this client: ${alias}`);
+    const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
+      this.env,
+      this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=0`),
+      { signer: { key, keyRef: `alias:${alias}` } },
+    );
+    let since = 0;
+    for (const m of queued.messages) {
+      await this.#onEstablishmentPackage(m.message);
+      since = m.seq + 1;
+    }
+    if (queued.messages.length > 0) {
+      await call(
+        this.env,
+        this.#own(`/_fedconn/v1/as/aliases/${encodeURIComponent(alias)}/queue?since=${since}`),
+        { signer: { key, keyRef: `alias:${alias}` } },
+      );
+    }
+  }
+
   async #onEstablishmentPackage(sealed: unknown): Promise<void> {
+    if (this.env.mutants?.has(TRUST.showPushedContent) === true)
+      this.events.push(...(await pushedContent(sealed, this.#packageKeys.values())));
     // Find the package key that opens it; anything that opens under none is discarded (CONN-CEP-05).
     let opened;
     for (const key of this.#packageKeys.values()) {
@@ -540,6 +562,15 @@ export class PhoenixClient {
       this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.showDeviceName) === true
         ? verified.value.sender.clientId.client
         : verified.value.senderUserId;
+    if (this.env.mutants?.has(TRUST.fetchProfileOnReceipt) === true)
+      await call(
+        this.env,
+        this.#at(domain, `/_fedconn/v1/as/users/${encodeURIComponent(senderUserId)}/profile`),
+      ).catch(() => undefined);
+    if (this.env.mutants?.has(TRUST.prefetchCommitInfo) === true)
+      await call(this.env, this.#at(domain, `/_fedconn/v1/ds/groups/${id}/external_commit_info`), {
+        body: { ear_key: encodeUnpaddedBase64(groupStateEarKey) },
+      }).catch(() => undefined);
     // Only the user name from the verified credential is shown (CONN-TRUST-02).
     this.events.push({ type: 'offer-shown', groupId: id, senderUserId });
     if (!this.user.decide(senderUserId)) {
@@ -548,7 +579,7 @@ export class PhoenixClient {
     }
     const joined = await this.#joinExternally(
       id,
-      domain,
+      this.env.mutants?.has(TRUST.joinAtOwnDs) === true ? this.user.serverName : domain,
       groupStateEarKey,
       credentialEarKey,
       senderUserId,
@@ -657,13 +688,30 @@ export class PhoenixClient {
     }
   }
 
-  /** Opens and verifies every member's CredentialInfo; undefined (and an event) if any fails. */
+  /**
+   * Opens and verifies every member's CredentialInfo; undefined (and an event) if any
+   * fails. With `group`, each must vouch for a distinct leaf of it, one per leaf: a
+   * valid CredentialInfo replayed for another leaf authenticates nobody (CONN-JOIN-07).
+   */
   async #verifyCredentialInfos(
     id: string,
     credentialKey: Uint8Array,
     sealed: readonly string[],
+    group?: ConnectionGroup,
   ): Promise<string[] | undefined> {
     const users: string[] = [];
+    const leaves =
+      group === undefined
+        ? undefined
+        : new Set(membersOf(group).map((m) => encodeUnpaddedBase64(m.signaturePublicKey)));
+    if (leaves !== undefined && leaves.size !== sealed.length) {
+      this.events.push({
+        type: 'member-rejected',
+        groupId: id,
+        reason: `${sealed.length} credential infos for ${leaves.size} leaves`,
+      });
+      return undefined;
+    }
     const published = new Map<string, AsCredentialsResponse>();
     for (const text of sealed) {
       const info = openCredentialInfo(credentialKey, text);
@@ -672,6 +720,14 @@ export class PhoenixClient {
           type: 'member-rejected',
           groupId: id,
           reason: `credential info: ${info.error.kind}`,
+        });
+        return undefined;
+      }
+      if (leaves !== undefined && !leaves.delete(info.value.leaf_signature_key)) {
+        this.events.push({
+          type: 'member-rejected',
+          groupId: id,
+          reason: 'credential info for no leaf of the group, or for a leaf already vouched for',
         });
         return undefined;
       }
@@ -801,11 +857,15 @@ export class PhoenixClient {
         const processed = await processCommit(entry.group, commit);
         if (!processed.ok) return;
         // Every member authenticates the members the commit brought (CONN-JOIN-07).
-        const users = await this.#verifyCredentialInfos(
-          entry.id,
-          entry.credentialKey,
-          message.credential_infos,
-        );
+        const users =
+          this.env.mutants?.has(TRUST.acceptAnyJoiner) === true
+            ? unverifiedUsers(entry.credentialKey, message.credential_infos)
+            : await this.#verifyCredentialInfos(
+                entry.id,
+                entry.credentialKey,
+                message.credential_infos,
+                processed.value,
+              );
         if (users === undefined) return;
         this.groups.set(entry.id, { ...entry, group: processed.value, memberUsers: users });
         return;
@@ -856,6 +916,7 @@ export class PhoenixClient {
         bundle.group_id,
         credKey.value,
         bundle.credential_infos,
+        joined.value,
       );
       if (users === undefined) return;
       this.groups.set(bundle.group_id, {

@@ -20,6 +20,10 @@ export const PRIVACY_CLIENT_MUTANTS = {
    * is the base64 of the package's JSON, so the AS accepts it.
    */
   sendPackageInClear: 'CONN-CEP-02/send-package-in-clear',
+  /** Use the client's own verifying key as its QS queue's auth key: the QS sees the credential's key. */
+  queueKeyIsClientKey: 'CONN-PRIV-04/queue-key-is-client-key',
+  /** Poll the alias queues right after the client's own signed AS queue poll (linkable by order). */
+  pollAliasesWithOwnQueue: 'ALIAS-UNLINK-01/poll-aliases-with-own-queue',
 } as const;
 
 /** Mutants of the DS for the privacy rules (read in simulator/services/ds/ds.ts). */

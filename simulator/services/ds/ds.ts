@@ -56,6 +56,11 @@ export function deliveryService(ctx: HomeserverContext) {
   const skipSingleUserCheck = acceptEveryJoin || isMutant(ctx, DS_JOIN_MUTANTS.skipSingleUserCheck);
   const acceptStaleEpoch = isMutant(ctx, DS_JOIN_MUTANTS.acceptStaleEpoch);
   const acceptAnyExternalCommit = isMutant(ctx, DS_JOIN_MUTANTS.acceptAnyExternalCommit);
+  const dropJoinFanOut = isMutant(ctx, DS_JOIN_MUTANTS.dropJoinFanOut);
+  // Only the CONN-TRUST-01 mutant keeps messages; the reference forwards and forgets them.
+  const backlog = isMutant(ctx, DS_JOIN_MUTANTS.deliverBacklogToJoiner)
+    ? new Map<string, QueueMessage[]>()
+    : undefined;
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
@@ -237,12 +242,15 @@ export function deliveryService(ctx: HomeserverContext) {
       members: [...state.members, { queue: body.value.queue, user: 1 }],
     };
     store(groupId, key, joined);
+    // The join reaches the existing members through their queues (CONN-JOIN-06).
+    if (dropJoinFanOut) return c.json({ epoch: joined.epoch, undelivered: 0 });
     const undelivered = await fanOut(state, undefined, {
       kind: 'commit',
       group_id: groupId,
       commit: body.value.commit,
       credential_infos: joined.credential_infos,
     });
+    for (const message of backlog?.get(groupId) ?? []) await deliver(body.value.queue, message);
     return c.json({ epoch: joined.epoch, undelivered });
   });
 
@@ -335,11 +343,14 @@ export function deliveryService(ctx: HomeserverContext) {
     const groupId = groupParam(c);
     const opened = open(groupId, body.value.ear_key);
     if (opened instanceof Response) return opened;
-    const undelivered = await fanOut(opened.state, body.value.sender_queue, {
+    const message: QueueMessage = {
       kind: 'application',
       group_id: groupId,
       message: body.value.message,
-    });
+    };
+    if (backlog !== undefined && new Set(opened.state.members.map((m) => m.user)).size === 1)
+      backlog.set(groupId, [...(backlog.get(groupId) ?? []), message]);
+    const undelivered = await fanOut(opened.state, body.value.sender_queue, message);
     groups.put(groupId, {
       sealed: groups.get(groupId)?.sealed ?? '',
       last_activity: month(ctx.clock.now()),

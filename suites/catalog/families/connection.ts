@@ -461,8 +461,7 @@ export const CONN_TRUST = defineFamily(
       statement:
         'Until the responder accepts, the initiator cannot push content to the responder beyond the establishment package: messages sent into the connection group, extra payload and profile data are refused or never delivered to the responder’s user.',
       checkedBy:
-        'An adversarial initiator sends group messages, oversized packages with extra fields and profile pushes before acceptance; the responder’s user must see only the package’s user name. Mutant: deliver pre-acceptance group messages.',
-      planned: true,
+        'fedconn as an initiator of its own domain pushes beside the package: extra fields next to the sealed package at the AS, a signed package with a greeting and a display name added, profile data sealed to the package key; and a reference initiator sends 1-3 messages into the connection group before the responder decides. The pushed text must appear in none of the responder’s events or decisions, and the responder’s queue and user get only the group messages sent after acceptance (property over accept or decline, one or two homeservers and 1-3 messages, 3 runs, every push in each, the first run accepting). Mutants: CONN-TRUST-01/show-pushed-content (the client shows text sealed beside the package), CONN-TRUST-01/deliver-backlog-to-joiner (the DS hands the messages sent before the join to the joiner’s queue).',
     },
     'CONN-TRUST-02': {
       level: 'MUST',
@@ -487,9 +486,8 @@ export const CONN_TRUST = defineFamily(
       statement:
         'Additional information about the initiator (display name, picture) is downloaded only when the responder actively asks for it, never delivered or fetched automatically.',
       checkedBy:
-        'Count the requests an unaccepted package triggers; only AS credential fetches are allowed until the responder asks for more. Mutant: fetch the profile on receipt.',
+        'The responder’s transport is recorded while it processes a package: until its user decides it may only poll its own queues and fetch the initiator’s AS credentials, and afterwards only its queues, AS credentials and (when accepting) the join at the initiator’s DS (property over one or two homeservers, 1-2 initiator devices, accept or decline, 4 runs). Mutant: CONN-TRUST-03/fetch-profile-on-receipt.',
       note: 'Air fetches the initiator’s profile on receipt (phnx-air-notes D5).',
-      planned: true,
     },
     'CONN-TRUST-04': {
       level: 'MUST',
@@ -501,8 +499,7 @@ export const CONN_TRUST = defineFamily(
       statement:
         'A responder that declines joins no group and sends nothing to the initiator’s DS; the connection does not exist afterwards.',
       checkedBy:
-        'Decline policy; afterwards no server view shows a join and the group on the initiator’s DS still holds one user. Mutant: join, then leave.',
-      planned: true,
+        'Decline policy, within one homeserver and across two, by user id or alias, 1-2 devices (property, 4 runs): the responder declines, sends no request to any DS, holds no group, and the group on the initiator’s DS still has the initiator’s clients only. Mutant: CONN-TRUST-04/prefetch-commit-info (external commit information fetched before the user decides).',
     },
   },
 );
@@ -608,8 +605,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'The responder accepts by fetching the external commit information of the group named in the package from the initiator’s DS and joining with an external commit through that DS’s join connection group endpoint.',
       checkedBy:
-        'The transport shows the join going to the DS of the initiator’s homeserver, within one homeserver and across two. Mutant: responder asks its own DS.',
-      planned: true,
+        'The responder’s transport shows exactly one external commit information fetch and one join, both at the initiator’s DS, for a connection within one homeserver and one across two in every run (property over devices and user id or alias, 2 runs). Mutant: CONN-JOIN-01/join-at-own-ds.',
     },
     'CONN-JOIN-02': {
       level: 'MUST',
@@ -668,8 +664,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'After acceptance the connection group works as a regular group: the join reaches the initiator’s clients through their queues, and a message sent by any member is received by every other member.',
       checkedBy:
-        'After each establishment every client sends one message; every other client must decrypt it. Mutant: DS drops the fan-out of the join commit.',
-      planned: true,
+        'After each establishment every client of both users sends one message; every other client must receive it (property over 1-2 devices per user, one or two homeservers, user id or alias, 3 runs). Mutant: CONN-JOIN-06/drop-join-fan-out (the DS stores the join but sends its commit to no member).',
     },
     'CONN-JOIN-07': {
       level: 'MUST',
@@ -682,8 +677,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'The initiator treats the connection as established only when the joining client’s credential chain verifies and names a user, and every member authenticates the other members’ credentials.',
       checkedBy:
-        'A third party that learned the group id and EAR key joins with a foreign or broken credential; the initiator must not treat it as the connection. Mutant: initiator accepts any joiner.',
-      planned: true,
+        'A third party that learned the group id and keys joins a reference initiator’s group through the DS with a CredentialInfo whose chain is unpublished, whose signature is broken, which is replayed from another member, or which does not open; the initiator’s clients must keep their member list and report the rejection. Control: a joiner with a valid credential is taken. Enumerated: each kind once, against an initiator with two clients. Mutant: CONN-JOIN-07/accept-any-joiner.',
     },
   },
 );
@@ -708,7 +702,7 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'The AS’s view (requests received, rows stored, order of events) is the same whether two aliases belong to one user or to two users, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game: two worlds from one seed differing only in alias ownership; the renamed AS views must be equal. Mutant: aliases registered with the client credential.',
+        'Indistinguishability game: two worlds from one seed differing only in alias ownership, run until every client has polled its queues; the renamed AS views (order included) must be equal. Mutants: aliases registered with the client credential; alias queues polled right after the client’s own signed poll (ALIAS-UNLINK-01/poll-aliases-with-own-queue).',
     },
     'ALIAS-UNLINK-02': {
       level: 'MUST',
@@ -718,7 +712,7 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'The AS’s view is the same whether an alias belongs to the user of a given user id or to another user, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game between the alias and the user id. Mutant: alias payloads published in the same request as user-id packages.',
+        'Indistinguishability game between the alias and the user id, run until every client has polled its queues. Mutant: alias payloads published in the same request as user-id packages.',
     },
     'ALIAS-UNLINK-03': {
       level: 'MUST',
@@ -788,8 +782,7 @@ export const CONN_PRIV = defineFamily(
       sources: [{ doc: 'phnx-qs', section: 'Overview (QS cannot link records to AS identities)' }],
       statement: 'The QS cannot link its queue records to the users’ identities at the AS.',
       checkedBy:
-        'Inspect the QS view for user ids and client credentials. Mutant: QS records keyed by user id.',
-      planned: true,
+        'Link oracle over the QS part of every server’s view (QS requests, federated enqueues, qs_ rows) after connections within one homeserver and across two: no user id, client id or client key may appear, and QS requests are signed with queue keys only. Mutant: CONN-PRIV-04/queue-key-is-client-key.',
     },
   },
 );
