@@ -1,6 +1,7 @@
 // Checks and mutants of the connection establishment area (CRED-CHAIN, CONN-*, ALIAS-UNLINK).
 import { PHOENIX_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
+import { INITIATOR_CHECKS, INITIATOR_MUTANTS } from './initiator-index.ts';
 import { PRIVACY_CHECKS, PRIVACY_MUTANTS } from './privacy-index.ts';
 import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
 import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
@@ -28,10 +29,12 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   ...RACE_CHECKS,
   ...RESPONDER_CHECKS,
   ...PRIVACY_CHECKS,
+  ...INITIATOR_CHECKS,
 ];
 export const CONNECTION_MUTANTS: readonly string[] = [
   ...Object.values(PHOENIX_MUTANTS),
   ...RACE_MUTANTS,
   ...RESPONDER_MUTANTS,
   ...PRIVACY_MUTANTS,
+  ...INITIATOR_MUTANTS,
 ];
