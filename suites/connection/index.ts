@@ -10,10 +10,19 @@ import {
   aliasRegisteredOnce,
   deleteAliasDeletesAll,
   discoveryNeedsNoAuth,
+  federatedUsersReachedAsLocal,
   onlyOwnerDequeues,
 } from './discovery.ts';
 import { wrongEarKeyRefused } from './join.ts';
-import { aliasTakesPayloadsOnly, noPackageOutsideLifetime, uploadsNeedOwner } from './packages.ts';
+import {
+  aliasTakesPayloadsOnly,
+  clientsPublishSignedPackages,
+  discoveryYieldsEveryClient,
+  noPackageOutsideLifetime,
+  packagesHandedOutOnce,
+  servedPackagesComplete,
+  uploadsNeedOwner,
+} from './packages.ts';
 
 export const CONNECTION_CHECKS: readonly Check[] = [
   asPublishesCredentials,
@@ -21,7 +30,12 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   aliasTakesPayloadsOnly,
   noPackageOutsideLifetime,
   uploadsNeedOwner,
+  servedPackagesComplete,
+  clientsPublishSignedPackages,
+  discoveryYieldsEveryClient,
+  packagesHandedOutOnce,
   discoveryNeedsNoAuth,
+  federatedUsersReachedAsLocal,
   aliasRegisteredOnce,
   deleteAliasDeletesAll,
   onlyOwnerDequeues,

@@ -41,6 +41,8 @@ export interface Sent {
   readonly method: string;
   readonly host: string;
   readonly path: string;
+  /** The key reference of a Fedconn-Sig signature, if the request was signed. */
+  readonly keyRef: string | undefined;
   readonly body: unknown;
 }
 
@@ -59,10 +61,12 @@ export function recordingEnv(ctx: CheckContext, label: string): { env: ClientEnv
       } catch {
         body = text;
       }
+      const keyRef = /key="([^"]*)"/.exec(request.headers.get('authorization') ?? '')?.[1];
       log.push({
         method: request.method,
         host: url.host,
         path: decodeURIComponent(url.pathname),
+        keyRef,
         body,
       });
       return base.transport(request);
