@@ -22,6 +22,8 @@ const DAY = 24 * 60 * MINUTE;
 const ALIAS = 'forged-alias';
 const NEEDS = ['reference-client', 'impostor'] as const;
 
+type Via = 'user-id' | 'alias';
+
 /** What the impostor AS serves: its credentials, the packages of any user, one alias payload. */
 interface Served {
   readonly published: AsCredentialsResponse;
@@ -50,7 +52,7 @@ async function impostorStage(ctx: CheckContext, label: string) {
   });
   const initiator: PhoenixClient = user.primary;
   /** Serves `offer`, lets the initiator connect, and reports what it did. */
-  const offer = async (next: Served, target: 'user-id' | 'alias') => {
+  const offer = async (next: Served, target: Via) => {
     served = next;
     const mark = log.length;
     const groups = initiator.groups.size;
@@ -266,5 +268,3 @@ export const initiatorRefusesStalePackages = defineCheck({
     );
   },
 });
-
-type Via = 'user-id' | 'alias';

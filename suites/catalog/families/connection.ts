@@ -178,7 +178,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'A connection package published under the user id carries a ConnectionEncryptionKey, a lifetime, the ClientCredential of the publishing client and a signature by that credential over all of the above.',
       checkedBy:
-        'Reference users with 1 to 3 clients: every package a client uploads, and every package the AS serves by user id, must decode with every field, carry a credential of that user (the uploader’s own) and verify under it and its chain. Mutants: the client publishes packages without a signature; the AS serves them without it.',
+        'AS: users with 1 to 3 clients (fedconn’s own), fetched twice; every package served by user id must decode with every field, carry a credential of that user and verify under it and its chain. Client: reference users with 1 to 3 clients, uploads recorded; every client uploads, and every uploaded package verifies likewise and carries the uploader’s own credential. Mutants: the client publishes packages without a signature; the AS serves them without it.',
     },
     'CONN-PKG-02': {
       level: 'MUST',
@@ -188,7 +188,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'Every client of a user publishes its own connection packages, and discovery by user id yields one package for each of the user’s clients.',
       checkedBy:
-        'Users with 1 to 5 clients (fedconn’s own, then a reference user whose uploads are recorded); every client uploads packages under its own credential and the packages returned name each client exactly once. Mutant: the AS returns only the first client’s package.',
+        'Users with 1 to 5 clients (fedconn’s own), each publishing; the packages discovery returns must name each client exactly once. That every reference client publishes under its own credential is observed by the CONN-PKG-01 client check. Mutant: the AS returns only the first client’s package.',
     },
     'CONN-PKG-03': {
       level: 'MUST',
@@ -303,7 +303,7 @@ export const CONN_DISC = defineFamily(
       statement:
         'A homeserver lets users of federated homeservers discover its users and deliver establishment packages to them, exactly as for local users.',
       checkedBy:
-        'Reference initiators connect to a responder on their own and one on another homeserver (by user id, or by alias in the aliases profile, 1 to 3 responder clients); discovery, delivery, the join, the WelcomeBundles and messages both ways must have the same outcome for both. Mutant: the QS refuses enqueues from other homeservers’ DSs.',
+        'Reference initiators connect to a responder on their own and one on another homeserver (by user id, or by alias in the aliases profile; 1 or 2 responder clients, 2 runs per profile); discovery, delivery, the join, the WelcomeBundles and messages both ways must have the same outcome for both. Mutant: the QS refuses enqueues from other homeservers’ DSs.',
       note: 'In this binding initiators call the responder’s AS directly and unauthenticated, so an AS cannot tell a federated initiator from a local one; the federated part the check can break is the DS-to-QS delivery.',
     },
     'CONN-DISC-03': {
