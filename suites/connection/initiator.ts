@@ -7,7 +7,14 @@ import fc from 'fast-check';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { fingerprint } from '../../simulator/protocol/credentials/credential.ts';
 import { verifyEstablishmentPackage } from '../../simulator/protocol/packages/establishment-package.ts';
-import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
+import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import {
+  checkProperty,
+  defineCheck,
+  expectEqual,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
 import {
   cepKeys,
   groupNamedBy,
@@ -26,8 +33,8 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 /** Connects the initiator to `responder` and opens every message each responder client got. */
 async function connectAndOpen(
-  ctx: Parameters<typeof fetchCredentials>[0],
-  initiator: { connect(t: { userId: string }): Promise<string> },
+  ctx: CheckContext,
+  initiator: PhoenixClient,
   responder: HeldResponder,
 ) {
   const groupId = await initiator.connect({ userId: responder.userId });
@@ -132,7 +139,7 @@ export const onePackagePerResponderClient = defineCheck({
         );
         expectEqual(
           counts,
-          perClient.map((opened, i) => `device-${i + 1}: 1 of 1`),
+          perClient.map((_, i) => `device-${i + 1}: 1 of 1`),
           `establishment packages for group ${groupId} that each of ${devices} responder clients received and opened`,
         );
         // Each package opens under its own client's keys only.
