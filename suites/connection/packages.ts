@@ -318,7 +318,7 @@ export const clientsPublishSignedPackages = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [fc.integer({ min: 1, max: 3 })],
+      [fc.integer({ min: 1, max: 2 })],
       async (devices) => {
         const { env, log } = recordingEnv(ctx, `pkg01 clients ${run}`);
         let failed: string | undefined;
@@ -517,7 +517,7 @@ export const packagesHandedOutOnce = defineCheck({
           served.map((k) => index.get(k) ?? k).join(' '),
         );
       },
-      { numRuns: 8 },
+      { numRuns: 6 },
     );
   },
 });

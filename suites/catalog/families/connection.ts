@@ -178,7 +178,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'A connection package published under the user id carries a ConnectionEncryptionKey, a lifetime, the ClientCredential of the publishing client and a signature by that credential over all of the above.',
       checkedBy:
-        'AS: users with 1 to 3 clients (fedconn’s own), fetched twice; every package served by user id must decode with every field, carry a credential of that user and verify under it and its chain. Client: reference users with 1 to 3 clients, uploads recorded; every client uploads, and every uploaded package verifies likewise and carries the uploader’s own credential. Mutants: the client publishes packages without a signature; the AS serves them without it.',
+        'AS: users with 1 to 3 clients (fedconn’s own), fetched twice; every package served by user id must decode with every field, carry a credential of that user and verify under it and its chain. Client: reference users with 1 or 2 clients, uploads recorded; every client uploads, and every uploaded package verifies likewise and carries the uploader’s own credential. Mutants: the client publishes packages without a signature; the AS serves them without it.',
     },
     'CONN-PKG-02': {
       level: 'MUST',
