@@ -41,6 +41,19 @@ export const DS_JOIN_MUTANTS = {
   deliverBacklogToJoiner: 'CONN-TRUST-01/deliver-backlog-to-joiner',
 } as const;
 
+/** AS and QS mutants of how packages are served and how federated users are reached. */
+export const DISCOVERY_MUTANTS = {
+  /** Serve connection packages under the user id stripped of their signature. */
+  serveWithoutSignature: 'CONN-PKG-01/serve-without-signature',
+  /** Discovery by user id returns the package of the user's first client only. */
+  serveFirstClientOnly: 'CONN-PKG-02/serve-first-client-only',
+  /** Never use a package up: the same package (or alias payload) is served every time. */
+  serveSamePackage: 'CONN-PKG-07/serve-same-package',
+  /** The QS refuses enqueues from other homeservers' DSs (federated delivery). */
+  refuseFederatedEnqueue: 'CONN-DISC-02/refuse-federated-enqueue',
+} as const;
+
 export type PhoenixMutant =
   | (typeof PHOENIX_MUTANTS)[keyof typeof PHOENIX_MUTANTS]
-  | (typeof DS_JOIN_MUTANTS)[keyof typeof DS_JOIN_MUTANTS];
+  | (typeof DS_JOIN_MUTANTS)[keyof typeof DS_JOIN_MUTANTS]
+  | (typeof DISCOVERY_MUTANTS)[keyof typeof DISCOVERY_MUTANTS];

@@ -1,11 +1,21 @@
-// Discovery and queues at the AS (CONN-DISC, AS and QS roles): discovery and
-// delivery need no authentication, aliases are first come first served,
-// deleting an alias deletes what hangs off it, and only a queue's owner dequeues.
+// Discovery and queues at the AS (CONN-DISC, AS, QS and FED roles): discovery and
+// delivery need no authentication, users of other homeservers are reached as
+// local ones, aliases are first come first served, deleting an alias deletes what
+// hangs off it, and only a queue's owner dequeues.
 import fc from 'fast-check';
+import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import { membersOf } from '../../simulator/protocol/mls/index.ts';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
-import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import {
+  checkProperty,
+  defineCheck,
+  expectEqual,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
+import { referenceUser } from './initiator-support.ts';
 import {
   AS,
   QS,
@@ -278,6 +288,114 @@ export const onlyOwnerDequeues = defineCheck({
       `the holder of alias ${alias.alias} does not find the message delivered to it`,
       'one message',
       show(aliasOwn),
+    );
+  },
+});
+
+// --- CONN-DISC-02 ---------------------------------------------------------------------
+
+/** What one establishment from the initiator achieved, without names, to compare local and remote. */
+async function establishOutcome(
+  initiator: PhoenixUser,
+  responder: PhoenixUser,
+  target: { readonly userId: string } | { readonly alias: string; readonly server: string },
+) {
+  const everyone = [...initiator.clients, ...responder.clients];
+  const state = () =>
+    everyone.map((c) => `${c.events.length}:${[...c.groups.keys()].join(',')}`).join('|');
+  // Runs every client until nothing changes (at most 4 rounds).
+  const settle = async () => {
+    for (let round = 0; round < 4; round++) {
+      const before = state();
+      for (const c of everyone) await c.processQueues();
+      if (state() === before) return;
+    }
+  };
+  let groupId: string;
+  try {
+    groupId = await initiator.primary.connect(target);
+  } catch (error) {
+    return { connected: `failed: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  await settle();
+  const joined = responder.clients.filter((c) => c.groups.has(groupId)).length;
+  const own = initiator.primary.groups.get(groupId);
+  const members = own === undefined ? 0 : membersOf(own.group).length;
+  const outcome = { connected: 'yes', joined, members, toResponder: 0, toInitiator: false };
+  if (joined === 0) return outcome;
+  await initiator.primary.send(groupId, 'from the initiator');
+  await responder.clients.find((c) => c.groups.has(groupId))?.send(groupId, 'from the responder');
+  await settle();
+  return {
+    ...outcome,
+    toResponder: responder.clients.filter((c) => c.received(groupId).includes('from the initiator'))
+      .length,
+    toInitiator: initiator.primary.received(groupId).includes('from the responder'),
+  };
+}
+
+export const federatedUsersReachedAsLocal = defineCheck({
+  name: 'users of another homeserver discover, reach and connect to a homeserver’s users exactly as its own users do',
+  rules: ['CONN-DISC-02'],
+  profiles: ['multi-device', 'aliases'],
+  needs: ['reference-client'],
+  async run(ctx) {
+    const [home, other] = ctx.instance.servers;
+    if (home === undefined || other === undefined)
+      throw new Error('this check needs two homeservers');
+    const { user: initiator } = await referenceUser(ctx, home, 'disc2-i', 1);
+    const vias =
+      ctx.profile === 'aliases' ? (['user-id', 'alias'] as const) : (['user-id'] as const);
+    let run = 0;
+    await checkProperty(
+      ctx,
+      // Establishments are the heaviest step of the suite (MLS joins): few, small responders.
+      [
+        fc.integer({ min: 1, max: ctx.profile === 'multi-device' ? 2 : 1 }),
+        fc.constantFrom<'user-id' | 'alias'>(...vias),
+      ],
+      async (devices, via) => {
+        const n = run++;
+        const outcomes: Record<string, unknown> = {};
+        for (const [where, server] of [
+          ['local', home],
+          ['remote', other],
+        ] as const) {
+          const { user: responder } = await referenceUser(
+            ctx,
+            server,
+            `disc2-${n}-${where}`,
+            devices,
+          );
+          let target: { userId: string } | { alias: string; server: string } = {
+            userId: responder.userId,
+          };
+          if (via === 'alias') {
+            const alias = aliasName(ctx, `disc2-${n}-${where}`);
+            await responder.primary.registerAlias(alias, 2);
+            target = { alias, server: server.serverName };
+          }
+          outcomes[where] = await establishOutcome(initiator, responder, target);
+        }
+        const where = `by ${via}, responder with ${devices} clients`;
+        expectEqual(
+          outcomes.local,
+          {
+            connected: 'yes',
+            joined: devices,
+            members: devices + 1,
+            toResponder: devices,
+            toInitiator: true,
+          },
+          `a connection to a user of the initiator's own homeserver (${where})`,
+        );
+        expectEqual(
+          outcomes.remote,
+          outcomes.local,
+          `a connection to a user of another homeserver, compared with one to a local user (${where})`,
+        );
+      },
+      { numRuns: 2 },
     );
   },
 });

@@ -1,6 +1,7 @@
 // Checks and mutants of the connection establishment area (CRED-CHAIN, CONN-*, ALIAS-UNLINK).
 import { PHOENIX_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
+import { INITIATOR_CHECKS, INITIATOR_MUTANTS } from './initiator-index.ts';
 import { PRIVACY_CHECKS, PRIVACY_MUTANTS } from './privacy-index.ts';
 import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
 import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
@@ -10,10 +11,19 @@ import {
   aliasRegisteredOnce,
   deleteAliasDeletesAll,
   discoveryNeedsNoAuth,
+  federatedUsersReachedAsLocal,
   onlyOwnerDequeues,
 } from './discovery.ts';
 import { wrongEarKeyRefused } from './join.ts';
-import { aliasTakesPayloadsOnly, noPackageOutsideLifetime, uploadsNeedOwner } from './packages.ts';
+import {
+  aliasTakesPayloadsOnly,
+  clientsPublishSignedPackages,
+  discoveryYieldsEveryClient,
+  noPackageOutsideLifetime,
+  packagesHandedOutOnce,
+  servedPackagesComplete,
+  uploadsNeedOwner,
+} from './packages.ts';
 
 export const CONNECTION_CHECKS: readonly Check[] = [
   asPublishesCredentials,
@@ -21,7 +31,12 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   aliasTakesPayloadsOnly,
   noPackageOutsideLifetime,
   uploadsNeedOwner,
+  servedPackagesComplete,
+  clientsPublishSignedPackages,
+  discoveryYieldsEveryClient,
+  packagesHandedOutOnce,
   discoveryNeedsNoAuth,
+  federatedUsersReachedAsLocal,
   aliasRegisteredOnce,
   deleteAliasDeletesAll,
   onlyOwnerDequeues,
@@ -30,6 +45,7 @@ export const CONNECTION_CHECKS: readonly Check[] = [
   ...RESPONDER_CHECKS,
   ...PRIVACY_CHECKS,
   ...TRUST_CHECKS,
+  ...INITIATOR_CHECKS,
 ];
 export const CONNECTION_MUTANTS: readonly string[] = [
   ...Object.values(PHOENIX_MUTANTS),
@@ -37,4 +53,5 @@ export const CONNECTION_MUTANTS: readonly string[] = [
   ...RESPONDER_MUTANTS,
   ...PRIVACY_MUTANTS,
   ...TRUST_MUTANTS,
+  ...INITIATOR_MUTANTS,
 ];

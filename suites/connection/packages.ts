@@ -1,12 +1,23 @@
-// Connection packages as the AS stores and serves them (CONN-PKG, AS role):
-// what it accepts under an alias, that it never serves a package outside its
-// lifetime, and that only the owner may upload.
+// Connection packages as clients publish them and the AS stores and serves them
+// (CONN-PKG): complete and signed, one per client, what the AS accepts under an
+// alias, never outside their lifetime, only from their owner, each handed out once.
 import fc from 'fast-check';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
-import { checkProperty, defineCheck, expectThat } from '../harness/check.ts';
+import { verifyConnectionPackage } from '../../simulator/protocol/packages/connection-package.ts';
+import {
+  checkProperty,
+  defineCheck,
+  expectEqual,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
+import { heldResponder, recordingEnv } from './initiator-support.ts';
+import { populate } from '../../simulator/scenario.ts';
 import {
   AS,
+  fetchCredentials,
   aliasName,
   expectOk,
   expectRefused,
@@ -238,5 +249,275 @@ export const uploadsNeedOwner = defineCheck({
       const o = await send(ctx, `${alias.url}/connection_package`);
       expectRefused(o, `fetching alias ${alias.alias}'s package after a refused upload`);
     }
+  },
+});
+
+/** Discovery by user id, as any initiator does it. */
+const discover = (ctx: CheckContext, server: TargetServer, userId: string) =>
+  send(ctx, `${server.origin}${AS}/users/${encodeURIComponent(userId)}/connection_packages`);
+
+/** Why a served or uploaded package is not a complete package of `userId` signed by its credential. */
+async function packageFault(
+  ctx: CheckContext,
+  server: TargetServer,
+  value: unknown,
+  userId: string,
+): Promise<string | undefined> {
+  const verified = await verifyConnectionPackage({
+    value,
+    now: ctx.instance.clock.now(),
+    published: await fetchCredentials(ctx, server),
+    expectedUserId: userId,
+  });
+  return verified.ok ? undefined : `${verified.error.kind}: ${verified.error.detail}`;
+}
+
+// --- CONN-PKG-01 ----------------------------------------------------------------------
+
+export const servedPackagesComplete = defineCheck({
+  name: 'every package the AS serves by user id carries key, lifetime and a credential of that user, signed by it',
+  rules: ['CONN-PKG-01'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const server = firstServer(ctx);
+    const rng = rngFor(ctx, 'pkg01 served');
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [fc.integer({ min: 1, max: 3 })],
+      async (devices) => {
+        const n = run++;
+        const user = await heldResponder(ctx, server, `pkg01-${n}`, devices, fork(rng, `${n}`));
+        // Two packages each: the first fetch serves one-time packages, the second the last resorts.
+        for (const round of ['first', 'second']) {
+          const o = await discover(ctx, server, user.userId);
+          expectOk(o, `the ${round} discovery of ${user.userId}`);
+          for (const [i, value] of servedPackages(o).entries()) {
+            const fault = await packageFault(ctx, server, value, user.userId);
+            expectThat(
+              fault === undefined,
+              `package ${i} served by the ${round} discovery of ${user.userId} is not a complete package signed by its credential`,
+              'encryption key, lifetime, client credential of the user, and a signature by it over them',
+              `${fault ?? ''}: ${JSON.stringify(value).slice(0, 300)}`,
+            );
+          }
+        }
+      },
+      { numRuns: 3 },
+    );
+  },
+});
+
+export const clientsPublishSignedPackages = defineCheck({
+  name: 'every client publishes packages with key, lifetime and its own credential, signed by that credential',
+  rules: ['CONN-PKG-01'],
+  profiles: ['multi-device', 'aliases'],
+  needs: ['reference-client'],
+  async run(ctx) {
+    const server = firstServer(ctx);
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [fc.integer({ min: 1, max: 2 })],
+      async (devices) => {
+        const { env, log } = recordingEnv(ctx, `pkg01 clients ${run}`);
+        let failed: string | undefined;
+        try {
+          await populate(env, {
+            servers: [server.serverName],
+            usersPerServer: 1,
+            devicesPerUser: devices,
+            profile: ctx.instance.profile,
+            userPrefix: `${ctx.instance.namespace}pkg01c-${run++}-`,
+          });
+        } catch (error) {
+          failed = error instanceof Error ? error.message : String(error);
+        }
+        const uploads = log.filter(
+          (s) => s.method === 'POST' && s.path === `${AS}/connection_packages`,
+        );
+        const uploaders = new Set<string>();
+        for (const upload of uploads) {
+          const uploader = upload.keyRef?.replace(/^client:/, '') ?? 'nobody';
+          uploaders.add(uploader);
+          const userId = uploader.slice(0, uploader.lastIndexOf('/'));
+          const packages =
+            (upload.body as { connection_packages?: unknown[] } | undefined)?.connection_packages ??
+            [];
+          for (const [i, value] of packages.entries()) {
+            const fault = await packageFault(ctx, server, value, userId);
+            const credential = (
+              value as { client_credential?: { payload?: { client_id?: unknown } } }
+            ).client_credential?.payload?.client_id as
+              { user_id: string; client: string } | undefined;
+            const own =
+              credential !== undefined && `${credential.user_id}/${credential.client}` === uploader;
+            expectThat(
+              fault === undefined && own,
+              `package ${i} uploaded by ${uploader} is not a complete package carrying its own credential, signed by it`,
+              `encryption key, lifetime, ${uploader}'s client credential, and a signature by it over them`,
+              `${fault ?? (own ? '' : 'another credential')}: ${JSON.stringify(value).slice(0, 300)}`,
+            );
+          }
+        }
+        expectEqual(
+          uploaders.size,
+          devices,
+          `clients of a user with ${devices} that published packages`,
+        );
+        expectEqual(
+          failed,
+          undefined,
+          `registering a user with ${devices} clients and their packages`,
+        );
+      },
+      { numRuns: 2 },
+    );
+  },
+});
+
+// --- CONN-PKG-02 ----------------------------------------------------------------------
+
+export const discoveryYieldsEveryClient = defineCheck({
+  name: 'discovery by user id yields one package for each of the user’s clients',
+  rules: ['CONN-PKG-02'],
+  profiles: ['multi-device'],
+  async run(ctx) {
+    const server = firstServer(ctx);
+    const rng = rngFor(ctx, 'pkg02');
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [fc.integer({ min: 1, max: 5 })],
+      async (devices) => {
+        const n = run++;
+        const user = await heldResponder(ctx, server, `pkg02-${n}`, devices, fork(rng, `${n}`), 1);
+        const o = await discover(ctx, server, user.userId);
+        expectOk(o, `discovering ${user.userId}`);
+        const named = servedPackages(o)
+          .map((p) => {
+            const id = (
+              p as { client_credential?: { payload?: { client_id?: { client?: string } } } }
+            ).client_credential?.payload?.client_id;
+            return id?.client ?? 'a package naming no client';
+          })
+          .sort();
+        expectEqual(
+          named,
+          user.clients.map((c) => c.registered.client).sort(),
+          `the clients named by the packages served for ${user.userId} (${devices} clients, each published)`,
+        );
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+// --- CONN-PKG-07 ----------------------------------------------------------------------
+
+type Served = readonly string[];
+
+/** Why a sequence of served keys breaks "at most once, except the last resort", or undefined. */
+function handOutFault(uploaded: readonly string[], served: Served, ordered: boolean) {
+  const counts = new Map<string, number>();
+  for (const key of served) counts.set(key, (counts.get(key) ?? 0) + 1);
+  const repeated = [...counts].filter(([, c]) => c > 1).map(([k]) => k);
+  const unknown = served.filter((k) => !uploaded.includes(k));
+  if (unknown.length > 0) return `served keys that were never uploaded: ${unknown.join(', ')}`;
+  if (repeated.length > 1)
+    return `${repeated.length} different packages were served more than once`;
+  const unserved = uploaded.filter((k) => !counts.has(k));
+  if (unserved.length > 0)
+    return `${unserved.length} of ${uploaded.length} packages were never served, while one was served again`;
+  if (ordered && repeated.length === 1) {
+    const again = served.indexOf(repeated[0] ?? '', served.indexOf(repeated[0] ?? '') + 1);
+    if (new Set(served.slice(0, again)).size < uploaded.length)
+      return 'the last-resort package was served again before every other package was used';
+  }
+  return undefined;
+}
+
+export const packagesHandedOutOnce = defineCheck({
+  name: 'each connection package is handed out at most once, except the last-resort package',
+  rules: ['CONN-PKG-07'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const server = firstServer(ctx);
+    const rng = rngFor(ctx, 'pkg07');
+    const vias =
+      ctx.profile === 'aliases' ? (['user-id', 'alias'] as const) : (['user-id'] as const);
+    let run = 0;
+    await checkProperty(
+      ctx,
+      [
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.boolean(),
+        fc.constantFrom<'user-id' | 'alias'>(...vias),
+      ],
+      async (count, extra, concurrent, via) => {
+        const n = run++;
+        const r = fork(rng, `run ${n}`);
+        const now = ctx.instance.clock.now();
+        let url: string;
+        let uploaded: string[];
+        if (via === 'user-id') {
+          const client = await registerUser(ctx, server, `pkg07-${n}`, r);
+          const packages = [];
+          for (let i = 0; i < count; i++)
+            packages.push(await makePackage(client, fork(r, `${i}`), lifetimeAround(now)));
+          expectOk(
+            await send(ctx, `${server.origin}${AS}/connection_packages`, {
+              body: { connection_packages: packages },
+              signer: client.signer,
+            }),
+            `uploading ${count} packages`,
+          );
+          uploaded = packages.map((p) => p.payload.encryption_key);
+          url = `${server.origin}${AS}/users/${encodeURIComponent(client.userId)}/connection_packages`;
+        } else {
+          const alias = await registerAlias(ctx, server, aliasName(ctx, `pkg07-${n}`), r);
+          const payloads = [];
+          for (let i = 0; i < count; i++)
+            payloads.push(await makePayload(fork(r, `${i}`), lifetimeAround(now)));
+          expectOk(
+            await send(ctx, `${alias.url}/connection_packages`, {
+              body: { payloads },
+              signer: alias.signer,
+            }),
+            `uploading ${count} payloads under alias ${alias.alias}`,
+          );
+          uploaded = payloads.map((p) => p.encryption_key);
+          url = `${alias.url}/connection_package`;
+        }
+        const fetchOne = async () => {
+          const o = await send(ctx, url);
+          expectOk(o, `fetching a package (${via})`);
+          const body = o.body as {
+            connection_packages?: { payload?: { encryption_key?: string } }[];
+            connection_package?: { encryption_key?: string };
+          };
+          return (
+            (via === 'user-id'
+              ? body.connection_packages?.[0]?.payload?.encryption_key
+              : body.connection_package?.encryption_key) ?? 'no key'
+          );
+        };
+        const fetches = count + extra;
+        const served: string[] = [];
+        if (concurrent)
+          served.push(...(await Promise.all(Array.from({ length: fetches }, fetchOne))));
+        else for (let i = 0; i < fetches; i++) served.push(await fetchOne());
+        const fault = handOutFault(uploaded, served, !concurrent);
+        const index = new Map(uploaded.map((k, i) => [k, `#${i}`]));
+        expectThat(
+          fault === undefined,
+          `${count} packages under a ${via}, fetched ${fetches} times ${concurrent ? 'concurrently' : 'one after another'}: ${fault ?? ''}`,
+          `each package served once, then only one last-resort package again`,
+          served.map((k) => index.get(k) ?? k).join(' '),
+        );
+      },
+      { numRuns: 6 },
+    );
   },
 });

@@ -79,6 +79,12 @@ import { call, RequestFailed, type ClientEnv } from './env.ts';
 import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
 import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
 import { pushedContent, TRUST_CLIENT_MUTANTS as TRUST, unverifiedUsers } from './mutants-trust.ts';
+import {
+  asPublished,
+  INITIATOR_CLIENT_MUTANTS as INIT,
+  usedDespite,
+  withoutGroupIdInSignature,
+} from './mutants-initiator.ts';
 
 const DAY = 86_400_000;
 const PACKAGE_LIFETIME = 30 * DAY;
@@ -261,7 +267,7 @@ export class PhoenixClient {
         clientCredential: this.#credential,
       });
       this.#packageKeys.set(p.published.payload.encryption_key, p.decryptionKey);
-      packages.push(p.published);
+      packages.push(asPublished(this.env.mutants, p.published));
     }
     await call(this.env, this.#own('/_fedconn/v1/as/connection_packages'), {
       body: { connection_packages: packages },
@@ -349,13 +355,19 @@ export class PhoenixClient {
             ? { lenient: new Set(['skip-user-check'] as const) }
             : {}),
         });
-        if (!verified.ok)
+        const used = verified.ok
+          ? {
+              encryptionKey: verified.value.encryptionKey,
+              client: verified.value.client.clientId.client,
+            }
+          : usedDespite(this.env.mutants, verified.error.kind, value, false);
+        if (used === undefined)
           throw new Error(
-            `connection package rejected: ${verified.error.kind}: ${verified.error.detail}`,
+            `connection package rejected: ${verified.ok ? '' : `${verified.error.kind}: ${verified.error.detail}`}`,
           );
-        const { client } = verified.value.client.clientId;
+        const { client } = used;
         targets.push({
-          encryptionKey: verified.value.encryptionKey,
+          encryptionKey: used.encryptionKey,
           queueUrl: this.#at(
             server,
             `/_fedconn/v1/as/clients/${encodeURIComponent(target.userId)}/${encodeURIComponent(client)}/queue`,
@@ -377,10 +389,15 @@ export class PhoenixClient {
         found.connection_package,
         this.env.clock.now(),
       );
-      if (!verified.ok)
-        throw new Error(`alias payload rejected: ${verified.error.kind}: ${verified.error.detail}`);
+      const used = verified.ok
+        ? verified.value
+        : usedDespite(this.env.mutants, verified.error.kind, found.connection_package, true);
+      if (used === undefined)
+        throw new Error(
+          `alias payload rejected: ${verified.ok ? '' : `${verified.error.kind}: ${verified.error.detail}`}`,
+        );
       targets.push({
-        encryptionKey: verified.value.encryptionKey,
+        encryptionKey: used.encryptionKey,
         queueUrl: this.#at(
           target.server,
           `/_fedconn/v1/as/aliases/${encodeURIComponent(target.alias)}/queue`,
@@ -390,7 +407,11 @@ export class PhoenixClient {
 
     const groupIdBytes = this.#next('group id').bytes(16);
     const id = encodeUnpaddedBase64Url(groupIdBytes);
-    const earKey = this.#next('ear key').bytes(32);
+    const earKey = (
+      this.env.mutants?.has(INIT.reuseEarKey) === true
+        ? fork(this.#rng, 'shared ear key')
+        : this.#next('ear key')
+    ).bytes(32);
     const credentialKey = this.#next('credential key').bytes(32);
     const member = await createMember(this.#next('pseudonym').bytes(16), this.#next('member'));
     const group = await createConnectionGroup(groupIdBytes, member);
@@ -421,16 +442,22 @@ export class PhoenixClient {
     });
     // The connection group holds all of the initiator's clients (CONN-CEP-07); both seeds
     // describe it as the group of all clients of both users.
-    await this.#addSiblings(id);
+    if (this.env.mutants?.has(INIT.groupWithoutSiblings) !== true) await this.#addSiblings(id);
 
-    const cep = await buildEstablishmentPackage({
+    const built = await buildEstablishmentPackage({
       senderKey: this.#key,
       senderCredential: this.#credential,
       groupId: groupIdBytes,
       groupStateEarKey: earKey,
       credentialEarKey: credentialKey,
     });
-    for (const t of targets) {
+    const cep =
+      this.env.mutants?.has(INIT.signatureOmitsGroupId) === true
+        ? await withoutGroupIdInSignature(built, this.#key)
+        : built;
+    const recipients =
+      this.env.mutants?.has(INIT.sendToFirstClientOnly) === true ? targets.slice(0, 1) : targets;
+    for (const t of recipients) {
       const sealed = await sealEstablishmentPackage({
         cep,
         encryptionKey: t.encryptionKey,

@@ -26,7 +26,7 @@ import {
 import { sealedCepSchema } from '../../protocol/packages/establishment-package.ts';
 import { authenticateClient } from '../../homeserver/client-auth.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
-import { PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
+import { DISCOVERY_MUTANTS, PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { provisioningDenied } from '../../federation/provisioning.ts';
 import { Table } from '../../net/store.ts';
@@ -285,11 +285,20 @@ export function authenticationService(ctx: HomeserverContext) {
       const first = usable[0];
       if (first === undefined) continue;
       // One-time use, except the last package, which stays as a last resort (CONN-PKG-07).
-      if (usable.length > 1) packages.delete(first[0]);
+      if (usable.length > 1 && !isMutant(ctx, DISCOVERY_MUTANTS.serveSamePackage))
+        packages.delete(first[0]);
       served.push(first[1].package);
       if (ctx.config.profile === 'aliases') break;
+      if (isMutant(ctx, DISCOVERY_MUTANTS.serveFirstClientOnly)) break;
     }
     if (served.length === 0) return fail('M_NOT_FOUND', `${userId} has no connection packages`);
+    if (isMutant(ctx, DISCOVERY_MUTANTS.serveWithoutSignature)) {
+      const unsigned = served.map((p) => ({
+        payload: p.payload,
+        client_credential: p.client_credential,
+      }));
+      return c.json({ connection_packages: unsigned });
+    }
     return c.json({ connection_packages: served });
   });
 
@@ -407,7 +416,8 @@ export function authenticationService(ctx: HomeserverContext) {
     const first = usable[0];
     if (first === undefined)
       return fail('M_NOT_FOUND', `alias ${alias.data} has no connection packages`);
-    if (usable.length > 1) aliasPayloads.delete(first[0]);
+    if (usable.length > 1 && !isMutant(ctx, DISCOVERY_MUTANTS.serveSamePackage))
+      aliasPayloads.delete(first[0]);
     return c.json({ connection_package: first[1].payload });
   });
 

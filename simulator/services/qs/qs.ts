@@ -5,7 +5,8 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { decodeBase64 } from '../../protocol/encoding/base64.ts';
 import { authenticateClient } from '../../homeserver/client-auth.ts';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { DISCOVERY_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { authenticateServer } from '../../federation/inbound.ts';
 import { queueStore, type QueueMessage } from './queues.ts';
@@ -133,6 +134,8 @@ export function queuingService(ctx: HomeserverContext) {
     if (!body.ok) return body.error;
     const auth = await authenticateServer(ctx, c, body.value);
     if (!auth.ok) return auth.response;
+    if (isMutant(ctx, DISCOVERY_MUTANTS.refuseFederatedEnqueue))
+      return fail('M_FORBIDDEN', 'this QS takes no deliveries from other homeservers');
     if (!store.enqueue(body.value.queue_id, body.value.message))
       return fail('M_NOT_FOUND', 'no such queue');
     return c.json({});

@@ -178,8 +178,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'A connection package published under the user id carries a ConnectionEncryptionKey, a lifetime, the ClientCredential of the publishing client and a signature by that credential over all of the above.',
       checkedBy:
-        'Fetch packages by user id; each must decode, carry every field and verify under its own credential and chain. Mutant: publish packages without a signature.',
-      planned: true,
+        'AS: users with 1 to 3 clients (fedconn’s own), fetched twice; every package served by user id must decode with every field, carry a credential of that user and verify under it and its chain. Client: reference users with 1 or 2 clients, uploads recorded; every client uploads, and every uploaded package verifies likewise and carries the uploader’s own credential. Mutants: the client publishes packages without a signature; the AS serves them without it.',
     },
     'CONN-PKG-02': {
       level: 'MUST',
@@ -189,8 +188,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'Every client of a user publishes its own connection packages, and discovery by user id yields one package for each of the user’s clients.',
       checkedBy:
-        'Users with 1 to 5 clients; the packages returned must name each client exactly once. Mutant: return only the first client’s package.',
-      planned: true,
+        'Users with 1 to 5 clients (fedconn’s own), each publishing; the packages discovery returns must name each client exactly once. That every reference client publishes under its own credential is observed by the CONN-PKG-01 client check. Mutant: the AS returns only the first client’s package.',
     },
     'CONN-PKG-03': {
       level: 'MUST',
@@ -229,7 +227,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'A connection package whose lifetime has ended or not yet begun is neither served by the AS nor used by an initiator.',
       checkedBy:
-        'Advance the virtual clock past, or publish with a lifetime starting after, the current time; discovery must not return the package and an initiator handed one must refuse it. Mutant: ignore lifetimes.',
+        'Advance the virtual clock past, or publish with a lifetime starting after, the current time; discovery must not return the package. An impostor AS hands the reference initiator correctly signed packages and alias payloads that expired or begin 1 minute to 10 days from now; it must refuse them, create no group and send nothing. Mutants: the AS ignores lifetimes; the initiator ignores them.',
       note: 'Air sets a 30-day lifetime but nobody checks it (phnx-air-notes D4).',
     },
     'CONN-PKG-06': {
@@ -240,8 +238,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'Before using a package fetched by user id, the initiator verifies its signature and the chain of its credential, and that the credential belongs to the user it looked up.',
       checkedBy:
-        'An impostor AS serves a package signed by another user’s credential or with a corrupted signature; the initiator must not send an establishment package. Mutant: initiator skips package verification.',
-      planned: true,
+        'An impostor AS serves packages with a flipped signature bit, a replaced encryption key or lifetime, another client’s credential, a chain under an unpublished AS, or another user’s valid credential; the initiator must refuse each (after a valid control is used), create no group and send no establishment package. Mutant: the initiator skips package verification.',
     },
     'CONN-PKG-07': {
       level: 'SHOULD',
@@ -254,8 +251,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'A connection package is handed out at most once, except a last-resort package, so that two initiators never share one encryption key.',
       checkedBy:
-        'Concurrent and sequential fetches for the same user or alias; no package except the last-resort one is served twice. Mutant: serve the same package every time.',
-      planned: true,
+        'Upload 1 to 5 packages under a user id (or payloads under an alias), then fetch 1 to 3 more times than that, sequentially or concurrently: every package is served, only one is served more than once, and (sequentially) only after all others were. Mutant: the AS serves the same package every time.',
     },
     'CONN-PKG-08': {
       level: 'MUST',
@@ -307,8 +303,8 @@ export const CONN_DISC = defineFamily(
       statement:
         'A homeserver lets users of federated homeservers discover its users and deliver establishment packages to them, exactly as for local users.',
       checkedBy:
-        'Cross-homeserver establishments by user id and by alias. Mutant: AS refuses requests relayed from another homeserver.',
-      planned: true,
+        'Reference initiators connect to a responder on their own and one on another homeserver (by user id, or by alias in the aliases profile; 1 or 2 responder clients, 2 runs per profile); discovery, delivery, the join, the WelcomeBundles and messages both ways must have the same outcome for both. Mutant: the QS refuses enqueues from other homeservers’ DSs.',
+      note: 'In this binding initiators call the responder’s AS directly and unauthenticated, so an AS cannot tell a federated initiator from a local one; the federated part the check can break is the DS-to-QS delivery.',
     },
     'CONN-DISC-03': {
       level: 'MUST',
@@ -363,8 +359,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'An establishment package carries the sender’s ClientCredential, the connection group id, the group state EAR key and the credential EAR key, signed by the sender’s client credential over all of them.',
       checkedBy:
-        'The responder side decodes every package it receives; missing fields or a signature over a subset must be rejected. Mutant: signature omits the group id.',
-      planned: true,
+        'fedconn plays the responder: the package the reference initiator sends must open and decode with every field, carry the initiating client’s credential and the new group’s id, and verify under that credential over all fields. Mutant: the signature omits the group id.',
     },
     'CONN-CEP-02': {
       level: 'MUST',
@@ -387,8 +382,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'The initiator sends one establishment package to each of the responder’s clients, each encrypted to that client’s own package key.',
       checkedBy:
-        'Responders with 1 to 5 clients; each client’s queue receives exactly one package for the connection, decryptable by it alone. Mutant: send to the first client only.',
-      planned: true,
+        'fedconn plays responders with 1 to 5 clients; each client’s queue receives exactly one package for the connection, which opens under that client’s package keys and under no other client’s. Mutant: send to the first client only.',
     },
     'CONN-CEP-04': {
       level: 'MUST',
@@ -424,8 +418,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'Before sending the establishment package the initiator creates a new group on its own DS with a fresh group id and freshly sampled EAR keys; the package names that group.',
       checkedBy:
-        'Every establishment names a group that exists on the initiator’s DS with one user and was created for it; EAR keys never repeat across connections. Mutant: reuse one EAR key.',
-      planned: true,
+        'Runs of 1 to 3 connections from one reference initiator: the initiator’s recorded requests create the named group on its own DS before delivering; the DS serves it under the package’s EAR key with the initiator’s user only; group ids and both EAR keys never repeat. Mutant: reuse one EAR key.',
     },
     'CONN-CEP-07': {
       level: 'MUST',
@@ -435,8 +428,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'The connection group created by the initiator contains all of the initiator’s clients.',
       checkedBy:
-        'Initiators with 1 to 5 clients; the group on the DS before acceptance holds all of them. Mutant: the group holds only the initiating client.',
-      planned: true,
+        'Reference initiators with 1 to 5 clients; read with the package’s keys before acceptance, the group on the DS has one leaf and one verified CredentialInfo per initiator client. Mutant: the group holds only the initiating client.',
     },
   },
 );
