@@ -36,10 +36,15 @@ npm ls --omit=dev --all --parseable 2>/dev/null |
   grep -E '^node_modules/(@[^/]+/)?[^/]+$' |
   tar -T - -cf - | tar -C "$root/app" -xf -
 
+# The image this name held before; replaced below, so it would be left dangling.
+previous="$(docker image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
 tar -C "$root" -cf - . |
   docker import \
     --change 'WORKDIR /app' \
     --change "CMD [\"/usr/local/bin/node\", \"cli/bin.js\", \"serve\", \"--servers\", \"$servers\", \"--config\", \"/fedconn/target.json\", \"--host\", \"127.0.0.1\", \"--port\", \"0\"]" \
     --message "fedconn $(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
     - "$image" >/dev/null
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect --format '{{.Id}}' "$image")" ]; then
+  docker image rm "$previous" >/dev/null 2>&1 || true # still used by a container: keep it
+fi
 echo "built $image ($(docker image inspect --format '{{.Size}}' "$image" | awk '{printf "%.0f MB", $1/1e6}'))"

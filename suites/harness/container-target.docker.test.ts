@@ -2,8 +2,8 @@
 // (scripts/build-image.sh, a few seconds), started with testcontainers, checked
 // over HTTP and removed. Without a reachable engine the tests are skipped, with
 // the reason in their names and on stderr, so they never pass unseen.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -97,5 +97,47 @@ test.skipIf(SKIP_REASON !== undefined)(
     const id = /container ([0-9a-f]{12}) started/.exec(log)?.[1];
     expect(id, log).toBeDefined();
     expect(exists(id ?? '')).toBe(false);
+  },
+);
+
+test.skipIf(SKIP_REASON !== undefined)(
+  name('Ctrl-C during a run removes the container and ends fedconn with SIGINT, writing no report'),
+  async () => {
+    const out = mkdtempSync(join(tmpdir(), 'fedconn-container-int-'));
+    const child = spawn(
+      process.execPath,
+      ['cli/bin.js', 'run', '--target', 'container', '--image', IMAGE, '--seed', '1', '--out', out],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => {
+        resolve({ code, signal });
+      }),
+    );
+    // Interrupt once the checks are running against the container.
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (stdout.includes('running ') || child.exitCode !== null) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 100);
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    });
+    child.kill('SIGINT');
+    const { code, signal } = await ended;
+    // Killed by SIGINT itself, or exit 130 where another SIGINT listener kept the process alive.
+    expect({ code, signal }, stderr).toSatisfy(
+      (end: { code: number | null; signal: string | null }) =>
+        end.signal === 'SIGINT' || end.code === 130,
+    );
+    expect(stderr).toContain('SIGINT: stopping the container');
+    const id = /container ([0-9a-f]{12}) started/.exec(stderr)?.[1];
+    expect(id, stderr).toBeDefined();
+    expect(exists(id ?? '')).toBe(false);
+    expect(existsSync(join(out, 'conformance.json'))).toBe(false);
   },
 );

@@ -55,7 +55,7 @@ const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 export const CONTAINER_LABEL = 'org.fedconn.target';
 
 function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return (error instanceof Error ? error.message : String(error)).trim();
 }
 
 export async function startContainerTarget(
