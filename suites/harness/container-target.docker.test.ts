@@ -3,7 +3,7 @@
 // over HTTP and removed. Without a reachable engine the tests are skipped, with
 // the reason in their names and on stderr, so they never pass unseen.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -12,6 +12,12 @@ import { main } from '../../cli/main.ts';
 import { startContainerTarget } from './container-target.ts';
 
 const IMAGE = `fedconn-vitest:${process.pid}`;
+const work = mkdtempSync(join(tmpdir(), 'fedconn-docker-test-'));
+const outDir = (name: string) => {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  return dir;
+};
 const RULES = ['CRED-CHAIN-02', 'CONN-DISC-01', 'FED-KEYS-03', 'IS-LOOKUP-02'];
 
 function docker(...args: string[]): string {
@@ -45,13 +51,14 @@ beforeAll(() => {
 }, 150_000);
 
 afterAll(() => {
+  rmSync(work, { recursive: true, force: true });
   if (SKIP_REASON === undefined) docker('image', 'rm', '--force', IMAGE);
 });
 
 test.skipIf(SKIP_REASON !== undefined)(
   name('a few rules pass through --target container, and the container is gone afterwards'),
   async () => {
-    const out = mkdtempSync(join(tmpdir(), 'fedconn-container-run-'));
+    const out = outDir('run');
     let stdout = '';
     let stderr = '';
     const io: Io = { out: (t) => (stdout += t), err: (t) => (stderr += t), columns: undefined };
@@ -103,7 +110,7 @@ test.skipIf(SKIP_REASON !== undefined)(
 test.skipIf(SKIP_REASON !== undefined)(
   name('Ctrl-C during a run removes the container and ends fedconn with SIGINT, writing no report'),
   async () => {
-    const out = mkdtempSync(join(tmpdir(), 'fedconn-container-int-'));
+    const out = outDir('interrupted');
     const child = spawn(
       process.execPath,
       ['cli/bin.js', 'run', '--target', 'container', '--image', IMAGE, '--seed', '1', '--out', out],

@@ -103,6 +103,7 @@ export async function startContainerTarget(
   let container: StartedTestContainer | undefined;
   let starting: Promise<StartedTestContainer> | undefined;
   let stopping: Promise<void> | undefined;
+  let interrupted = false;
 
   const detach = () => {
     for (const s of SIGNALS) process.off(s, onSignal);
@@ -121,6 +122,7 @@ export async function startContainerTarget(
   // abandoned, so nothing in it matters), then die of the same signal (or exit
   // 128+n where someone else also listens for it).
   function onSignal(signal: NodeJS.Signals) {
+    interrupted = true;
     log(`fedconn: ${signal}: stopping the container of ${options.image}\n`);
     void stop(0)
       .catch((error: unknown) => {
@@ -165,7 +167,14 @@ export async function startContainerTarget(
       label: `container ${options.image}`,
     });
     return {
-      target: { ...target, kind: 'container' },
+      target: {
+        ...target,
+        kind: 'container',
+        // Once interrupted, no further check starts: the run stalls until the
+        // container is gone and the process dies, instead of failing every rule
+        // against a vanished server and writing reports of it.
+        open: (o) => (interrupted ? new Promise<never>(() => undefined) : target.open(o)),
+      },
       containerId: container.getId(),
       stop: () => stop(),
     };
