@@ -119,7 +119,15 @@ describe('fedconn run against the simulator', () => {
     [['--profile', 'bogus'], /--profile: unknown profile "bogus"/],
     [['--rules', 'NOPE-01'], /--rules: "NOPE-01" matches no rule/],
     [['--target', 'http'], /--target http needs --config/],
-    [['--target', 'container'], /not available in this version/],
+    [['--target', 'container'], /--target container needs --image NAME/],
+    [
+      ['--target', 'container', '--image', 'x', '--mutant', 'FED-KEYS-03/omit-valid-until-ts'],
+      /--mutant works only with --target sim/,
+    ],
+    [
+      ['--target', 'container', '--image', 'x', '--config', 'c.json'],
+      /--config is for --target http/,
+    ],
     [['--target', 'moon'], /--target: unknown target "moon"/],
     [['--mutant', 'nope'], /--mutant: unknown mutant "nope"/],
     [['--runs', '0'], /--runs: "0" is not valid/],

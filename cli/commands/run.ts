@@ -15,6 +15,10 @@ import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
 import { runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
 import { httpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
+import {
+  ContainerTargetError,
+  startContainerTarget,
+} from '../../suites/harness/container-target.ts';
 import { readTargetConfig } from '../../simulator/serve/target-config.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { NetworkError } from '../../simulator/net/transport.ts';
@@ -93,8 +97,16 @@ function readExpectations(path: string | undefined): Set<string> {
   return new Set(match === undefined ? [] : RULES.filter(match).map((r) => r.id));
 }
 
-interface Prepared {
+/** A target ready to run against, and how to let go of it (stop its container). */
+interface Acquired {
   readonly target: Target;
+  readonly release: () => Promise<void>;
+}
+
+interface Prepared {
+  /** How the plan and reports name the target before it is acquired. */
+  readonly label: string;
+  readonly acquire: () => Promise<Acquired>;
   readonly targetArgs: string;
   readonly profiles: readonly Profile[];
   readonly selected: (rule: Rule) => boolean;
@@ -104,7 +116,7 @@ interface Prepared {
   readonly expected: Set<string>;
 }
 
-function prepare(options: RunCommandOptions): Prepared {
+function prepare(options: RunCommandOptions, io: Io): Prepared {
   const kind = options.target ?? 'sim';
   const requested = options.profile ?? [];
   const profiles: Profile[] = requested.length === 0 ? [...PROFILES] : [];
@@ -132,14 +144,21 @@ function prepare(options: RunCommandOptions): Prepared {
       `--mutant: unknown mutant "${options.mutant}"; see \`fedconn mutants --list\``,
     );
   }
-  let target: Target;
+  // sim and http targets need no setup; a container is started only once the run begins.
+  const ready = (target: Target) => ({
+    label: target.label,
+    acquire: () => Promise.resolve({ target, release: () => Promise.resolve() }),
+  });
+  let how: Pick<Prepared, 'label' | 'acquire'>;
   let targetArgs: string;
   switch (kind) {
     case 'sim':
-      target = simTarget({
-        services: ALL_SERVICES,
-        mutants: mutant === undefined ? [] : [mutant.name],
-      });
+      how = ready(
+        simTarget({
+          services: ALL_SERVICES,
+          mutants: mutant === undefined ? [] : [mutant.name],
+        }),
+      );
       targetArgs = `--target sim${mutant === undefined ? '' : ` --mutant ${mutant.name}`}`;
       break;
     case 'http': {
@@ -148,22 +167,45 @@ function prepare(options: RunCommandOptions): Prepared {
       if (mutant !== undefined) throw new UsageError('--mutant works only with --target sim');
       const config = readTargetConfig(options.config);
       if (!config.ok) throw new UsageError(config.error.message);
-      target = httpTarget(config.value, {
-        timeoutMs: Math.min(timeoutMs, 30_000),
-        label: `http (${options.config})`,
-      });
+      how = ready(
+        httpTarget(config.value, {
+          timeoutMs: Math.min(timeoutMs, 30_000),
+          label: `http (${options.config})`,
+        }),
+      );
       targetArgs = `--target http --config ${options.config}`;
       break;
     }
-    case 'container':
-      throw new UsageError(
-        '--target container is not available in this version; use --target http with `fedconn serve` or your own servers',
-      );
+    case 'container': {
+      const image = options.image;
+      if (image === undefined || image === '')
+        throw new UsageError(
+          '--target container needs --image NAME (build the reference image with `npm run image`)',
+        );
+      if (mutant !== undefined) throw new UsageError('--mutant works only with --target sim');
+      if (options.config !== undefined)
+        throw new UsageError(
+          '--config is for --target http; with --target container the image writes its own config',
+        );
+      how = {
+        label: `container ${image}`,
+        acquire: async () => {
+          const started = await startContainerTarget({
+            image,
+            requestTimeoutMs: Math.min(timeoutMs, 30_000),
+            log: io.err,
+          });
+          return { target: started.target, release: started.stop };
+        },
+      };
+      targetArgs = `--target container --image ${image}`;
+      break;
+    }
     default:
       throw new UsageError(`--target: unknown target "${kind}"; expected sim, http or container`);
   }
   return {
-    target,
+    ...how,
     targetArgs,
     profiles,
     selected,
@@ -185,9 +227,7 @@ function listPlan(p: Prepared, io: Io, json: boolean): number {
     checks: CHECKS.filter((c) => c.rules.includes(r.id)).map((c) => c.name),
   }));
   if (json) {
-    io.out(
-      `${JSON.stringify({ target: p.target.label, profiles: p.profiles, rules: rows }, null, 2)}\n`,
-    );
+    io.out(`${JSON.stringify({ target: p.label, profiles: p.profiles, rules: rows }, null, 2)}\n`);
   } else {
     for (const r of rows)
       io.out(
@@ -284,10 +324,34 @@ export function renderSummary(report: RunReport): string {
 }
 
 export async function runCommand(options: RunCommandOptions, io: Io): Promise<number> {
-  const p = prepare(options);
+  const p = prepare(options, io);
   if (options.list === true) return listPlan(p, io, options.json === true);
-  if (p.target.kind === 'http') {
-    const unreachable = await probe(p.target);
+  let acquired: Acquired;
+  try {
+    acquired = await p.acquire();
+  } catch (error) {
+    if (!(error instanceof ContainerTargetError)) throw error;
+    // A wrong image name is the user's to fix (exit 2); no engine, or a container
+    // that never became ready, leaves the target unreachable (exit 3).
+    if (error.problem === 'image') throw new UsageError(error.message);
+    io.err(`fedconn: target unreachable: ${error.message}\n`);
+    return EXIT.unreachable;
+  }
+  try {
+    return await runAgainst(acquired.target, p, options, io);
+  } finally {
+    await acquired.release();
+  }
+}
+
+async function runAgainst(
+  target: Target,
+  p: Prepared,
+  options: RunCommandOptions,
+  io: Io,
+): Promise<number> {
+  if (target.kind !== 'sim') {
+    const unreachable = await probe(target);
     if (unreachable !== undefined) {
       io.err(`fedconn: target unreachable: ${unreachable}\n`);
       return EXIT.unreachable;
@@ -295,7 +359,7 @@ export async function runCommand(options: RunCommandOptions, io: Io): Promise<nu
   }
   const mutant = options.mutant;
   const report = await runChecks({
-    target: p.target,
+    target,
     checks: CHECKS,
     profiles: p.profiles,
     seed: p.seed,
