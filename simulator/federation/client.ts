@@ -82,7 +82,7 @@ export async function federationRequest(
   if (
     matrixProfile(ctx) === 'matrix-2014' &&
     !isMutant(ctx, MATRIX_MUTANTS.sendBeforeAuthenticating) &&
-    (await knownServerKeys(ctx, destination)) === undefined
+    (await knownServerKeys(ctx, destination, [], located.value)) === undefined
   ) {
     throw new NetworkError(`cannot authenticate ${destination}: no valid key document`, uri);
   }

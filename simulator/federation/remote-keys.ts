@@ -20,7 +20,7 @@ import { checkJsonSignature, ED25519_KEY_ID } from '../protocol/encoding/signed-
 import { fail, ok, type Failure, type Result } from '../protocol/result.ts';
 import { isMutant, type HomeserverContext, type MatrixProfile } from '../homeserver/context.ts';
 import { connectionCertificate } from '../net/tls.ts';
-import { locateServer, requestTo } from './client.ts';
+import { locateServer, requestTo, type Located } from './client.ts';
 import { validateServerKeysV1, type KeyV1FailureKind } from './keys-v1.ts';
 import { MATRIX_MUTANTS } from './mutants.ts';
 import type { KeyLookup } from './x-matrix.ts';
@@ -159,6 +159,7 @@ export async function knownServerKeys(
   ctx: HomeserverContext,
   serverName: string,
   keyIds: readonly string[] = [],
+  located?: Located,
 ): Promise<ValidatedKeys | undefined> {
   const cache = cacheOf(ctx);
   const cached = cache.get(serverName);
@@ -167,7 +168,7 @@ export async function knownServerKeys(
     (id) => cached?.keys.has(id) === true || cached?.oldKeys.has(id) === true,
   );
   if (fresh && holds) return cached;
-  const fetched = await fetchServerKeys(ctx, serverName);
+  const fetched = await fetchServerKeys(ctx, serverName, located);
   if (!fetched.ok) return fresh ? cached : undefined;
   cache.set(serverName, fetched.value);
   return fetched.value;
@@ -210,8 +211,15 @@ export async function eventVerifyKeys(
 export async function fetchServerKeys(
   ctx: HomeserverContext,
   serverName: string,
+  // Where the caller already resolved serverName to: the key fetch then uses that same
+  // connection (as a 2014 server checks the certificate of the peer it is about to
+  // talk to) instead of resolving the name a second time.
+  endpoint?: Located,
 ): Promise<Result<ValidatedKeys, Failure<KeyValidationFailureKind>>> {
-  const located = await locateServer(ctx, serverName);
+  const located =
+    endpoint === undefined
+      ? await locateServer(ctx, serverName)
+      : ({ ok: true, value: endpoint } as const);
   if (!located.ok) return fail('unreachable', `cannot resolve ${serverName}: ${located.detail}`);
   const v1 = matrixProfile(ctx) === 'matrix-2014';
   let text: string;

@@ -307,7 +307,11 @@ async function establishOutcome(
   const settle = async () => {
     for (let round = 0; round < 4; round++) {
       const before = state();
-      for (const c of everyone) await c.processQueues();
+      for (const c of everyone) {
+        await c.processQueues();
+        // Alias queues are polled apart from the client's own (ALIAS-UNLINK-01).
+        for (const alias of c.aliases) await c.pollAliasQueue(alias);
+      }
       if (state() === before) return;
     }
   };
