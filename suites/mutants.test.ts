@@ -32,7 +32,7 @@ describe('mutation testing of the suite', () => {
       notPassing.map((r) => `${r.id}: ${r.status} ${r.failures[0]?.message ?? r.note ?? ''}`),
     ).toEqual([]);
     expect(report.exitCode).toBe(0);
-  });
+  }, 240_000);
 
   test('every checked rule has at least one mutant', () => {
     const withMutant = new Set(MUTANTS.map((m) => m.violates));
@@ -43,17 +43,21 @@ describe('mutation testing of the suite', () => {
     MUTANTS.filter((m) => checked.some((r) => r.id === m.violates)).map(
       (m) => [m.name, m] as const,
     ),
-  )('%s is killed by the rule it violates', async (_name, mutant) => {
-    const result = await tryMutant({
-      mutant,
-      checks: CHECKS,
-      services: ALL_SERVICES,
-      profiles: PROFILES,
-      seed: 1,
-      timeoutMs: 60_000,
-      version: 'test',
-    });
-    expect(result.killed, `killed by ${result.killedBy.join(', ') || 'nothing'}`).toBe(true);
-    expect(result.killedBy).toContain(mutant.violates);
-  });
+  )(
+    '%s is killed by the rule it violates',
+    async (_name, mutant) => {
+      const result = await tryMutant({
+        mutant,
+        checks: CHECKS,
+        services: ALL_SERVICES,
+        profiles: PROFILES,
+        seed: 1,
+        timeoutMs: 60_000,
+        version: 'test',
+      });
+      expect(result.killed, `killed by ${result.killedBy.join(', ') || 'nothing'}`).toBe(true);
+      expect(result.killedBy).toContain(mutant.violates);
+    },
+    180_000,
+  );
 });

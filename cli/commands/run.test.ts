@@ -55,7 +55,7 @@ describe('fedconn run against the simulator', () => {
     const text = io.stdout().replace(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g'), '');
     expect(text).toMatch(/FED-KEYS\s+\d+\s+0\s/);
     expect(io.stdout()).toContain('planned: no conformance check exists for them yet');
-  });
+  }, 240_000);
 
   test('a mutant fails its rule: exit 1, with the failure, expected vs actual and a repro', async () => {
     const out = join(dir, 'mutant');
@@ -192,7 +192,7 @@ describe('fedconn run --target http against fedconn serve', () => {
     } finally {
       await served.close();
     }
-  });
+  }, 240_000);
 });
 
 describe('a target that hangs or lies', () => {
