@@ -524,7 +524,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'On receiving an establishment package, a responder client first makes sure its QS queue is empty, to learn whether another client of the same user already accepted.',
       checkedBy:
-        'Every responder device processes the package at once under a fast-check scheduler at the transport (1 to 5 devices, 1 or 2 initiator devices, one or two homeservers; 4 runs). The transport attributes each request to its device: between a device’s AS queue fetch and its next QS queue fetch there may be no AS credentials fetch (verification), external commit info or join. Mutant: skip the queue check.',
+        'Every responder device processes the package at once under a fast-check scheduler at the transport (1 to 5 devices, one or two homeservers; 3 runs). The transport attributes each request to its device: between a device’s AS queue fetch and its next QS queue fetch there may be no AS credentials fetch (verification), external commit info or join. Mutant: skip the queue check.',
       note: 'Historic rule of the 2022 spec (the multi-device seed states it); the current Phoenix spec and Air dropped it (phnx-air-notes D1).',
     },
     'CONN-RACE-02': {
@@ -535,7 +535,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'If the queue holds a WelcomeBundle for the same group id as the establishment package, the client joins the group with the WelcomeBundle and discards the package.',
       checkedBy:
-        'One device (drawn among 2 to 5) accepts first; the others then process under a fast-check scheduler with its WelcomeBundle in their queues. Each must join by the Welcome, discard the package, and send no external commit info or join request (4 runs). Mutant: ignore the WelcomeBundle and join by external commit anyway.',
+        'One device (drawn among 2 to 5) accepts first; the others then process under a fast-check scheduler with its WelcomeBundle in their queues. Each must join by the Welcome, discard the package, and send no external commit info or join request (3 runs). Mutant: ignore the WelcomeBundle and join by external commit anyway.',
     },
     'CONN-RACE-03': {
       level: 'MUST',
@@ -545,7 +545,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'After joining, the accepting client adds all other clients of its user to the group.',
       checkedBy:
-        'One device (drawn among 2 to 5) accepts alone, in some runs going offline for 1 or 2 requests while it adds the others, then processing again. Once it is done, the group on the DS and in its own view holds every client of both users; afterwards every other device joins by Welcome (6 runs). Mutants: add no other device; add only one; forget the other devices after an outage.',
+        'One device (drawn among 2 to 5) accepts alone, in some runs going offline for 1 or 2 requests while it adds the others, then processing again. Once it is done, the group on the DS and in its own view holds every client of both users; afterwards every other device joins by Welcome (4 runs). Mutants: add no other device; add only one; forget the other devices after an outage.',
     },
     'CONN-RACE-04': {
       level: 'MUST',
@@ -555,7 +555,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'If joining through the join connection group endpoint fails, the client checks its queue again: a WelcomeBundle for the group wins; if the queue is still empty it discards the package and aborts, without retrying the join.',
       checkedBy:
-        'The transport holds a drawn device’s join while another device accepts, so the DS refuses it. The winner’s commit adding the other devices is either already delivered or held until the loser finishes (2 to 5 devices, 5 runs). The loser must send exactly one join, then fetch its QS queue and send no further external commit request. It joins by the waiting WelcomeBundle, or discards the package when none is there. A join the device could not send (offline) is not a failed join: the package stays queued until it is back (CONN-RACE-05). Mutants: retry the join; abort without checking the queue again.',
+        'The transport holds a drawn device’s join while another device accepts, so the DS refuses it. The winner’s commit adding the other devices is either already delivered or held until the loser finishes (2 to 5 devices, 4 runs). The loser must send exactly one join, then fetch its QS queue and send no further external commit request. It joins by the waiting WelcomeBundle, or discards the package when none is there. A join the device could not send (offline) is not a failed join: the package stays queued until it is back (CONN-RACE-05). Mutants: retry the join; abort without checking the queue again.',
     },
     'CONN-RACE-05': {
       level: 'MUST',
@@ -568,7 +568,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'Whatever the interleaving of client steps and server responses, including clients going offline and messages delayed or duplicated, exactly one connection group results, holding every client of both users exactly once, and no client joins twice.',
       checkedBy:
-        'A fast-check scheduler at the clients’ transport orders the sending of each request and the return of each answer, over 1 to 5 responder devices (1 or 2 initiator devices, one or two homeservers; 8 runs) all processing the package at once. Delays: the scheduler holds any request or answer while others proceed. Each device may go offline part-way (1 to 3 of its requests fail with a network error before reaching the server, and it processes again once back). It may receive its establishment package twice, and up to 3 of its requests may be delivered twice. DS writes (join, commit, group creation) are never duplicated: the reference DS refuses the copy as stale. Afterwards: exactly one external join, every other responder device joined by its WelcomeBundle, every client in the one group exactly once (every view, and one leaf per client in the DS tree), no client joined twice, and no DS created a group other than the connection group (observer). Mutants: the DS accepts every join; a join that could not reach the DS discards the package.',
+        'A fast-check scheduler at the clients’ transport orders the sending of each request and the return of each answer, over 1 to 5 responder devices (1 or 2 initiator devices, one or two homeservers; 6 runs per profile) all processing the package at once. Delays: the scheduler holds any request or answer while others proceed. Each device may go offline part-way (1 to 3 of its requests fail with a network error before reaching the server, and it processes again once back). It may receive its establishment package twice, and up to 3 of its requests may be delivered twice. DS writes (join, commit, group creation) are never duplicated: the reference DS refuses the copy as stale. Afterwards: exactly one external join, every other responder device joined by its WelcomeBundle, every client in the one group exactly once (every view, and one leaf per client in the DS tree), no client joined twice, and no DS created a group other than the connection group (observer). Mutants: the DS accepts every join; a join that could not reach the DS discards the package.',
     },
     'CONN-RACE-06': {
       level: 'MUST',
@@ -578,7 +578,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'A client that lost the race leaves no group of its own behind on any DS and ends up in the connection group through the WelcomeBundle.',
       checkedBy:
-        'The transport holds a drawn loser’s join while another device accepts (its WelcomeBundle waiting or coming later), then the loser processes its queue again. No DS may have created a group other than the connection group (observer), and the loser joined once, by the WelcomeBundle (2 to 5 devices, 6 runs). Mutants: the loser creates a fresh group of its own; the loser ignores the WelcomeBundle that comes later.',
+        'The transport holds a drawn loser’s join while another device accepts (its WelcomeBundle waiting or coming later), then the loser processes its queue again. No DS may have created a group other than the connection group (observer), and the loser joined once, by the WelcomeBundle (2 to 5 devices, 4 runs). Mutants: the loser creates a fresh group of its own; the loser ignores the WelcomeBundle that comes later.',
     },
   },
 );
