@@ -4,6 +4,8 @@
 // the winner has already added its siblings when the refusal comes back (the
 // WelcomeBundle waits in the loser's queue), or its commit adding them is held
 // until the loser has finished (the queue is still empty when it looks again).
+// A third case is no loss: the device's join never reaches the DS (it is
+// offline), so it must keep the package and join once back.
 import fc from 'fast-check';
 import type { ClientEvent, PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
 import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
@@ -17,8 +19,9 @@ import {
   type RaceWorld,
   type RequestKind,
 } from './race-support.ts';
+import { NetworkError } from '../../simulator/net/transport.ts';
 
-type Loss = 'welcome-waiting' | 'welcome-later';
+type Loss = 'welcome-waiting' | 'welcome-later' | 'offline';
 
 interface Lost {
   /** The kinds of the loser's requests while it processed the package, with the answers it saw. */
@@ -48,6 +51,7 @@ async function loseTheRace(
     const kind = kindOf(request);
     if (device === loser && kind === 'join' && !held.join) {
       held = { ...held, join: true };
+      if (loss === 'offline') throw new NetworkError('offline: the join never left', request.url);
       loserAtJoin.open();
       await joinGoes.opened;
     }
@@ -61,6 +65,24 @@ async function loseTheRace(
   const from = traffic.sent.length;
   const eventsFrom = loser.events.length;
   const loserDone = traffic.as(loser, () => loser.processQueues());
+  const summary = (member: boolean, where: string): Lost => ({
+    sent: traffic
+      .of(loser, from)
+      .map((s) => ({ kind: s.kind, result: String(s.result ?? 'unanswered') })),
+    events: loser.events.slice(eventsFrom),
+    member,
+    where,
+  });
+  if (loss === 'offline') {
+    // Offline at its join, then back with no other device active.
+    await loserDone.catch(() => undefined);
+    await processUntilDone(traffic, loser);
+    traffic.intercept = undefined;
+    return summary(
+      loser.groups.has(world.groupId),
+      `${loser.clientId.client} was offline when it sent its join (${world.describe})`,
+    );
+  }
   const where = `${loser.clientId.client} lost to ${winner.clientId.client}, ${loss === 'welcome-later' ? 'whose WelcomeBundle came after' : 'whose WelcomeBundle was waiting'} (${world.describe})`;
   const atJoin = await Promise.race([
     loserAtJoin.opened.then(() => true),
@@ -76,23 +98,17 @@ async function loseTheRace(
   commitGoes.open();
   await winnerDone;
   traffic.intercept = undefined;
-  return {
-    sent: traffic
-      .of(loser, from)
-      .map((s) => ({ kind: s.kind, result: String(s.result ?? 'unanswered') })),
-    events: loser.events.slice(eventsFrom),
-    member,
-    where,
-  };
+  return summary(member, where);
 }
 
-const races = [
-  fc.integer({ min: 2, max: 5 }),
-  fc.nat(4),
-  fc.nat(3),
-  fc.constantFrom<Loss>('welcome-waiting', 'welcome-later'),
-  fc.boolean(),
-] as const;
+const races = (...losses: Loss[]) =>
+  [
+    fc.integer({ min: 2, max: 5 }),
+    fc.nat(4),
+    fc.nat(3),
+    fc.constantFrom(...losses),
+    fc.boolean(),
+  ] as const;
 
 /** Builds the world and runs the race the property drew: the loser and the winner are distinct. */
 async function race(
@@ -120,11 +136,26 @@ export const failedJoinRechecksQueue = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [...races],
+      [...races('welcome-waiting', 'welcome-later', 'offline')],
       async (...drawn) => {
         const { lost, loss } = await race(ctx, `race4 ${run++}`, drawn);
         const kinds = lost.sent.map((s) => s.kind);
         const joins = lost.sent.filter((s) => s.kind === 'join');
+        if (loss === 'offline') {
+          // Not a failed join: the package stays, and the device joins once back.
+          expectEqual(
+            [
+              joins.map((s) => s.result),
+              lost.events
+                .filter((e) => ['joined', 'join-failed', 'offer-discarded'].includes(e.type))
+                .map(describeEvent),
+              lost.member,
+            ],
+            [['network error', '200'], ['joined by external-commit'], true],
+            `the device's joins, events and membership once back (${lost.where})`,
+          );
+          return;
+        }
         expectEqual(
           joins.map((s) => (/^4\d\d$/.test(s.result) ? 'refused' : s.result)),
           ['refused'],
@@ -148,7 +179,7 @@ export const failedJoinRechecksQueue = defineCheck({
           `the loser's outcome [events, member when done] (${lost.where})`,
         );
       },
-      { numRuns: 4 },
+      { numRuns: 5 },
     );
   },
 });
@@ -162,7 +193,7 @@ export const loserLeavesNoGroupBehind = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [...races],
+      [...races('welcome-waiting', 'welcome-later')],
       async (...drawn) => {
         const { world, loser, lost } = await race(ctx, `race6 ${run++}`, drawn);
         // The loser comes back to its queue once the winner is done.

@@ -675,7 +675,7 @@ export class PhoenixClient {
       this.events.push({ type: 'joined', groupId: id, via: 'external-commit' });
       return true;
     } catch (error) {
-      // Offline is not a failed join: the package stays queued for when the device is back (CONN-RACE-05).
+      // Offline is not a failed join: the package stays queued for when the device is back (CONN-RACE-04/05).
       if (error instanceof NetworkError && !isRaceMutant(this.env, RACE.offlineJoinDiscardsPackage))
         throw error;
       this.events.push({ type: 'join-failed', groupId: id, reason: describe(error) });

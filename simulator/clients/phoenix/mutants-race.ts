@@ -29,10 +29,10 @@ export const RACE_CLIENT_MUTANTS = {
   loserCreatesOwnGroup: 'CONN-RACE-06/loser-creates-own-group',
   /** A client whose join failed ignores the WelcomeBundle that arrives later for that group. */
   loserIgnoresLateWelcome: 'CONN-RACE-06/loser-ignores-late-welcome',
+  /** A join that could not reach the DS (offline) counts as refused: the package is discarded. */
+  offlineJoinDiscardsPackage: 'CONN-RACE-04/offline-join-discards-package',
   /** An accepting client that went offline while adding its siblings never adds them once back. */
   forgetSiblingsAfterOutage: 'CONN-RACE-03/forget-siblings-after-outage',
-  /** A join that could not reach the DS (offline) counts as failed: the package is discarded. */
-  offlineJoinDiscardsPackage: 'CONN-RACE-05/offline-join-discards-package',
 } as const;
 
 export type RaceClientMutant = (typeof RACE_CLIENT_MUTANTS)[keyof typeof RACE_CLIENT_MUTANTS];
