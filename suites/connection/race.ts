@@ -1,28 +1,105 @@
 // Whatever the race between a responder's devices, one connection group results
-// (CONN-RACE-05): every responder device receives the establishment package and
-// processes it at once, while a fast-check scheduler at the clients' transport
-// decides the order in which their requests reach the servers. Afterwards the
-// group holds every client of both users exactly once, joined exactly once, and
-// exactly one device joined by external commit.
+// (CONN-RACE-05). Every responder device receives the establishment package
+// (some of them twice) and they all process it at once, while a fast-check
+// scheduler at the clients' transport decides when each request reaches its
+// server and when each answer comes back. Some devices go offline part-way (a
+// run of their requests fails with a network error before reaching the server)
+// and process again once back; some of their requests are delivered twice.
+// Afterwards the group holds every client of both users exactly once, joined
+// exactly once, exactly one device joined by external commit and every other
+// responder device by its WelcomeBundle, and no DS holds any other group.
 import fc from 'fast-check';
-import type { Transport } from '../../simulator/net/transport.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import { drop, duplicate } from '../../simulator/net/faults.ts';
+import type { Middleware } from '../../simulator/net/transport.ts';
+import type { Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { epochOf, membersOf } from '../../simulator/protocol/mls/index.ts';
-import { decodeRatchetTree } from '../../simulator/protocol/mls/wire.ts';
-import { populate } from '../../simulator/scenario.ts';
 import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
-import { DS } from './race-mls.ts';
-import { expectOk, send } from './support.ts';
+import {
+  expectNoOrphanedGroup,
+  groupOnDs,
+  kindOf,
+  leafOf,
+  nameOf,
+  processUntilDone,
+  raceWorld,
+  scheduled,
+  type RequestKind,
+  type Traffic,
+} from './race-support.ts';
+import { rngFor } from './support.ts';
 
-const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
+/** What can go wrong for one responder device during the race. */
+interface DeviceFaults {
+  /** Its requests from this index on fail, `offlineFor` of them: the device is offline. */
+  readonly offlineAfter: number | null;
+  readonly offlineFor: number;
+  /** The initiator's delivery of its establishment package arrives twice. */
+  readonly packageTwice: boolean;
+  /** The indexes of its requests that reach the server twice. */
+  readonly duplicated: readonly number[];
+}
+
+const deviceFaults: fc.Arbitrary<DeviceFaults> = fc.record({
+  offlineAfter: fc.option(fc.nat(14), { nil: null }),
+  offlineFor: fc.integer({ min: 1, max: 3 }),
+  packageTwice: fc.boolean(),
+  duplicated: fc.uniqueArray(fc.nat(15), { maxLength: 3 }),
+});
+
+/**
+ * Writes to the DS are not delivered twice: the reference DS refuses the copy of
+ * an applied commit as stale, and the sender would take its own success for a
+ * failure (the answer it sees is the copy's). Everything else may be.
+ */
+const NOT_DUPLICATED: readonly RequestKind[] = ['join', 'commit', 'create-group'];
+
+/** The initiator's delivery of a package to `device-N`'s queue, twice when N's faults say so. */
+const packagesTwice = (faults: readonly DeviceFaults[], rng: Rng): Middleware => {
+  const twice = duplicate({ rng, p: 1 });
+  return (next) => (request) => {
+    const device = /\/as\/clients\/[^/]+\/device-(\d+)\/queue$/.exec(new URL(request.url).pathname);
+    return faults[Number(device?.[1] ?? 0) - 1]?.packageTwice === true
+      ? twice(next)(request)
+      : next(request);
+  };
+};
+
+/** Offline runs and duplicated requests of each responder device, by the index of its requests. */
+function faulty(
+  traffic: Traffic,
+  devices: readonly PhoenixClient[],
+  faults: readonly DeviceFaults[],
+  rng: Rng,
+): Middleware {
+  // Counted across requests: the transport builds the middleware chain afresh for each one.
+  const counts = new Map<PhoenixClient, number>();
+  return (next) => {
+    const lose = drop({ rng, p: 1 })(next);
+    const twice = duplicate({ rng, p: 1 })(next);
+    return (request) => {
+      const device = traffic.current();
+      const f = device === undefined ? undefined : faults[devices.indexOf(device)];
+      if (device === undefined || f === undefined) return next(request);
+      const n = counts.get(device) ?? 0;
+      counts.set(device, n + 1);
+      if (f.offlineAfter !== null && n >= f.offlineAfter && n < f.offlineAfter + f.offlineFor)
+        return lose(request);
+      if (f.duplicated.includes(n) && !NOT_DUPLICATED.includes(kindOf(request)))
+        return twice(request);
+      return next(request);
+    };
+  };
+}
 
 export const oneGroupWhateverTheRace = defineCheck({
-  name: 'whatever the order of the responder devices’ requests, one connection group holds every client of both users once',
+  name: 'whatever the interleaving of the responder devices’ requests and answers, with devices offline part-way and requests duplicated, one connection group holds every client of both users once',
   rules: ['CONN-RACE-05'],
   profiles: ['multi-device', 'aliases'],
-  needs: ['reference-client'],
+  needs: ['reference-client', 'observer'],
   async run(ctx) {
     let run = 0;
+    const rng = rngFor(ctx, 'race-05 faults');
     await checkProperty(
       ctx,
       [
@@ -30,118 +107,93 @@ export const oneGroupWhateverTheRace = defineCheck({
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 2 }),
         fc.boolean(),
+        fc.array(deviceFaults, { minLength: 5, maxLength: 5 }),
       ] as [
         fc.Arbitrary<fc.Scheduler>,
         fc.Arbitrary<number>,
         fc.Arbitrary<number>,
         fc.Arbitrary<boolean>,
+        fc.Arbitrary<DeviceFaults[]>,
       ],
-      async (s, responderDevices, initiatorDevices, sameServer) => {
-        const n = run++;
-        const base = ctx.instance.env(`race-05 run ${n}`);
-        // Direct until the responders start; then every request waits for the scheduler.
-        let scheduled = false;
-        const transport: Transport = (request) =>
-          scheduled
-            ? s
-                .schedule(Promise.resolve(), `${request.method} ${new URL(request.url).pathname}`)
-                .then(() => base.transport(request))
-            : base.transport(request);
-        const env = { ...base, transport };
-        const servers = ctx.instance.servers.map((x) => x.serverName);
-        const [first, second] = servers;
-        if (first === undefined) throw new Error('the target has no servers');
-        const responderServer = sameServer ? first : (second ?? first);
-        const prefix = `${ctx.instance.namespace}race5-${n}-`;
-        const initiators = await populate(env, {
-          servers: [first],
-          usersPerServer: 1,
-          devicesPerUser: initiatorDevices,
-          profile: ctx.instance.profile,
-          userPrefix: `${prefix}i`,
+      async (s, responderDevices, initiatorDevices, sameServer, allFaults) => {
+        const faults = allFaults.slice(0, responderDevices);
+        const world = await raceWorld(ctx, `race5 ${run++}`, {
+          responderDevices,
+          initiatorDevices,
+          sameServer,
+          whileConnecting: packagesTwice(faults, rng),
         });
-        const responders = await populate(env, {
-          servers: [responderServer],
-          usersPerServer: 1,
-          devicesPerUser: responderDevices,
-          profile: ctx.instance.profile,
-          userPrefix: `${prefix}r`,
-        });
-        const [initiator] = initiators.users;
-        const [responder] = responders.users;
-        if (initiator === undefined || responder === undefined) throw new Error('no users');
-        const groupId = await initiator.primary.connect({ userId: responder.userId });
-
-        scheduled = true;
-        const racing = Promise.allSettled(responder.clients.map((c) => c.processQueues()));
-        const settled = await s.waitFor(racing);
-        scheduled = false;
+        const { traffic, groupId, everyone, describe: where } = world;
+        const devices = world.responder.clients;
+        const withFaults = faulty(traffic, devices, faults, rng);
+        const withScheduler = scheduled(s, traffic);
+        traffic.intercept = (next) => withScheduler(withFaults(next));
+        const settled = await s.waitFor(
+          Promise.allSettled(devices.map((c) => processUntilDone(traffic, c))),
+        );
+        traffic.intercept = undefined;
         const crashed = settled.flatMap((r, i) =>
           r.status === 'rejected' ? [`device-${i + 1} threw ${String(r.reason)}`] : [],
         );
-        await initiators.settle();
-        await responders.settle();
-        await initiators.settle();
+        await world.settle();
 
-        const everyone = [...initiator.clients, ...responder.clients];
         const total = everyone.length;
-        const where = `${initiatorDevices} initiator and ${responderDevices} responder devices`;
-        const externalJoins = responder.clients.flatMap((c) =>
-          c.events.filter(
-            (e) => e.type === 'joined' && e.groupId === groupId && e.via === 'external-commit',
+        const externalJoins = devices.flatMap((c) =>
+          c.events.flatMap((e) =>
+            e.type === 'joined' && e.groupId === groupId && e.via === 'external-commit'
+              ? [c.clientId.client]
+              : [],
           ),
-        ).length;
+        );
         expectThat(
-          externalJoins === 1,
+          externalJoins.length === 1,
           `external joins into the connection group (${where})`,
-          1,
+          'exactly one device',
           crashed.length === 0 ? externalJoins : [externalJoins, ...crashed],
         );
         for (const c of everyone) {
-          const name = `${c.clientId.user_id}/${c.clientId.client}`;
           expectEqual(
             [...c.groups.keys()],
             [groupId],
-            `the groups ${name} holds (${where}): one connection group`,
+            `the groups ${nameOf(c)} holds (${where}): one connection group`,
           );
           const joins = c.events.filter((e) => e.type === 'joined' && e.groupId === groupId);
           expectThat(
             joins.length <= 1,
-            `${name} joined the connection group more than once`,
+            `${nameOf(c)} joined the connection group more than once (${where})`,
             'at most one join',
             joins,
           );
         }
-        // The DS's copy of the group: one leaf and one CredentialInfo per client.
-        const entry = initiator.primary.groups.get(groupId);
-        if (entry === undefined) throw new Error(`the initiator has no group ${groupId}`);
-        const ds = ctx.instance.servers.find((x) => x.serverName === entry.dsServer);
-        if (ds === undefined) throw new Error(`no server ${entry.dsServer}`);
-        const info = await send(ctx, `${ds.origin}${DS}/groups/${groupId}/external_commit_info`, {
-          body: { ear_key: encodeUnpaddedBase64(entry.earKey) },
-        });
-        expectOk(info, `fetching external commit info of ${groupId}`);
-        const body = info.body as { ratchet_tree: string; credential_infos: string[] };
-        const treeBytes = decodeBase64(body.ratchet_tree);
-        const tree = treeBytes.ok ? decodeRatchetTree(treeBytes.value) : treeBytes;
-        if (!tree.ok) throw new Error('the DS serves an undecodable ratchet tree');
-        const leaves = tree.value.flatMap((node) =>
-          node?.nodeType === 'leaf' ? [hex(node.leaf.signaturePublicKey)] : [],
-        );
-        expectEqual(leaves.length, total, `members of the connection group on the DS (${where})`);
+        // A device that lost the race ends in the group through the WelcomeBundle.
         expectEqual(
-          body.credential_infos.length,
+          devices.map((c) => {
+            const join = c.events.find((e) => e.type === 'joined' && e.groupId === groupId);
+            return `${c.clientId.client}: ${join?.type === 'joined' ? join.via : 'not joined'}`;
+          }),
+          devices.map(
+            (c) =>
+              `${c.clientId.client}: ${externalJoins.includes(c.clientId.client) ? 'external-commit' : 'welcome'}`,
+          ),
+          `how each responder device joined the connection group (${where})`,
+        );
+        // The DS's copy of the group: one leaf and one CredentialInfo per client.
+        const onDs = await groupOnDs(ctx, world);
+        expectEqual(
+          onDs.leaves.length,
+          total,
+          `members of the connection group on the DS (${where})`,
+        );
+        expectEqual(
+          onDs.credentialInfos,
           total,
           `CredentialInfos of the connection group on the DS (${where})`,
         );
-        const counts = everyone.map((c) => {
-          const own = c.groups.get(groupId);
-          const key = own === undefined ? '' : hex(own.member.signaturePublicKey);
-          return `${c.clientId.client} of ${c.clientId.user_id}: ${leaves.filter((l) => l === key).length}`;
-        });
         expectEqual(
-          counts,
-          everyone.map((c) => `${c.clientId.client} of ${c.clientId.user_id}: 1`),
+          everyone.map(
+            (c) => `${nameOf(c)}: ${onDs.leaves.filter((l) => l === leafOf(c, groupId)).length}`,
+          ),
+          everyone.map((c) => `${nameOf(c)}: 1`),
           `leaves per client in the DS's tree (${where})`,
         );
         // Every client's own view agrees: same epoch, every client once.
@@ -163,6 +215,7 @@ export const oneGroupWhateverTheRace = defineCheck({
           `${total} members`,
           expected,
         );
+        expectNoOrphanedGroup(ctx, world);
         expectEqual(crashed, [], `responder devices that failed while processing (${where})`);
       },
       { numRuns: 6 },

@@ -75,6 +75,7 @@ import {
   encodeWelcome,
 } from '../../protocol/mls/wire.ts';
 import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/queues.ts';
+import { NetworkError } from '../../net/transport.ts';
 import { call, RequestFailed, type ClientEnv } from './env.ts';
 import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
 import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
@@ -85,6 +86,12 @@ import {
   usedDespite,
   withoutGroupIdInSignature,
 } from './mutants-initiator.ts';
+import {
+  RACE_CLIENT_MUTANTS as RACE,
+  createStrayGroup,
+  isRaceMutant,
+  siblingsToAdd,
+} from './mutants-race.ts';
 
 const DAY = 86_400_000;
 const PACKAGE_LIFETIME = 30 * DAY;
@@ -150,6 +157,10 @@ export class PhoenixClient {
   readonly #packageKeys = new Map<string, HpkeKeyPair>();
   readonly #keyPackages: PublishedKeyPackage[] = [];
   readonly #aliases = new Map<string, Ed25519KeyPair>();
+  /** Groups this client joined by external commit but whose siblings it has not added yet. */
+  readonly #siblingsOwed = new Set<string>();
+  /** Groups whose join failed (kept only by the CONN-RACE-06 mutant that ignores their Welcome). */
+  readonly #lostRaces = new Set<string>();
   readonly #rng: Rng;
   #draws = 0;
 
@@ -491,6 +502,13 @@ export class PhoenixClient {
    * poll it follows (ALIAS-UNLINK-01).
    */
   async processQueues(): Promise<void> {
+    // Back after an outage while adding the siblings: add them now (CONN-RACE-03/05).
+    if (!isRaceMutant(this.env, RACE.forgetSiblingsAfterOutage)) {
+      for (const id of this.#siblingsOwed) {
+        await this.#addSiblings(id);
+        this.#siblingsOwed.delete(id);
+      }
+    }
     const direct = await call<{ messages: { seq: number; message: unknown }[] }>(
       this.env,
       this.#own(`/_fedconn/v1/as/queue?since=${this.#asSince}`),
@@ -554,9 +572,9 @@ export class PhoenixClient {
     const groupBytes = decodeBase64(opened.connection_group_id);
     const id = groupBytes.ok ? encodeUnpaddedBase64Url(groupBytes.value) : '';
     // multi-device: first make sure our queue is empty; a WelcomeBundle for this group wins (CONN-RACE-01/02).
-    if (this.user.profile === 'multi-device') {
+    if (this.user.profile === 'multi-device' && !isRaceMutant(this.env, RACE.skipQueueCheck)) {
       await this.processQsQueue();
-      if (this.groups.has(id)) {
+      if (this.groups.has(id) && !isRaceMutant(this.env, RACE.ignoreWelcomeBundle)) {
         this.events.push({
           type: 'offer-discarded',
           groupId: id,
@@ -604,19 +622,25 @@ export class PhoenixClient {
       this.events.push({ type: 'offer-declined', groupId: id, senderUserId });
       return;
     }
-    const joined = await this.#joinExternally(
-      id,
-      this.env.mutants?.has(TRUST.joinAtOwnDs) === true ? this.user.serverName : domain,
-      groupStateEarKey,
-      credentialEarKey,
-      senderUserId,
-    );
+    const join = () =>
+      this.#joinExternally(
+        id,
+        this.env.mutants?.has(TRUST.joinAtOwnDs) === true ? this.user.serverName : domain,
+        groupStateEarKey,
+        credentialEarKey,
+        senderUserId,
+      );
+    let joined = await join();
+    for (let retry = 0; !joined && retry < 2 && isRaceMutant(this.env, RACE.retryJoin); retry++)
+      joined = await join();
     if (joined) {
+      this.#siblingsOwed.add(id);
       await this.#addSiblings(id);
+      this.#siblingsOwed.delete(id);
       return;
     }
     // Join failed: check the queue again; a WelcomeBundle for the group wins, else abort (CONN-RACE-04).
-    if (this.user.profile === 'multi-device') {
+    if (this.user.profile === 'multi-device' && !isRaceMutant(this.env, RACE.abortWithoutRecheck)) {
       await this.processQsQueue();
       if (this.groups.has(id)) return;
     }
@@ -625,6 +649,11 @@ export class PhoenixClient {
       groupId: id,
       reason: 'join failed and no WelcomeBundle arrived',
     });
+    if (isRaceMutant(this.env, RACE.loserIgnoresLateWelcome)) this.#lostRaces.add(id);
+    if (isRaceMutant(this.env, RACE.loserCreatesOwnGroup)) {
+      const origin = this.env.originOf(this.user.serverName);
+      await createStrayGroup(this.env, origin, this.#queue, this.#next('stray group'));
+    }
   }
 
   async #joinExternally(
@@ -710,6 +739,9 @@ export class PhoenixClient {
       this.events.push({ type: 'joined', groupId: id, via: 'external-commit' });
       return true;
     } catch (error) {
+      // Offline is not a failed join: the package stays queued for when the device is back (CONN-RACE-04/05).
+      if (error instanceof NetworkError && !isRaceMutant(this.env, RACE.offlineJoinDiscardsPackage))
+        throw error;
       this.events.push({ type: 'join-failed', groupId: id, reason: describe(error) });
       return false;
     }
@@ -785,7 +817,9 @@ export class PhoenixClient {
   /** Adds this user's other clients to the group by Welcome (CONN-RACE-03). */
   async #addSiblings(id: string): Promise<void> {
     const entry = this.groups.get(id);
-    const siblings = this.user.siblingsOf(this);
+    const all = this.user.siblingsOf(this);
+    // The CONN-RACE-03 mutants add fewer, as the accepting client only (it owes the add).
+    const siblings = this.#siblingsOwed.has(id) ? siblingsToAdd(this.env, all) : all;
     if (entry === undefined || siblings.length === 0) return;
     const claimed: { keyPackage: Uint8Array; info: CredentialInfo; queue: QueueRef }[] = [];
     for (const sibling of siblings) {
@@ -915,7 +949,7 @@ export class PhoenixClient {
   }
 
   async #onWelcomeBundle(bundle: Extract<QueueMessage, { kind: 'welcome_bundle' }>): Promise<void> {
-    if (this.groups.has(bundle.group_id)) return;
+    if (this.groups.has(bundle.group_id) || this.#lostRaces.has(bundle.group_id)) return;
     const sealed = decodeBase64(bundle.encrypted_joiner_info);
     if (!sealed.ok || sealed.value.length < 33) return;
     const enc = sealed.value.subarray(0, 32);

@@ -513,9 +513,8 @@ export const CONN_RACE = defineFamily(
       statement:
         'On receiving an establishment package, a responder client first makes sure its QS queue is empty, to learn whether another client of the same user already accepted.',
       checkedBy:
-        'The transport records the order of each client’s requests; a queue fetch must precede every verification and join. Mutant: skip the queue check.',
-      note: 'Historic rule of the 2022 spec; the current Phoenix spec and Air dropped it (phnx-air-notes D1).',
-      planned: true,
+        'Every responder device processes the package at once under a fast-check scheduler at the transport (1 to 5 devices, one or two homeservers; 3 runs). The transport attributes each request to its device: between a device’s AS queue fetch and its next QS queue fetch there may be no AS credentials fetch (verification), external commit info or join. Mutant: skip the queue check.',
+      note: 'Historic rule of the 2022 spec (the multi-device seed states it); the current Phoenix spec and Air dropped it (phnx-air-notes D1).',
     },
     'CONN-RACE-02': {
       level: 'MUST',
@@ -525,8 +524,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'If the queue holds a WelcomeBundle for the same group id as the establishment package, the client joins the group with the WelcomeBundle and discards the package.',
       checkedBy:
-        'Schedules where one client accepts before another processes its package; the late client must join by Welcome and never by external commit. Mutant: ignore WelcomeBundles.',
-      planned: true,
+        'One device (drawn among 2 to 5) accepts first; the others then process under a fast-check scheduler with its WelcomeBundle in their queues. Each must join by the Welcome, discard the package, and send no external commit info or join request (3 runs). Mutant: ignore the WelcomeBundle and join by external commit anyway.',
     },
     'CONN-RACE-03': {
       level: 'MUST',
@@ -536,8 +534,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'After joining, the accepting client adds all other clients of its user to the group.',
       checkedBy:
-        'After every successful acceptance, the group holds every client of the responder. Mutant: the accepting client adds nobody.',
-      planned: true,
+        'One device (drawn among 2 to 5) accepts alone, in some runs going offline for 1 or 2 requests while it adds the others, then processing again. Once it is done, the group on the DS and in its own view holds every client of both users; afterwards every other device joins by Welcome (4 runs). Mutants: add no other device; add only one; forget the other devices after an outage.',
     },
     'CONN-RACE-04': {
       level: 'MUST',
@@ -547,8 +544,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'If joining through the join connection group endpoint fails, the client checks its queue again: a WelcomeBundle for the group wins; if the queue is still empty it discards the package and aborts, without retrying the join.',
       checkedBy:
-        'Schedules that make a client’s join fail (lost race, DS refusal, dropped response). Mutant: retry the external join until it succeeds.',
-      planned: true,
+        'The transport holds a drawn device’s join while another device accepts, so the DS refuses it. The winner’s commit adding the other devices is either already delivered or held until the loser finishes (2 to 5 devices, 5 runs). The loser must send exactly one join, then fetch its QS queue and send no further external commit request. It joins by the waiting WelcomeBundle, or discards the package when none is there. In a third case the device is offline when it sends its join: that is not a failed join, so the package stays queued and the device joins by external commit once back. Mutants: retry the join; abort without checking the queue again; treat an offline join as refused and discard the package.',
     },
     'CONN-RACE-05': {
       level: 'MUST',
@@ -561,7 +557,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'Whatever the interleaving of client steps and server responses, including clients going offline and messages delayed or duplicated, exactly one connection group results, holding every client of both users exactly once, and no client joins twice.',
       checkedBy:
-        'fast-check scheduler in the clients’ transport over 1 to 5 responder devices (1 or 2 initiator devices, one or two homeservers), all processing the package at once: exactly one external join, every client in the one group exactly once, the DS tree with one leaf per client. Offline periods, delays and duplicates are not generated yet. Mutant: the DS accepts every join.',
+        'A fast-check scheduler at the clients’ transport orders the sending of each request and the return of each answer, over 1 to 5 responder devices (1 or 2 initiator devices, one or two homeservers; 6 runs per profile) all processing the package at once. Delays: the scheduler holds any request or answer while others proceed. Each device may go offline part-way (1 to 3 of its requests fail with a network error before reaching the server, and it processes again once back). It may receive its establishment package twice, and up to 3 of its requests may be delivered twice. DS writes (join, commit, group creation) are never duplicated: the reference DS refuses the copy as stale. Afterwards: exactly one external join, every other responder device joined by its WelcomeBundle, every client in the one group exactly once (every view, and one leaf per client in the DS tree), no client joined twice, and no DS created a group other than the connection group (observer). Mutant: the DS accepts every join.',
     },
     'CONN-RACE-06': {
       level: 'MUST',
@@ -571,8 +567,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'A client that lost the race leaves no group of its own behind on any DS and ends up in the connection group through the WelcomeBundle.',
       checkedBy:
-        'After each schedule, the observer lists groups on every DS; none may be orphaned, and every losing client is a member by Welcome. Mutant: losing client creates a fresh group.',
-      planned: true,
+        'The transport holds a drawn loser’s join while another device accepts (its WelcomeBundle waiting or coming later), then the loser processes its queue again. No DS may have created a group other than the connection group (observer), and the loser joined once, by the WelcomeBundle (2 to 5 devices, 4 runs). Mutants: the loser creates a fresh group of its own; the loser ignores the WelcomeBundle that comes later.',
     },
   },
 );
