@@ -13,6 +13,10 @@ export interface EstablishmentFigure {
   readonly medianMs: number;
   readonly floorMs: number;
   readonly ratio: number;
+  /** Median wall time with at least one metered crypto operation in flight. */
+  readonly cryptoMs: number;
+  /** Median wall time with none: transport, routing, parsing, storage, client logic. */
+  readonly otherMs: number;
   readonly ops: Readonly<Record<CryptoOp, number>>;
 }
 
@@ -26,7 +30,7 @@ async function establish(
   population: Population,
   initiator: string,
   responder: string,
-): Promise<{ ms: number; ops: Record<CryptoOp, number> }> {
+): Promise<Sample> {
   const a = population.user(initiator);
   const b = population.user(responder);
   meter.reset();
@@ -34,12 +38,19 @@ async function establish(
   const groupId = await a.primary.connect({ userId: b.userId });
   await population.settle();
   const ms = performance.now() - start;
+  const cryptoMs = meter.busyMs();
   const ops = meter.snapshot();
   for (const c of [...a.clients, ...b.clients]) {
     if (!c.groups.has(groupId))
       throw new Error(`establishment incomplete: ${c.clientId.user_id}/${c.clientId.client}`);
   }
-  return { ms, ops };
+  return { ms, cryptoMs, ops };
+}
+
+interface Sample {
+  readonly ms: number;
+  readonly cryptoMs: number;
+  readonly ops: Readonly<Record<CryptoOp, number>>;
 }
 
 export async function measureEstablishment(
@@ -54,7 +65,7 @@ export async function measureEstablishment(
   ];
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
-    const samples: { ms: number; ops: Record<CryptoOp, number> }[] = [];
+    const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       const s = await createScenario({
         seed: `bench ${c.name} ${i}`,
@@ -98,11 +109,20 @@ export async function measureEstablishment(
 
 function summarise(
   name: string,
-  samples: readonly { ms: number; ops: Record<CryptoOp, number> }[],
+  samples: readonly Sample[],
   unit: Readonly<Record<CryptoOp, number>>,
 ): EstablishmentFigure {
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
   const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
-  return { name, runs: samples.length, medianMs, floorMs, ratio: medianMs / floorMs, ops };
+  return {
+    name,
+    runs: samples.length,
+    medianMs,
+    floorMs,
+    ratio: medianMs / floorMs,
+    cryptoMs: median(samples.map((s) => s.cryptoMs)),
+    otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
+    ops,
+  };
 }

@@ -8,7 +8,8 @@ import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke
 import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
-import { meter } from './meter.ts';
+import { meter, timedOp } from './meter.ts';
+import { cachedKey } from './key-cache.ts';
 
 const suite = new CipherSuite({
   kem: new DhkemX25519HkdfSha256(),
@@ -34,14 +35,16 @@ export interface HpkeSealed {
 
 export type HpkeFailureKind = 'malformed-key' | 'decryption-failed';
 
-export async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
+export const deriveHpkeKeyPair = timedOp(async function deriveHpkeKeyPair(
+  rng: Rng,
+): Promise<HpkeKeyPair> {
   meter.count('hpke.derive');
   const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
   const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
   return { publicKey, privateKey: pair.privateKey };
-}
+});
 
-export async function hpkeSeal(input: {
+export const hpkeSeal = timedOp(async function hpkeSeal(input: {
   readonly publicKey: Uint8Array;
   readonly plaintext: Uint8Array;
   readonly info: Uint8Array;
@@ -67,9 +70,9 @@ export async function hpkeSeal(input: {
     // X25519 with a low-order public key yields an all-zero shared secret, which HPKE refuses.
     return fail('malformed-key', `cannot seal to this key: ${String(error)}`);
   }
-}
+});
 
-export async function hpkeOpen(input: {
+export const hpkeOpen = timedOp(async function hpkeOpen(input: {
   readonly keyPair: HpkeKeyPair;
   readonly sealed: HpkeSealed;
   readonly info: Uint8Array;
@@ -91,7 +94,7 @@ export async function hpkeOpen(input: {
   } catch (error) {
     return fail('decryption-failed', `HPKE open failed: ${String(error)}`);
   }
-}
+});
 
 const publicHandles = new WeakMap<HpkeKeyPair, Promise<webcrypto.CryptoKey>>();
 function publicHandle(pair: HpkeKeyPair): Promise<webcrypto.CryptoKey> {
@@ -108,6 +111,9 @@ export async function hpkeKeyPairFromRaw(
   privateKey: Uint8Array,
   publicKey: Uint8Array,
 ): Promise<HpkeKeyPair> {
-  const handle = await suite.kem.deserializePrivateKey(privateKey);
+  // Usually a key ts-mls just generated and exported, so already in the cache.
+  const handle = await cachedKey('x25519-private', privateKey, () =>
+    suite.kem.deserializePrivateKey(privateKey),
+  );
   return { publicKey: publicKey.slice(), privateKey: handle };
 }
