@@ -18,6 +18,13 @@ export interface EstablishmentFigure {
   /** Median wall time with none: transport, routing, parsing, storage, client logic. */
   readonly otherMs: number;
   readonly ops: Readonly<Record<CryptoOp, number>>;
+  /**
+   * Per operation: its count, its price (count x unit cost) and its median wall time in
+   * the establishment (an operation nested in another counts in the outer one).
+   */
+  readonly byOp: Readonly<
+    Partial<Record<CryptoOp, { count: number; priceMs: number; inSituMs: number }>>
+  >;
 }
 
 export const priceOf = (
@@ -39,17 +46,19 @@ async function establish(
   await population.settle();
   const ms = performance.now() - start;
   const cryptoMs = meter.busyMs();
+  const inSituMs = meter.inSituMs();
   const ops = meter.snapshot();
   for (const c of [...a.clients, ...b.clients]) {
     if (!c.groups.has(groupId))
       throw new Error(`establishment incomplete: ${c.clientId.user_id}/${c.clientId.client}`);
   }
-  return { ms, cryptoMs, ops };
+  return { ms, cryptoMs, inSituMs, ops };
 }
 
 interface Sample {
   readonly ms: number;
   readonly cryptoMs: number;
+  readonly inSituMs: Readonly<Record<CryptoOp, number>>;
   readonly ops: Readonly<Record<CryptoOp, number>>;
 }
 
@@ -124,5 +133,15 @@ function summarise(
     cryptoMs: median(samples.map((s) => s.cryptoMs)),
     otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
     ops,
+    byOp: Object.fromEntries(
+      CRYPTO_OPS.filter((op) => ops[op] > 0).map((op) => [
+        op,
+        {
+          count: ops[op],
+          priceMs: ops[op] * unit[op],
+          inSituMs: median(samples.map((s) => s.inSituMs[op])),
+        },
+      ]),
+    ),
   };
 }

@@ -104,6 +104,15 @@ if (only.has('floor') || only.has('establishment')) {
         `  ${''.padEnd(52)} crypto in flight ${ms(e.cryptoMs)} (${(e.cryptoMs / e.floorMs).toFixed(2)}x floor), the rest ${ms(e.otherMs)} (${(e.otherMs / e.floorMs).toFixed(2)}x floor)`,
       );
     }
+    console.log('  where crypto in flight exceeds its price (operation: in situ / price, count):');
+    for (const e of establishment) {
+      const excess = Object.entries(e.byOp)
+        .map(([op, o]) => ({ op, ...o, excess: o.inSituMs - o.priceMs }))
+        .sort((a, b) => b.excess - a.excess)
+        .slice(0, 4)
+        .map((o) => `${o.op} ${ms(o.inSituMs)} / ${ms(o.priceMs)} (${o.count})`);
+      console.log(`  ${e.name}: ${excess.join('; ')}`);
+    }
     result.establishment = establishment;
   }
 }
@@ -141,6 +150,8 @@ if (only.has('scale')) {
       `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events`,
     );
   });
+  for (const f of scale.failed)
+    console.log(`  ${String(f.users).padStart(6)} users: FAILED: ${f.error}`);
   console.log(
     `  growth exponent (log-log slope): wall ${scale.timeExponent.toFixed(2)}, CPU ${scale.cpuExponent.toFixed(2)}, heap above the empty federation ${scale.memoryExponent.toFixed(2)} (1 = linear)`,
   );

@@ -5,6 +5,8 @@ import type { ScaleFigure } from './scale-child.ts';
 
 export interface ScaleResult {
   readonly sizes: readonly ScaleFigure[];
+  /** Sizes whose child process failed (out of memory under the 4 GiB heap cap, say). */
+  readonly failed: readonly { readonly users: number; readonly error: string }[];
   /** Least-squares slope of log(time) against log(users): 1 is linear growth. */
   readonly timeExponent: number;
   readonly cpuExponent: number;
@@ -53,13 +55,19 @@ export async function measureScale(
   onSize?: (figure: ScaleFigure) => void,
 ): Promise<ScaleResult> {
   const figures: ScaleFigure[] = [];
+  const failed: { users: number; error: string }[] = [];
   for (const users of sizes) {
-    const figure = await runChild(users);
-    onSize?.(figure);
-    figures.push(figure);
+    try {
+      const figure = await runChild(users);
+      onSize?.(figure);
+      figures.push(figure);
+    } catch (error) {
+      failed.push({ users, error: String(error) });
+    }
   }
   return {
     sizes: figures,
+    failed,
     timeExponent: logLogSlope(figures.map((f) => [f.users, f.totalMs])),
     cpuExponent: logLogSlope(figures.map((f) => [f.users, f.cpuMs])),
     memoryExponent: logLogSlope(figures.map((f) => [f.users, f.peakHeapMiB - f.baseHeapMiB])),

@@ -175,6 +175,7 @@ export async function ed25519KeyPairFromSeed(
       async sign(message: Uint8Array): Promise<Uint8Array> {
         meter.count('ed25519.sign');
         return meter.timed(
+          'ed25519.sign',
           async () => new Uint8Array(await subtle.sign('Ed25519', privateKey, message)),
         );
       },
@@ -183,14 +184,15 @@ export async function ed25519KeyPairFromSeed(
 }
 
 /** Draws a 32-byte seed from rng, so key generation is as reproducible as the rng. */
-export const generateEd25519KeyPair = timedOp(async function generateEd25519KeyPair(
-  rng: Rng,
-): Promise<Ed25519KeyPair> {
-  meter.count('ed25519.keygen');
-  const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
-  if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
-  return pair.value;
-});
+export const generateEd25519KeyPair = timedOp(
+  'ed25519.keygen',
+  async function generateEd25519KeyPair(rng: Rng): Promise<Ed25519KeyPair> {
+    meter.count('ed25519.keygen');
+    const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
+    if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
+    return pair.value;
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // Verification
@@ -236,24 +238,27 @@ async function importChecked(publicKey: Uint8Array): Promise<ImportedKey> {
  * The reference verifier: strict (libsodium policy, see the top of this file) and fast
  * (WebCrypto, with the key import and key checks cached).
  */
-export const verifyEd25519 = timedOp(async function verifyEd25519(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<Verdict> {
-  meter.count('ed25519.verify');
-  const key = await importVerifyKey(publicKey);
-  if (!key.ok) return key;
-  const encoding = checkSignatureEncoding(signature);
-  if (!encoding.ok) return encoding;
-  let valid: boolean;
-  try {
-    valid = await subtle.verify('Ed25519', key.value, signature, message);
-  } catch (error) {
-    return fail('bad-signature', `WebCrypto could not verify: ${String(error)}`);
-  }
-  return valid ? ok(undefined) : fail('bad-signature', 'signature does not match');
-});
+export const verifyEd25519 = timedOp(
+  'ed25519.verify',
+  async function verifyEd25519(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<Verdict> {
+    meter.count('ed25519.verify');
+    const key = await importVerifyKey(publicKey);
+    if (!key.ok) return key;
+    const encoding = checkSignatureEncoding(signature);
+    if (!encoding.ok) return encoding;
+    let valid: boolean;
+    try {
+      valid = await subtle.verify('Ed25519', key.value, signature, message);
+    } catch (error) {
+      return fail('bad-signature', `WebCrypto could not verify: ${String(error)}`);
+    }
+    return valid ? ok(undefined) : fail('bad-signature', 'signature does not match');
+  },
+);
 
 /**
  * The same checks on @noble/curves with RFC 8032 rules (`zip215: false`: canonical R and

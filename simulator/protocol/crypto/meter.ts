@@ -28,6 +28,8 @@ export const CRYPTO_OPS = [
 export type CryptoOp = (typeof CRYPTO_OPS)[number];
 
 const counts = new Map<CryptoOp, number>();
+/** Wall time of operations that started with no other in flight, by operation. */
+const outerMs = new Map<CryptoOp, number>();
 // Operations nest (a group creation makes a KeyPackage) and may overlap, so the
 // time counted is that of the union of their intervals, not the sum.
 let inFlight = 0;
@@ -38,22 +40,38 @@ export const meter = {
   count(op: CryptoOp): void {
     counts.set(op, (counts.get(op) ?? 0) + 1);
   },
-  /** Runs a metered operation, adding its wall time to `busyMs` unless another is in flight. */
-  async timed<T>(run: () => Promise<T>): Promise<T> {
-    if (inFlight++ === 0) busySince = performance.now();
+  /**
+   * Runs a metered operation. Its wall time goes to `busyMs` unless another one is in
+   * flight, and then also to `op` in `inSituMs` (an operation nested in another is
+   * part of the outer one's time).
+   */
+  async timed<T>(op: CryptoOp, run: () => Promise<T>): Promise<T> {
+    const outer = inFlight++ === 0;
+    const start = performance.now();
+    if (outer) busySince = start;
     try {
       return await run();
     } finally {
-      if (--inFlight === 0) busyMs += performance.now() - busySince;
+      const end = performance.now();
+      if (outer) outerMs.set(op, (outerMs.get(op) ?? 0) + end - start);
+      if (--inFlight === 0) busyMs += end - busySince;
     }
   },
   reset(): void {
     counts.clear();
+    outerMs.clear();
     busyMs = 0;
     if (inFlight > 0) busySince = performance.now();
   },
   snapshot(): Readonly<Record<CryptoOp, number>> {
     return Object.fromEntries(CRYPTO_OPS.map((op) => [op, counts.get(op) ?? 0])) as Record<
+      CryptoOp,
+      number
+    >;
+  },
+  /** Wall time since the last reset of operations started with no other in flight. */
+  inSituMs(): Readonly<Record<CryptoOp, number>> {
+    return Object.fromEntries(CRYPTO_OPS.map((op) => [op, outerMs.get(op) ?? 0])) as Record<
       CryptoOp,
       number
     >;
@@ -64,9 +82,10 @@ export const meter = {
   },
 };
 
-/** `fn` with every call run under `meter.timed`. */
+/** `fn` with every call run under `meter.timed(op)`. */
 export function timedOp<A extends unknown[], R>(
+  op: CryptoOp,
   fn: (...args: A) => Promise<R>,
 ): (...args: A) => Promise<R> {
-  return (...args) => meter.timed(() => fn(...args));
+  return (...args) => meter.timed(op, () => fn(...args));
 }

@@ -60,13 +60,13 @@ export {
 } from './wire.ts';
 
 // The metered operations, timed so a benchmark can tell crypto time from the rest.
-export const createMember = timedOp(member.createMember);
-export const generateKeyPackage = timedOp(member.generateKeyPackage);
-export const createConnectionGroup = timedOp(group.createConnectionGroup);
-export const exportGroupInfo = timedOp(group.exportGroupInfo);
-export const joinByExternalCommit = timedOp(externalJoin.joinByExternalCommit);
-export const processCommit = timedOp(commit.processCommit);
-export const addClients = timedOp(welcome.addClients);
-export const joinByWelcome = timedOp(welcome.joinByWelcome);
-export const encryptMessage = timedOp(message.encryptMessage);
-export const decryptMessage = timedOp(message.decryptMessage);
+export const createMember = timedOp('mls.member', member.createMember);
+export const generateKeyPackage = timedOp('mls.keyPackage', member.generateKeyPackage);
+export const createConnectionGroup = timedOp('mls.createGroup', group.createConnectionGroup);
+export const exportGroupInfo = timedOp('mls.exportGroupInfo', group.exportGroupInfo);
+export const joinByExternalCommit = timedOp('mls.externalJoin', externalJoin.joinByExternalCommit);
+export const processCommit = timedOp('mls.processCommit', commit.processCommit);
+export const addClients = timedOp('mls.addClients', welcome.addClients);
+export const joinByWelcome = timedOp('mls.joinByWelcome', welcome.joinByWelcome);
+export const encryptMessage = timedOp('mls.encrypt', message.encryptMessage);
+export const decryptMessage = timedOp('mls.decrypt', message.decryptMessage);
