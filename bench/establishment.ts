@@ -5,6 +5,7 @@ import { createScenario, createTargetScenario, serverName } from '../simulator/s
 import { ALL_SERVICES } from '../simulator/services/index.ts';
 import { serveFederation } from '../simulator/serve/serve.ts';
 import type { Population } from '../simulator/scenario.ts';
+import type { Floor } from './floor.ts';
 import { median } from './stats.ts';
 
 export interface EstablishmentFigure {
@@ -13,6 +14,10 @@ export interface EstablishmentFigure {
   readonly medianMs: number;
   readonly floorMs: number;
   readonly ratio: number;
+  /** The same in CPU time (all threads): establishment CPU over the floor priced in CPU. */
+  readonly cpuMs: number;
+  readonly cpuFloorMs: number;
+  readonly cpuRatio: number;
   /** Median wall time with at least one metered crypto operation in flight. */
   readonly cryptoMs: number;
   /** Median wall time with none: transport, routing, parsing, storage, client logic. */
@@ -41,10 +46,12 @@ async function establish(
   const a = population.user(initiator);
   const b = population.user(responder);
   meter.reset();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const groupId = await a.primary.connect({ userId: b.userId });
   await population.settle();
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
   const cryptoMs = meter.busyMs();
   const inSituMs = meter.inSituMs();
   const ops = meter.snapshot();
@@ -52,20 +59,18 @@ async function establish(
     if (!c.groups.has(groupId))
       throw new Error(`establishment incomplete: ${c.clientId.user_id}/${c.clientId.client}`);
   }
-  return { ms, cryptoMs, inSituMs, ops };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops };
 }
 
 interface Sample {
   readonly ms: number;
+  readonly cpuMs: number;
   readonly cryptoMs: number;
   readonly inSituMs: Readonly<Record<CryptoOp, number>>;
   readonly ops: Readonly<Record<CryptoOp, number>>;
 }
 
-export async function measureEstablishment(
-  unit: Readonly<Record<CryptoOp, number>>,
-  runs = 7,
-): Promise<EstablishmentFigure[]> {
+export async function measureEstablishment(unit: Floor, runs = 7): Promise<EstablishmentFigure[]> {
   const cases = [
     { name: 'sim, same homeserver, 1 device each', homeservers: 1, devices: 1 },
     { name: 'sim, two homeservers, 1 device each', homeservers: 2, devices: 1 },
@@ -116,20 +121,22 @@ export async function measureEstablishment(
   return figures;
 }
 
-function summarise(
-  name: string,
-  samples: readonly Sample[],
-  unit: Readonly<Record<CryptoOp, number>>,
-): EstablishmentFigure {
+function summarise(name: string, samples: readonly Sample[], floor: Floor): EstablishmentFigure {
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
+  const unit = floor.wall;
   const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
+  const cpuMs = median(samples.map((s) => s.cpuMs));
+  const cpuFloorMs = median(samples.map((s) => priceOf(s.ops, floor.cpu)));
   return {
     name,
     runs: samples.length,
     medianMs,
     floorMs,
     ratio: medianMs / floorMs,
+    cpuMs,
+    cpuFloorMs,
+    cpuRatio: cpuMs / cpuFloorMs,
     cryptoMs: median(samples.map((s) => s.cryptoMs)),
     otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
     ops,

@@ -87,8 +87,11 @@ if (only.has('floor') || only.has('establishment')) {
 
   console.log('\nCrypto floor: unit costs measured in this process (median ms)');
   const unit = await measureFloor();
-  for (const [op, m] of Object.entries(unit))
-    console.log(`  ${op.padEnd(22)} ${m.toFixed(3).padStart(8)} ms`);
+  console.log(`  ${'operation'.padEnd(22)} ${'wall'.padStart(11)} ${'CPU'.padStart(11)}`);
+  for (const [op, m] of Object.entries(unit.wall))
+    console.log(
+      `  ${op.padEnd(22)} ${m.toFixed(3).padStart(8)} ms ${unit.cpu[op as keyof typeof unit.cpu].toFixed(3).padStart(8)} ms`,
+    );
   result.floor = unit;
 
   if (only.has('establishment')) {
@@ -99,6 +102,9 @@ if (only.has('floor') || only.has('establishment')) {
     for (const e of establishment) {
       console.log(
         `  ${e.name.padEnd(52)} ${ms(e.medianMs).padStart(9)}  floor ${ms(e.floorMs).padStart(9)}  ratio ${e.ratio.toFixed(2)}x${over(e.ratio > BUDGET.establishmentRatio)}`,
+      );
+      console.log(
+        `  ${''.padEnd(52)} in CPU time: ${ms(e.cpuMs)} against ${ms(e.cpuFloorMs)}, ratio ${e.cpuRatio.toFixed(2)}x${over(e.cpuRatio > BUDGET.establishmentRatio)}`,
       );
       console.log(
         `  ${''.padEnd(52)} crypto in flight ${ms(e.cryptoMs)} (${(e.cryptoMs / e.floorMs).toFixed(2)}x floor), the rest ${ms(e.otherMs)} (${(e.otherMs / e.floorMs).toFixed(2)}x floor)`,
