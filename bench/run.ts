@@ -10,6 +10,7 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import { measureEstablishment } from './establishment.ts';
 import { measureFloor } from './floor.ts';
 import { measureScale } from './scale.ts';
+import type { ScaleFigure } from './scale-child.ts';
 import { measureSuite } from './suite.ts';
 import { median } from './stats.ts';
 
@@ -47,6 +48,10 @@ const machine = {
   loadAverage: (await import('node:os')).loadavg(),
 };
 const result: Record<string, unknown> = {};
+const path = 'reports/out/bench.json';
+const previous: Record<string, unknown> = existsSync(path)
+  ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)
+  : {};
 
 if (only.has('floor') || only.has('establishment')) {
   console.log('Ed25519 implementations (median ms)');
@@ -151,10 +156,19 @@ if (only.has('scale')) {
   console.log(
     `\nScale: 4 homeservers, users of 2 devices, churn of users/100 connections, half of them torn down and re-established; one child process per size (goal: linear, 10,000 users in ${BUDGET.scaleMemoryMiB / 1024} GiB)`,
   );
-  const scale = await measureScale(sizes, (f) => {
+  const earlier =
+    (previous.scale as { value?: { sizes?: ScaleFigure[] } } | undefined)?.value?.sizes?.filter(
+      (f) => typeof f.measuredAt === 'string',
+    ) ?? [];
+  const show = (f: ScaleFigure, note = '') => {
     console.log(
-      `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events`,
+      `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events, load ${f.loadAverage[0]?.toFixed(1) ?? '?'}${note}`,
     );
+  };
+  for (const f of earlier.filter((e) => !sizes.includes(e.users)))
+    show(f, ` (kept from the run of ${f.measuredAt})`);
+  const scale = await measureScale(sizes, (f) => {
+    show(f);
   });
   for (const f of scale.failed)
     console.log(`  ${String(f.users).padStart(6)} users: FAILED: ${f.error}`);
@@ -165,10 +179,6 @@ if (only.has('scale')) {
 }
 
 // Sections not measured this time keep their last figures, each with its own date.
-const path = 'reports/out/bench.json';
-const previous: Record<string, unknown> = existsSync(path)
-  ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)
-  : {};
 const measured = Object.fromEntries(
   Object.entries(result).map(([k, v]) => [
     k,

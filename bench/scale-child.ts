@@ -1,6 +1,7 @@
 // One size of the scale benchmark, run in a child process of its own so that its
 // peak memory is its own: `tsx bench/scale-child.ts <users> [connections]`.
 // Prints one JSON line (a ScaleFigure) on stdout.
+import { loadavg } from 'node:os';
 import { fork, seededRng } from '../simulator/protocol/crypto/rng.ts';
 import { createScenario, populate, serverName, type Population } from '../simulator/scenario.ts';
 import type { PhoenixUser } from '../simulator/clients/phoenix/user.ts';
@@ -10,6 +11,9 @@ export const DEVICES = 2;
 
 export interface ScaleFigure {
   readonly users: number;
+  /** When this size ran, and the machine's load then: sizes may come from separate runs. */
+  readonly measuredAt: string;
+  readonly loadAverage: readonly number[];
   readonly clients: number;
   readonly homeservers: number;
   /** Connections established, torn down (client side) and established again. */
@@ -115,6 +119,8 @@ export async function runScale(users: number, connections: number): Promise<Scal
     .reduce((n, v) => n + v.events.length, 0);
   return {
     users: all.length,
+    measuredAt: new Date().toISOString(),
+    loadAverage: loadavg(),
     clients: all.length * DEVICES,
     homeservers: HOMESERVERS,
     connections,

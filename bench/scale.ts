@@ -50,11 +50,16 @@ export function logLogSlope(points: readonly (readonly [number, number])[]): num
   return num / den;
 }
 
+/**
+ * Runs each size; figures of `earlier` runs for sizes not run now are kept, so a long
+ * size can be measured on its own (`--only scale --sizes 10000`) and join the others.
+ */
 export async function measureScale(
   sizes: readonly number[],
   onSize?: (figure: ScaleFigure) => void,
+  earlier: readonly ScaleFigure[] = [],
 ): Promise<ScaleResult> {
-  const figures: ScaleFigure[] = [];
+  const figures: ScaleFigure[] = earlier.filter((f) => !sizes.includes(f.users));
   const failed: { users: number; error: string }[] = [];
   for (const users of sizes) {
     try {
@@ -65,6 +70,7 @@ export async function measureScale(
       failed.push({ users, error: String(error) });
     }
   }
+  figures.sort((a, b) => a.users - b.users);
   return {
     sizes: figures,
     failed,
