@@ -124,7 +124,8 @@ if (only.has('floor') || only.has('establishment')) {
         .map((o) => `${o.op} ${ms(o.inSituMs)} / ${ms(o.priceMs)} (${o.count})`);
       console.log(`  ${e.name}: ${excess.join('; ')}`);
     }
-    result.establishment = establishment;
+    // With the unit costs it was priced at, which the floor section may no longer hold.
+    result.establishment = { floor: unit, cases: establishment };
   }
 }
 
