@@ -157,10 +157,14 @@ if (only.has('scale')) {
   console.log(
     `\nScale: 4 homeservers, users of 2 devices, churn of users/100 connections, half of them torn down and re-established; one child process per size (goal: linear, 10,000 users in ${BUDGET.scaleMemoryMiB / 1024} GiB)`,
   );
-  const earlier =
-    (previous.scale as { value?: { sizes?: ScaleFigure[] } } | undefined)?.value?.sizes?.filter(
-      (f) => typeof f.measuredAt === 'string',
-    ) ?? [];
+  // Figures from before sizes carried their own date get the date of their section.
+  const previousScale = previous.scale as
+    { date?: string; value?: { sizes?: Partial<ScaleFigure>[] } } | undefined;
+  const earlier = (previousScale?.value?.sizes ?? []).map((f) => ({
+    ...(f as ScaleFigure),
+    measuredAt: f.measuredAt ?? previousScale?.date ?? 'unknown',
+    loadAverage: f.loadAverage ?? [],
+  }));
   const show = (f: ScaleFigure, note = '') => {
     console.log(
       `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events, load ${f.loadAverage[0]?.toFixed(1) ?? '?'}${note}`,
@@ -168,9 +172,13 @@ if (only.has('scale')) {
   };
   for (const f of earlier.filter((e) => !sizes.includes(e.users)))
     show(f, ` (kept from the run of ${f.measuredAt})`);
-  const scale = await measureScale(sizes, (f) => {
-    show(f);
-  });
+  const scale = await measureScale(
+    sizes,
+    (f) => {
+      show(f);
+    },
+    earlier,
+  );
   for (const f of scale.failed)
     console.log(`  ${String(f.users).padStart(6)} users: FAILED: ${f.error}`);
   console.log(
