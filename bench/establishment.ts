@@ -5,6 +5,7 @@ import { createScenario, createTargetScenario, serverName } from '../simulator/s
 import { ALL_SERVICES } from '../simulator/services/index.ts';
 import { serveFederation } from '../simulator/serve/serve.ts';
 import type { Population } from '../simulator/scenario.ts';
+import type { Floor } from './floor.ts';
 import { median } from './stats.ts';
 
 export interface EstablishmentFigure {
@@ -13,7 +14,22 @@ export interface EstablishmentFigure {
   readonly medianMs: number;
   readonly floorMs: number;
   readonly ratio: number;
+  /** The same in CPU time (all threads): establishment CPU over the floor priced in CPU. */
+  readonly cpuMs: number;
+  readonly cpuFloorMs: number;
+  readonly cpuRatio: number;
+  /** Median wall time with at least one metered crypto operation in flight. */
+  readonly cryptoMs: number;
+  /** Median wall time with none: transport, routing, parsing, storage, client logic. */
+  readonly otherMs: number;
   readonly ops: Readonly<Record<CryptoOp, number>>;
+  /**
+   * Per operation: its count, its price (count x unit cost) and its median wall time in
+   * the establishment (an operation nested in another counts in the outer one).
+   */
+  readonly byOp: Readonly<
+    Partial<Record<CryptoOp, { count: number; priceMs: number; inSituMs: number }>>
+  >;
 }
 
 export const priceOf = (
@@ -26,26 +42,35 @@ async function establish(
   population: Population,
   initiator: string,
   responder: string,
-): Promise<{ ms: number; ops: Record<CryptoOp, number> }> {
+): Promise<Sample> {
   const a = population.user(initiator);
   const b = population.user(responder);
   meter.reset();
+  const cpuStart = process.cpuUsage();
   const start = performance.now();
   const groupId = await a.primary.connect({ userId: b.userId });
   await population.settle();
   const ms = performance.now() - start;
+  const cpu = process.cpuUsage(cpuStart);
+  const cryptoMs = meter.busyMs();
+  const inSituMs = meter.inSituMs();
   const ops = meter.snapshot();
   for (const c of [...a.clients, ...b.clients]) {
     if (!c.groups.has(groupId))
       throw new Error(`establishment incomplete: ${c.clientId.user_id}/${c.clientId.client}`);
   }
-  return { ms, ops };
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops };
 }
 
-export async function measureEstablishment(
-  unit: Readonly<Record<CryptoOp, number>>,
-  runs = 7,
-): Promise<EstablishmentFigure[]> {
+interface Sample {
+  readonly ms: number;
+  readonly cpuMs: number;
+  readonly cryptoMs: number;
+  readonly inSituMs: Readonly<Record<CryptoOp, number>>;
+  readonly ops: Readonly<Record<CryptoOp, number>>;
+}
+
+export async function measureEstablishment(unit: Floor, runs = 7): Promise<EstablishmentFigure[]> {
   const cases = [
     { name: 'sim, same homeserver, 1 device each', homeservers: 1, devices: 1 },
     { name: 'sim, two homeservers, 1 device each', homeservers: 2, devices: 1 },
@@ -54,7 +79,7 @@ export async function measureEstablishment(
   ];
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
-    const samples: { ms: number; ops: Record<CryptoOp, number> }[] = [];
+    const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
       const s = await createScenario({
         seed: `bench ${c.name} ${i}`,
@@ -96,13 +121,34 @@ export async function measureEstablishment(
   return figures;
 }
 
-function summarise(
-  name: string,
-  samples: readonly { ms: number; ops: Record<CryptoOp, number> }[],
-  unit: Readonly<Record<CryptoOp, number>>,
-): EstablishmentFigure {
+function summarise(name: string, samples: readonly Sample[], floor: Floor): EstablishmentFigure {
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
+  const unit = floor.wall;
   const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
-  return { name, runs: samples.length, medianMs, floorMs, ratio: medianMs / floorMs, ops };
+  const cpuMs = median(samples.map((s) => s.cpuMs));
+  const cpuFloorMs = median(samples.map((s) => priceOf(s.ops, floor.cpu)));
+  return {
+    name,
+    runs: samples.length,
+    medianMs,
+    floorMs,
+    ratio: medianMs / floorMs,
+    cpuMs,
+    cpuFloorMs,
+    cpuRatio: cpuMs / cpuFloorMs,
+    cryptoMs: median(samples.map((s) => s.cryptoMs)),
+    otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
+    ops,
+    byOp: Object.fromEntries(
+      CRYPTO_OPS.filter((op) => ops[op] > 0).map((op) => [
+        op,
+        {
+          count: ops[op],
+          priceMs: ops[op] * unit[op],
+          inSituMs: median(samples.map((s) => s.inSituMs[op])),
+        },
+      ]),
+    ),
+  };
 }

@@ -1,74 +1,205 @@
-// `npm run bench`: the crypto floor as measured so far. Figures are medians of
-// repeated runs in this process and are reported as ratios, never asserted:
-// the machines are shared and noisy.
+// `npm run bench [-- --quick] [-- --only floor,establishment,suite,scale] [-- --sizes 100,1000]`:
+// every figure of issue 8, printed and written to reports/out/bench.json. Figures are
+// medians of repeated runs; ratios are taken within one run. Budgets are reported,
+// never asserted: the machines are shared and noisy. See bench/README.md.
 import type { webcrypto } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { measureEstablishment } from './establishment.ts';
 import { measureFloor } from './floor.ts';
+import { measureScale } from './scale.ts';
+import type { ScaleFigure } from './scale-child.ts';
+import { measureSuite } from './suite.ts';
+import { median } from './stats.ts';
 
-interface Figure {
-  readonly name: string;
-  readonly medianMs: number;
-  readonly iterations: number;
-}
+const SECTIONS = ['floor', 'establishment', 'suite', 'scale'] as const;
+type Section = (typeof SECTIONS)[number];
 
-async function measure(name: string, iterations: number, op: () => unknown) {
-  for (let i = 0; i < Math.min(20, iterations); i++) await op(); // warm-up
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const start = performance.now();
-    await op();
-    samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  return { name, medianMs: samples[Math.floor(samples.length / 2)] ?? NaN, iterations };
-}
-
-const message = new TextEncoder().encode('fedconn crypto floor: a ConnectionEstablishmentPackage');
-const keys = (await crypto.subtle.generateKey('Ed25519', true, [
-  'sign',
-  'verify',
-])) as webcrypto.CryptoKeyPair;
-const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, message));
-const secret = ed25519.utils.randomSecretKey();
-const publicKey = ed25519.getPublicKey(secret);
-const nobleSignature = ed25519.sign(message, secret);
-
-const figures: Figure[] = [
-  await measure('ed25519.sign (WebCrypto)', 500, () =>
-    crypto.subtle.sign('Ed25519', keys.privateKey, message),
-  ),
-  await measure('ed25519.verify (WebCrypto)', 500, () =>
-    crypto.subtle.verify('Ed25519', keys.publicKey, signature, message),
-  ),
-  await measure('ed25519.sign (@noble/curves)', 100, () => ed25519.sign(message, secret)),
-  await measure('ed25519.verify (@noble/curves)', 100, () =>
-    ed25519.verify(nobleSignature, message, publicKey),
-  ),
-];
-
-const base = figures[0]?.medianMs ?? 1;
-for (const f of figures) {
-  console.log(
-    `${f.name.padEnd(34)} ${f.medianMs.toFixed(3).padStart(8)} ms  ${(f.medianMs / base).toFixed(1).padStart(6)}x WebCrypto sign`,
-  );
-}
-console.log('\nCrypto floor: unit costs measured in this process (median ms)');
-const unit = await measureFloor();
-for (const [op, ms] of Object.entries(unit))
-  console.log(`  ${op.padEnd(22)} ${ms.toFixed(3).padStart(8)} ms`);
-console.log('\nConnection establishment against its crypto floor (budget 1.5x)');
-const establishment = await measureEstablishment(unit);
-for (const e of establishment) {
-  console.log(
-    `  ${e.name.padEnd(52)} ${e.medianMs.toFixed(1).padStart(7)} ms  floor ${e.floorMs.toFixed(1).padStart(6)} ms  ratio ${e.ratio.toFixed(2)}x${e.ratio > 1.5 ? '  OVER BUDGET' : ''}`,
-  );
-}
-console.log('\nSuite wall time and scale figures are not measured yet (issue 8).');
-mkdirSync('reports/out', { recursive: true });
-writeFileSync(
-  'reports/out/bench.json',
-  `${JSON.stringify({ node: process.version, date: new Date().toISOString(), figures, floor: unit, establishment }, null, 2)}\n`,
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    sizes: { type: 'string' },
+    runs: { type: 'string' },
+  },
+});
+const only = new Set(
+  (values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()) as Section[],
 );
-console.log('written: reports/out/bench.json');
+for (const s of only)
+  if (!SECTIONS.includes(s))
+    throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`);
+const sizes = (values.sizes ?? (values.quick ? '100,1000' : '100,1000,10000'))
+  .split(',')
+  .map(Number);
+const runs = Number(values.runs ?? (values.quick ? 5 : 9));
+
+const BUDGET = { establishmentRatio: 1.5, suiteMs: 60_000, scaleMemoryMiB: 4096 };
+const ms = (n: number, digits = 1) => `${n.toFixed(digits)} ms`;
+const over = (bad: boolean) => (bad ? '  OVER BUDGET' : '');
+
+const machine = {
+  node: process.version,
+  cpus: cpus().length,
+  cpu: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadAverage: (await import('node:os')).loadavg(),
+};
+const result: Record<string, unknown> = {};
+const path = 'reports/out/bench.json';
+const previous: Record<string, unknown> = existsSync(path)
+  ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)
+  : {};
+
+if (only.has('floor') || only.has('establishment')) {
+  console.log('Ed25519 implementations (median ms)');
+  const message = new TextEncoder().encode('fedconn: a ConnectionEstablishmentPackage');
+  const keys = (await crypto.subtle.generateKey('Ed25519', true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const signature = new Uint8Array(await crypto.subtle.sign('Ed25519', keys.privateKey, message));
+  const secret = ed25519.utils.randomSecretKey();
+  const nobleSignature = ed25519.sign(message, secret);
+  const publicKey = ed25519.getPublicKey(secret);
+  const time = async (n: number, op: () => unknown) => {
+    for (let i = 0; i < 20; i++) await op();
+    const samples = [];
+    for (let i = 0; i < n; i++) {
+      const start = performance.now();
+      await op();
+      samples.push(performance.now() - start);
+    }
+    return median(samples);
+  };
+  const implementations = {
+    'ed25519.sign (WebCrypto)': await time(300, () =>
+      crypto.subtle.sign('Ed25519', keys.privateKey, message),
+    ),
+    'ed25519.verify (WebCrypto)': await time(300, () =>
+      crypto.subtle.verify('Ed25519', keys.publicKey, signature, message),
+    ),
+    'ed25519.sign (@noble/curves)': await time(100, () => ed25519.sign(message, secret)),
+    'ed25519.verify (@noble/curves)': await time(100, () =>
+      ed25519.verify(nobleSignature, message, publicKey),
+    ),
+  };
+  for (const [name, m] of Object.entries(implementations))
+    console.log(`  ${name.padEnd(32)} ${m.toFixed(3).padStart(8)} ms`);
+  result.implementations = implementations;
+
+  console.log('\nCrypto floor: unit costs measured in this process (median ms)');
+  const unit = await measureFloor();
+  console.log(`  ${'operation'.padEnd(22)} ${'wall'.padStart(11)} ${'CPU'.padStart(11)}`);
+  for (const [op, m] of Object.entries(unit.wall))
+    console.log(
+      `  ${op.padEnd(22)} ${m.toFixed(3).padStart(8)} ms ${unit.cpu[op as keyof typeof unit.cpu].toFixed(3).padStart(8)} ms`,
+    );
+  result.floor = unit;
+
+  if (only.has('establishment')) {
+    console.log(
+      `\nConnection establishment against its crypto floor (median of ${runs}; budget ${BUDGET.establishmentRatio}x)`,
+    );
+    const establishment = await measureEstablishment(unit, runs);
+    for (const e of establishment) {
+      console.log(
+        `  ${e.name.padEnd(52)} ${ms(e.medianMs).padStart(9)}  floor ${ms(e.floorMs).padStart(9)}  ratio ${e.ratio.toFixed(2)}x${over(e.ratio > BUDGET.establishmentRatio)}`,
+      );
+      console.log(
+        `  ${''.padEnd(52)} in CPU time: ${ms(e.cpuMs)} against ${ms(e.cpuFloorMs)}, ratio ${e.cpuRatio.toFixed(2)}x${over(e.cpuRatio > BUDGET.establishmentRatio)}`,
+      );
+      console.log(
+        `  ${''.padEnd(52)} crypto in flight ${ms(e.cryptoMs)} (${(e.cryptoMs / e.floorMs).toFixed(2)}x floor), the rest ${ms(e.otherMs)} (${(e.otherMs / e.floorMs).toFixed(2)}x floor)`,
+      );
+    }
+    console.log('  where crypto in flight exceeds its price (operation: in situ / price, count):');
+    for (const e of establishment) {
+      const excess = Object.entries(e.byOp)
+        .map(([op, o]) => ({ op, ...o, excess: o.inSituMs - o.priceMs }))
+        .sort((a, b) => b.excess - a.excess)
+        .slice(0, 4)
+        .map((o) => `${o.op} ${ms(o.inSituMs)} / ${ms(o.priceMs)} (${o.count})`);
+      console.log(`  ${e.name}: ${excess.join('; ')}`);
+    }
+    // With the unit costs it was priced at, which the floor section may no longer hold.
+    result.establishment = { floor: unit, cases: establishment };
+  }
+}
+
+if (only.has('suite')) {
+  console.log(
+    `\nThe whole suite (npm start) in a child process (budget ${BUDGET.suiteMs / 1000} s)`,
+  );
+  const suite = await measureSuite();
+  console.log(
+    `  wall ${(suite.wallMs / 1000).toFixed(1)} s${over(suite.wallMs > BUDGET.suiteMs)} (runner ${(suite.runnerMs / 1000).toFixed(1)} s, exit ${suite.exitCode}); ${suite.checks.length} check executions`,
+  );
+  console.log(
+    `  ${'family'.padEnd(16)} ${'checks'.padStart(6)} ${'time'.padStart(9)} ${'runs'.padStart(6)}`,
+  );
+  for (const f of suite.families)
+    console.log(
+      `  ${f.family.padEnd(16)} ${String(f.checks).padStart(6)} ${`${(f.ms / 1000).toFixed(2)} s`.padStart(9)} ${String(f.runs).padStart(6)}`,
+    );
+  const properties = suite.checks.filter((c) => c.runs > 1).sort((a, b) => b.ms - a.ms);
+  console.log(`  ${properties.length} checks ran more than once (property runs); the slowest:`);
+  for (const c of properties.slice(0, 8))
+    console.log(
+      `    ${`${(c.ms / 1000).toFixed(2)} s`.padStart(8)} ${String(c.runs).padStart(4)} runs  ${c.check} (${c.profile})`,
+    );
+  result.suite = suite;
+}
+
+if (only.has('scale')) {
+  console.log(
+    `\nScale: 4 homeservers, users of 2 devices, churn of users/100 connections, half of them torn down and re-established; one child process per size (goal: linear, 10,000 users in ${BUDGET.scaleMemoryMiB / 1024} GiB)`,
+  );
+  // Figures from before sizes carried their own date get the date of their section.
+  const previousScale = previous.scale as
+    { date?: string; value?: { sizes?: Partial<ScaleFigure>[] } } | undefined;
+  const earlier = (previousScale?.value?.sizes ?? []).map((f) => ({
+    ...(f as ScaleFigure),
+    measuredAt: f.measuredAt ?? previousScale?.date ?? 'unknown',
+    loadAverage: f.loadAverage ?? [],
+  }));
+  const show = (f: ScaleFigure, note = '') => {
+    console.log(
+      `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events, load ${f.loadAverage[0]?.toFixed(1) ?? '?'}${note}`,
+    );
+  };
+  for (const f of earlier.filter((e) => !sizes.includes(e.users)))
+    show(f, ` (kept from the run of ${f.measuredAt})`);
+  const scale = await measureScale(
+    sizes,
+    (f) => {
+      show(f);
+    },
+    earlier,
+  );
+  for (const f of scale.failed)
+    console.log(`  ${String(f.users).padStart(6)} users: FAILED: ${f.error}`);
+  console.log(
+    `  growth exponent (log-log slope): wall ${scale.timeExponent.toFixed(2)}, CPU ${scale.cpuExponent.toFixed(2)}, heap above the empty federation ${scale.memoryExponent.toFixed(2)} (1 = linear)`,
+  );
+  result.scale = scale;
+}
+
+// Sections not measured this time keep their last figures, each with its own date.
+const measured = Object.fromEntries(
+  Object.entries(result).map(([k, v]) => [
+    k,
+    { date: new Date().toISOString(), machine, value: v },
+  ]),
+);
+mkdirSync('reports/out', { recursive: true });
+const document = {
+  ...(previous.format === 'fedconn-bench/2' ? previous : {}),
+  format: 'fedconn-bench/2',
+  budgets: BUDGET,
+  ...measured,
+};
+writeFileSync(path, `${JSON.stringify(document, null, 2)}\n`);
+console.log(`\nwritten: ${path}`);

@@ -28,7 +28,7 @@ import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import { decodeBase64Url } from '../encoding/base64.ts';
 import type { Rng } from './rng.ts';
-import { meter } from './meter.ts';
+import { meter, timedOp } from './meter.ts';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -174,19 +174,25 @@ export async function ed25519KeyPairFromSeed(
       },
       async sign(message: Uint8Array): Promise<Uint8Array> {
         meter.count('ed25519.sign');
-        return new Uint8Array(await subtle.sign('Ed25519', privateKey, message));
+        return meter.timed(
+          'ed25519.sign',
+          async () => new Uint8Array(await subtle.sign('Ed25519', privateKey, message)),
+        );
       },
     }),
   );
 }
 
 /** Draws a 32-byte seed from rng, so key generation is as reproducible as the rng. */
-export async function generateEd25519KeyPair(rng: Rng): Promise<Ed25519KeyPair> {
-  meter.count('ed25519.keygen');
-  const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
-  if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
-  return pair.value;
-}
+export const generateEd25519KeyPair = timedOp(
+  'ed25519.keygen',
+  async function generateEd25519KeyPair(rng: Rng): Promise<Ed25519KeyPair> {
+    meter.count('ed25519.keygen');
+    const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
+    if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
+    return pair.value;
+  },
+);
 
 // ---------------------------------------------------------------------------------------
 // Verification
@@ -207,6 +213,8 @@ function importVerifyKey(publicKey: Uint8Array): Promise<ImportedKey> {
     keyCache.set(id, cached);
     return cached;
   }
+  // The first sight of a key costs a point decompression and an import: metered apart.
+  meter.count('ed25519.importKey');
   const imported = importChecked(publicKey);
   keyCache.set(id, imported);
   if (keyCache.size > KEY_CACHE_LIMIT) {
@@ -230,24 +238,27 @@ async function importChecked(publicKey: Uint8Array): Promise<ImportedKey> {
  * The reference verifier: strict (libsodium policy, see the top of this file) and fast
  * (WebCrypto, with the key import and key checks cached).
  */
-export async function verifyEd25519(
-  publicKey: Uint8Array,
-  message: Uint8Array,
-  signature: Uint8Array,
-): Promise<Verdict> {
-  meter.count('ed25519.verify');
-  const key = await importVerifyKey(publicKey);
-  if (!key.ok) return key;
-  const encoding = checkSignatureEncoding(signature);
-  if (!encoding.ok) return encoding;
-  let valid: boolean;
-  try {
-    valid = await subtle.verify('Ed25519', key.value, signature, message);
-  } catch (error) {
-    return fail('bad-signature', `WebCrypto could not verify: ${String(error)}`);
-  }
-  return valid ? ok(undefined) : fail('bad-signature', 'signature does not match');
-}
+export const verifyEd25519 = timedOp(
+  'ed25519.verify',
+  async function verifyEd25519(
+    publicKey: Uint8Array,
+    message: Uint8Array,
+    signature: Uint8Array,
+  ): Promise<Verdict> {
+    meter.count('ed25519.verify');
+    const key = await importVerifyKey(publicKey);
+    if (!key.ok) return key;
+    const encoding = checkSignatureEncoding(signature);
+    if (!encoding.ok) return encoding;
+    let valid: boolean;
+    try {
+      valid = await subtle.verify('Ed25519', key.value, signature, message);
+    } catch (error) {
+      return fail('bad-signature', `WebCrypto could not verify: ${String(error)}`);
+    }
+    return valid ? ok(undefined) : fail('bad-signature', 'signature does not match');
+  },
+);
 
 /**
  * The same checks on @noble/curves with RFC 8032 rules (`zip215: false`: canonical R and

@@ -8,7 +8,8 @@ import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke
 import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
-import { meter } from './meter.ts';
+import { meter, timedOp } from './meter.ts';
+import { cachedKey } from './key-cache.ts';
 
 const suite = new CipherSuite({
   kem: new DhkemX25519HkdfSha256(),
@@ -34,64 +35,76 @@ export interface HpkeSealed {
 
 export type HpkeFailureKind = 'malformed-key' | 'decryption-failed';
 
-export async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
-  meter.count('hpke.derive');
-  const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
-  const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
-  return { publicKey, privateKey: pair.privateKey };
-}
+export const deriveHpkeKeyPair = timedOp(
+  'hpke.derive',
+  async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
+    meter.count('hpke.derive');
+    const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
+    const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
+    return { publicKey, privateKey: pair.privateKey };
+  },
+);
 
-export async function hpkeSeal(input: {
-  readonly publicKey: Uint8Array;
-  readonly plaintext: Uint8Array;
-  readonly info: Uint8Array;
-  readonly rng: Rng;
-}): Promise<Result<HpkeSealed, Failure<'malformed-key'>>> {
-  meter.count('hpke.seal');
-  if (input.publicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
-    return fail('malformed-key', `HPKE public key is ${input.publicKey.length} bytes, expected 32`);
-  }
-  let recipientPublicKey: webcrypto.CryptoKey;
-  try {
-    recipientPublicKey = await suite.kem.deserializePublicKey(input.publicKey);
-  } catch (error) {
-    return fail('malformed-key', `not an X25519 public key: ${String(error)}`);
-  }
-  try {
-    const sealed = await suite.seal(
-      { recipientPublicKey, info: input.info, ekm: input.rng.bytes(IKM_BYTES) },
-      input.plaintext,
-    );
-    return ok({ enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) });
-  } catch (error) {
-    // X25519 with a low-order public key yields an all-zero shared secret, which HPKE refuses.
-    return fail('malformed-key', `cannot seal to this key: ${String(error)}`);
-  }
-}
+export const hpkeSeal = timedOp(
+  'hpke.seal',
+  async function hpkeSeal(input: {
+    readonly publicKey: Uint8Array;
+    readonly plaintext: Uint8Array;
+    readonly info: Uint8Array;
+    readonly rng: Rng;
+  }): Promise<Result<HpkeSealed, Failure<'malformed-key'>>> {
+    meter.count('hpke.seal');
+    if (input.publicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
+      return fail(
+        'malformed-key',
+        `HPKE public key is ${input.publicKey.length} bytes, expected 32`,
+      );
+    }
+    let recipientPublicKey: webcrypto.CryptoKey;
+    try {
+      recipientPublicKey = await suite.kem.deserializePublicKey(input.publicKey);
+    } catch (error) {
+      return fail('malformed-key', `not an X25519 public key: ${String(error)}`);
+    }
+    try {
+      const sealed = await suite.seal(
+        { recipientPublicKey, info: input.info, ekm: input.rng.bytes(IKM_BYTES) },
+        input.plaintext,
+      );
+      return ok({ enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) });
+    } catch (error) {
+      // X25519 with a low-order public key yields an all-zero shared secret, which HPKE refuses.
+      return fail('malformed-key', `cannot seal to this key: ${String(error)}`);
+    }
+  },
+);
 
-export async function hpkeOpen(input: {
-  readonly keyPair: HpkeKeyPair;
-  readonly sealed: HpkeSealed;
-  readonly info: Uint8Array;
-}): Promise<Result<Uint8Array, Failure<HpkeFailureKind>>> {
-  meter.count('hpke.open');
-  try {
-    const plaintext = await suite.open(
-      {
-        recipientKey: {
-          privateKey: input.keyPair.privateKey,
-          publicKey: await publicHandle(input.keyPair),
+export const hpkeOpen = timedOp(
+  'hpke.open',
+  async function hpkeOpen(input: {
+    readonly keyPair: HpkeKeyPair;
+    readonly sealed: HpkeSealed;
+    readonly info: Uint8Array;
+  }): Promise<Result<Uint8Array, Failure<HpkeFailureKind>>> {
+    meter.count('hpke.open');
+    try {
+      const plaintext = await suite.open(
+        {
+          recipientKey: {
+            privateKey: input.keyPair.privateKey,
+            publicKey: await publicHandle(input.keyPair),
+          },
+          enc: input.sealed.enc,
+          info: input.info,
         },
-        enc: input.sealed.enc,
-        info: input.info,
-      },
-      input.sealed.ciphertext,
-    );
-    return ok(new Uint8Array(plaintext));
-  } catch (error) {
-    return fail('decryption-failed', `HPKE open failed: ${String(error)}`);
-  }
-}
+        input.sealed.ciphertext,
+      );
+      return ok(new Uint8Array(plaintext));
+    } catch (error) {
+      return fail('decryption-failed', `HPKE open failed: ${String(error)}`);
+    }
+  },
+);
 
 const publicHandles = new WeakMap<HpkeKeyPair, Promise<webcrypto.CryptoKey>>();
 function publicHandle(pair: HpkeKeyPair): Promise<webcrypto.CryptoKey> {
@@ -108,6 +121,9 @@ export async function hpkeKeyPairFromRaw(
   privateKey: Uint8Array,
   publicKey: Uint8Array,
 ): Promise<HpkeKeyPair> {
-  const handle = await suite.kem.deserializePrivateKey(privateKey);
+  // Usually a key ts-mls just generated and exported, so already in the cache.
+  const handle = await cachedKey('x25519-private', privateKey, () =>
+    suite.kem.deserializePrivateKey(privateKey),
+  );
   return { publicKey: publicKey.slice(), privateKey: handle };
 }

@@ -13,6 +13,10 @@
 // `exportSecret` on @hpke/core with its `ekm` (ephemeral key material) parameter.
 // Everything else (HKDF, AES-GCM, Ed25519 signing) is deterministic already.
 //
+// Imported keys are cached by their bytes (../crypto/key-cache.ts): ts-mls would
+// otherwise import the signing key for every signature and re-import stored HPKE
+// private keys, each import costing more than the operation it serves.
+//
 // Keys are typed webcrypto.CryptoKey here; globals.d.ts aliases the global
 // CryptoKey that ts-mls and @hpke/core name (@types/node 20 lacks it).
 
@@ -33,8 +37,11 @@ import {
   type CiphersuiteImpl,
   type CiphersuiteName,
   type Hpke,
+  type PrivateKey,
+  type PublicKey,
   type Signature,
 } from 'ts-mls';
+import { cachedKey, rememberKey } from '../crypto/key-cache.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -44,8 +51,51 @@ export interface RandomSource {
   bytes(n: number): Uint8Array;
 }
 
+const subtle = globalThis.crypto.subtle;
+
+/** ts-mls's WebCrypto signature and HPKE, with every key import going through the cache. */
+function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
+  const signature: Signature = {
+    ...cs.signature,
+    async sign(signKey, message) {
+      const key = await cachedKey('ed25519-sign', signKey, () =>
+        // ts-mls accepts a bare 32-byte seed or its PKCS#8 wrapping; so does this.
+        subtle.importKey(
+          'pkcs8',
+          signKey.length === 32 ? pkcs8(signKey) : signKey,
+          'Ed25519',
+          false,
+          ['sign'],
+        ),
+      );
+      return new Uint8Array(await subtle.sign('Ed25519', key, message));
+    },
+    async verify(publicKey, message, signatureBytes) {
+      const key = await cachedKey('ed25519-verify', publicKey, () =>
+        subtle.importKey('raw', publicKey, 'Ed25519', false, ['verify']),
+      );
+      return subtle.verify('Ed25519', key, signatureBytes, message);
+    },
+  };
+  const hpke: Hpke = {
+    ...cs.hpke,
+    importPrivateKey: async (k) =>
+      (await cachedKey('x25519-private', k, () => cs.hpke.importPrivateKey(k))) as PrivateKey,
+    importPublicKey: async (k) =>
+      (await cachedKey('x25519-public', k, () => cs.hpke.importPublicKey(k))) as PublicKey,
+    async exportPrivateKey(k) {
+      const bytes = await cs.hpke.exportPrivateKey(k);
+      rememberKey('x25519-private', bytes, k);
+      return bytes;
+    },
+  };
+  return { ...cs, signature, hpke };
+}
+
 // WebCrypto-backed; built once, it holds no per-member state.
-const native: CiphersuiteImpl = await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE));
+const native: CiphersuiteImpl = withKeyCache(
+  await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE)),
+);
 
 /**
  * The ciphersuite implementation for one member. Without `rng` it is ts-mls's own
@@ -132,14 +182,21 @@ const PKCS8_ED25519_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
 
-async function ed25519FromSeed(
-  seed: Uint8Array,
-): Promise<{ signKey: Uint8Array; publicKey: Uint8Array }> {
+function pkcs8(seed: Uint8Array): Uint8Array {
   const signKey = new Uint8Array(PKCS8_ED25519_PREFIX.length + seed.length);
   signKey.set(PKCS8_ED25519_PREFIX);
   signKey.set(seed, PKCS8_ED25519_PREFIX.length);
+  return signKey;
+}
+
+async function ed25519FromSeed(
+  seed: Uint8Array,
+): Promise<{ signKey: Uint8Array; publicKey: Uint8Array }> {
+  const signKey = pkcs8(seed);
   // WebCrypto cannot derive a public key directly, but its JWK export carries it.
   const key = await crypto.subtle.importKey('pkcs8', signKey, 'Ed25519', true, ['sign']);
+  // The member signs with this key next: keep the import (extractable or not, it signs alike).
+  rememberKey('ed25519-sign', signKey, key);
   const jwk = await crypto.subtle.exportKey('jwk', key);
   if (jwk.x === undefined) throw new Error('Ed25519 JWK export lacks the public key');
   return { signKey, publicKey: new Uint8Array(Buffer.from(jwk.x, 'base64url')) };
