@@ -1,7 +1,7 @@
 // Runs the checks against each mutant of the reference and records whether the
 // suite noticed: a mutant is killed when the rule it violates fails (or errs,
-// or times out). Only the checks of that rule's family run per mutant, which
-// keeps the kill matrix affordable as the suite grows.
+// or times out). Only the checks of that rule's family (or of the rule alone) run
+// per mutant, which keeps the kill matrix affordable as the suite grows.
 import { getRule, type Profile } from '../catalog/index.ts';
 import type { Service } from '../../simulator/homeserver/homeserver.ts';
 import type { Mutant } from '../mutants.ts';
@@ -27,6 +27,12 @@ export async function tryMutant(options: {
   readonly seed: number;
   readonly timeoutMs: number;
   readonly version: string;
+  /**
+   * Which checks run: the violated rule's whole family (default, for the kill matrix
+   * of `fedconn mutants`), or only the violated rule's own checks, enough to prove
+   * the mutant is killed by the rule it violates (the meta-test).
+   */
+  readonly scope?: 'family' | 'rule';
 }): Promise<MutantResult> {
   const rule = getRule(options.mutant.violates);
   const base = { name: options.mutant.name, violates: rule.id };
@@ -40,7 +46,7 @@ export async function tryMutant(options: {
     seed: options.seed,
     runs: 1,
     timeoutMs: options.timeoutMs,
-    selected: (r) => r.family === rule.family,
+    selected: options.scope === 'rule' ? (r) => r.id === rule.id : (r) => r.family === rule.family,
     expectedToFail: new Set(),
     strict: true,
     mutant: options.mutant.name,
