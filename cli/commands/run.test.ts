@@ -62,7 +62,18 @@ describe('fedconn run against the simulator', () => {
     const io = capture();
     expect(
       await main(
-        ['run', '--seed', '5', '--mutant', 'FED-KEYS-03/omit-valid-until-ts', '--out', out],
+        [
+          'run',
+          '--seed',
+          '5',
+          '--mutant',
+          'FED-KEYS-03/omit-valid-until-ts',
+          // The family is enough to see the verdict; the whole suite is run above.
+          '--rules',
+          'FED-KEYS',
+          '--out',
+          out,
+        ],
         io,
       ),
     ).toBe(1);
@@ -266,7 +277,9 @@ describe('a target that hangs or lies', () => {
       );
       const seconds = (performance.now() - start) / 1000;
       expect(code).toBe(1);
-      expect(seconds).toBeLessThan(10); // two checks, each bounded by the 1.5 s timeout
+      // Bounded by the 1.5 s timeout per check, not by the server: a hang would never end.
+      // The slack is for a loaded CI machine; this is a hang guard, not a speed budget.
+      expect(seconds).toBeLessThan(20);
       const report = conformance(out);
       for (const id of ['FED-KEYS-03', 'FED-KEYS-04']) {
         const r = rule(report, id);
