@@ -2,11 +2,13 @@
 // sign with X-Matrix using the server's current key, send through the homeserver's
 // transport.
 import { isMutant, type HomeserverContext } from '../homeserver/context.ts';
+import { clientCertificateHeader, TLS_CLIENT_CERTIFICATE_HEADER } from '../net/tls.ts';
 import { NetworkError } from '../net/transport.ts';
 import { isResolvingDirectory } from './discovery.ts';
 import { MATRIX_MUTANTS } from './mutants.ts';
 import { knownServerKeys, matrixProfile } from './remote-keys.ts';
 import { currentSigningKey } from './signing-keys.ts';
+import { serverCertificate } from './tls-certificate.ts';
 import { xMatrixHeader } from './x-matrix.ts';
 
 /**
@@ -99,10 +101,15 @@ export async function federationRequest(
     },
     currentSigningKey(ctx),
   );
+  const headers: Record<string, string> = { authorization, 'content-type': 'application/json' };
+  // matrix-2014 (Client TLS Certificates, FED-AUTH-06): present our own certificate.
+  if (matrixProfile(ctx) === 'matrix-2014') {
+    headers[TLS_CLIENT_CERTIFICATE_HEADER] = clientCertificateHeader(serverCertificate(ctx));
+  }
   return ctx.transport(
     requestTo(located.value, signedUri, {
       method,
-      headers: { authorization, 'content-type': 'application/json' },
+      headers,
       ...(content === undefined ? {} : { body: JSON.stringify(content) }),
     }),
   );

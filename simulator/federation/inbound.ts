@@ -6,7 +6,9 @@ import { errorResponse, fail } from '../homeserver/http.ts';
 import { MAX_BODY_BYTES } from '../protocol/wire/body.ts';
 import { matrixError } from '../protocol/wire/errors.ts';
 import { MATRIX_MUTANTS } from './mutants.ts';
-import { matrixProfile, remoteKeyLookup } from './remote-keys.ts';
+import { sameBytes } from '../protocol/mls/bytes.ts';
+import { clientCertificate } from '../net/tls.ts';
+import { knownServerKeys, matrixProfile, remoteKeyLookup } from './remote-keys.ts';
 import { verifyXMatrix } from './x-matrix.ts';
 
 /**
@@ -38,7 +40,19 @@ export async function authenticateServer(
       fixedSpelling: isMutant(ctx, MATRIX_MUTANTS.fixedHeaderSpelling),
     },
   });
-  if (verdict.ok) return { ok: true, origin: verdict.value };
+  if (verdict.ok) {
+    const mismatch = await clientCertificateMismatch(ctx, c.req.raw, verdict.value);
+    if (mismatch === undefined) return { ok: true, origin: verdict.value };
+    return {
+      ok: false,
+      response: fail(
+        'M_UNAUTHORIZED',
+        `federation request not authenticated: ${mismatch}`,
+        {},
+        401,
+      ),
+    };
+  }
   const claimed = claimedOrigin(content);
   if (
     (verdict.error.kind === 'missing' || verdict.error.kind === 'malformed') &&
@@ -57,6 +71,29 @@ export async function authenticateServer(
       verdict.error.kind === 'invalid-origin' ? 400 : 401,
     ),
   };
+}
+
+/**
+ * matrix-2014 (Client TLS Certificates, FED-AUTH-06): the reference checks a presented
+ * client certificate against the tls_certificate of the origin's key/v1 document, and
+ * says so (the sim target declares `clientCertificates`). Presenting none is allowed.
+ * Returns why the certificate is refused, or undefined when it is not.
+ */
+async function clientCertificateMismatch(
+  ctx: HomeserverContext,
+  request: Request,
+  origin: string,
+): Promise<string | undefined> {
+  if (matrixProfile(ctx) !== 'matrix-2014') return undefined;
+  if (isMutant(ctx, MATRIX_MUTANTS.acceptAnyClientCertificate)) return undefined;
+  const presented = clientCertificate(request);
+  if (presented === undefined) return undefined;
+  if (presented === 'unreadable') return 'the TLS client certificate is unreadable';
+  // The keys were just fetched (or cached) to verify the signature.
+  const published = (await knownServerKeys(ctx, origin))?.tlsCertificate;
+  return published !== undefined && sameBytes(published, presented)
+    ? undefined
+    : `the TLS client certificate is not the certificate of ${origin}`;
 }
 
 /** The `origin` a request body claims (mutant FED-AUTH-01 believes it). */

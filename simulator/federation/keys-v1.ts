@@ -88,6 +88,7 @@ export async function validateServerKeysV1(
     keys,
     oldKeys: new Map(),
     trustedUntil: options.now + options.trustMs,
+    tlsCertificate: published.value,
   });
 }
 

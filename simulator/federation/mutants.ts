@@ -36,6 +36,8 @@ export const MATRIX_MUTANTS = {
   fixedHeaderSpelling: 'FED-AUTH-04/fixed-parameter-order',
   /** matrix-2014: send a request without first authenticating the destination's certificate. */
   sendBeforeAuthenticating: 'FED-AUTH-05/send-before-authenticating',
+  /** matrix-2014: declare that client certificates are checked, yet accept any. */
+  acceptAnyClientCertificate: 'FED-AUTH-06/accept-any-client-certificate',
   /** Take any origin string, valid server name or not. */
   acceptAnyOrigin: 'FED-NAME-04/accept-any-origin',
   /** 2014: resolve "name:port" with a non-numeric port as the port-less name. */

@@ -60,6 +60,8 @@ export interface ValidatedKeys {
   readonly oldKeys: ReadonlyMap<string, OldVerifyKey>;
   /** min(valid_until_ts, fetched + 7 days) */
   readonly trustedUntil: number;
+  /** matrix-2014: the tls_certificate the key/v1 document names (client certificates match it). */
+  readonly tlsCertificate?: Uint8Array;
 }
 
 export interface ValidateOptions {

@@ -9,7 +9,12 @@ import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
 import { signJson, type SignedObject } from '../protocol/encoding/signed-json.ts';
 import { unwrap } from '../protocol/result.ts';
-import { modelCertificate, presentCertificate } from '../net/tls.ts';
+import {
+  clientCertificateHeader,
+  modelCertificate,
+  presentCertificate,
+  TLS_CLIENT_CERTIFICATE_HEADER,
+} from '../net/tls.ts';
 import type { SimNetwork, Transport } from '../net/transport.ts';
 import { xMatrixHeader } from './x-matrix.ts';
 
@@ -46,6 +51,8 @@ export interface Forgery {
   readonly authorization?: string | null;
   /** Sign this content but send `sentContent` (a replayed or altered body). */
   readonly sentContent?: unknown;
+  /** Present this TLS client certificate (simulator/net/tls.ts); none when absent. */
+  readonly clientCertificate?: Uint8Array;
 }
 
 export interface FakeServerOptions {
@@ -121,6 +128,9 @@ export async function createFakeServer(
     const headers = new Headers({ 'content-type': 'application/json' });
     if (authorization !== null) headers.set('authorization', authorization);
     headers.set('x-fedconn-from', serverName);
+    if (forge.clientCertificate !== undefined) {
+      headers.set(TLS_CLIENT_CERTIFICATE_HEADER, clientCertificateHeader(forge.clientCertificate));
+    }
     return options.transport(
       new Request(url, {
         method,

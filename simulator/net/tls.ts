@@ -51,3 +51,25 @@ export function connectionCertificate(response: Response): Uint8Array | undefine
   const decoded = decodeBase64(header);
   return decoded.ok ? decoded.value : undefined;
 }
+
+// Client certificates (matrix-2014 "Client TLS Certificates", FED-AUTH-06): a server
+// may present its own certificate when it connects. The sender sets
+// `x-fedconn-tls-client-certificate: <unpadded base64>` on its request, as a TLS
+// client hands its certificate to the handshake; the receiver reads it with
+// `clientCertificate(request)`.
+export const TLS_CLIENT_CERTIFICATE_HEADER = 'x-fedconn-tls-client-certificate';
+
+/** The header value that presents `certificate` as the client certificate. */
+export const clientCertificateHeader = (certificate: Uint8Array): string =>
+  encodeUnpaddedBase64(certificate);
+
+/**
+ * The client certificate a request presented: undefined when none; 'unreadable' when
+ * the header is not base64 (a certificate that matches nothing).
+ */
+export function clientCertificate(request: Request): Uint8Array | 'unreadable' | undefined {
+  const header = request.headers.get(TLS_CLIENT_CERTIFICATE_HEADER);
+  if (header === null) return undefined;
+  const decoded = decodeBase64(header);
+  return decoded.ok ? decoded.value : 'unreadable';
+}

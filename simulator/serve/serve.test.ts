@@ -137,10 +137,29 @@ describe('target config errors name the field and what was wrong', () => {
       /hs1 appears twice/,
     ],
     ['unknown field', JSON.stringify({ ...valid, extra: 1 }), /\(root\)|extra/],
+    [
+      'capability not a boolean',
+      JSON.stringify({ ...valid, capabilities: { client_certificates: 'yes' } }),
+      /capabilities\.client_certificates: must be true or false/,
+    ],
+    [
+      'unknown capability',
+      JSON.stringify({ ...valid, capabilities: { telepathy: true } }),
+      /capabilities/,
+    ],
   ])('%s', (_name, text, message) => {
     const r = parseTargetConfig(text, 'target.json');
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.message).toMatch(message);
+  });
+
+  test('capabilities are optional: missing means not declared', () => {
+    const bare = parseTargetConfig(JSON.stringify(valid));
+    const declared = parseTargetConfig(
+      JSON.stringify({ ...valid, capabilities: { client_certificates: true } }),
+    );
+    expect(bare.ok && bare.value.capabilities).toBe(undefined);
+    expect(declared.ok && declared.value.capabilities?.client_certificates).toBe(true);
   });
 
   test('a missing file is named', () => {

@@ -94,6 +94,8 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
         base_url: origins.get(server_name) ?? '',
         provisioning_token: provisioningToken,
       })),
+      // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
+      capabilities: { client_certificates: true },
     },
     observer,
     close,

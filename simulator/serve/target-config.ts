@@ -17,6 +17,13 @@ export const targetConfigSchema = z.strictObject({
       }),
     )
     .min(1, 'must list at least one server'),
+  // Optional features the servers declare they implement; missing means not declared.
+  capabilities: z
+    .strictObject({
+      /** matrix-2014 FED-AUTH-06: a presented TLS client certificate is checked. */
+      client_certificates: z.boolean({ error: 'must be true or false' }).optional(),
+    })
+    .optional(),
 });
 export type TargetConfig = z.output<typeof targetConfigSchema>;
 

@@ -8,7 +8,13 @@ import { invalidServerNameArb } from '../../simulator/protocol/server-name/arbit
 import { createFakeServer } from '../../simulator/federation/testing.ts';
 import { parseXMatrix, verifyXMatrix, xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
-import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import {
+  checkProperty,
+  CheckSkipped,
+  defineCheck,
+  expectThat,
+  type CheckContext,
+} from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
 import {
   answerOf,
@@ -193,6 +199,64 @@ export const invalidOriginRefused = defineCheck({
         );
       },
       { numRuns: 6 },
+    );
+  },
+});
+
+export const clientCertificateChecked = defineCheck({
+  name: 'matrix-2014: a target that checks TLS client certificates refuses one that is not the origin’s, with 401',
+  rules: ['FED-AUTH-06'],
+  profiles: ['matrix-2014'],
+  needs: ['impostor'],
+  async run(ctx) {
+    // Optional: a target that does not check answers exactly like one that checks and
+    // accepts anything, so only a target that declares the check can be held to it.
+    if (!ctx.instance.capabilities.clientCertificates) {
+      throw new CheckSkipped(
+        'the target does not declare that it checks TLS client certificates (optional, FED-AUTH-06)',
+      );
+    }
+    const target = server(ctx, 0).serverName;
+    const peer = await impostor(ctx, 'client.tls.example');
+    expectAuthenticated(
+      await probe(ctx, peer, target, { clientCertificate: peer.certificate }),
+      `${target} refused a request presenting the origin’s own certificate (the one its key/v1 document names)`,
+    );
+    expectAuthenticated(
+      await probe(ctx, peer, target),
+      `${target} refused a request presenting no client certificate (presenting one is optional)`,
+    );
+    // Mismatching certificates: another server's, the origin's with bits flipped, random bytes.
+    const other = await createFakeServer({
+      serverName: 'other.tls.example',
+      network: new SimNetwork(),
+      register: false,
+      transport: ctx.instance.transport,
+      seed: `${ctx.seed} other certificate`,
+      now: () => ctx.instance.clock.now(),
+    });
+    const mismatching = fc.oneof(
+      fc.constant(other.certificate),
+      fc
+        .uint8Array({ minLength: 1, maxLength: 16 })
+        .filter((m) => m.some((b) => b !== 0))
+        .map((mask) => peer.certificate.map((b, i) => b ^ (mask[i % mask.length] ?? 0))),
+      fc.uint8Array({ minLength: 1, maxLength: 96 }),
+    );
+    await checkProperty(
+      ctx,
+      [
+        mismatching.filter(
+          (c) => encodeUnpaddedBase64(c) !== encodeUnpaddedBase64(peer.certificate),
+        ),
+      ],
+      async (certificate) => {
+        expectUnauthorized(
+          await probe(ctx, peer, target, { clientCertificate: certificate }),
+          `${target} accepted a request of ${peer.serverName} presenting a client certificate that is not the one its key/v1 document names (${encodeUnpaddedBase64(certificate).slice(0, 16)}…)`,
+        );
+      },
+      { numRuns: 8 },
     );
   },
 });

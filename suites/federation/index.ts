@@ -3,6 +3,7 @@ import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
 import type { Check } from '../harness/check.ts';
 import {
   badRequestSignatureRefused,
+  clientCertificateChecked,
   destinationAuthenticatedFirst,
   headerSpellingsAccepted,
   invalidOriginRefused,
@@ -83,6 +84,7 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   requestsSignedWithXMatrix,
   headerSpellingsAccepted,
   destinationAuthenticatedFirst,
+  clientCertificateChecked,
   inviteSignedBeforeDistribution,
   inviteWithoutInviteeSignatureRefused,
   onlyGenuineInvitesSigned,

@@ -60,6 +60,17 @@ export class CheckFailure extends Error {
   }
 }
 
+/**
+ * Thrown by a check whose rule is optional and which the target does not declare it
+ * implements: the runner reports `skip` with the reason, never `pass`.
+ */
+export class CheckSkipped extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'CheckSkipped';
+  }
+}
+
 function show(value: unknown): string {
   if (typeof value === 'string') return value;
   // JSON.stringify yields undefined for undefined and functions, whatever its type says.

@@ -7,7 +7,7 @@ import { PROFILES, RULES, type Profile, type Rule } from '../catalog/index.ts';
 import { NetworkError } from '../../simulator/net/transport.ts';
 import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
-import { CheckFailure, type Check } from './check.ts';
+import { CheckFailure, CheckSkipped, type Check } from './check.ts';
 import type {
   CheckResult,
   CheckStatus,
@@ -211,6 +211,15 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
     });
     return { ...base, status: 'pass', durationMs: performance.now() - start, iterations };
   } catch (error) {
+    if (error instanceof CheckSkipped) {
+      return {
+        ...base,
+        status: 'skip',
+        durationMs: performance.now() - start,
+        iterations: 0,
+        skipReason: error.reason,
+      };
+    }
     const { status, message, details } = classify(error);
     const failure: Failure = {
       message,

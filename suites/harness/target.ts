@@ -61,6 +61,12 @@ export interface TargetDns {
   contacts(): readonly Contact[];
 }
 
+/** Optional features the target declares; a check of an optional rule skips without one. */
+export interface TargetCapabilities {
+  /** matrix-2014 FED-AUTH-06: the servers check a presented TLS client certificate. */
+  readonly clientCertificates: boolean;
+}
+
 export interface TargetInstance {
   readonly servers: readonly TargetServer[];
   readonly profile: PhoenixProfile;
@@ -80,6 +86,7 @@ export interface TargetInstance {
   readonly dns: TargetDns | undefined;
   /** Mutants active on this instance (reference servers and reference clients). */
   readonly mutants: ReadonlySet<string>;
+  readonly capabilities: TargetCapabilities;
   /** A client environment whose randomness derives from `seed`. */
   env(seed: string): ClientEnv;
   /** A prefix that makes user names, aliases and rooms unique on shared servers. */
@@ -189,6 +196,8 @@ export function simTarget(options: {
           contacts: () => [...contacts],
         },
         mutants: new Set(options.mutants ?? []),
+        // The reference checks client certificates (its mutant FED-AUTH-06 only pretends to).
+        capabilities: { clientCertificates: true },
         namespace: '',
         env: (label) => ({
           transport: federation.transport,
@@ -239,6 +248,7 @@ export function httpTarget(
         // Real servers resolve through the real DNS, which fedconn does not control.
         dns: undefined,
         mutants: new Set<string>(),
+        capabilities: { clientCertificates: config.capabilities?.client_certificates === true },
         namespace,
         env: (label) => ({
           transport,

@@ -348,9 +348,8 @@ export const FED_AUTH = defineFamily(
       statement:
         'A server may present a TLS client certificate, and the receiving server may check that it matches the certificate of the origin server; a server that does check refuses a mismatch.',
       checkedBy:
-        'Informational unless the target checks client certificates: fedconn presents a mismatching one and records the answer. Mutant: a reference that checks but accepts any certificate.',
-      note: 'Not checkable from the wire as stated: a server that does not check client certificates (allowed) and one that checks but accepts any certificate answer alike, so no check could kill the mutant. It needs the target to declare that it checks, which the binding does not offer; the simulator does not model client certificates either.',
-      planned: true,
+        'Only on a target that declares it checks client certificates (the simulator: yes; an http target: `capabilities.client_certificates` in its config; otherwise the check reports skip): fedconn as a peer sends signed requests presenting its own certificate (accepted), none (accepted), and mismatching ones — another server’s, its own with bits flipped, random bytes — which must get 401. Mutant: declare the check but accept any certificate (FED-AUTH-06/accept-any-client-certificate).',
+      note: 'Optional, so declared: from the wire a server that does not check (allowed) and one that checks but accepts anything look alike. The simulator models the client certificate as a request header (docs/binding.md).',
     },
   },
 );
