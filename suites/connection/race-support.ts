@@ -196,19 +196,23 @@ export async function raceWorld(
   };
 }
 
-/** The connection group as its DS serves it: one leaf key per member, and the CredentialInfos. */
-export async function groupOnDs(
+/**
+ * The connection group `groupId` of `initiator` as its DS serves it: one leaf key per
+ * member, and the CredentialInfos.
+ */
+export async function connectionGroupOnDs(
   ctx: CheckContext,
-  world: RaceWorld,
+  initiator: PhoenixClient,
+  groupId: string,
 ): Promise<{ readonly leaves: readonly string[]; readonly credentialInfos: number }> {
-  const entry = world.initiator.primary.groups.get(world.groupId);
-  if (entry === undefined) throw new Error(`the initiator has no group ${world.groupId}`);
+  const entry = initiator.groups.get(groupId);
+  if (entry === undefined) throw new Error(`the initiator has no group ${groupId}`);
   const ds = ctx.instance.servers.find((x) => x.serverName === entry.dsServer);
   if (ds === undefined) throw new Error(`no server ${entry.dsServer}`);
-  const info = await send(ctx, `${ds.origin}${DS}/groups/${world.groupId}/external_commit_info`, {
+  const info = await send(ctx, `${ds.origin}${DS}/groups/${groupId}/external_commit_info`, {
     body: { ear_key: encodeUnpaddedBase64(entry.earKey) },
   });
-  expectOk(info, `fetching external commit info of ${world.groupId}`);
+  expectOk(info, `fetching external commit info of ${groupId}`);
   const body = info.body as { ratchet_tree: string; credential_infos: string[] };
   const treeBytes = decodeBase64(body.ratchet_tree);
   const tree = treeBytes.ok ? decodeRatchetTree(treeBytes.value) : treeBytes;
@@ -218,6 +222,10 @@ export async function groupOnDs(
   );
   return { leaves, credentialInfos: body.credential_infos.length };
 }
+
+/** The race's connection group as its DS serves it. */
+export const groupOnDs = (ctx: CheckContext, world: RaceWorld) =>
+  connectionGroupOnDs(ctx, world.initiator.primary, world.groupId);
 
 export const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 

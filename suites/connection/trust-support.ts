@@ -5,13 +5,10 @@
 // connection group as the initiator's DS serves it.
 import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
 import type { Transport } from '../../simulator/net/transport.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
-import { decodeRatchetTree } from '../../simulator/protocol/mls/wire.ts';
 import { populate, type Population } from '../../simulator/scenario.ts';
 import type { CheckContext } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
-import { DS } from './race-mls.ts';
-import { expectOk, send } from './support.ts';
+import { connectionGroupOnDs } from './race-support.ts';
 
 /** One request the responder sent, and the body of the answer. */
 export interface Sent {
@@ -111,28 +108,18 @@ export async function makePair(
   };
 }
 
-/** The connection group as the initiator's DS serves it: its leaves and CredentialInfos. */
+/** The connection group as the initiator's DS serves it: how many leaves and CredentialInfos. */
 export async function groupOnDs(
   ctx: CheckContext,
   pair: Pair,
   groupId: string,
 ): Promise<{ readonly leaves: number; readonly credentialInfos: number }> {
-  const entry = pair.initiator.primary.groups.get(groupId);
-  if (entry === undefined) throw new Error(`the initiator holds no group ${groupId}`);
-  const o = await send(
+  const { leaves, credentialInfos } = await connectionGroupOnDs(
     ctx,
-    `${pair.initiatorServer.origin}${DS}/groups/${groupId}/external_commit_info`,
-    { body: { ear_key: encodeUnpaddedBase64(entry.earKey) } },
+    pair.initiator.primary,
+    groupId,
   );
-  expectOk(o, `fetching external commit info of ${groupId} from the initiator's DS`);
-  const body = o.body as { ratchet_tree: string; credential_infos: string[] };
-  const bytes = decodeBase64(body.ratchet_tree);
-  const tree = bytes.ok ? decodeRatchetTree(bytes.value) : bytes;
-  if (!tree.ok) throw new Error('the DS serves an undecodable ratchet tree');
-  return {
-    leaves: tree.value.filter((node) => node?.nodeType === 'leaf').length,
-    credentialInfos: body.credential_infos.length,
-  };
+  return { leaves: leaves.length, credentialInfos };
 }
 
 /** The initiator connects to the responder by user id, or by `alias` (registered here). */
