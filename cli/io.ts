@@ -18,7 +18,18 @@ export const EXIT = {
   failures: 1,
   usage: 2,
   unreachable: 3,
+  /** No rule got a verdict: everything selected was skipped or not applicable. */
+  nothingChecked: 4,
 } as const;
+
+/** The exit codes, as `--help` shows them. */
+export const EXIT_HELP = `
+Exit codes:
+  0  every MUST rule that got a verdict passed (or was expected to fail)
+  1  failures: a MUST rule failed, errored or timed out, an xpass, or SHOULD failures with --strict
+  2  usage or configuration error (the message names the option or field)
+  3  the target cannot be reached
+  4  no rule got a verdict: every selected rule was skipped or not applicable`;
 
 /** A usage or configuration error: reported in one line, exit code 2. */
 export class UsageError extends Error {}

@@ -7,7 +7,7 @@ import { mutantsCommand } from './commands/mutants.ts';
 import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
 import { specSyncCommand } from './commands/spec-sync.ts';
-import { EXIT, UsageError, processIo, type Io } from './io.ts';
+import { EXIT, EXIT_HELP, UsageError, processIo, type Io } from './io.ts';
 
 const list = (value: string, previous: readonly string[] = []) => [
   ...previous,
@@ -21,7 +21,8 @@ function program(io: Io, setCode: (code: number) => void): Command {
     )
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: io.out, writeErr: io.err });
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .addHelpText('after', EXIT_HELP);
 
   cli
     .command('rules')
@@ -55,11 +56,16 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--seed <n>', 'seed for every random choice (default: random, printed)')
     .option('--runs <n>', 'multiply property run counts by n', '1')
     .option('--timeout <ms>', 'deadline per check execution', '60000')
+    .option(
+      '--request-timeout <ms>',
+      'deadline per request to a server under test (default: a third of --timeout, at most 10000)',
+    )
     .option('--expect <file>', 'known failures: {"RULE-ID or prefix": "reason"}; reported as xfail')
     .option('--strict', 'SHOULD failures fail the run too')
     .option('--mutant <name>', 'run against this mutant of the reference (sim only)')
     .option('--out <dir>', 'where to write the reports', 'reports/out')
     .option('--quiet', 'print nothing but errors')
+    .addHelpText('after', EXIT_HELP)
     .action(async (options: RunCommandOptions) => {
       setCode(await runCommand(options, io));
     });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { RULE_STATUSES, type RunReport } from '../suites/harness/report.ts';
-import { toHtmlReport } from './html.ts';
+import { statusClass, toHtmlReport } from './html.ts';
 import { CHAIN_FAILURE, allPlannedReport, mixedReport, mutantReport } from './test-fixture.ts';
 
 const html = (report: RunReport = mixedReport()) => toHtmlReport(report);
@@ -53,7 +53,7 @@ describe('report.html', () => {
     const report = mixedReport();
     for (const status of RULE_STATUSES) {
       expect(summary).toContain(
-        `<li class="s-${status}" data-status="${status}"><span class="count">${report.summary[status]}</span> ${status}</li>`,
+        `<li class="${statusClass(status)}" data-status="${status}"><span class="count">${report.summary[status]}</span> ${status}</li>`,
       );
     }
     const planned = section(html(allPlannedReport()), '<ul class="summary"', '</ul>');

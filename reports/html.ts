@@ -3,6 +3,9 @@
 // without JavaScript; the inline script only adds a status filter.
 import type { CheckResult, RuleResult, RuleStatus, RunReport } from '../suites/harness/report.ts';
 import { RULE_STATUSES } from '../suites/harness/report.ts';
+
+/** The CSS class of a status: `n/a` has no slash in its class (`s-na`). */
+export const statusClass = (status: string): string => `s-${status.replace(/[^a-z]/g, '')}`;
 import { countByStatus, formatDuration, groupByFamily, type FamilyGroup } from './model.ts';
 import { escapeAttr, escapeText as esc } from './text.ts';
 
@@ -37,6 +40,7 @@ td.status { font-weight: 600; text-align: center; }
 .s-xpass { background: #8250df; color: #fff; }
 .s-error, .s-timeout { background: #82071e; color: #fff; }
 .s-skip { background: #8c959f; color: #fff; }
+.s-na { background: transparent; color: #57606a; outline: 1px solid #8c959f; outline-offset: -4px; }
 .s-planned { background: transparent; color: #57606a; outline: 2px dashed #8c959f; outline-offset: -4px; }
 span.badge { display: inline-block; padding: 0.05rem 0.5rem; border-radius: 4px; font-size: 0.9rem; }
 article.failure { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.5rem 1rem; margin: 1rem 0; }
@@ -73,11 +77,11 @@ function anchor(ruleId: string): string {
 }
 
 function statusCell(status: string): string {
-  return `<td class="status s-${escapeAttr(status)}">${esc(status)}</td>`;
+  return `<td class="status ${statusClass(status)}">${esc(status)}</td>`;
 }
 
 function badge(status: string): string {
-  return `<span class="badge s-${escapeAttr(status)}">${esc(status)}</span>`;
+  return `<span class="badge ${statusClass(status)}">${esc(status)}</span>`;
 }
 
 function verdict(report: RunReport): string {
@@ -109,7 +113,7 @@ function summary(report: RunReport): string {
   const counts = countByStatus(report.rules);
   const items = RULE_STATUSES.map((s) => {
     const zero = counts[s] === 0 ? ' zero' : '';
-    return `<li class="s-${s}${zero}" data-status="${s}"><span class="count">${counts[s]}</span> ${s}</li>`;
+    return `<li class="${statusClass(s)}${zero}" data-status="${s}"><span class="count">${counts[s]}</span> ${s}</li>`;
   });
   return `<ul class="summary" id="summary">\n${items.join('\n')}\n</ul>`;
 }

@@ -75,6 +75,7 @@ describe('conformance.json', () => {
       'error',
       'timeout',
       'skip',
+      'n/a',
       'planned',
     ]);
     const planned = allPlannedReport();

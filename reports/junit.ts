@@ -87,6 +87,8 @@ function checkOutcome(check: CheckResult, rules: Rules): Outcome {
       };
     case 'skip':
       return { kind: 'skipped', message: `skipped: ${check.skipReason ?? 'no reason given'}` };
+    case 'n/a':
+      return { kind: 'skipped', message: `n/a (not applicable): ${check.skipReason ?? ''}` };
   }
 }
 
@@ -119,6 +121,8 @@ function ruleOutcome(rule: RuleResult): Outcome {
       return { kind: 'skipped', message: PLANNED_MESSAGE };
     case 'skip':
       return { kind: 'skipped', message: `skipped: ${rule.note ?? 'no reason given'}` };
+    case 'n/a':
+      return { kind: 'skipped', message: `n/a (not applicable): ${rule.note ?? ''}` };
     case 'xfail':
       return { kind: 'skipped', message: `xfail (expected failure): ${message}` };
     case 'fail':

@@ -4,7 +4,7 @@
 import { fork, seededRng, type Rng } from './protocol/crypto/rng.ts';
 import { httpTransport, type Middleware } from './net/transport.ts';
 import { systemClock } from './net/clock.ts';
-import type { TargetConfig } from './serve/target-config.ts';
+import { phoenixProfilesOf, type TargetConfig } from './serve/target-config.ts';
 import type { ServerView } from './net/observer.ts';
 import type { PhoenixProfile } from './homeserver/context.ts';
 import type { Service } from './homeserver/homeserver.ts';
@@ -169,12 +169,20 @@ export async function createTargetScenario(
     clock: systemClock,
     rng: fork(seededRng(options.seed), 'clients'),
     originOf: (name) => lookup(name).base_url.replace(/\/$/, ''),
-    provisioningTokenOf: (name) => lookup(name).provisioning_token,
+    provisioningTokenOf: (name) => {
+      const driver = lookup(name).driver;
+      if (driver.kind !== 'fedconn')
+        throw new Error(`${name}: the ${driver.kind} driver has no provisioning token`);
+      return driver.provisioning_token;
+    },
   };
+  const [profile] = phoenixProfilesOf(config);
+  if (profile === undefined)
+    throw new Error('the target config declares no Phoenix server (roles.phoenix)');
   const population = await populate(env, {
     ...options,
     servers: [...byName.keys()],
-    profile: config.profile,
+    profile,
   });
   return { ...population, env };
 }

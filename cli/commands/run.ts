@@ -13,7 +13,7 @@ import {
 import { CHECKS } from '../../suites/registry.ts';
 import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
-import { runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
+import { planOf, runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
 import { httpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
 import {
   ContainerTargetError,
@@ -39,6 +39,7 @@ export interface RunCommandOptions {
   readonly seed?: string;
   readonly runs?: string;
   readonly timeout?: string;
+  readonly requestTimeout?: string;
   readonly expect?: string;
   readonly strict?: boolean;
   readonly mutant?: string;
@@ -106,6 +107,8 @@ interface Acquired {
 interface Prepared {
   /** How the plan and reports name the target before it is acquired. */
   readonly label: string;
+  /** The target as far as it is known without starting anything (not a container's). */
+  readonly planned: Target | undefined;
   readonly acquire: () => Promise<Acquired>;
   readonly targetArgs: string;
   readonly profiles: readonly Profile[];
@@ -138,6 +141,14 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
   );
   const runs = number('runs', options.runs, 1, (n) => n > 0 && n <= 1000);
   const timeoutMs = number('timeout', options.timeout, 60_000, (n) => n >= 100);
+  // Well inside the check's deadline, so a request that is never answered becomes a
+  // verdict of its own check rather than eating the deadline of every check after it.
+  const requestTimeoutMs = number(
+    'request-timeout',
+    options.requestTimeout,
+    Math.min(10_000, Math.floor(timeoutMs / 3)),
+    (n) => n >= 50 && n <= timeoutMs,
+  );
   const mutant = options.mutant === undefined ? undefined : findMutant(options.mutant);
   if (options.mutant !== undefined && mutant === undefined) {
     throw new UsageError(
@@ -147,9 +158,19 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
   // sim and http targets need no setup; a container is started only once the run begins.
   const ready = (target: Target) => ({
     label: target.label,
-    acquire: () => Promise.resolve({ target, release: () => Promise.resolve() }),
+    planned: target,
+    acquire: () => Promise.resolve({ target, release: () => target.close() }),
   });
-  let how: Pick<Prepared, 'label' | 'acquire'>;
+  let how: Pick<Prepared, 'label' | 'acquire' | 'planned'>;
+  if (options.config !== undefined && kind !== 'http') {
+    throw new UsageError(
+      kind === 'container'
+        ? '--config is for --target http; with --target container the image writes its own config'
+        : '--config is for --target http: without it fedconn tests its own simulator, not the servers in the config (add --target http)',
+    );
+  }
+  if (options.image !== undefined && kind !== 'container')
+    throw new UsageError('--image is for --target container');
   let targetArgs: string;
   switch (kind) {
     case 'sim':
@@ -169,7 +190,7 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
       if (!config.ok) throw new UsageError(config.error.message);
       how = ready(
         httpTarget(config.value, {
-          timeoutMs: Math.min(timeoutMs, 30_000),
+          timeoutMs: requestTimeoutMs,
           label: `http (${options.config})`,
         }),
       );
@@ -183,19 +204,22 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
           '--target container needs --image NAME (build the reference image with `npm run image`)',
         );
       if (mutant !== undefined) throw new UsageError('--mutant works only with --target sim');
-      if (options.config !== undefined)
-        throw new UsageError(
-          '--config is for --target http; with --target container the image writes its own config',
-        );
       how = {
         label: `container ${image}`,
+        planned: undefined,
         acquire: async () => {
           const started = await startContainerTarget({
             image,
-            requestTimeoutMs: Math.min(timeoutMs, 30_000),
+            requestTimeoutMs,
             log: io.err,
           });
-          return { target: started.target, release: started.stop };
+          return {
+            target: started.target,
+            release: async () => {
+              await started.target.close();
+              await started.stop();
+            },
+          };
         },
       };
       targetArgs = `--target container --image ${image}`;
@@ -216,26 +240,55 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
   };
 }
 
-function listPlan(p: Prepared, io: Io, json: boolean): number {
-  const rows = RULES.filter(
+interface PlannedRule {
+  readonly id: string;
+  readonly level: string;
+  readonly status: 'will run' | 'skip' | 'n/a' | 'planned';
+  readonly why?: string;
+  readonly checks: readonly string[];
+}
+
+/** What a run would do with each selected rule, on a target known without starting it. */
+function planRules(p: Prepared): PlannedRule[] {
+  return RULES.filter(
     (r) =>
       r.retired === undefined && p.selected(r) && r.profiles.some((x) => p.profiles.includes(x)),
-  ).map((r) => ({
-    id: r.id,
-    level: r.level,
-    status: r.planned === true ? 'planned' : 'will run',
-    checks: CHECKS.filter((c) => c.rules.includes(r.id)).map((c) => c.name),
-  }));
+  ).map((r) => {
+    const checks = CHECKS.filter((c) => c.rules.includes(r.id));
+    const base = { id: r.id, level: r.level, checks: checks.map((c) => c.name) };
+    if (r.planned === true) return { ...base, status: 'planned', why: 'no conformance check yet' };
+    const target = p.planned;
+    if (target === undefined) return { ...base, status: 'will run' };
+    const plans = checks.flatMap((c) =>
+      c.profiles.filter((x) => p.profiles.includes(x)).map((x) => planOf(target, c, x)),
+    );
+    if (plans.some((x) => x.runs)) return { ...base, status: 'will run' };
+    const skipped = plans.find((x) => !x.runs && x.status === 'skip');
+    const first = skipped ?? plans[0];
+    const why = first !== undefined && !first.runs ? first.reason : 'no check in these profiles';
+    return { ...base, status: skipped === undefined ? 'n/a' : 'skip', why };
+  });
+}
+
+function listPlan(p: Prepared, io: Io, json: boolean): number {
+  const rows = planRules(p);
   if (json) {
     io.out(`${JSON.stringify({ target: p.label, profiles: p.profiles, rules: rows }, null, 2)}\n`);
   } else {
     for (const r of rows)
       io.out(
-        `${r.id.padEnd(16)} ${r.level.padEnd(6)} ${r.status.padEnd(9)} ${r.checks.join('; ')}\n`,
+        `${r.id.padEnd(16)} ${r.level.padEnd(6)} ${r.status.padEnd(9)} ${r.why ?? r.checks.join('; ')}\n`,
       );
+    const count = (s: PlannedRule['status']) => rows.filter((r) => r.status === s).length;
     io.out(
-      `${rows.length} rules; ${rows.filter((r) => r.status === 'will run').length} have checks that would run.\n`,
+      `${rows.length} rules: ${count('will run')} would run, ${count('skip')} skip, ${count('n/a')} n/a, ${count('planned')} planned.\n`,
     );
+    if (p.planned === undefined)
+      io.out('The container is not started for --list: what applies is known once it runs.\n');
+    else if (p.planned.kind !== 'sim')
+      io.out(
+        'A check that would run may still skip when a driver lacks a verb it needs; the run says which.\n',
+      );
   }
   return EXIT.ok;
 }
@@ -248,6 +301,7 @@ const STATUS_COLOUR: Record<RuleStatus, (s: string) => string> = {
   error: pc.red,
   timeout: pc.red,
   skip: pc.dim,
+  'n/a': pc.dim,
   planned: pc.dim,
 };
 
@@ -295,6 +349,17 @@ export function renderSummary(report: RunReport): string {
     lines.push(family.id.padEnd(14) + cells.join(''));
   }
   const failed = report.rules.filter((r) => r.failures.length > 0);
+  const xpassed = report.rules.filter((r) => r.status === 'xpass');
+  if (xpassed.length > 0) {
+    lines.push(
+      '',
+      pc.bold('Expected to fail, but passed (xpass): remove them from the expectations'),
+    );
+    for (const rule of xpassed)
+      lines.push(
+        `${STATUS_COLOUR.xpass('XPASS')} ${pc.bold(rule.id)} (${rule.level}) ${rule.statement}`,
+      );
+  }
   if (failed.length > 0) lines.push('', pc.bold('Failures'));
   for (const rule of failed) {
     lines.push(
@@ -314,6 +379,18 @@ export function renderSummary(report: RunReport): string {
     '',
     `${report.rules.length} rules: ${RULE_STATUSES.map((k) => `${s[k]} ${k}`).join(', ')}. Seed ${report.seed}, ${(report.durationMs / 1000).toFixed(1)}s.`,
   );
+  if (s['n/a'] > 0)
+    lines.push(
+      pc.dim(
+        `${s['n/a']} rules are n/a: no server of the target implements a role they bind (see conformance.json for each reason).`,
+      ),
+    );
+  if (report.exitCode === 4)
+    lines.push(
+      pc.yellow(
+        'No rule got a verdict: everything selected was skipped or not applicable. Check the target config (roles, drivers) and --rules/--profile.',
+      ),
+    );
   if (s.planned > 0)
     lines.push(
       pc.yellow(
@@ -382,9 +459,10 @@ async function runAgainst(
 
 /** Returns why the target cannot be reached, or undefined when every server answers. */
 async function probe(target: Target): Promise<string | undefined> {
-  const [profile] = target.phoenixProfiles;
-  if (profile === undefined) return 'the target runs no Phoenix profile';
-  const instance = await target.open({ seed: 'probe', profile });
+  const instance = await target.open({
+    seed: 'probe',
+    profile: target.phoenixProfiles[0] ?? 'multi-device',
+  });
   for (const server of instance.servers) {
     try {
       const response = await instance.transport(

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import { serverName } from '../../simulator/scenario.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { serveFederation } from '../../simulator/serve/serve.ts';
+import { toFile } from '../../simulator/serve/target-config.ts';
 import { UsageError, type Io } from '../io.ts';
 
 export interface ServeCommandOptions {
@@ -43,7 +44,7 @@ export async function serveCommand(
   });
   try {
     mkdirSync(dirname(options.config), { recursive: true });
-    writeFileSync(options.config, `${JSON.stringify(served.config, null, 2)}\n`);
+    writeFileSync(options.config, `${JSON.stringify(toFile(served.config), null, 2)}\n`);
   } catch (error) {
     await served.close();
     throw new UsageError(`--config: cannot write ${options.config}: ${(error as Error).message}`);

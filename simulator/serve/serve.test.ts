@@ -115,7 +115,7 @@ describe('target config errors name the field and what was wrong', () => {
   };
   test.each([
     ['not json', '{', /not JSON/],
-    ['wrong version', JSON.stringify({ ...valid, fedconn: 2 }), /fedconn: must be 1/],
+    ['wrong version', JSON.stringify({ ...valid, fedconn: 3 }), /fedconn: must be 2/],
     [
       'bad url',
       JSON.stringify({ ...valid, servers: [{ ...valid.servers[0], base_url: 'ftp://x' }] }),
@@ -158,8 +158,8 @@ describe('target config errors name the field and what was wrong', () => {
     const declared = parseTargetConfig(
       JSON.stringify({ ...valid, capabilities: { client_certificates: true } }),
     );
-    expect(bare.ok && bare.value.capabilities).toBe(undefined);
-    expect(declared.ok && declared.value.capabilities?.client_certificates).toBe(true);
+    expect(bare.ok && bare.value.servers[0]?.capabilities).toEqual({});
+    expect(declared.ok && declared.value.servers[0]?.capabilities.client_certificates).toBe(true);
   });
 
   test('a missing file is named', () => {

@@ -11,7 +11,7 @@ import { httpTransport } from '../net/transport.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
 import { referenceTrust } from '../homeserver/sim-federation.ts';
-import type { TargetConfig } from './target-config.ts';
+import { referenceRoles, type TargetConfig } from './target-config.ts';
 
 export interface ServeOptions {
   readonly servers: readonly string[];
@@ -87,15 +87,16 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   }
   return {
     config: {
-      fedconn: 1,
-      profile: options.profile,
+      version: 2,
       servers: options.servers.map((server_name) => ({
         server_name,
         base_url: origins.get(server_name) ?? '',
-        provisioning_token: provisioningToken,
+        // Every role, and the reference trust topology (the first two trust each other).
+        roles: referenceRoles(options.servers, server_name, options.profile),
+        driver: { kind: 'fedconn', provisioning_token: provisioningToken },
+        // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
+        capabilities: { client_certificates: true },
       })),
-      // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
-      capabilities: { client_certificates: true },
     },
     observer,
     close,

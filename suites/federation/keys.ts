@@ -496,6 +496,8 @@ const jsonMembers = fc.dictionary(
 export const canonicalJsonSigning = defineCheck({
   name: 'the target signs and checks signatures over canonical JSON: code-point key order, raw UTF-8, boundary integers',
   rules: ['FED-KEYS-08'],
+  // Judged on federation documents (key documents, invites), whatever the IS half says.
+  roles: ['FED'],
   profiles: ['matrix-current'],
   needs: ['impostor'],
   async run(ctx) {
@@ -630,6 +632,8 @@ const unknownAlgorithmSignatures = fc.dictionary(
 export const jsonSigningRules = defineCheck({
   name: 'signatures exclude unsigned, keep existing signatures, skip unknown algorithms, and fail with no usable one',
   rules: ['FED-KEYS-09'],
+  // Judged on federation documents (key documents, invites), whatever the IS half says.
+  roles: ['FED'],
   profiles: ['matrix-current'],
   needs: ['impostor'],
   async run(ctx) {
@@ -716,6 +720,8 @@ const signatureValues = (where: string, signatures: unknown): [string, unknown, 
 export const unpaddedBase64Emitted = defineCheck({
   name: 'every base64 value the target emits (keys, signatures, request signatures) is unpadded',
   rules: ['FED-KEYS-10'],
+  // Judged on federation documents (key documents, invites), whatever the IS half says.
+  roles: ['FED'],
   profiles: ['matrix-current', 'matrix-2014'],
   needs: ['impostor'],
   async run(ctx) {
@@ -822,6 +828,8 @@ export const unpaddedBase64Emitted = defineCheck({
 export const paddedBase64Accepted = defineCheck({
   name: 'padded base64 keys and signatures from a peer are accepted',
   rules: ['FED-KEYS-11'],
+  // Judged on federation documents (key documents, invites), whatever the IS half says.
+  roles: ['FED'],
   profiles: ['matrix-current'],
   needs: ['impostor'],
   async run(ctx) {

@@ -2,7 +2,7 @@
 // refutes) one or more rules against a target. Checks name their rules through
 // the RuleId type, so a mistyped ID fails the typecheck.
 import fc from 'fast-check';
-import type { Profile, RuleId } from '../catalog/index.ts';
+import type { Profile, Role, RuleId } from '../catalog/index.ts';
 import type { Target, TargetInstance } from './target.ts';
 
 export interface CheckContext {
@@ -18,6 +18,8 @@ export interface CheckContext {
   readonly signal: AbortSignal;
   /** Reports how many iterations (property runs, scenarios) ran. */
   iterations(count: number): void;
+  /** Records what this execution could not try, and why; shown beside its verdict. */
+  note(text: string): void;
 }
 
 export interface Check {
@@ -36,6 +38,11 @@ export interface Check {
   readonly needs?: readonly (
     'virtual-time' | 'observer' | 'impostor' | 'reference-client' | 'dns'
   )[];
+  /**
+   * The roles the check exercises, where fewer than all its rules bind (a FED-KEYS check
+   * of a rule that binds FED and IS, judged on federation key documents only).
+   */
+  readonly roles?: readonly Role[];
   /** Resolves when the rules hold; throws a CheckFailure (or any error) when they do not. */
   readonly run: (ctx: CheckContext) => Promise<void>;
 }

@@ -3,8 +3,12 @@
 import type { Level, Profile, Role } from '../catalog/index.ts';
 
 /** Verdict of one rule in one run. */
+/**
+ * Verdict of one rule in one run. `n/a` (not applicable): no server of the target
+ * implements a role the rule binds; never a pass, never a failure, not "checked".
+ */
 export type RuleStatus =
-  'pass' | 'fail' | 'skip' | 'xfail' | 'xpass' | 'error' | 'timeout' | 'planned';
+  'pass' | 'fail' | 'skip' | 'xfail' | 'xpass' | 'error' | 'timeout' | 'planned' | 'n/a';
 export const RULE_STATUSES: readonly RuleStatus[] = [
   'pass',
   'fail',
@@ -13,11 +17,22 @@ export const RULE_STATUSES: readonly RuleStatus[] = [
   'error',
   'timeout',
   'skip',
+  'n/a',
   'planned',
 ];
 
+/** Statuses that are a verdict on the target (the others say why there is none). */
+export const VERDICT_STATUSES: ReadonlySet<RuleStatus> = new Set([
+  'pass',
+  'fail',
+  'xfail',
+  'xpass',
+  'error',
+  'timeout',
+]);
+
 /** Verdict of one execution of one check (in one profile). */
-export type CheckStatus = 'pass' | 'fail' | 'error' | 'timeout' | 'skip';
+export type CheckStatus = 'pass' | 'fail' | 'error' | 'timeout' | 'skip' | 'n/a';
 
 export interface Failure {
   /** What went wrong, in one line. */
@@ -42,7 +57,10 @@ export interface CheckResult {
   /** Property runs or scenario iterations performed. */
   readonly iterations: number;
   readonly failure?: Failure;
+  /** Why the check was skipped or is not applicable. */
   readonly skipReason?: string;
+  /** What a passing check could not try, and why (a driver without a verb, say). */
+  readonly notes?: readonly string[];
 }
 
 export interface RuleResult {
@@ -72,6 +90,6 @@ export interface RunReport {
   readonly summary: Readonly<Record<RuleStatus, number>>;
   readonly rules: readonly RuleResult[];
   readonly checks: readonly CheckResult[];
-  /** 0 success, 1 failures (see README). */
-  readonly exitCode: 0 | 1;
+  /** 0 success, 1 failures, 4 no rule got a verdict (see README). */
+  readonly exitCode: 0 | 1 | 4;
 }

@@ -3,11 +3,14 @@
 // or timed-out rule with a message, never a crash of the runner: every check
 // runs under its own deadline.
 import { sha256 } from '@noble/hashes/sha2.js';
+import { z } from 'zod';
 import { PROFILES, RULES, type Profile, type Rule } from '../catalog/index.ts';
 import { NetworkError } from '../../simulator/net/transport.ts';
 import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import { CheckFailure, CheckSkipped, type Check } from './check.ts';
+import { DriverFailed } from './drivers/driver.ts';
+import { applicability, exercisedBy } from './roles.ts';
 import type {
   CheckResult,
   CheckStatus,
@@ -16,6 +19,7 @@ import type {
   RuleStatus,
   RunReport,
 } from './report.ts';
+import { VERDICT_STATUSES } from './report.ts';
 import type { Target } from './target.ts';
 
 export interface RunOptions {
@@ -82,6 +86,12 @@ async function withDeadline<T>(ms: number, work: (signal: AbortSignal) => Promis
   }
 }
 
+/** The first line of an error's message, so a report never carries a dump. */
+function oneLine(text: string): string {
+  const line = text.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}...` : line;
+}
+
 function classify(error: unknown): {
   status: CheckStatus;
   message: string;
@@ -90,12 +100,31 @@ function classify(error: unknown): {
   if (error instanceof Timeout) return { status: 'timeout', message: error.message, details: {} };
   if (error instanceof CheckFailure)
     return { status: 'fail', message: error.message, details: error.details };
+  // A server that accepted a request and never answered it: the request's own timeout.
+  if (error instanceof NetworkError && error.kind === 'timeout')
+    return { status: 'timeout', message: oneLine(error.message), details: {} };
   // The target refused or did not answer where the rule needs an answer: a violation, not a harness bug.
   if (error instanceof RequestFailed || error instanceof NetworkError) {
-    return { status: 'fail', message: error.message, details: {} };
+    return { status: 'fail', message: oneLine(error.message), details: {} };
+  }
+  // Setting up test state failed: no verdict on the server, but no pass either.
+  if (error instanceof DriverFailed)
+    return { status: 'error', message: oneLine(error.message), details: {} };
+  // A schema error from fedconn's own parsing: its first issue, never the whole dump.
+  if (error instanceof z.ZodError) {
+    const issue = error.issues[0];
+    return {
+      status: 'error',
+      message: `unexpected error while checking: fedconn could not parse a value: ${issue?.path.join('.') ?? ''}: ${issue?.message ?? ''}`,
+      details: {},
+    };
   }
   const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return { status: 'error', message: `unexpected error while checking: ${message}`, details: {} };
+  return {
+    status: 'error',
+    message: `unexpected error while checking: ${oneLine(message)}`,
+    details: {},
+  };
 }
 
 export async function runChecks(options: RunOptions): Promise<RunReport> {
@@ -129,7 +158,7 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
     verdict(rule, byRule.get(rule.id) ?? [], options),
   );
   const summary = Object.fromEntries(
-    (['pass', 'fail', 'skip', 'xfail', 'xpass', 'error', 'timeout', 'planned'] as const).map(
+    (['pass', 'fail', 'skip', 'xfail', 'xpass', 'error', 'timeout', 'planned', 'n/a'] as const).map(
       (s) => [s, ruleResults.filter((r) => r.status === s).length],
     ),
   ) as Record<RuleStatus, number>;
@@ -153,46 +182,63 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
     summary,
     rules: ruleResults,
     checks: results,
-    exitCode: failing ? 1 : 0,
+    // A run in which no rule got a verdict proves nothing: never a green.
+    exitCode: failing ? 1 : ruleResults.some((r) => VERDICT_STATUSES.has(r.status)) ? 0 : 4,
   };
+}
+
+/** Whether a check runs on the target in `profile`, and if not, its status and why. */
+export function planOf(
+  target: Target,
+  check: Check,
+  profile: Profile,
+):
+  | { readonly runs: true; readonly servers: readonly string[] }
+  | { readonly runs: false; readonly status: 'skip' | 'n/a'; readonly reason: string } {
+  const applies = applicability(target.roles, exercisedBy(check), profile);
+  if (!applies.applies) return { runs: false, status: 'n/a', reason: applies.reason };
+  // Only the simulator can move time and show server views.
+  const missing = target.kind === 'sim' ? undefined : check.needs?.[0];
+  if (missing !== undefined) {
+    return {
+      runs: false,
+      status: 'skip',
+      reason: `needs ${missing}, which the ${target.kind} target cannot provide`,
+    };
+  }
+  return { runs: true, servers: applies.servers };
 }
 
 async function runOne(options: RunOptions, check: Check, profile: Profile): Promise<CheckResult> {
   const seed = checkSeed(options.seed, check.name, profile);
   const start = performance.now();
   let iterations = 1;
+  const notes: string[] = [];
   const base = { check: check.name, rules: check.rules, profile };
-  const phoenix: PhoenixProfile | undefined =
+  const plan = planOf(options.target, check, profile);
+  if (!plan.runs) {
+    return { ...base, status: plan.status, durationMs: 0, iterations: 0, skipReason: plan.reason };
+  }
+  const phoenix: PhoenixProfile =
     profile === 'multi-device' || profile === 'aliases'
       ? profile
-      : options.target.phoenixProfiles[0];
-  // Only the simulator can move time and show server views.
-  const missing = options.target.kind === 'sim' ? undefined : check.needs?.[0];
-  if (
-    phoenix === undefined ||
-    !options.target.phoenixProfiles.includes(phoenix) ||
-    missing !== undefined
-  ) {
-    return {
-      ...base,
-      status: 'skip',
-      durationMs: 0,
-      iterations: 0,
-      skipReason:
-        missing !== undefined
-          ? `needs ${missing}, which the ${options.target.kind} target cannot provide`
-          : `the target runs profile ${options.target.phoenixProfiles.join(', ')}, not ${profile}`,
-    };
-  }
+      : (options.target.phoenixProfiles[0] ?? 'multi-device');
+  const withNotes = () => (notes.length === 0 ? {} : { notes: [...new Set(notes)] });
+  const timeoutsBefore = options.target.timedOutRequests?.() ?? 0;
   try {
     await withDeadline(options.timeoutMs, async (signal) => {
       const matrixProfile =
         profile === 'matrix-2014' || profile === 'matrix-current' ? profile : undefined;
-      const instance = await options.target.open({
+      const opened = await options.target.open({
         seed: `${seed}`,
         profile: phoenix,
         ...(matrixProfile === undefined ? {} : { matrixProfile }),
       });
+      // The check sees the servers that implement what it exercises, in config order.
+      const instance = {
+        ...opened,
+        servers: opened.servers.filter((s) => plan.servers.includes(s.serverName)),
+      };
       try {
         await check.run({
           target: options.target,
@@ -204,12 +250,21 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
           iterations: (n) => {
             iterations = n;
           },
+          note: (text) => {
+            notes.push(text);
+          },
         });
       } finally {
-        await instance.close();
+        await opened.close();
       }
     });
-    return { ...base, status: 'pass', durationMs: performance.now() - start, iterations };
+    return {
+      ...base,
+      status: 'pass',
+      durationMs: performance.now() - start,
+      iterations,
+      ...withNotes(),
+    };
   } catch (error) {
     if (error instanceof CheckSkipped) {
       return {
@@ -220,7 +275,14 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
         skipReason: error.reason,
       };
     }
-    const { status, message, details } = classify(error);
+    const classified = classify(error);
+    // A check that failed after a request to the target went unanswered was judged on
+    // silence, not on an answer: that is a timeout, whatever the check made of it.
+    const silent =
+      classified.status === 'fail' && (options.target.timedOutRequests?.() ?? 0) > timeoutsBefore;
+    const { status, message, details } = silent
+      ? { ...classified, status: 'timeout' as const }
+      : classified;
     const failure: Failure = {
       message,
       ...(details.expected === undefined ? {} : { expected: details.expected }),
@@ -230,7 +292,14 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
       seed,
       repro: options.repro(check.rules[0], profile, seed),
     };
-    return { ...base, status, durationMs: performance.now() - start, iterations, failure };
+    return {
+      ...base,
+      status,
+      durationMs: performance.now() - start,
+      iterations,
+      failure,
+      ...withNotes(),
+    };
   }
 }
 
@@ -245,7 +314,7 @@ function verdict(rule: Rule, results: readonly CheckResult[], options: RunOption
   const failures = results.flatMap((r) =>
     r.failure === undefined ? [] : [{ ...r.failure, check: r.check, profile: r.profile }],
   );
-  const ran = results.filter((r) => r.status !== 'skip');
+  const ran = results.filter((r) => r.status !== 'skip' && r.status !== 'n/a');
   if (!options.selected(rule))
     return { ...base, status: 'skip', checks: 0, failures: [], note: 'not selected' };
   if (rule.planned === true)
@@ -266,7 +335,19 @@ function verdict(rule: Rule, results: readonly CheckResult[], options: RunOption
     };
   }
   if (ran.length === 0) {
-    const reason = results.find((r) => r.skipReason !== undefined)?.skipReason ?? 'no check ran';
+    // n/a only when no check of the rule applies; one that applies but cannot run is a skip.
+    const skipped = results.find((r) => r.status === 'skip');
+    const inapplicable = results.find((r) => r.status === 'n/a');
+    if (skipped === undefined && inapplicable !== undefined) {
+      return {
+        ...base,
+        status: 'n/a',
+        checks: 0,
+        failures: [],
+        note: inapplicable.skipReason ?? 'not applicable',
+      };
+    }
+    const reason = skipped?.skipReason ?? 'no check ran';
     return { ...base, status: 'skip', checks: 0, failures: [], note: reason };
   }
   const worst: RuleStatus = ran.some((r) => r.status === 'error')

@@ -7,6 +7,8 @@ import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import type { Clock } from '../../simulator/net/clock.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
 import {
+  compose,
+  giveUpOnSilent,
   httpTransport,
   type Handler,
   type Middleware,
@@ -24,13 +26,28 @@ import {
   referenceTrust,
 } from '../../simulator/homeserver/sim-federation.ts';
 import type { ClientEnv } from '../../simulator/clients/phoenix/env.ts';
-import type { TargetConfig } from '../../simulator/serve/target-config.ts';
+import {
+  phoenixProfilesOf,
+  referenceRoles,
+  type ServerRoles,
+  type TargetConfig,
+} from '../../simulator/serve/target-config.ts';
 import { serverName } from '../../simulator/scenario.ts';
+import { CheckSkipped } from './check.ts';
+import { createDriver, type Driver } from './drivers/index.ts';
+import { fedconnDriver } from './drivers/fedconn.ts';
+import type { TargetRoles } from './roles.ts';
+import { boundTransport } from '../../simulator/net/bound-http.ts';
 
 export interface TargetServer {
   readonly serverName: string;
   readonly origin: string;
+  /** fedconn's provisioning token; empty where the server's driver is not `fedconn`. */
   readonly provisioningToken: string;
+  /** What the server declares it implements. */
+  readonly roles: ServerRoles;
+  /** How fedconn sets up test state on it. */
+  readonly driver: Driver;
 }
 
 /** A request one of the target's servers sent into a TargetDns world. */
@@ -91,6 +108,12 @@ export interface TargetInstance {
   env(seed: string): ClientEnv;
   /** A prefix that makes user names, aliases and rooms unique on shared servers. */
   readonly namespace: string;
+  /**
+   * A transport whose requests leave from `localAddress` (a loopback address such as
+   * 127.0.0.2), so fedconn can play a peer that a server trusts by address; undefined
+   * where requests do not cross a real network.
+   */
+  readonly transportFrom: ((localAddress: string) => Transport) | undefined;
   close(): Promise<void>;
 }
 
@@ -98,14 +121,20 @@ export interface Target {
   readonly kind: 'sim' | 'http' | 'container';
   /** How reports name the target. */
   readonly label: string;
-  /** Phoenix profiles the target can run; Matrix rules run on every target. */
+  /** Phoenix profiles the target's servers run (none for a target without Phoenix roles). */
   readonly phoenixProfiles: readonly PhoenixProfile[];
+  /** The roles each server declares: a check none of whose roles the target has is `n/a`. */
+  readonly roles: TargetRoles;
   open(options: {
     readonly seed: string;
     readonly profile: PhoenixProfile;
     /** The Matrix version the servers speak (sim only; real servers speak what they speak). */
     readonly matrixProfile?: MatrixProfile;
   }): Promise<TargetInstance>;
+  /** Lets go of what the target holds for the run (driver processes). */
+  close(): Promise<void>;
+  /** How many requests to the target's servers have timed out so far (real targets). */
+  readonly timedOutRequests?: () => number;
 }
 
 const DEFAULT_SERVERS = 3;
@@ -122,15 +151,19 @@ export function simTarget(options: {
         ? 'sim'
         : `sim (mutant ${options.mutants.join(', ')})`,
     phoenixProfiles: ['multi-device', 'aliases'],
+    // The reference implements every role, in both Phoenix profiles, and is the client.
+    roles: {
+      servers: simNames(options).flatMap((n) =>
+        (['multi-device', 'aliases'] as const).map((profile) => ({
+          serverName: n,
+          roles: referenceRoles(simNames(options), n, profile),
+        })),
+      ),
+      client: true,
+    },
     async open({ seed, profile, matrixProfile }) {
       const mutants = options.mutants ?? [];
-      const count = options.servers ?? DEFAULT_SERVERS;
-      const names = Array.from({ length: count }, (_, i) =>
-        // A configuration mutant: the last server runs under an upper-case name.
-        i === count - 1 && mutants.includes(MATRIX_MUTANTS.upperCaseServerName)
-          ? serverName(i).toUpperCase()
-          : serverName(i),
-      );
+      const names = simNames(options);
       // Names that resolve statically: the federation's servers and attached impostors.
       // Every other name goes through the DNS below, by the servers' real algorithm.
       const fixed = new Set<string>(names);
@@ -168,6 +201,12 @@ export function simTarget(options: {
           serverName: n,
           origin: federation.originOf(n),
           provisioningToken: PROVISIONING_TOKEN,
+          roles: referenceRoles(names, n, profile),
+          driver: fedconnDriver({
+            origin: federation.originOf(n),
+            provisioningToken: PROVISIONING_TOKEN,
+            transport: federation.transport,
+          }),
         })),
         profile,
         transport: federation.transport,
@@ -199,6 +238,7 @@ export function simTarget(options: {
         // The reference checks client certificates (its mutant FED-AUTH-06 only pretends to).
         capabilities: { clientCertificates: true },
         namespace: '',
+        transportFrom: undefined,
         env: (label) => ({
           transport: federation.transport,
           clock: federation.clock,
@@ -210,6 +250,7 @@ export function simTarget(options: {
         close: () => Promise.resolve(),
       };
     },
+    close: () => Promise.resolve(),
   };
 }
 
@@ -217,29 +258,56 @@ export function httpTarget(
   config: TargetConfig,
   options: { readonly timeoutMs: number; readonly label: string },
 ): Target {
-  const transport = httpTransport({ timeoutMs: options.timeoutMs });
+  const silent = giveUpOnSilent();
+  const transport = compose(httpTransport({ timeoutMs: options.timeoutMs }), silent);
   const byName = new Map(config.servers.map((s) => [s.server_name, s]));
   const server = (name: string) => {
     const found = byName.get(name);
     if (found === undefined) throw new Error(`the target config names no server ${name}`);
     return found;
   };
+  const originOf = (name: string) => server(name).base_url.replace(/\/$/, '');
+  const tokenOf = (name: string) => {
+    const driver = server(name).driver;
+    if (driver.kind === 'fedconn') return driver.provisioning_token;
+    throw new CheckSkipped(
+      `needs fedconn's provisioning API on ${name} (driver fedconn); the ${driver.kind} driver has no verbs for Phoenix test state yet`,
+    );
+  };
+  // Drivers outlive checks (a command driver is one process per server for the run).
+  const servers: TargetServer[] = config.servers.map((s) => ({
+    serverName: s.server_name,
+    origin: originOf(s.server_name),
+    provisioningToken: s.driver.kind === 'fedconn' ? s.driver.provisioning_token : '',
+    roles: s.roles,
+    driver: createDriver(
+      s.driver,
+      { serverName: s.server_name, origin: originOf(s.server_name) },
+      transport,
+    ),
+  }));
+  const profiles = phoenixProfilesOf(config);
+  // A FED-AUTH-06 capability is the target's when every server that federates declares it.
+  const federating = config.servers.filter((s) => s.roles.federation !== undefined);
+  const clientCertificates =
+    federating.length > 0 && federating.every((s) => s.capabilities.client_certificates === true);
   let opened = 0;
   return {
     kind: 'http',
     label: options.label,
-    phoenixProfiles: [config.profile],
-    open({ seed }) {
+    phoenixProfiles: profiles,
+    timedOutRequests: silent.timeouts,
+    roles: {
+      servers: config.servers.map((s) => ({ serverName: s.server_name, roles: s.roles })),
+      client: false,
+    },
+    open({ seed, profile }) {
       // Servers outlive checks: a per-open namespace keeps users and aliases apart.
       const namespace = `c${(opened++).toString(36)}${Buffer.from(seededRng(seed).bytes(3)).toString('hex')}-`;
       const clientRng = fork(seededRng(seed), 'clients');
       return Promise.resolve({
-        servers: config.servers.map((s) => ({
-          serverName: s.server_name,
-          origin: s.base_url.replace(/\/$/, ''),
-          provisioningToken: s.provisioning_token,
-        })),
-        profile: config.profile,
+        servers,
+        profile,
         transport,
         clock: systemClock,
         advance: undefined,
@@ -248,17 +316,33 @@ export function httpTarget(
         // Real servers resolve through the real DNS, which fedconn does not control.
         dns: undefined,
         mutants: new Set<string>(),
-        capabilities: { clientCertificates: config.capabilities?.client_certificates === true },
+        capabilities: { clientCertificates },
         namespace,
+        transportFrom: (localAddress) =>
+          boundTransport({ localAddress, timeoutMs: options.timeoutMs }),
         env: (label) => ({
           transport,
           clock: systemClock,
           rng: fork(clientRng, label),
-          originOf: (name) => server(name).base_url.replace(/\/$/, ''),
-          provisioningTokenOf: (name) => server(name).provisioning_token,
+          originOf,
+          provisioningTokenOf: tokenOf,
         }),
         close: () => Promise.resolve(),
       });
     },
+    close: async () => {
+      await Promise.all(servers.map((s) => s.driver.close()));
+    },
   };
+}
+
+function simNames(options: { readonly mutants?: readonly string[]; readonly servers?: number }) {
+  const mutants = options.mutants ?? [];
+  const count = options.servers ?? DEFAULT_SERVERS;
+  return Array.from({ length: count }, (_, i) =>
+    // A configuration mutant: the last server runs under an upper-case name.
+    i === count - 1 && mutants.includes(MATRIX_MUTANTS.upperCaseServerName)
+      ? serverName(i).toUpperCase()
+      : serverName(i),
+  );
 }

@@ -17,8 +17,23 @@ import {
   expectThat,
   type CheckContext,
 } from '../harness/check.ts';
-import { drivePush, pair } from './federation.ts';
-import { bind, hashDetails, issueToken, names, rotate, sha256Hash, userId } from './support.ts';
+import {
+  bind,
+  drive,
+  hashDetails,
+  issueToken,
+  names,
+  rotate,
+  sha256Hash,
+  userId,
+} from './support.ts';
+
+/** The reference topology the client is judged in: the first server trusts the second. */
+function pair(ctx: CheckContext) {
+  const [a, b] = ctx.instance.servers;
+  if (a === undefined || b === undefined) throw new Error('the target needs two servers');
+  return { a, b };
+}
 
 /** One request as it left the client. */
 interface Sent {
@@ -71,7 +86,10 @@ async function federatedLookup(
   const address = `${ctx.instance.namespace}${local}.${word()}@example.org`;
   const user = userId(ctx, b, `isclient${word()}`);
   await bind(ctx, b, address, user);
-  const pushed = await drivePush(ctx, b, a.serverName, [address]);
+  const pushed = await drive(ctx, b, 'identity.push', {
+    destination: a.serverName,
+    addresses: [{ address, medium: 'email' }],
+  });
   if (pushed.status !== 200) {
     throw new CheckFailure(`${b.serverName}'s push to ${a.serverName}, which trusts it, failed`, {
       expected: 'push answered 200',

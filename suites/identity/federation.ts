@@ -1,25 +1,29 @@
 // MSC4004 federation as the target serves it: pepper rotation (IS-FED-01, -02), and
-// third_party_mappings for hashes a trusted server pushed (IS-FED-03). The push checks
-// rely on the topology of the sim target: servers 0 and 1 trust each other.
+// third_party_mappings for hashes a trusted pusher declared (IS-FED-03). The server
+// under test is the first identity server with MSC4004; pushers are chosen by the
+// trust each server declares (pushers.ts).
 import { CheckFailure, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import type { TargetServer } from '../harness/target.ts';
+import { trustedPusher } from './pushers.ts';
 import {
   bind,
+  drive,
   expectError,
   hashDetails,
   issueToken,
   lookup,
   lookupOk,
   names,
-  provision,
   rotate,
   sha256Hash,
   userId,
 } from './support.ts';
 
-export function pair(ctx: CheckContext) {
-  const [a, b, c] = ctx.instance.servers;
-  if (a === undefined || b === undefined) throw new Error('the target needs two servers');
-  return { a, b, c };
+/** The identity server under test: the first one of the target with MSC4004. */
+export function receiver(ctx: CheckContext): TargetServer {
+  const [a] = ctx.instance.servers;
+  if (a === undefined) throw new Error('the target has no identity server');
+  return a;
 }
 
 export const rotationKeepsOldPepper = defineCheck({
@@ -27,7 +31,7 @@ export const rotationKeepsOldPepper = defineCheck({
   rules: ['IS-FED-01'],
   profiles: ['matrix-current'],
   async run(ctx) {
-    const { a } = pair(ctx);
+    const a = receiver(ctx);
     const user = userId(ctx, a, 'isrotate');
     const token = await issueToken(ctx, a, user);
     const { word } = names(ctx, 'IS-FED-01');
@@ -66,7 +70,7 @@ export const retiredPepperRefused = defineCheck({
   rules: ['IS-FED-02'],
   profiles: ['matrix-current'],
   async run(ctx) {
-    const { a } = pair(ctx);
+    const a = receiver(ctx);
     const user = userId(ctx, a, 'isretire');
     const token = await issueToken(ctx, a, user);
     const { word } = names(ctx, 'IS-FED-02');
@@ -75,7 +79,7 @@ export const retiredPepperRefused = defineCheck({
     const p0 = (await hashDetails(ctx, a, token)).lookup_pepper;
     await rotate(ctx, a);
     await rotate(ctx, a);
-    await provision(ctx, a, 'pepper/retire', { pepper: p0 });
+    await drive(ctx, a, 'identity.retire_pepper', { pepper: p0 });
     const details = await hashDetails(ctx, a, token);
     expectThat(
       details.lookup_pepper !== p0 && !(details.alt_lookup_peppers ?? []).includes(p0),
@@ -96,35 +100,18 @@ export const retiredPepperRefused = defineCheck({
   },
 });
 
-/** Makes server `from` push the hashes of `addresses` to `to`; returns the push report. */
-export async function drivePush(
-  ctx: CheckContext,
-  from: { serverName: string; origin: string; provisioningToken: string },
-  to: string,
-  addresses: readonly string[],
-  pepper?: string,
-): Promise<{ status: number | undefined; report: unknown }> {
-  const report = (await provision(ctx, from, 'push', {
-    destination: to,
-    addresses: addresses.map((address) => ({ address, medium: 'email' })),
-    ...(pepper === undefined ? {} : { pepper }),
-  })) as { answer?: { status: number } };
-  return { status: report.answer?.status, report };
-}
-
 export const thirdPartyMappingsFromTrustedPush = defineCheck({
   name: 'a hash a trusted server pushed is answered in third_party_mappings naming that server',
   rules: ['IS-FED-03'],
   profiles: ['matrix-current'],
   async run(ctx) {
-    const { a, b } = pair(ctx);
-    const { word } = names(ctx, 'IS-FED-03');
-    const address = `${ctx.instance.namespace}${word()}@example.org`;
-    await bind(ctx, b, address, userId(ctx, b, 'isremote'));
-    const pushed = await drivePush(ctx, b, a.serverName, [address]);
-    if (pushed.status !== 200) {
-      throw new CheckFailure(`${b.serverName}'s push to ${a.serverName}, which trusts it, failed`, {
-        expected: 'push answered 200',
+    const a = receiver(ctx);
+    const pusher = await trustedPusher(ctx, a);
+    const [address = ''] = await pusher.hold(ctx, 'IS-FED-03', 1);
+    const pushed = await pusher.push(ctx, a, [address]);
+    if (pushed.status === undefined || pushed.status < 200 || pushed.status > 299) {
+      throw new CheckFailure(`${a.serverName} refused a push from ${pusher.describe}`, {
+        expected: 'the push accepted (2xx)',
         actual: JSON.stringify(pushed.report),
       });
     }
@@ -137,10 +124,10 @@ export const thirdPartyMappingsFromTrustedPush = defineCheck({
       addresses: [hash],
     });
     expectThat(
-      answer.third_party_mappings?.[b.serverName]?.includes(hash) === true &&
+      answer.third_party_mappings?.[pusher.serverName]?.includes(hash) === true &&
         answer.mappings[hash] === undefined,
-      `${a.serverName}: a hash ${b.serverName} pushed is not in third_party_mappings`,
-      { mappings: {}, third_party_mappings: { [b.serverName]: [hash] } },
+      `${a.serverName}: a hash ${pusher.serverName} pushed is not in third_party_mappings`,
+      { mappings: {}, third_party_mappings: { [pusher.serverName]: [hash] } },
       answer,
     );
   },

@@ -4,6 +4,7 @@
 import fc from 'fast-check';
 import { loadVectors } from '../../fixtures/vectors.ts';
 import { PEPPER_PATTERN } from '../../simulator/protocol/identity/hash.ts';
+import { DriverUnsupported } from '../harness/drivers/driver.ts';
 import {
   checkProperty,
   CheckFailure,
@@ -18,6 +19,7 @@ import {
   generatedPepper,
   hashDetails,
   IS_PREFIX,
+  issueExpiringToken,
   issueToken,
   lookup,
   lookupOk,
@@ -66,7 +68,7 @@ export const hashDetailsOffersSha256 = defineCheck({
 });
 
 export const sha256HashesMatchSpec = defineCheck({
-  name: 'sha256 lookups of bound addresses match URL-safe base64 hashes under generated peppers',
+  name: 'sha256 lookups of bound addresses match URL-safe base64 hashes of the spec',
   rules: ['IS-LOOKUP-02'],
   profiles: ['matrix-current'],
   async run(ctx) {
@@ -79,10 +81,10 @@ export const sha256HashesMatchSpec = defineCheck({
         throw new Error(`fedconn's hash disagrees with published vector ${vector.tcId}`);
       }
     }
-    const { server, token } = await session(ctx, 'hash');
-    const { rng, word } = names(ctx, 'IS-LOOKUP-02');
-    const pepper = generatedPepper(rng);
-    await rotate(ctx, server, pepper);
+    // Under the server's own current pepper: a driver need not be able to choose one.
+    const { server, token, details } = await session(ctx, 'hash');
+    const { word } = names(ctx, 'IS-LOOKUP-02');
+    const pepper = details.lookup_pepper;
     // Addresses whose hash has '-' or '_', which standard base64 would spell '+' or '/'.
     const bound: { address: string; hash: string; user: string }[] = [];
     while (bound.length < 3) {
@@ -255,12 +257,6 @@ export const lookupNeedsToken = defineCheck({
   profiles: ['matrix-current'],
   async run(ctx) {
     const { server, user, details } = await session(ctx, 'auth');
-    const expiring = await issueToken(ctx, server, user, 1);
-    if (ctx.instance.advance === undefined) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    } else {
-      ctx.instance.advance(1000);
-    }
     const { rng } = names(ctx, 'IS-LOOKUP-07');
     const forged = Buffer.from(rng.bytes(32)).toString('base64url');
     const request = {
@@ -272,9 +268,21 @@ export const lookupNeedsToken = defineCheck({
     };
     const cases: [string, string | undefined][] = [
       ['no token', undefined],
-      ['an expired token', expiring],
       ['a forged token', forged],
     ];
+    // An expired token, where the driver can issue one that expires.
+    try {
+      const expiring = await issueExpiringToken(ctx, server, user, 1);
+      if (ctx.instance.advance === undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      } else {
+        ctx.instance.advance(1000);
+      }
+      cases.push(['an expired token', expiring]);
+    } catch (error) {
+      if (!(error instanceof DriverUnsupported)) throw error;
+      ctx.note(`expired tokens not tried: ${error.reason}`);
+    }
     for (const [what, token] of cases) {
       expectError(
         await lookup(ctx, server, token, request),

@@ -1,14 +1,15 @@
-// Helpers the IS-* checks share: they speak the HTTP binding (docs/binding.md Part 4)
-// through the target's transport, as any client would, and compute lookup hashes with
-// fedconn's own implementation of the spec (validated against the published vectors).
+// Helpers the IS-* checks share: they speak the identity service API through the
+// target's transport, as any client would, set up state through each server's driver,
+// and compute lookup hashes with fedconn's own implementation of the spec (validated
+// against the published vectors).
 import { z } from 'zod';
 import { seededRng, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { lookupHash } from '../../simulator/protocol/identity/hash.ts';
 import { CheckFailure, type CheckContext } from '../harness/check.ts';
+import type { Verb, VerbArgs, VerbResult } from '../harness/drivers/driver.ts';
 import type { TargetServer } from '../harness/target.ts';
 
 export const IS_PREFIX = '/_matrix/identity/v2';
-export const PROVISION_PREFIX = '/_fedconn/v1/provision/identity';
 
 export interface Answer {
   readonly status: number;
@@ -52,28 +53,18 @@ export async function readAnswer(response: Response): Promise<Answer> {
   return { status: response.status, body: parsed };
 }
 
-/** A provisioning call that must succeed: a refusal is a setup error, not a verdict. */
-export async function provision(
-  ctx: CheckContext,
-  server: TargetServer,
-  op: string,
-  body: unknown,
-): Promise<unknown> {
-  const answer = await call(ctx, server, `${PROVISION_PREFIX}/${op}`, {
-    body,
-    token: server.provisioningToken,
-  });
-  if (answer.status !== 200) {
-    throw new CheckFailure(`${server.serverName}: provisioning ${op} failed`, {
-      expected: '200',
-      actual: `${answer.status} ${JSON.stringify(answer.body)}`,
-    });
-  }
-  return answer.body;
-}
-
 export const userId = (ctx: CheckContext, server: TargetServer, local: string): string =>
   `@${ctx.instance.namespace}${local}:${server.serverName}`;
+
+/** Sets up state through the server's driver; a verb it lacks makes the check skip. */
+export function drive<V extends Verb>(
+  ctx: CheckContext,
+  server: TargetServer,
+  verb: V,
+  args: VerbArgs[V],
+): Promise<VerbResult<V>> {
+  return server.driver.call(verb, args, ctx.signal);
+}
 
 export async function bind(
   ctx: CheckContext,
@@ -82,20 +73,30 @@ export async function bind(
   user: string,
   medium = 'email',
 ): Promise<void> {
-  await provision(ctx, server, 'bind', { address, medium, user_id: user });
+  await drive(ctx, server, 'identity.bind', { address, medium, user_id: user });
 }
 
 export async function issueToken(
   ctx: CheckContext,
   server: TargetServer,
   user: string,
-  expiresInMs?: number,
 ): Promise<string> {
-  const body = await provision(ctx, server, 'token', {
-    user_id: user,
-    ...(expiresInMs === undefined ? {} : { expires_in_ms: expiresInMs }),
-  });
-  return z.object({ token: z.string() }).parse(body).token;
+  return (await drive(ctx, server, 'identity.token', { user_id: user })).token;
+}
+
+/** An access token that is no longer valid once `expiresInMs` have passed. */
+export async function issueExpiringToken(
+  ctx: CheckContext,
+  server: TargetServer,
+  user: string,
+  expiresInMs: number,
+): Promise<string> {
+  return (
+    await drive(ctx, server, 'identity.expiring_token', {
+      user_id: user,
+      expires_in_ms: expiresInMs,
+    })
+  ).token;
 }
 
 export const hashDetailsSchema = z.object({
@@ -125,17 +126,8 @@ export async function hashDetails(
   return parsed.data;
 }
 
-export async function rotate(
-  ctx: CheckContext,
-  server: TargetServer,
-  pepper?: string,
-): Promise<void> {
-  await provision(
-    ctx,
-    server,
-    'pepper/rotate',
-    pepper === undefined ? {} : { lookup_pepper: pepper },
-  );
+export async function rotate(ctx: CheckContext, server: TargetServer): Promise<void> {
+  await drive(ctx, server, 'identity.rotate_pepper', {});
 }
 
 export function lookup(

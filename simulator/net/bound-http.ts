@@ -1,0 +1,81 @@
+// An HTTP transport whose requests leave from a chosen local address (127.0.0.2,
+// say), for servers that trust peers by source address: fedconn plays such a peer.
+// fetch cannot choose its source address, so this speaks node:http directly, under
+// the same per-request timeout as the ordinary transport.
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { NetworkError, type Transport } from './transport.ts';
+
+export function boundTransport(options: {
+  readonly localAddress: string;
+  readonly timeoutMs: number;
+}): Transport {
+  return async (request) => {
+    const url = new URL(request.url);
+    const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
+    const headers: Record<string, string> = {};
+    request.headers.forEach((value, name) => {
+      headers[name] = value;
+    });
+    if (body !== undefined) headers['content-length'] = String(body.length);
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        req.destroy();
+        reject(
+          new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url, 'timeout'),
+        );
+      }, options.timeoutMs);
+      const onAbort = () => {
+        clearTimeout(timer);
+        req.destroy();
+        reject(new NetworkError('request aborted', request.url));
+      };
+      const req = send(
+        url,
+        {
+          method: request.method,
+          headers,
+          localAddress: options.localAddress,
+          rejectUnauthorized: false,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('error', (error) => {
+            clearTimeout(timer);
+            reject(new NetworkError(`request failed: ${String(error)}`, request.url));
+          });
+          res.on('end', () => {
+            clearTimeout(timer);
+            request.signal.removeEventListener('abort', onAbort);
+            const responseHeaders = new Headers();
+            for (const [name, value] of Object.entries(res.headers)) {
+              if (typeof value === 'string') responseHeaders.set(name, value);
+              else if (Array.isArray(value)) for (const v of value) responseHeaders.append(name, v);
+            }
+            const status = res.statusCode ?? 502;
+            const noBody = status === 204 || status === 304;
+            resolve(
+              new Response(noBody ? null : Buffer.concat(chunks), {
+                status,
+                headers: responseHeaders,
+              }),
+            );
+          });
+        },
+      );
+      request.signal.addEventListener('abort', onAbort, { once: true });
+      req.on('error', (error) => {
+        clearTimeout(timer);
+        reject(
+          new NetworkError(
+            `request from ${options.localAddress} failed: ${String(error)}`,
+            request.url,
+          ),
+        );
+      });
+      req.end(body);
+    });
+  };
+}

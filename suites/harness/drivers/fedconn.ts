@@ -1,0 +1,81 @@
+// The fedconn driver: fedconn's own provisioning API (docs/binding.md), which the
+// reference implements and `fedconn serve` exposes behind a provisioning token.
+import type { Transport } from '../../../simulator/net/transport.ts';
+import {
+  DriverFailed,
+  DriverUnsupported,
+  HOW_TO_ADD,
+  parseResult,
+  VERB_NAMES,
+  type Driver,
+  type Verb,
+} from './driver.ts';
+
+export const PROVISION_IDENTITY = '/_fedconn/v1/provision/identity';
+
+const PATHS: Record<Verb, string> = {
+  'identity.token': 'token',
+  'identity.expiring_token': 'token',
+  'identity.bind': 'bind',
+  'identity.rotate_pepper': 'pepper/rotate',
+  'identity.retire_pepper': 'pepper/retire',
+  'identity.push': 'push',
+};
+
+export function fedconnDriver(options: {
+  readonly origin: string;
+  readonly provisioningToken: string;
+  readonly transport: Transport;
+}): Driver {
+  const verbs = new Set<Verb>(VERB_NAMES);
+  return {
+    kind: 'fedconn',
+    verbs: () => Promise.resolve(verbs),
+    async call(verb, args, signal) {
+      const path = `${PROVISION_IDENTITY}/${PATHS[verb]}`;
+      const response = await options.transport(
+        new Request(`${options.origin}${path}`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${options.provisioningToken}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify(args),
+          ...(signal === undefined ? {} : { signal }),
+        }),
+      );
+      const text = await response.text();
+      let value: unknown = text;
+      try {
+        value = JSON.parse(text) as unknown;
+      } catch {
+        // Keep the text for the message.
+      }
+      // 404 from a server that has no provisioning API at all: nothing to judge with.
+      if (response.status === 404) {
+        throw new DriverUnsupported(
+          'fedconn',
+          verb,
+          `${HOW_TO_ADD.fedconn} (POST ${path} answered 404); declare the driver that fits the server (docs/drivers.md)`,
+        );
+      }
+      if (response.status !== 200) {
+        throw new DriverFailed(
+          'fedconn',
+          verb,
+          `POST ${path} answered ${response.status} ${text.slice(0, 300)}`,
+        );
+      }
+      if (verb === 'identity.push') {
+        const report = value as { answer?: { status?: unknown } } | null;
+        const status = report?.answer?.status;
+        return parseResult('fedconn', verb, {
+          ...(typeof status === 'number' ? { status } : {}),
+          report: value,
+        });
+      }
+      return parseResult('fedconn', verb, value);
+    },
+    close: () => Promise.resolve(),
+  };
+}
