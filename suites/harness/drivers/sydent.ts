@@ -16,6 +16,10 @@ import {
 } from './driver.ts';
 import { runSql } from './sqlite.ts';
 
+/** A binding of the driver's own, never looked up by a check (see token()). */
+const SYNC_ADDRESS = 'driver-sync@fedconn.invalid';
+const SYNC_USER = '@driver-sync:fedconn.invalid';
+
 export function sydentDriver(options: {
   readonly internalUrl: string;
   readonly database: string;
@@ -30,8 +34,12 @@ export function sydentDriver(options: {
       : new DriverFailed('sydent', verb, error instanceof Error ? error.message : String(error));
   };
 
-  async function token(args: VerbArgs['identity.token']) {
+  async function token(args: VerbArgs['identity.token'], signal?: AbortSignal) {
     const value = randomBytes(24).toString('base64url');
+    // sydent leaves a read transaction open after some lookups (a "none" lookup that
+    // finds a binding, for one), which blocks every other writer of its database until
+    // its next commit; a bind through its own API commits, so one comes first.
+    await bind({ medium: 'email', address: SYNC_ADDRESS, user_id: SYNC_USER }, signal);
     await runSql(options.database, [
       {
         sql: 'INSERT OR IGNORE INTO accounts(user_id, created_ts, consent_version) VALUES (?, ?, NULL)',
@@ -91,7 +99,7 @@ export function sydentDriver(options: {
       const run = (): Promise<unknown> => {
         switch (verb) {
           case 'identity.token':
-            return token(args as VerbArgs['identity.token']);
+            return token(args as VerbArgs['identity.token'], signal);
           case 'identity.bind':
             return bind(args as VerbArgs['identity.bind'], signal);
           case 'identity.rotate_pepper':
