@@ -50,6 +50,7 @@ function checkJson(check: CheckResult) {
     durationMs: check.durationMs,
     iterations: check.iterations,
     ...optional('skipReason', check.skipReason),
+    ...(check.notes === undefined ? {} : { notes: check.notes }),
     ...(check.failure === undefined ? {} : { failure: failureJson(check.failure) }),
   };
 }

@@ -382,7 +382,7 @@ export function renderSummary(report: RunReport): string {
   if (s['n/a'] > 0)
     lines.push(
       pc.dim(
-        `${s['n/a']} rules are n/a: no server of the target implements a role they bind (see conformance.json for each reason).`,
+        `${s['n/a']} rules are n/a: they do not apply to this target (conformance.json gives each reason).`,
       ),
     );
   if (report.exitCode === 4)

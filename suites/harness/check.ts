@@ -78,6 +78,17 @@ export class CheckSkipped extends Error {
   }
 }
 
+/**
+ * Thrown by a check that finds, on the target, that its rule does not apply there (an
+ * identity server that does not offer the optional `none` algorithm): `n/a`, not skip.
+ */
+export class CheckNotApplicable extends CheckSkipped {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'CheckNotApplicable';
+  }
+}
+
 function show(value: unknown): string {
   if (typeof value === 'string') return value;
   // JSON.stringify yields undefined for undefined and functions, whatever its type says.

@@ -8,7 +8,7 @@ import { PROFILES, RULES, type Profile, type Rule } from '../catalog/index.ts';
 import { NetworkError } from '../../simulator/net/transport.ts';
 import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
-import { CheckFailure, CheckSkipped, type Check } from './check.ts';
+import { CheckFailure, CheckNotApplicable, CheckSkipped, type Check } from './check.ts';
 import { DriverFailed } from './drivers/driver.ts';
 import { applicability, exercisedBy } from './roles.ts';
 import type {
@@ -269,7 +269,7 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
     if (error instanceof CheckSkipped) {
       return {
         ...base,
-        status: 'skip',
+        status: error instanceof CheckNotApplicable ? 'n/a' : 'skip',
         durationMs: performance.now() - start,
         iterations: 0,
         skipReason: error.reason,

@@ -7,6 +7,7 @@ import { PEPPER_PATTERN } from '../../simulator/protocol/identity/hash.ts';
 import { DriverUnsupported } from '../harness/drivers/driver.ts';
 import {
   checkProperty,
+  CheckNotApplicable,
   CheckFailure,
   defineCheck,
   expectThat,
@@ -230,8 +231,10 @@ export const unknownAlgorithmRefused = defineCheck({
           .oneof(
             fc.constantFrom('SHA256', 'sha-256', 'sha512', 'md5', 'None', ''),
             fc.stringMatching(/^[a-z0-9-]{1,12}$/),
+            // none is optional: unsupported wherever hash_details does not offer it.
+            fc.constant('none'),
           )
-          .filter((a) => a !== 'sha256' && a !== 'none'),
+          .filter((a) => a !== 'sha256' && (a !== 'none' || !details.algorithms.includes('none'))),
       ],
       async (algorithm) => {
         const answer = await lookup(ctx, server, token, {
@@ -307,6 +310,12 @@ export const noneNeedsPepper = defineCheck({
   profiles: ['matrix-current'],
   async run(ctx) {
     const { server, user, token, details } = await session(ctx, 'none');
+    // none is optional: a server that does not offer it is judged by IS-LOOKUP-06 instead.
+    if (!details.algorithms.includes('none')) {
+      throw new CheckNotApplicable(
+        `${server.serverName} does not offer the none algorithm (hash_details algorithms ${JSON.stringify(details.algorithms)}); IS-LOOKUP-06 checks that it refuses none lookups`,
+      );
+    }
     const { word } = names(ctx, 'IS-LOOKUP-08');
     const address = `${ctx.instance.namespace}${word()}@example.org`;
     await bind(ctx, server, address, user);
@@ -357,7 +366,7 @@ export const pepperGrammar = defineCheck({
       bad === undefined,
       `${server.serverName}: a served pepper is not [a-zA-Z0-9]+`,
       'peppers matching [a-zA-Z0-9]+',
-      bad,
+      `${JSON.stringify(bad)}, among the lookup_pepper and alt_lookup_peppers served: ${JSON.stringify(seen)}`,
     );
   },
 });
