@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { SpecSyncError } from '../suites/catalog/markdown.ts';
 import { rulesCommand } from './commands/rules.ts';
+import { interopCommand } from './commands/interop.ts';
 import { mutantsCommand } from './commands/mutants.ts';
 import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
@@ -92,6 +93,16 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--port <port>', 'first port (servers take consecutive ports); 0 picks free ports', '0')
     .action(async (options: ServeCommandOptions) => {
       setCode(await serveCommand(options, io));
+    });
+
+  cli
+    .command('interop')
+    .description('one table of verdicts: rules down, implementations across')
+    .argument('<runs...>', 'NAME=PATH of a conformance.json, one per implementation')
+    .option('--rules <ids>', 'only these rule IDs or prefixes', list)
+    .option('--out <dir>', 'where to write interop.md and interop.json', 'reports/out/interop')
+    .action((runs: string[], options: { out: string; rules?: string[] }) => {
+      setCode(interopCommand(runs, options, io));
     });
 
   cli

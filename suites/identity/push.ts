@@ -165,7 +165,7 @@ export const pushWithForeignPepperRefused = defineCheck({
       const pushed = await pusher.push(ctx, a, addresses, pepper);
       expectThat(
         pushed.status !== undefined && pushed.status >= 400 && pushed.status < 500,
-        `${a.serverName} accepted a push from ${pusher.describe} made with ${what}`,
+        `${a.serverName} accepted a push made with ${what}, from ${pusher.describe}`,
         'a 4xx refusal (M_INVALID_PEPPER)',
         pushed.report,
       );
