@@ -28,7 +28,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'The sha256 hash of an address is the URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>", with a lower-case medium.',
       checkedBy:
-        'Published vectors, and lookups of bound addresses with generated peppers. Mutant: standard instead of URL-safe base64.',
+        'Published vectors, and lookups of generated bound addresses (whose hashes hold - or _) under the server’s current pepper. Mutant: standard instead of URL-safe base64.',
     },
     'IS-LOOKUP-03': {
       level: 'MUST',
@@ -65,7 +65,8 @@ export const IS_LOOKUP = defineFamily(
       sources: [{ doc: 'matrix-is-api', section: 'POST /lookup errors' }],
       statement:
         'A lookup with an algorithm the server does not support is refused with 400 M_INVALID_PARAM.',
-      checkedBy: 'Generated unknown algorithm names. Mutant: treat unknown algorithms as none.',
+      checkedBy:
+        'Generated unknown algorithm names, and none where hash_details does not offer it. Mutant: treat unknown algorithms as none.',
     },
     'IS-LOOKUP-07': {
       level: 'MUST',
@@ -75,7 +76,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'hash_details and lookup without a valid access token are refused with 401 M_UNAUTHORIZED.',
       checkedBy:
-        'Requests with no, expired and forged tokens. Mutant: lookup without authentication.',
+        'Requests with no, expired and forged tokens; the expired case only where the driver can issue a token that expires (the check notes when it cannot). Mutant: lookup without authentication.',
     },
     'IS-LOOKUP-08': {
       level: 'MUST',
@@ -88,7 +89,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'With the none algorithm the address is sent as "<address> <medium>" in clear; the pepper is still required and still checked.',
       checkedBy:
-        'none lookups with right and wrong peppers. Mutant: skip the pepper check for none.',
+        'none lookups with right and wrong peppers; n/a on a server whose hash_details does not offer none (optional), which IS-LOOKUP-06 then covers. Mutant: skip the pepper check for none.',
     },
     'IS-LOOKUP-09': {
       level: 'MUST',
@@ -183,7 +184,7 @@ export const IS_PUSH = defineFamily(
       statement:
         'A hash push is accepted only from a server the identity service is configured to trust; a push from any other server is refused with 403.',
       checkedBy:
-        'Correctly signed pushes from trusted and untrusted servers. Mutant: accept every push.',
+        'Correctly signed pushes from a trusted and an untrusted pusher: other servers of the target made to push by their drivers (403 expected), or fedconn as a peer sending from a trusted and an untrusted address where the target trusts by address (401 or 403: it cannot fetch the peer’s key). Mutant: accept every push.',
     },
     'IS-PUSH-02': {
       level: 'MUST',
@@ -196,7 +197,7 @@ export const IS_PUSH = defineFamily(
       statement:
         'The pushing server is identified by a signed server request (X-Matrix), never by its IP address or by a name it merely claims.',
       checkedBy:
-        'Unsigned pushes claiming a trusted origin, and pushes from a trusted address with a foreign signature. Mutant: trust by claimed origin.',
+        'From the trusted pusher’s address: a push under its name signed by another key and an unsigned one (401), and one carrying an ordinary user’s access token (401 or 403); then no trace in lookups. Mutant: trust by claimed origin.',
       note: 'linagora ToM-server trusts by IP allowlist; MSC4004 leaves the mechanism open. The suite requires signatures.',
     },
     'IS-PUSH-03': {
@@ -206,7 +207,8 @@ export const IS_PUSH = defineFamily(
       sources: [{ doc: 'matrix-ss-api', section: 'Request Authentication' }],
       statement:
         'A push with a forged origin, a wrong destination or a bad signature is refused with 401.',
-      checkedBy: 'Generated forgeries of each field. Mutant: skip the destination check.',
+      checkedBy:
+        'Forgeries of the destination, the key and the body, signed for an origin whose key the target can fetch: an impostor on the simulator, or fedconn’s trusted peer once a correctly signed push from it is accepted (skip otherwise). Mutant: skip the destination check.',
     },
     'IS-PUSH-04': {
       level: 'MUST',
