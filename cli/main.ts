@@ -91,6 +91,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--config <file>', 'where to write the target config', 'reports/out/target.json')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'first port (servers take consecutive ports); 0 picks free ports', '0')
+    .option('--mutant <name>', 'serve this mutant of the reference (see `fedconn mutants --list`)')
     .action(async (options: ServeCommandOptions) => {
       setCode(await serveCommand(options, io));
     });

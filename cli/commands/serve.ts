@@ -7,6 +7,7 @@ import { serverName } from '../../simulator/scenario.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { serveFederation } from '../../simulator/serve/serve.ts';
 import { toFile } from '../../simulator/serve/target-config.ts';
+import { findMutant } from '../../suites/mutants.ts';
 import { UsageError, type Io } from '../io.ts';
 
 export interface ServeCommandOptions {
@@ -16,6 +17,8 @@ export interface ServeCommandOptions {
   readonly config: string;
   readonly host: string;
   readonly port: string;
+  /** Serve a deliberately broken reference (any mutant of `fedconn mutants --list`). */
+  readonly mutant?: string;
 }
 
 export async function serveCommand(
@@ -34,7 +37,14 @@ export async function serveCommand(
   if (!Number.isInteger(port) || port < 0 || port > 65535 - count) {
     throw new UsageError(`--port: expected a port number, got "${options.port}"`);
   }
+  const mutant = options.mutant === undefined ? undefined : findMutant(options.mutant);
+  if (options.mutant !== undefined && mutant === undefined) {
+    throw new UsageError(
+      `--mutant: unknown mutant "${options.mutant}"; see \`fedconn mutants --list\``,
+    );
+  }
   const served = await serveFederation({
+    ...(mutant === undefined ? {} : { mutants: [mutant.name] }),
     servers: Array.from({ length: count }, (_, i) => serverName(i)),
     profile: options.profile,
     seed: options.seed,
@@ -51,7 +61,7 @@ export async function serveCommand(
   }
   for (const s of served.config.servers) io.out(`${s.server_name.padEnd(16)} ${s.base_url}\n`);
   io.out(
-    `fedconn serve: ${count} reference homeservers (${options.profile}); target config written to ${options.config}\n`,
+    `fedconn serve: ${count} reference homeservers (${options.profile})${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
   );
   io.out('ready; stop with Ctrl-C (SIGINT) or SIGTERM\n');
   const why = await until;
