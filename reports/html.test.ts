@@ -53,7 +53,7 @@ describe('report.html', () => {
     const report = mixedReport();
     for (const status of RULE_STATUSES) {
       expect(summary).toContain(
-        `<li class="${statusClass(status)}" data-status="${status}"><span class="count">${report.summary[status]}</span> ${status}</li>`,
+        `<li class="${statusClass(status)}${report.summary[status] === 0 ? ' zero' : ''}" data-status="${status}"><span class="count">${report.summary[status]}</span> ${status}</li>`,
       );
     }
     const planned = section(html(allPlannedReport()), '<ul class="summary"', '</ul>');

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { serveFederation } from '../../simulator/serve/serve.ts';
+import { toFile } from '../../simulator/serve/target-config.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { RULES } from '../../suites/catalog/index.ts';
 import type { Io } from '../io.ts';
@@ -189,7 +190,7 @@ describe('fedconn run --target http against fedconn serve', () => {
       services: ALL_SERVICES,
     });
     try {
-      const config = file('served.json', served.config);
+      const config = file('served.json', toFile(served.config));
       const out = join(dir, 'http');
       const args = ['run', '--target', 'http', '--config', config, '--seed', '5', '--out', out];
       const code = await main(args, capture());
