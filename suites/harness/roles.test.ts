@@ -2,7 +2,7 @@
 // registry, found by rule ID, against IS-only, Phoenix-only and client/no-client
 // targets. A check that does not apply is n/a with a reason that says what to declare.
 import { describe, expect, test } from 'vitest';
-import { getRule, type Profile, type RuleId } from '../catalog/index.ts';
+import { getRule, type RuleId } from '../catalog/index.ts';
 import { CHECKS } from '../registry.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import type { ServerRoles, TargetConfig } from '../../simulator/serve/target-config.ts';
@@ -109,9 +109,7 @@ describe('an identity service without MSC4004', () => {
       const a = applicability(is, exercisedBy(check), profile);
       expect(a.applies, `${check.name} (${profile})`).toBe(false);
       if (!a.applies)
-        expect(a.reason).toContain(
-          `Matrix federation in ${profile} (roles.federation.profiles)`,
-        );
+        expect(a.reason).toContain(`Matrix federation in ${profile} (roles.federation.profiles)`);
     }
   });
 });
@@ -136,9 +134,7 @@ describe('an identity service with MSC4004', () => {
     expect(implementsRole(identityRoles(false), 'IS', 'matrix-current', ['IS-PUSH-01'])).toBe(
       false,
     );
-    expect(implementsRole(identityRoles(false), 'IS', 'matrix-current', ['IS-FED-01'])).toBe(
-      false,
-    );
+    expect(implementsRole(identityRoles(false), 'IS', 'matrix-current', ['IS-FED-01'])).toBe(false);
     expect(implementsRole(identityRoles(false), 'IS', 'matrix-current', ['IS-LOOKUP-01'])).toBe(
       true,
     );
@@ -161,9 +157,10 @@ describe('an identity service with MSC4004', () => {
       applies: true,
       servers: ['new.example'],
     });
-    expect(applicability(mixed, exercisedBy(checkOf('IS-LOOKUP-01')), 'matrix-current')).toEqual(
-      { applies: true, servers: ['old.example', 'new.example'] },
-    );
+    expect(applicability(mixed, exercisedBy(checkOf('IS-LOOKUP-01')), 'matrix-current')).toEqual({
+      applies: true,
+      servers: ['old.example', 'new.example'],
+    });
   });
 });
 
@@ -355,7 +352,7 @@ describe('the simulator declares every role', () => {
     const notApplicable = executions(CHECKS)
       .map(({ check, profile }) => ({ check, profile, plan: planOf(sim, check, profile) }))
       .filter((x) => !x.plan.runs)
-      .map((x) => `${x.check.name} (${x.profile as Profile})`);
+      .map((x) => `${x.check.name} (${x.profile})`);
     expect(notApplicable).toEqual([]);
   });
 });
