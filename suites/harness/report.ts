@@ -2,7 +2,6 @@
 // JUnit and HTML all render this one value.
 import type { Level, Profile, Role } from '../catalog/index.ts';
 
-/** Verdict of one rule in one run. */
 /**
  * Verdict of one rule in one run. `n/a` (not applicable): no server of the target
  * implements a role the rule binds; never a pass, never a failure, not "checked".
