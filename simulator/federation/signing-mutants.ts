@@ -2,7 +2,10 @@
 // Each differs from signJson (protocol/encoding/signed-json.ts) in exactly one way, and
 // only on the inputs where that way matters: keys that sort differently by UTF-16 code
 // unit than by code point, a present `unsigned`, or the '=' padding of the base64. So a
-// mutant server federates as usual until a check feeds it those inputs.
+// mutant server federates as usual until a check feeds it those inputs. On room events
+// the code-unit mutant also gets content hashes wrong: the signature covers only the
+// redacted event, whose keys are ASCII, while the hash covers everything.
+import { sha256 } from '@noble/hashes/sha2.js';
 import type { Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
 import { canonicalJson } from '../protocol/encoding/canonical-json.ts';
@@ -20,6 +23,14 @@ function codeUnitJson(value: unknown): string {
     return `{${keys.map((k) => `${JSON.stringify(k)}:${codeUnitJson(record[k])}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** The content hash as the code-unit mutant computes it (FED-KEYS-08 on room events). */
+export function contentHashByCodeUnit(event: Record<string, unknown>): string {
+  const rest = Object.fromEntries(
+    Object.entries(event).filter(([k]) => k !== 'signatures' && k !== 'unsigned' && k !== 'hashes'),
+  );
+  return encodeUnpaddedBase64(sha256(new TextEncoder().encode(codeUnitJson(rest))));
 }
 
 /** Pads unpadded base64 to a multiple of four characters. */

@@ -8,6 +8,7 @@ import { generateEd25519KeyPair, type Ed25519KeyPair } from '../protocol/crypto/
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
 import { signJson, type SignedObject } from '../protocol/encoding/signed-json.ts';
+import { coSignEvent, hashAndSignEvent, type SignedEvent } from '../protocol/events/signing.ts';
 import { unwrap } from '../protocol/result.ts';
 import {
   clientCertificateHeader,
@@ -32,6 +33,10 @@ export interface FakeServer {
   readonly app: Hono;
   /** Signs `object` as this server (or with `key` under this server's name). */
   sign(object: unknown, key?: FakeKey): Promise<SignedObject>;
+  /** Hashes and signs a room event (room version 10: the signature covers the redacted event). */
+  signEvent<E extends Record<string, unknown>>(event: E, key?: FakeKey): Promise<SignedEvent<E>>;
+  /** Adds this server's signature to a hashed room event, keeping the others (co-signing). */
+  coSignEvent<E extends Record<string, unknown>>(event: E, key?: FakeKey): Promise<SignedEvent<E>>;
   /** Sends an X-Matrix request to `destination` (at https://<destination>). */
   request(
     destination: string,
@@ -82,6 +87,12 @@ export async function createFakeServer(
 
   const sign = async (object: unknown, by: FakeKey = key) =>
     unwrap(await signJson(object, { entity: serverName, keyId: by.keyId, keyPair: by.pair }));
+
+  const signer = (by: FakeKey) => ({ entity: serverName, keyId: by.keyId, keyPair: by.pair });
+  const signEvent = async <E extends Record<string, unknown>>(event: E, by: FakeKey = key) =>
+    unwrap(await hashAndSignEvent(event, signer(by)));
+  const coSign = async <E extends Record<string, unknown>>(event: E, by: FakeKey = key) =>
+    unwrap(await coSignEvent(event, signer(by)));
 
   const app = new Hono();
   options.setup?.(app);
@@ -140,5 +151,15 @@ export async function createFakeServer(
     );
   };
 
-  return { serverName, key, certificate, app, sign, request, fetch };
+  return {
+    serverName,
+    key,
+    certificate,
+    app,
+    sign,
+    signEvent,
+    coSignEvent: coSign,
+    request,
+    fetch,
+  };
 }

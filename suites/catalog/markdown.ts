@@ -29,7 +29,9 @@ export function renderFamily(family: FamilyInfo): string {
       formatProfiles(r.profiles),
       r.statement,
       r.sources.map(formatSource).join('; '),
-      r.checkedBy,
+      r.roomVersions === undefined
+        ? r.checkedBy
+        : `${r.checkedBy} Checked under room version ${r.roomVersions.join(', ')}.`,
       statusCell(r),
     ]
       .map(cell)

@@ -36,6 +36,8 @@ export interface RuleSpec {
   readonly checkedBy: string;
   /** Divergences between versions or implementations, written down rather than resolved silently. */
   readonly note?: string;
+  /** Matrix room versions the checks speak, for rules judged on room events. */
+  readonly roomVersions?: readonly string[];
   /** Set while no conformance check exists yet; shown everywhere as unchecked. */
   readonly planned?: true;
   /** A retired rule keeps its ID forever; the reason says why it no longer applies. */

@@ -3,7 +3,6 @@
 import type { Hono } from 'hono';
 import fc from 'fast-check';
 import { z } from 'zod';
-import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import {
   CheckFailure,
   checkProperty,
@@ -15,8 +14,10 @@ import {
   answerOf,
   brief,
   canonical,
+  checkSignedEvent,
   createRoom,
   impostor,
+  idOf,
   impostorJoins,
   invitePath,
   inviteUser,
@@ -43,7 +44,7 @@ function recordTransactions(received: Json[]): (app: Hono) => void {
       const pdus = body.success ? body.data.pdus : [];
       received.push(...pdus);
       return c.json({
-        pdus: Object.fromEntries(pdus.map((p) => [String(p.event_id), {}])),
+        pdus: Object.fromEntries(pdus.map((p) => [idOf(p), {}])),
       });
     });
   };
@@ -111,7 +112,7 @@ export const inviteSignedBeforeDistribution = defineCheck({
           `${received.length} PDUs, none the invite`,
         );
         for (const copy of copies) {
-          const signed = await checkJsonSignature(copy, inviteeServer.serverName, inviteeKeys);
+          const signed = await checkSignedEvent(copy, inviteeServer.serverName, inviteeKeys);
           if (!signed.ok) {
             throw new CheckFailure(
               `${inviter.serverName} sent the invite to the room without a valid signature of the invitee's server`,
@@ -142,7 +143,7 @@ export const inviteWithoutInviteeSignatureRefused = defineCheck({
     const [inviteeKeyId] = [...(await publishedKeys(ctx, inviteeServer)).keys()];
     const send = async (pdu: Json) => {
       const answer = await answerOf(
-        await evil.request(resident.serverName, 'PUT', sendPath(`inv${String(pdu.event_id)}`), {
+        await evil.request(resident.serverName, 'PUT', sendPath(`inv${idOf(pdu).slice(1, 20)}`), {
           origin: evil.serverName,
           origin_server_ts: ctx.instance.clock.now(),
           pdus: [pdu],
@@ -157,7 +158,7 @@ export const inviteWithoutInviteeSignatureRefused = defineCheck({
         '200 {"pdus": {...}}',
         brief(answer),
       );
-      return parsed.data.pdus[String(pdu.event_id)];
+      return parsed.data.pdus[idOf(pdu)];
     };
     type Forgery = 'inviter only' | 'forged invitee signature' | 'lifted invitee signature';
     await checkProperty(
@@ -172,13 +173,13 @@ export const inviteWithoutInviteeSignatureRefused = defineCheck({
       ],
       async (forgery, local) => {
         const invitee = userOn(ctx, inviteeServer, `bob${local}`);
-        const onlyInviter = await evil.sign(
+        const onlyInviter = await evil.signEvent(
           memberEvent(ctx, evil.serverName, roomId, eve, invitee, 'invite'),
         );
         let pdu: Json = onlyInviter;
         if (forgery === 'forged invitee signature') {
           // Signed with the impostor's key under the invitee server's name and key id.
-          const forged = await evil.sign(withoutSignatures(onlyInviter), {
+          const forged = await evil.signEvent(withoutSignatures(onlyInviter), {
             keyId: inviteeKeyId ?? 'ed25519:1',
             pair: evil.key.pair,
           });
@@ -191,16 +192,14 @@ export const inviteWithoutInviteeSignatureRefused = defineCheck({
           };
         } else if (forgery === 'lifted invitee signature') {
           // A genuine signature of the invitee's server, over another invite.
-          const other = await evil.sign(
+          const other = await evil.signEvent(
             memberEvent(ctx, evil.serverName, roomId, eve, invitee, 'invite'),
           );
           const cosigned = await answerOf(
-            await evil.request(
-              inviteeServer.serverName,
-              'PUT',
-              invitePath(roomId, String(other.event_id)),
-              { room_version: ROOM_VERSION, event: other },
-            ),
+            await evil.request(inviteeServer.serverName, 'PUT', invitePath(roomId, idOf(other)), {
+              room_version: ROOM_VERSION,
+              event: other,
+            }),
           );
           const lifted = z
             .object({ event: z.object({ signatures: z.record(z.string(), z.unknown()) }) })
@@ -238,9 +237,12 @@ const INVITE_DEFECTS: Record<string, Defect> = {
   'state_key on another server': (e, n) => ({ event: { ...e, state_key: n.other } }),
   'state_key not a user': (e) => ({ event: { ...e, state_key: 'bob' } }),
   unsigned: (e) => ({ event: e, sign: false }),
-  'signature broken after signing': (e) => ({ event: e, breakAfter: true }),
+  'depth changed after signing': (e) => ({ event: e, breakAfter: true }),
   'room_id differs from the path': (e) => ({ event: e, room: `!other:${String(e.origin)}` }),
-  'event_id differs from the path': (e) => ({ event: e, eventId: `$other:${String(e.origin)}` }),
+  'event id differs from the path': (e) => ({
+    event: e,
+    eventId: '$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA',
+  }),
   'not an event': () => ({ event: { hello: 'world' } }),
 };
 
@@ -267,15 +269,14 @@ export const onlyGenuineInvitesSigned = defineCheck({
           invitee,
         });
         let event: Json = defect.event;
-        if (defect.sign !== false) event = await evil.sign(event);
-        if (defect.breakAfter === true) {
-          event = { ...event, content: { membership: 'invite', displayname: 'changed' } };
-        }
+        if (defect.sign !== false) event = await evil.signEvent(event);
+        // depth is kept by redaction, so the signature no longer verifies.
+        if (defect.breakAfter === true) event = { ...event, depth: 6 };
         const answer = await answerOf(
           await evil.request(
             invited.serverName,
             'PUT',
-            invitePath(defect.room ?? room, defect.eventId ?? String(base.event_id)),
+            invitePath(defect.room ?? room, defect.eventId ?? idOf(event)),
             {
               room_version: ROOM_VERSION,
               event,
@@ -318,14 +319,14 @@ export const inviteReturnedUntouched = defineCheck({
       [extraMembers],
       async ({ displayname, reason, extra }) => {
         const invitee = userOn(ctx, invited, 'bob');
-        const event = await evil.sign(
+        const event = await evil.signEvent(
           memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite', {
             content: { membership: 'invite', displayname, reason },
             unknown_member: extra,
           }),
         );
         const answer = await answerOf(
-          await evil.request(invited.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+          await evil.request(invited.serverName, 'PUT', invitePath(room, idOf(event)), {
             room_version: ROOM_VERSION,
             event,
           }),
@@ -350,7 +351,7 @@ export const inviteReturnedUntouched = defineCheck({
           event.signatures,
           signatures,
         );
-        const own = await checkJsonSignature(returned.data.event, invited.serverName, keys);
+        const own = await checkSignedEvent(returned.data.event, invited.serverName, keys);
         expectThat(
           own.ok,
           `${invited.serverName} returned the invite without a valid signature of its own`,
@@ -383,15 +384,15 @@ export const reinviteSupported = defineCheck({
         const invitee = userOn(ctx, target, `bob${local}`);
         const send = async (event: Json) =>
           answerOf(
-            await evil.request(target.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+            await evil.request(target.serverName, 'PUT', invitePath(room, idOf(event)), {
               room_version: ROOM_VERSION,
               event,
             }),
           );
-        const first = await evil.sign(
+        const first = await evil.signEvent(
           memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite'),
         );
-        const renewed = await evil.sign(
+        const renewed = await evil.signEvent(
           memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite'),
         );
         for (const [what, event] of [
@@ -404,7 +405,7 @@ export const reinviteSupported = defineCheck({
           const signed =
             returned === undefined
               ? undefined
-              : await checkJsonSignature(returned, target.serverName, keys);
+              : await checkSignedEvent(returned, target.serverName, keys);
           expectThat(
             answer.status === 200 && signed?.ok === true,
             `${target.serverName} did not sign ${what} (${invitee})`,
@@ -468,14 +469,14 @@ export const inviteSummaryHasCreate = defineCheck({
         // As the invited server: an invite is accepted with a summary and without one.
         const eve = `@eve:${evil.serverName}`;
         const room = `!${local}:${evil.serverName}`;
-        const create = await evil.sign({
+        const create = await evil.signEvent({
           ...memberEvent(ctx, evil.serverName, room, eve, eve, 'join'),
           type: 'm.room.create',
           state_key: '',
           content: { creator: eve, room_version: ROOM_VERSION },
         });
         for (const withSummary of [true, false]) {
-          const event = await evil.sign(
+          const event = await evil.signEvent(
             memberEvent(
               ctx,
               evil.serverName,
@@ -486,7 +487,7 @@ export const inviteSummaryHasCreate = defineCheck({
             ),
           );
           const got = await answerOf(
-            await evil.request(target.serverName, 'PUT', invitePath(room, String(event.event_id)), {
+            await evil.request(target.serverName, 'PUT', invitePath(room, idOf(event)), {
               room_version: ROOM_VERSION,
               event,
               ...(withSummary ? { invite_room_state: [create] } : {}),
@@ -508,7 +509,7 @@ export const inviteSummaryHasCreate = defineCheck({
           const valid =
             create !== undefined &&
             create.room_id === roomId &&
-            (await checkJsonSignature(create, target.serverName, keys)).ok;
+            (await checkSignedEvent(create, target.serverName, keys)).ok;
           expectThat(
             valid,
             `${target.serverName} sent invite_room_state without this room's m.room.create event`,

@@ -2,12 +2,13 @@
 // server in the room, and checks what the target signs, accepts, answers and sends.
 import fc from 'fast-check';
 import { z } from 'zod';
-import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
 import {
   answerOf,
   brief,
   canonical,
+  checkSignedEvent,
+  idOf,
   publishedKeys,
   createRoom,
   impostor,
@@ -58,8 +59,8 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
         origin: name,
         origin_server_ts: ctx.instance.clock.now(),
         content: { membership: 'join' },
-        prev_events: [`$rules:${name}`],
-        auth_events: [`$create:${name}`],
+        prev_events: room.slice(-1).map(idOf),
+        auth_events: room.map(idOf),
         depth: 4,
       };
       const event = script.template(template);
@@ -74,8 +75,7 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
     });
     app.put('/_matrix/federation/v1/send/:txn', (c) => c.json({ pdus: {} }));
   });
-  const create = await evil.sign({
-    event_id: `$create:${name}`,
+  const create = await evil.signEvent({
     room_id: roomId,
     type: 'm.room.create',
     state_key: '',
@@ -87,18 +87,20 @@ async function lyingResident(ctx: CheckContext, name: string): Promise<Resident>
     auth_events: [],
     depth: 1,
   });
-  const eveJoin = await evil.sign({
+  const eveJoin = await evil.signEvent({
     ...memberEvent(ctx, name, roomId, eve, eve, 'join'),
-    event_id: `$evejoin:${name}`,
-    auth_events: [create.event_id],
+    depth: 2,
+    prev_events: [idOf(create)],
+    auth_events: [idOf(create)],
   });
-  const rules = await evil.sign({
+  const rules = await evil.signEvent({
     ...memberEvent(ctx, name, roomId, eve, eve, 'join'),
     type: 'm.room.join_rules',
     state_key: '',
     content: { join_rule: 'public' },
-    event_id: `$rules:${name}`,
-    auth_events: [create.event_id],
+    depth: 3,
+    prev_events: [idOf(eveJoin)],
+    auth_events: [idOf(create), idOf(eveJoin)],
   });
   room = [create, eveJoin, rules];
   return { evil, roomId, script, sendJoins: () => sendJoins, log, eve };
@@ -174,16 +176,11 @@ export const sendJoinStateBeforeJoin = defineCheck({
         const roomId = await createRoom(ctx, resident, userOn(ctx, resident, 'alice'), 'public');
         const user = `@${local}:${evil.serverName}`;
         // A refused join (membership leave) gets no state.
-        const leave = await evil.sign(
+        const leave = await evil.signEvent(
           memberEvent(ctx, evil.serverName, roomId, user, user, 'leave'),
         );
         const refused = await answerOf(
-          await evil.request(
-            resident.serverName,
-            'PUT',
-            sendJoinPath(roomId, String(leave.event_id)),
-            leave,
-          ),
+          await evil.request(resident.serverName, 'PUT', sendJoinPath(roomId, idOf(leave)), leave),
         );
         const refusedBody = jsonObject.safeParse(refused.body).data ?? {};
         expectThat(
@@ -200,14 +197,14 @@ export const sendJoinStateBeforeJoin = defineCheck({
           '200 {"state": [...], "auth_chain", "event"}',
           brief(answer),
         );
-        const ids = parsed.data.state.map((e) => e.event_id);
+        const ids = parsed.data.state.map(idOf);
         const joinedBefore = parsed.data.state.filter(
           (e) => e.type === 'm.room.member' && e.state_key === user,
         );
         expectThat(
-          !ids.includes(join.event_id) && joinedBefore.length === 0,
+          !ids.includes(idOf(join)) && joinedBefore.length === 0,
           `${resident.serverName} returned the state after the join instead of before it`,
-          `state without ${String(join.event_id)} or any membership of ${user}`,
+          `state without ${idOf(join)} or any membership of ${user}`,
           ids,
         );
         expectThat(
@@ -254,14 +251,14 @@ export const badSendJoinRefused = defineCheck({
         const user = `@${local}:${evil.serverName}`;
         const other = userOn(ctx, otherServer, `victim${local}`);
         for (const [defect, bad] of Object.entries(JOIN_DEFECTS)) {
-          const event = await evil.sign(
+          const event = await evil.signEvent(
             bad(memberEvent(ctx, evil.serverName, roomId, user, user, 'join'), { other }),
           );
           const answer = await answerOf(
             await evil.request(
               resident.serverName,
               'PUT',
-              sendJoinPath(roomId, String(event.event_id)),
+              sendJoinPath(roomId, idOf(event)),
               event,
             ),
           );
@@ -392,7 +389,7 @@ export const lyingStateRefused = defineCheck({
         s.map((e) => (e.type === 'm.room.create' ? { ...e, depth: 9 } : e)),
       'create event of another server': async (s) => [
         ...s.filter((e) => e.type !== 'm.room.create'),
-        await accomplice.sign({
+        await accomplice.signEvent({
           ...(s[0] ?? {}),
           sender: `@x:${accomplice.serverName}`,
           signatures: {},
@@ -419,10 +416,9 @@ export const lyingStateRefused = defineCheck({
     );
     // A forged member event (signed by the impostor under another server's name) is dropped.
     const mallory = userOn(ctx, server(ctx, ctx.instance.servers.length > 1 ? 1 : 0), 'mallory');
-    const forged = await resident.evil.sign({
-      ...memberEvent(ctx, resident.evil.serverName, resident.roomId, mallory, mallory, 'join'),
-      auth_events: [`$create:${resident.evil.serverName}`],
-    });
+    const forged = await resident.evil.signEvent(
+      memberEvent(ctx, resident.evil.serverName, resident.roomId, mallory, mallory, 'join'),
+    );
     const malloryServer = mallory.slice(mallory.indexOf(':') + 1);
     resident.script.state = (s) => [
       ...s,
@@ -475,7 +471,8 @@ export const joinIsTwoSteps = defineCheck({
         resident.script.template = (t) => ({
           ...t,
           depth,
-          prev_events: [`$${marker}:${resident.evil.serverName}`],
+          // An event id of the v4+ shape the joiner cannot have made up itself.
+          prev_events: [`$${marker.padEnd(43, '_')}`],
         });
         const user = userOn(ctx, joiner, `twostep${n++}`);
         const from = resident.log.length;
@@ -497,7 +494,7 @@ export const joinIsTwoSteps = defineCheck({
           canonical(templatePart(made ?? {})),
           canonical(templatePart(sent ?? {})),
         );
-        const signed = await checkJsonSignature(sent, joiner.serverName, keys);
+        const signed = await checkSignedEvent(sent, joiner.serverName, keys);
         expectThat(
           signed.ok,
           `${joiner.serverName} sent the join without a valid signature of its own`,

@@ -7,7 +7,13 @@ import { padBase64 } from '../../simulator/federation/signing-mutants.ts';
 import { createFakeServer } from '../../simulator/federation/testing.ts';
 import { xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import { sha256 } from '@noble/hashes/sha2.js';
+import {
+  decodeBase64,
+  encodeUnpaddedBase64,
+  encodeUnpaddedBase64Url,
+} from '../../simulator/protocol/encoding/base64.ts';
+import { redactEvent } from '../../simulator/protocol/events/redaction.ts';
 import {
   canonicalJson,
   compareCodePoints,
@@ -28,7 +34,8 @@ import {
   createRoom,
   expectAuthenticated,
   expectUnauthorized,
-  freshId,
+  checkSignedEvent,
+  idOf,
   impostor,
   invitePath,
   inviteUser,
@@ -443,15 +450,10 @@ async function coSign(
   event: Json,
 ): Promise<{ answer: Answer; returned: Json | undefined }> {
   const answer = await answerOf(
-    await evil.request(
-      invitedServer,
-      'PUT',
-      invitePath(String(event.room_id), String(event.event_id)),
-      {
-        room_version: ROOM_VERSION,
-        event,
-      },
-    ),
+    await evil.request(invitedServer, 'PUT', invitePath(String(event.room_id), idOf(event)), {
+      room_version: ROOM_VERSION,
+      event,
+    }),
   );
   const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
   return { answer, returned };
@@ -516,7 +518,7 @@ export const canonicalJsonSigning = defineCheck({
       ctx,
       [jsonMembers, jsonMembers],
       async (content, member) => {
-        const event = await evil.sign(
+        const event = await evil.signEvent(
           inviteFor(ctx, evil, invited, {
             content: { ...content, ...ORDER_PROBE, membership: 'invite' },
             'org.fedconn.extra': { ...member, ...ORDER_PROBE },
@@ -529,7 +531,15 @@ export const canonicalJsonSigning = defineCheck({
           '200 {"event": <co-signed>}',
           brief(answer),
         );
-        const verdict = await checkJsonSignature(returned, invited.serverName, keys);
+        // The content hash covers the whole event: a server that canonicalises otherwise
+        // finds it wrong and keeps only the redacted copy, which is what comes back.
+        expectThat(
+          canonical(withoutSignatures(returned)) === canonical(withoutSignatures(event)),
+          `${invited.serverName} returned the invite changed (redacted?): its content hash over canonical JSON disagrees with fedconn's`,
+          canonical(withoutSignatures(event)).slice(0, 300),
+          canonical(withoutSignatures(returned)).slice(0, 300),
+        );
+        const verdict = await checkSignedEvent(returned, invited.serverName, keys);
         expectThat(
           verdict.ok,
           `${invited.serverName}'s signature does not verify over the canonical JSON of the invite`,
@@ -542,16 +552,20 @@ export const canonicalJsonSigning = defineCheck({
     // Numbers canonical JSON cannot hold: an invite carrying one, signed over the same
     // encoding with the number printed as JavaScript prints it, must not be signed.
     const withNumber = async (number: number) => {
-      const event = inviteFor(ctx, evil, invited, {
+      const unhashed = inviteFor(ctx, evil, invited, {
         content: { membership: 'invite', count: number },
       });
+      // Hashed and signed as v10 does, with the number printed as JavaScript prints it.
+      const event: Json = { ...unhashed, hashes: { sha256: lenientHash(unhashed) } };
       const signed = {
         ...event,
         signatures: {
-          [evil.serverName]: { [evil.key.keyId]: await lenientSignature(evil, event) },
+          [evil.serverName]: {
+            [evil.key.keyId]: await lenientSignature(evil, redactEvent(event)),
+          },
         },
       };
-      const uri = invitePath(String(event.room_id), String(event.event_id));
+      const uri = invitePath(String(event.room_id), lenientEventId(event));
       const content = { room_version: ROOM_VERSION, event: signed };
       const request = {
         method: 'PUT',
@@ -614,6 +628,30 @@ async function lenientSignature(evil: Impostor, object: Json): Promise<string> {
   );
 }
 
+/** The content hash over lenient JSON (numbers as JavaScript prints them). */
+const lenientHash = (event: Json): string =>
+  encodeUnpaddedBase64(
+    sha256(
+      new TextEncoder().encode(
+        lenientJson(
+          Object.fromEntries(
+            Object.entries(event).filter(
+              ([k]) => k !== 'signatures' && k !== 'unsigned' && k !== 'hashes',
+            ),
+          ),
+        ),
+      ),
+    ),
+  );
+
+/** The v4+ event id over lenient JSON; the redacted event holds no odd number, so it is exact. */
+const lenientEventId = (event: Json): string => {
+  const rest = Object.fromEntries(
+    Object.entries(redactEvent(event)).filter(([k]) => k !== 'signatures' && k !== 'unsigned'),
+  );
+  return `$${encodeUnpaddedBase64Url(sha256(new TextEncoder().encode(lenientJson(rest))))}`;
+};
+
 const unwrapText = (result: { ok: true; value: string } | { ok: false }) =>
   result.ok ? result.value : '(not canonical)';
 
@@ -644,7 +682,7 @@ export const jsonSigningRules = defineCheck({
       ctx,
       [jsonMembers, unknownAlgorithmSignatures],
       async (unsigned, foreign) => {
-        const signed = await evil.sign(
+        const signed = await evil.signEvent(
           inviteFor(ctx, evil, invited, { unsigned: { ...unsigned, age: 1 } }),
         );
         const own = signed.signatures[evil.serverName] ?? {};
@@ -660,7 +698,7 @@ export const jsonSigningRules = defineCheck({
           '200 {"event": <co-signed>}',
           brief(answer),
         );
-        const verdict = await checkJsonSignature(returned, invited.serverName, keys);
+        const verdict = await checkSignedEvent(returned, invited.serverName, keys);
         expectThat(
           verdict.ok,
           `${invited.serverName}'s signature does not verify over the event without signatures and unsigned`,
@@ -678,7 +716,7 @@ export const jsonSigningRules = defineCheck({
         // leave no usable signature: the invite must be refused.
         const unusable = await coSign(ctx, evil, invited.serverName, {
           ...signed,
-          event_id: freshId('$', evil.serverName, ctx.seed),
+          origin_server_ts: Number(signed.origin_server_ts) + 1,
           signatures: {
             [evil.serverName]: { ...foreign, 'ed25519:nosuchkey': Object.values(own)[0] ?? '' },
           },
@@ -773,7 +811,7 @@ export const unpaddedBase64Emitted = defineCheck({
           ctx,
           evil,
           target.serverName,
-          await evil.sign(
+          await evil.signEvent(
             inviteFor(ctx, evil, target, { content: { membership: 'invite', displayname: local } }),
           ),
         );

@@ -1,9 +1,10 @@
 // SPEC-30's attacks and today's checks, with the test playing the malicious server
 // (evil.example: a key it controls, its own routes) against reference homeservers.
+// Room version 10: events carry no event_id (it is their reference hash, idOf below),
+// every event is hashed, and signatures cover the redacted event.
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import { z } from 'zod';
-import type { SignedObject } from '../../protocol/encoding/signed-json.ts';
 import { MATRIX_MUTANTS } from '../../federation/mutants.ts';
 import {
   createMatrixFederation,
@@ -15,6 +16,8 @@ import {
 } from '../../federation/test-support.ts';
 import type { FakeServer } from '../../federation/testing.ts';
 import { currentSigningKey } from '../../federation/signing-keys.ts';
+import { eventIdOf } from '../../protocol/events/hashes.ts';
+import { unwrap } from '../../protocol/result.ts';
 import { invitePath, makeJoinPath, ROOM_VERSION, sendJoinPath, sendPath } from './index.ts';
 
 const EVIL = 'evil.example';
@@ -23,6 +26,7 @@ const ALICE = `@alice:${HS1}`;
 const BOB = `@bob:${HS2}`;
 const RUNS = { numRuns: 100 };
 
+type Json = Record<string, unknown>;
 const jsonSchema = z.record(z.string(), z.unknown());
 
 async function json(response: Response): Promise<{ status: number; body: unknown }> {
@@ -37,28 +41,26 @@ async function json(response: Response): Promise<{ status: number; body: unknown
 }
 
 let counter = 0;
-const fresh = (sigil: '$' | '!', server = EVIL) => `${sigil}t${counter++}:${server}`;
+/** A fresh transaction id. */
+const txn = () => `t${counter++}`;
+/** A fresh timestamp: v10 ids hash the redacted event, so equal events would share an id. */
+const ts = () => 1000 + counter++;
+
+/** The room version 10 event ID: the reference hash of the redacted event. */
+const idOf = (event: unknown): string => unwrap(eventIdOf(event));
+
+const withoutSignatures = (event: Json): Json =>
+  Object.fromEntries(Object.entries(event).filter(([k]) => k !== 'signatures'));
 
 /** The evil server joins `room` on `resident` as `user`, honestly (make_join + send_join). */
-async function evilJoins(
-  evil: FakeServer,
-  resident: string,
-  room: string,
-  user = EVE,
-): Promise<SignedObject> {
+async function evilJoins(evil: FakeServer, resident: string, room: string, user = EVE) {
   const made = await json(
     await evil.request(resident, 'GET', makeJoinPath(room, user, [ROOM_VERSION])),
   );
   expect(made.status).toBe(200);
   const template = jsonSchema.parse(z.object({ event: z.unknown() }).parse(made.body).event);
-  const eventId = fresh('$');
-  const join = await evil.sign({
-    ...template,
-    event_id: eventId,
-    origin: EVIL,
-    origin_server_ts: 1,
-  });
-  const sent = await evil.request(resident, 'PUT', sendJoinPath(room, eventId), join);
+  const join = await evil.signEvent({ ...template, origin: EVIL, origin_server_ts: ts() });
+  const sent = await evil.request(resident, 'PUT', sendJoinPath(room, idOf(join)), join);
   expect(sent.status).toBe(200);
   return join;
 }
@@ -68,19 +70,18 @@ function member(
   sender: string,
   target: string,
   membership: string,
-  extra: Record<string, unknown> = {},
+  extra: Json = {},
 ) {
   return {
-    event_id: fresh('$'),
     room_id: room,
     type: 'm.room.member',
     state_key: target,
     sender,
     origin: EVIL,
-    origin_server_ts: 1,
+    origin_server_ts: ts(),
     content: { membership },
-    prev_events: [],
-    auth_events: [],
+    prev_events: [] as string[],
+    auth_events: [] as string[],
     depth: 5,
     ...extra,
   };
@@ -100,7 +101,7 @@ describe('SPEC-30 attack 1: an invite the invitee never saw (FED-INVITE-02)', ()
     await evilJoins(evil, HS1, room);
     const send = async (pdu: unknown) => {
       const answer = await json(
-        await evil.request(HS1, 'PUT', sendPath(fresh('$')), {
+        await evil.request(HS1, 'PUT', sendPath(txn()), {
           origin: EVIL,
           origin_server_ts: 1,
           pdus: [pdu],
@@ -116,28 +117,32 @@ describe('SPEC-30 attack 1: an invite the invitee never saw (FED-INVITE-02)', ()
 
   test('invites without a valid invitee signature are refused', async () => {
     const { m, evil, room, send } = await setup();
-    const unsigned = member(room, EVE, BOB, 'invite');
     // 1. Signed by the inviter only.
-    const onlyInviter = await evil.sign(unsigned);
+    const onlyInviter = await evil.signEvent(member(room, EVE, BOB, 'invite'));
     // 2. An "hs2" signature made with the evil key under hs2's real key id.
     const hs2Key = currentSigningKey(m.fed.servers.get(HS2)?.ctx ?? expect.unreachable());
-    const forged = await evil.sign(onlyInviter, { keyId: hs2Key.keyId, pair: evil.key.pair });
+    const forged = await evil.signEvent(withoutSignatures(onlyInviter), {
+      keyId: hs2Key.keyId,
+      pair: evil.key.pair,
+    });
     const forgedUnderHs2 = {
       ...onlyInviter,
       signatures: { ...onlyInviter.signatures, [HS2]: forged.signatures[EVIL] ?? {} },
     };
     // 3. hs2's genuine signature, lifted from another invite it really signed.
-    const genuine = member(room, EVE, BOB, 'invite');
+    const genuine = await evil.signEvent(member(room, EVE, BOB, 'invite'));
+    expect(idOf(genuine)).not.toBe(idOf(onlyInviter));
     const cosigned = await json(
-      await evil.request(HS2, 'PUT', invitePath(room, genuine.event_id), {
+      await evil.request(HS2, 'PUT', invitePath(room, idOf(genuine)), {
         room_version: ROOM_VERSION,
-        event: await evil.sign(genuine),
+        event: genuine,
       }),
     );
     expect(cosigned.status).toBe(200);
     const lifted = z
       .object({ event: z.object({ signatures: z.record(z.string(), z.unknown()) }) })
       .parse(cosigned.body).event.signatures[HS2];
+    expect(lifted).toBeDefined();
     const liftedSignature = {
       ...onlyInviter,
       signatures: { ...onlyInviter.signatures, [HS2]: lifted },
@@ -148,14 +153,16 @@ describe('SPEC-30 attack 1: an invite the invitee never saw (FED-INVITE-02)', ()
       ['lifted invitee signature', liftedSignature],
     ] as const) {
       const outcome = await send(pdu);
-      expect(outcome[unsigned.event_id]?.error, what).toMatch(/invitee|signature/);
+      // Signatures are not hashed into the id: all three variants share onlyInviter's id.
+      expect(outcome[idOf(onlyInviter)]?.error, what).toMatch(/invitee|signature/);
+      expect(outcome[idOf(onlyInviter)]?.error, what).toContain(HS2);
       expect((await members(m, HS1, room))[BOB], what).toBeUndefined();
     }
     // Control: the invite hs2 really co-signed is accepted.
     const accepted = await send(
       jsonSchema.parse(z.object({ event: z.unknown() }).parse(cosigned.body).event),
     );
-    expect(accepted[genuine.event_id]).toEqual({});
+    expect(accepted[idOf(genuine)]).toEqual({});
     expect((await members(m, HS1, room))[BOB]).toBe('invite');
   });
 
@@ -163,26 +170,27 @@ describe('SPEC-30 attack 1: an invite the invitee never saw (FED-INVITE-02)', ()
     const { m, evil, room, send } = await setup([
       MATRIX_MUTANTS.acceptInviteWithoutInviteeSignature,
     ]);
-    const pdu = await evil.sign(member(room, EVE, BOB, 'invite'));
-    expect(await send(pdu)).toEqual({ [String(pdu.event_id)]: {} });
+    const pdu = await evil.signEvent(member(room, EVE, BOB, 'invite'));
+    expect(await send(pdu)).toEqual({ [idOf(pdu)]: {} });
     expect((await members(m, HS1, room))[BOB]).toBe('invite');
   });
 
   test('a transaction whose body names another origin is refused', async () => {
-    const { evil, room } = await setup();
-    const answer = await evil.request(HS1, 'PUT', sendPath('x'), {
+    const { m, evil, room } = await setup();
+    const answer = await evil.request(HS1, 'PUT', sendPath(txn()), {
       origin: HS2,
       origin_server_ts: 1,
-      pdus: [await evil.sign(member(room, EVE, BOB, 'invite'))],
+      pdus: [await evil.signEvent(member(room, EVE, BOB, 'invite'))],
     });
     expect(answer.status).toBe(403);
+    expect((await members(m, HS1, room))[BOB]).toBeUndefined();
   });
 });
 
 describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', () => {
   const ROOM = `!invited:${EVIL}`;
   type Defect = (e: ReturnType<typeof member>) => {
-    event: Record<string, unknown>;
+    event: Json;
     room?: string;
     eventId?: string;
     sign?: boolean;
@@ -201,7 +209,8 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
     unsigned: (e) => ({ event: e, sign: false }),
     'signature broken after signing': (e) => ({ event: e, sign: true }),
     'room_id differs from the path': (e) => ({ event: e, room: `!other:${EVIL}` }),
-    'event_id differs from the path': (e) => ({ event: e, eventId: `$other:${EVIL}` }),
+    // A well-formed v10 id, of another event: only the mismatch is wrong.
+    'event_id differs from the path': (e) => ({ event: e, eventId: idOf({ ...e, depth: 6 }) }),
     'not an event': () => ({ event: { hello: 'world' } }),
   };
 
@@ -211,16 +220,23 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
       const { m, evil } = await shared();
       const base = member(ROOM, EVE, BOB, 'invite');
       const defect = (defects[name] ?? expect.unreachable())(base);
-      let event: Record<string, unknown> = defect.event;
-      if (defect.sign !== false) event = await evil.sign(event);
+      let event: Json = defect.event;
+      // Unsigned, but hashed: only the signature is missing.
+      event =
+        defect.sign === false
+          ? withoutSignatures(await evil.signEvent(event))
+          : await evil.signEvent(event);
       if (name === 'signature broken after signing') {
-        event = { ...event, content: { membership: 'invite', displayname: 'changed' } };
+        // v10 signs the redacted event: a content change only breaks the content hash
+        // (the receiver goes on with the redacted copy), so change a field redaction keeps.
+        event = { ...event, depth: 6 };
       }
+      const before = m.fed.observer.view(HS2).events.length;
       const answer = await json(
         await evil.request(
           HS2,
           'PUT',
-          invitePath(defect.room ?? ROOM, defect.eventId ?? base.event_id),
+          invitePath(defect.room ?? ROOM, defect.eventId ?? idOf(event)),
           {
             room_version: ROOM_VERSION,
             event,
@@ -231,23 +247,22 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
       expect(answer.status).toBe(400);
       expect(answer.body).toMatchObject({ errcode: 'M_INVALID_PARAM' });
       expect(answer.body).not.toHaveProperty('event');
+      // v10 events carry no event_id to look for: no invite row may be stored at all.
       const stored = m.fed.observer
         .view(HS2)
-        .events.filter(
-          (e) =>
-            e.kind === 'row' &&
-            e.table === 'room_invites' &&
-            JSON.stringify(e.value).includes(base.event_id),
-        );
+        .events.slice(before)
+        .filter((e) => e.kind === 'row' && e.table === 'room_invites');
       expect(stored).toEqual([]);
     },
   );
 
   test('a genuine invite comes back untouched apart from the added signature', async () => {
     const { evil } = await shared();
-    const event = await evil.sign(member(ROOM, EVE, BOB, 'invite', { unknown_member: [1, 'x'] }));
+    const event = await evil.signEvent(
+      member(ROOM, EVE, BOB, 'invite', { unknown_member: [1, 'x'] }),
+    );
     const answer = await json(
-      await evil.request(HS2, 'PUT', invitePath(ROOM, String(event.event_id)), {
+      await evil.request(HS2, 'PUT', invitePath(ROOM, idOf(event)), {
         room_version: ROOM_VERSION,
         event,
       }),
@@ -263,14 +278,15 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
 
   test('an unknown room version is 400 M_INCOMPATIBLE_ROOM_VERSION; bad invite_room_state is refused', async () => {
     const { evil } = await shared();
-    const event = await evil.sign(member(ROOM, EVE, BOB, 'invite'));
-    const path = invitePath(ROOM, String(event.event_id));
+    const event = await evil.signEvent(member(ROOM, EVE, BOB, 'invite'));
+    const path = invitePath(ROOM, idOf(event));
+    // '10' is now the supported version; '11' is one the simulator does not speak.
     const wrongVersion = await json(
-      await evil.request(HS2, 'PUT', path, { room_version: '10', event }),
+      await evil.request(HS2, 'PUT', path, { room_version: '11', event }),
     );
     expect(wrongVersion.body).toMatchObject({
       errcode: 'M_INCOMPATIBLE_ROOM_VERSION',
-      room_version: '10',
+      room_version: '11',
     });
     const noCreate = await json(
       await evil.request(HS2, 'PUT', path, {
@@ -280,6 +296,8 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
       }),
     );
     expect([noCreate.status, noCreate.body]).toMatchObject([400, { errcode: 'M_INVALID_PARAM' }]);
+    // Refused for the state, not the invite (which is valid).
+    expect(z.object({ error: z.string() }).parse(noCreate.body).error).toMatch(/invite_room_state/);
   });
 
   test('mutants FED-INVITE-03 and -04: sign anything, rewrite the invite', async () => {
@@ -291,8 +309,8 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
       ],
     });
     const evil = await m.fake(EVIL);
-    const bad = await evil.sign(member(ROOM, EVE, BOB, 'join'));
-    const signedAnyway = await evil.request(HS2, 'PUT', invitePath(ROOM, String(bad.event_id)), {
+    const bad = await evil.signEvent(member(ROOM, EVE, BOB, 'join'));
+    const signedAnyway = await evil.request(HS2, 'PUT', invitePath(ROOM, idOf(bad)), {
       room_version: ROOM_VERSION,
       event: bad,
     });
@@ -320,12 +338,12 @@ describe('the invited server signs only genuine invites (FED-INVITE-03, -04)', (
 describe('the inviting server checks the answer to /invite', () => {
   test('a missing, foreign or tampered invitee signature is refused and nothing is sent', async () => {
     const m = await createMatrixFederation('inviter checks');
-    let answer: (event: SignedObject) => Promise<unknown> = async (event) => ({ event });
+    let answer: (event: Json) => Promise<unknown> = async (event) => ({ event });
     const evil = await m.fake(EVIL, {
       setup: (app) => {
         app.put('/_matrix/federation/v2/invite/:room/:event', async (c) => {
           const body = z.object({ event: jsonSchema }).parse(await c.req.json());
-          return c.json(await answer(body.event as SignedObject));
+          return c.json(await answer(body.event));
         });
       },
     });
@@ -333,26 +351,27 @@ describe('the inviting server checks the answer to /invite', () => {
     expectOk('invite carol', await m.invite(HS1, room, ALICE, `@carol:${HS3}`));
     expectOk('carol joins', await m.join(HS3, room, `@carol:${HS3}`, HS1));
     const victim = `@x:${EVIL}`;
-    const cases: [string, (e: SignedObject) => Promise<unknown>, string][] = [
+    const signaturesOf = (e: Json) => jsonSchema.parse(e.signatures ?? {});
+    const cases: [string, (e: Json) => Promise<unknown>, string][] = [
       ['returned without a signature', async (e) => ({ event: e }), 'not-signed-by-invitee'],
       [
         'signed by another server name',
         async (e) => ({
           event: {
             ...e,
-            signatures: { ...e.signatures, [HS3]: (await evil.sign(e)).signatures[EVIL] },
+            signatures: { ...signaturesOf(e), [HS3]: (await evil.coSignEvent(e)).signatures[EVIL] },
           },
         }),
         'not-signed-by-invitee',
       ],
       [
         'content changed',
-        async (e) => ({ event: await evil.sign({ ...e, content: { membership: 'join' } }) }),
+        async (e) => ({ event: await evil.coSignEvent({ ...e, content: { membership: 'join' } }) }),
         'tampered',
       ],
       [
         'inviter signature dropped',
-        async (e) => ({ event: await evil.sign({ ...e, signatures: {} }) }),
+        async (e) => ({ event: await evil.coSignEvent({ ...e, signatures: {} }) }),
         'tampered',
       ],
       ['not an event', async () => ({ event: 'nope' }), 'bad-response'],
@@ -372,7 +391,7 @@ describe('the inviting server checks the answer to /invite', () => {
         .filter((e) => e.kind === 'request');
       expect(told, what).toEqual([]);
     }
-    answer = async (e) => ({ event: await evil.sign(e) });
+    answer = async (e) => ({ event: await evil.coSignEvent(e) });
     expectOk('honest invitee', await m.invite(HS1, room, ALICE, victim));
     expect((await members(m, HS3, room))[victim]).toBe('invite');
   });
@@ -381,8 +400,8 @@ describe('the inviting server checks the answer to /invite', () => {
 describe('the evil resident (FED-JOIN-02, -07)', () => {
   const ROOM = `!resident:${EVIL}`;
   interface Script {
-    template: (t: Record<string, unknown>) => Record<string, unknown>;
-    state: (s: SignedObject[]) => Promise<unknown[]>;
+    template: (t: Json) => Json;
+    state: (s: Json[]) => Promise<unknown[]>;
   }
   const honest: Script = { template: (t) => t, state: async (s) => s };
 
@@ -392,6 +411,8 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
     });
     const script: { current: Script } = { current: honest };
     let sendJoins = 0;
+    // A valid v10 room: create -> eve's join -> join rules, linked by their real ids.
+    let room: Json[] = [];
     const evil: FakeServer = await m.fake(EVIL, {
       setup: (app) => {
         app.get('/_matrix/federation/v1/make_join/:room/:user', (c) => {
@@ -404,9 +425,9 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
             origin: EVIL,
             origin_server_ts: 2,
             content: { membership: 'join' },
-            prev_events: [],
-            auth_events: [create.event_id],
-            depth: 3,
+            prev_events: room.slice(-1).map(idOf),
+            auth_events: room.map(idOf),
+            depth: 4,
           };
           return c.json({ room_version: ROOM_VERSION, event: script.current.template(template) });
         });
@@ -415,15 +436,14 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
           const event: unknown = await c.req.json();
           return c.json({
             origin: EVIL,
-            state: await script.current.state([create, eveJoin, rules]),
+            state: await script.current.state(room),
             auth_chain: [],
             event,
           });
         });
       },
     });
-    const create = await evil.sign({
-      event_id: `$create:${EVIL}`,
+    const create = await evil.signEvent({
       room_id: ROOM,
       type: 'm.room.create',
       state_key: '',
@@ -435,23 +455,26 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
       auth_events: [],
       depth: 1,
     });
-    const eveJoin = await evil.sign({
+    const eveJoin = await evil.signEvent({
       ...member(ROOM, EVE, EVE, 'join'),
-      event_id: `$evejoin:${EVIL}`,
-      auth_events: [create.event_id],
+      depth: 2,
+      prev_events: [idOf(create)],
+      auth_events: [idOf(create)],
     });
-    const rules = await evil.sign({
+    const rules = await evil.signEvent({
       ...member(ROOM, EVE, EVE, 'join'),
       type: 'm.room.join_rules',
       state_key: '',
       content: { join_rule: 'public' },
-      event_id: `$rules:${EVIL}`,
-      auth_events: [create.event_id],
+      depth: 3,
+      prev_events: [idOf(eveJoin)],
+      auth_events: [idOf(create), idOf(eveJoin)],
     });
+    room = [create, eveJoin, rules];
     return { m, evil, script, sendJoins: () => sendJoins, create, eveJoin, rules };
   }
 
-  const templateDefects: Record<string, (t: Record<string, unknown>) => Record<string, unknown>> = {
+  const templateDefects: Record<string, (t: Json) => Json> = {
     'another room': (t) => ({ ...t, room_id: `!elsewhere:${EVIL}` }),
     'another sender': (t) => ({ ...t, sender: EVE }),
     'another state_key': (t) => ({ ...t, state_key: EVE }),
@@ -503,25 +526,27 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
       ['no create event', async (s) => s.filter((e) => e.type !== 'm.room.create')],
       [
         'create event with a broken signature',
+        // depth survives redaction, so the signature over the redacted event breaks.
         async (s) => s.map((e) => (e.type === 'm.room.create' ? { ...e, depth: 9 } : e)),
       ],
       [
         'create event of another room',
         async (s) => [
           ...s.filter((e) => e.type !== 'm.room.create'),
-          await evil.sign({ ...s[0], room_id: `!other:${EVIL}`, signatures: {} }),
+          await evil.signEvent({ ...s[0], room_id: `!other:${EVIL}`, signatures: {} }),
         ],
       ],
       [
         'create event signed by a server other than the one that named the room',
         async (s) => [
           ...s.filter((e) => e.type !== 'm.room.create'),
-          await accomplice.sign({ ...s[0], sender: `@x:${ACCOMPLICE}`, signatures: {} }),
+          await accomplice.signEvent({ ...s[0], sender: `@x:${ACCOMPLICE}`, signatures: {} }),
         ],
       ],
       [
         'two create events',
-        async (s) => [...s, await evil.sign({ ...s[0], event_id: `$c2:${EVIL}`, signatures: {} })],
+        // A second, distinct create event (another timestamp, so another id).
+        async (s) => [...s, await evil.signEvent({ ...s[0], origin_server_ts: 7, signatures: {} })],
       ],
     ];
     for (const [what, state] of cases) {
@@ -539,17 +564,20 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
     const { m, evil, script } = await residentSetup('evil resident forged');
     const mallory = `@mallory:${HS3}`;
     // Claims hs3's user joined, but only evil signed it (under hs3's name).
-    const forged = await evil.sign(
+    const forged = await evil.signEvent(
       { ...member(ROOM, mallory, mallory, 'join'), origin: HS3 },
       { keyId: 'ed25519:1', pair: evil.key.pair },
     );
     const forgedAsHs3 = { ...forged, signatures: { [HS3]: forged.signatures[EVIL] } };
-    // Properly signed, but its auth event is nowhere in state or auth_chain.
-    const dangling = await evil.sign({
+    // Properly signed, but its auth event is nowhere in state or auth_chain (a well-formed
+    // v10 id of an event never sent: v10 ids have no server part to make one up with).
+    const dangling = await evil.signEvent({
       ...member(ROOM, `@zed:${EVIL}`, `@zed:${EVIL}`, 'join'),
-      auth_events: [`$missing:${EVIL}`],
+      auth_events: [idOf(member(ROOM, EVE, EVE, 'leave'))],
     });
-    const otherRoom = await evil.sign(member(`!other:${EVIL}`, `@y:${EVIL}`, `@y:${EVIL}`, 'join'));
+    const otherRoom = await evil.signEvent(
+      member(`!other:${EVIL}`, `@y:${EVIL}`, `@y:${EVIL}`, 'join'),
+    );
     script.current = {
       ...honest,
       state: async (s) => [...s, forgedAsHs3, dangling, otherRoom, 42, 'x'],
@@ -563,7 +591,7 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
       MATRIX_MUTANTS.trustSendJoinState,
     ]);
     const mallory = `@mallory:${HS3}`;
-    const forged = await evil.sign({ ...member(ROOM, mallory, mallory, 'join'), origin: HS3 });
+    const forged = await evil.signEvent({ ...member(ROOM, mallory, mallory, 'join'), origin: HS3 });
     script.current = {
       ...honest,
       state: async (s) => [...s.filter((e) => e.type !== 'm.room.create'), forged],
@@ -574,8 +602,8 @@ describe('the evil resident (FED-JOIN-02, -07)', () => {
 });
 
 describe('the resident checks send_join and make_join (FED-JOIN-04, -05)', () => {
-  type JoinDefect = (e: Record<string, unknown>) => {
-    event: Record<string, unknown>;
+  type JoinDefect = (e: Json) => {
+    event: Json;
     resign?: boolean;
     pathEventId?: string;
   };
@@ -585,12 +613,14 @@ describe('the resident checks send_join and make_join (FED-JOIN-04, -05)', () =>
     'not a member event': (e) => ({ event: { ...e, type: 'm.room.message' } }),
     'sender on another server': (e) => ({ event: { ...e, sender: BOB, state_key: BOB } }),
     'state_key is not the sender': (e) => ({ event: { ...e, state_key: `@other:${EVIL}` } }),
+    // depth survives redaction: the signature over the redacted event no longer holds.
     'signature broken': (e) => ({ event: { ...e, depth: 99 }, resign: false }),
-    unsigned: (e) => ({
-      event: Object.fromEntries(Object.entries(e).filter(([k]) => k !== 'signatures')),
-      resign: false,
+    unsigned: (e) => ({ event: withoutSignatures(e), resign: false }),
+    // A well-formed v10 id, of another event: only the mismatch is wrong.
+    'event_id differs from the path': (e) => ({
+      event: e,
+      pathEventId: idOf({ ...e, depth: 100 }),
     }),
-    'event_id differs from the path': (e) => ({ event: e, pathEventId: `$elsewhere:${EVIL}` }),
     'another room': (e) => ({ event: { ...e, room_id: `!other:${HS1}` } }),
   };
 
@@ -611,20 +641,19 @@ describe('the resident checks send_join and make_join (FED-JOIN-04, -05)', () =>
         await evil.request(HS1, 'GET', makeJoinPath(room, EVE, [ROOM_VERSION])),
       );
       const template = jsonSchema.parse(z.object({ event: z.unknown() }).parse(made.body).event);
-      const eventId = fresh('$');
-      const good = await evil.sign({
-        ...template,
-        event_id: eventId,
-        origin: EVIL,
-        origin_server_ts: 3,
-      });
+      const good = await evil.signEvent({ ...template, origin: EVIL, origin_server_ts: ts() });
       const defect = (joinDefects[name] ?? expect.unreachable())(good);
       const event =
         defect.resign === false
           ? defect.event
-          : await evil.sign({ ...defect.event, signatures: {} });
+          : await evil.signEvent({ ...defect.event, signatures: {} });
       const answer = await json(
-        await evil.request(HS1, 'PUT', sendJoinPath(room, defect.pathEventId ?? eventId), event),
+        await evil.request(
+          HS1,
+          'PUT',
+          sendJoinPath(room, defect.pathEventId ?? idOf(event)),
+          event,
+        ),
       );
       expect(answer.status).toBeGreaterThanOrEqual(400);
       expect(answer.status).toBeLessThan(500);
@@ -672,13 +701,8 @@ describe('the resident checks send_join and make_join (FED-JOIN-04, -05)', () =>
     await evilJoins(evil, HS1, room);
     // An invite presented as a join: the mutant takes it, the auth rules allow it.
     const zed = `@zed:${EVIL}`;
-    const invite = await evil.sign(member(room, EVE, zed, 'invite'));
-    const answer = await evil.request(
-      HS1,
-      'PUT',
-      sendJoinPath(room, String(invite.event_id)),
-      invite,
-    );
+    const invite = await evil.signEvent(member(room, EVE, zed, 'invite'));
+    const answer = await evil.request(HS1, 'PUT', sendJoinPath(room, idOf(invite)), invite);
     expect(answer.status).toBe(200);
     expect((await members(m, HS1, room))[zed]).toBe('invite');
   });

@@ -5,9 +5,9 @@
 // it and sends it to the rest of the room.
 //
 // Join (SPEC-30 two-step join, FED-JOIN-01/02/07): X asks the resident for a template
-// (make_join), checks it, fills in event_id, origin and origin_server_ts, signs it and
-// sends it back to the same resident (send_join); the answer's state is validated
-// before X adopts the room.
+// (make_join), checks it, fills in origin and origin_server_ts, hashes and signs it
+// (its event ID follows from that) and sends it back to the same resident (send_join);
+// the answer's state is validated before X adopts the room.
 import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
 import { federationRequest } from '../../federation/client.ts';
@@ -16,14 +16,17 @@ import { distribute } from './distribute.ts';
 import {
   checkEventSignature,
   CREATE,
+  eventId,
   JOIN_RULES,
   keepsSignatures,
   MEMBER,
   readPdu,
+  receivePdu,
   ROOM_VERSION,
   sameEventIgnoringSignatures,
   senderServer,
   signEvent,
+  templateSchema,
   type Pdu,
 } from './events.ts';
 import { isUserId, serverOf } from './ids.ts';
@@ -148,7 +151,7 @@ export async function inviteUser(
   if (isMutant(ctx, MATRIX_MUTANTS.distributeUnsignedInvite)) {
     await distribute(ctx, store, room, [event]);
   }
-  const answer = await call(ctx, inviteeServer, 'PUT', invitePath(roomId, event.event_id), {
+  const answer = await call(ctx, inviteeServer, 'PUT', invitePath(roomId, eventId(event)), {
     room_version: room.room_version,
     event,
     invite_room_state: strippedState(ctx, store, room),
@@ -262,18 +265,25 @@ async function joinVia(
     const problem = templateProblem(template, roomId, userId);
     if (problem !== undefined) return failure('bad-template', problem);
   }
-  // "adds or replaces origin, origin_server_ts and event_id", then signs.
-  const unsigned = Object.fromEntries(Object.entries(template).filter(([k]) => k !== 'signatures'));
-  const candidate = {
+  // "adds or replaces origin, origin_server_ts" (and drops what it computes itself),
+  // then hashes and signs; the event ID follows.
+  const unsigned = Object.fromEntries(
+    Object.entries(template).filter(
+      ([k]) => k !== 'signatures' && k !== 'hashes' && k !== 'event_id' && k !== 'unsigned',
+    ),
+  );
+  const candidate = templateSchema.safeParse({
     ...unsigned,
-    event_id: store.newEventId(),
     origin: ctx.config.serverName,
     origin_server_ts: ctx.clock.now(),
-  };
-  const read = readPdu(candidate);
+  });
+  if (!candidate.success) {
+    return failure('bad-template', `template: ${candidate.error.issues[0]?.message ?? 'invalid'}`);
+  }
+  const read = readPdu(await signEvent(ctx, candidate.data));
   if (!read.ok) return failure('bad-template', `template: ${read.error.detail}`);
-  const event = await signEvent(ctx, read.value);
-  const sent = await call(ctx, resident, 'PUT', sendJoinPath(roomId, event.event_id), event);
+  const event = read.value;
+  const sent = await call(ctx, resident, 'PUT', sendJoinPath(roomId, eventId(event)), event);
   if (!sent.ok) return sent;
   const answer = sendJoinResponseSchema.safeParse(sent.value);
   if (!answer.success) return failure('bad-response', 'the send_join answer is malformed');
@@ -339,12 +349,14 @@ async function validateState(
 ): Promise<Dance<ValidState>> {
   const trustBlindly = isMutant(ctx, MATRIX_MUTANTS.trustSendJoinState);
   const keep = async (raw: unknown): Promise<Pdu | undefined> => {
-    const read = readPdu(raw);
-    if (!read.ok) return undefined;
-    if (trustBlindly) return read.value;
-    if (read.value.room_id !== roomId) return undefined;
-    const signature = await checkEventSignature(ctx, read.value, senderServer(read.value));
-    return signature.ok ? read.value : undefined;
+    if (trustBlindly) {
+      const read = readPdu(raw);
+      return read.ok ? read.value : undefined;
+    }
+    // Signature, then content hash: a bad hash leaves the redacted copy, still usable.
+    const received = await receivePdu(ctx, raw);
+    if (!received.ok || received.value.event.room_id !== roomId) return undefined;
+    return received.value.event;
   };
   const state: Pdu[] = [];
   for (const raw of rawState) {
@@ -357,7 +369,7 @@ async function validateState(
     if (event !== undefined) authChain.push(event);
   }
   if (trustBlindly) return ok({ state, authChain });
-  const known = new Set([...state, ...authChain].map((e) => e.event_id));
+  const known = new Set([...state, ...authChain].map(eventId));
   const consistent = (e: Pdu) => e.auth_events.every((id) => known.has(id));
   const creates = state.filter((e) => e.type === CREATE && e.state_key === '');
   const create = creates[0];

@@ -7,7 +7,7 @@ import { encodeUnpaddedBase64Url } from '../../protocol/encoding/base64.ts';
 import type { HomeserverContext } from '../../homeserver/context.ts';
 import { federationRequest } from '../../federation/client.ts';
 import { Table } from '../../net/store.ts';
-import type { Pdu } from './events.ts';
+import { eventId, type Pdu } from './events.ts';
 import type { RoomRow, RoomStore } from './store.ts';
 import { sendPath } from './wire.ts';
 
@@ -63,6 +63,6 @@ export async function distribute(
     } catch {
       outcome = 'unreachable';
     }
-    box.table.put(txnId, { destination, event_ids: events.map((e) => e.event_id), outcome });
+    box.table.put(txnId, { destination, event_ids: events.map(eventId), outcome });
   }
 }

@@ -1,6 +1,7 @@
 // Matrix identifiers as the room model uses them (appendices § Identifier Grammar,
-// simplified): `@localpart:server` users, `!opaque:server` rooms and `$opaque:server`
-// events (the room version 1-2 form, where the creating server names the event).
+// simplified): `@localpart:server` users and `!opaque:server` rooms. Events of room
+// version 4 and later have no server part: `$` + 43 characters of URL-safe base64, the
+// reference hash (protocol/events/hashes.ts).
 // The server part is everything after the first ':', a server name with optional port.
 import { encodeUnpaddedBase64Url } from '../../protocol/encoding/base64.ts';
 import type { Rng } from '../../protocol/crypto/rng.ts';
@@ -26,9 +27,10 @@ function isId(sigil: string, localpart: RegExp, id: string): boolean {
 /** `@localpart:server` with today's localpart characters (a-z 0-9 . _ = - / +). */
 export const isUserId = (id: string): boolean => isId('@', /^[a-z0-9._=\-/+]+$/, id);
 export const isRoomId = (id: string): boolean => isId('!', /^[^:\s]+$/, id);
-export const isEventId = (id: string): boolean => isId('$', /^[^:\s]+$/, id);
+/** A room version 4+ event id: `$` and the URL-safe unpadded base64 of a SHA-256. */
+export const isEventId = (id: string): boolean => /^\$[A-Za-z0-9_-]{43}$/.test(id);
 
-/** A fresh opaque id local to `server`, e.g. `!Gx3...:hs1.example`. */
-export function newId(sigil: '!' | '$', rng: Rng, server: string): string {
-  return `${sigil}${encodeUnpaddedBase64Url(rng.bytes(12))}:${server}`;
+/** A fresh room id local to `server`, e.g. `!Gx3...:hs1.example`. */
+export function newRoomId(rng: Rng, server: string): string {
+  return `!${encodeUnpaddedBase64Url(rng.bytes(12))}:${server}`;
 }

@@ -8,15 +8,18 @@ import { fail } from '../../homeserver/http.ts';
 import { authenticateServer, readFederationRequest } from '../../federation/inbound.ts';
 import { MATRIX_MUTANTS } from '../../federation/mutants.ts';
 import { distribute } from './distribute.ts';
+import { eventIdOf } from '../../protocol/events/hashes.ts';
 import {
   checkEventSignature,
+  coSign,
   CREATE,
+  eventId,
   MEMBER,
   membershipOf,
   readPdu,
+  receivePdu,
   ROOM_VERSION,
   senderServer,
-  signEvent,
   type Pdu,
 } from './events.ts';
 import { isUserId, serverOf } from './ids.ts';
@@ -44,17 +47,21 @@ export async function handleInvite(
   const { origin, body } = request.value;
   if (body.room_version !== ROOM_VERSION) return incompatible(body.room_version);
   const roomId = c.req.param('roomId') ?? '';
-  const eventId = c.req.param('eventId') ?? '';
+  const pathEventId = c.req.param('eventId') ?? '';
   const read = readPdu(body.event);
   if (!read.ok) return fail('M_INVALID_PARAM', `event: ${read.error.detail}`);
   let event = read.value;
   if (!isMutant(ctx, MATRIX_MUTANTS.signAnyInvite)) {
-    const problem = await inviteProblem(ctx, event, { origin, roomId, eventId });
+    const problem = await inviteProblem(ctx, event, { origin, roomId, eventId: pathEventId });
     if (problem !== undefined) return fail('M_INVALID_PARAM', problem);
     if (body.invite_room_state !== undefined) {
       const stateProblem = await inviteRoomStateProblem(ctx, body.invite_room_state, roomId);
       if (stateProblem !== undefined) return fail('M_INVALID_PARAM', stateProblem);
     }
+    // A content hash that fails leaves the redacted copy, which is what gets co-signed
+    // (as Synapse does): the inviting server then sees its invite come back changed.
+    const received = await receivePdu(ctx, event);
+    if (received.ok) event = received.value.event;
   }
   if (isMutant(ctx, MATRIX_MUTANTS.rewriteInvite)) {
     event = { ...event, content: { ...event.content, displayname: 'rewritten by invitee' } };
@@ -64,11 +71,11 @@ export async function handleInvite(
   if (
     isMutant(ctx, MATRIX_MUTANTS.refuseReinvite) &&
     earlier !== undefined &&
-    earlier.event.event_id !== event.event_id
+    eventId(earlier.event) !== eventId(event)
   ) {
     return fail('M_FORBIDDEN', `${userId} already has an invite to ${roomId}`);
   }
-  const signed = await signEvent(ctx, event);
+  const signed = await coSign(ctx, event);
   // Idempotent: the same invite again overwrites the row with the same signed event.
   store.invites.put(store.inviteKey(roomId, userId), {
     room_id: roomId,
@@ -87,7 +94,9 @@ async function inviteProblem(
   expected: { origin: string; roomId: string; eventId: string },
 ): Promise<string | undefined> {
   if (event.room_id !== expected.roomId) return `room_id is not ${expected.roomId}`;
-  if (event.event_id !== expected.eventId) return `event_id is not ${expected.eventId}`;
+  if (eventId(event) !== expected.eventId) {
+    return `the event's id (its reference hash) is ${eventId(event)}, not ${expected.eventId}`;
+  }
   if (event.type !== MEMBER) return `type is ${event.type}, not ${MEMBER}`;
   if (membershipOf(event) !== 'invite') return 'membership is not invite';
   if (senderServer(event) !== expected.origin) {
@@ -112,11 +121,11 @@ async function inviteRoomStateProblem(
 ): Promise<string | undefined> {
   const create = state.find((e) => e.type === CREATE);
   if (create === undefined) return 'invite_room_state has no m.room.create event';
-  const read = readPdu(create);
-  if (!read.ok) return `invite_room_state m.room.create: ${read.error.detail}`;
-  if (read.value.room_id !== roomId) return 'invite_room_state m.room.create is for another room';
-  const signature = await checkEventSignature(ctx, read.value, senderServer(read.value));
-  if (!signature.ok) return `invite_room_state m.room.create: ${signature.error.detail}`;
+  const received = await receivePdu(ctx, create);
+  if (!received.ok) return `invite_room_state m.room.create: ${received.error.detail}`;
+  if (received.value.event.room_id !== roomId) {
+    return 'invite_room_state m.room.create is for another room';
+  }
   return undefined;
 }
 
@@ -153,9 +162,8 @@ export async function handleMakeJoin(
   if (uninvitedJoinRefused(ctx, store, room, userId)) {
     return fail('M_FORBIDDEN', `${userId} is not invited to ${roomId}`);
   }
-  // The joining server chooses the event id, origin and timestamp.
-  const event = Object.fromEntries(Object.entries(template).filter(([k]) => k !== 'event_id'));
-  return c.json({ room_version: room.room_version, event });
+  // The joining server sets origin and timestamp, hashes and signs: the id follows.
+  return c.json({ room_version: room.room_version, event: template });
 }
 
 /**
@@ -172,14 +180,16 @@ export async function handleSendJoin(
   if (!request.ok) return request.response;
   const { origin, body } = request.value;
   const roomId = c.req.param('roomId') ?? '';
-  const eventId = c.req.param('eventId') ?? '';
+  const pathEventId = c.req.param('eventId') ?? '';
   const room = store.room(roomId);
   if (room === undefined) return fail('M_NOT_FOUND', `unknown room ${roomId}`);
   const read = readPdu(body);
   if (!read.ok) return fail('M_INVALID_PARAM', `event: ${read.error.detail}`);
-  const event = read.value;
+  let event = read.value;
   if (event.room_id !== roomId) return fail('M_INVALID_PARAM', `room_id is not ${roomId}`);
-  if (event.event_id !== eventId) return fail('M_INVALID_PARAM', `event_id is not ${eventId}`);
+  if (eventId(event) !== pathEventId) {
+    return fail('M_INVALID_PARAM', `the event's id is ${eventId(event)}, not ${pathEventId}`);
+  }
   if (!isMutant(ctx, MATRIX_MUTANTS.acceptAnySendJoin)) {
     if (event.type !== MEMBER) return fail('M_INVALID_PARAM', `type is not ${MEMBER}`);
     if (membershipOf(event) !== 'join') return fail('M_INVALID_PARAM', 'membership is not join');
@@ -194,8 +204,10 @@ export async function handleSendJoin(
   if (!signature.ok) {
     return fail('M_INVALID_PARAM', `signature of ${origin}: ${signature.error.detail}`);
   }
-  if (store.events.has(event.event_id)) {
-    return fail('M_INVALID_PARAM', `${event.event_id} was already accepted`);
+  const received = await receivePdu(ctx, event);
+  if (received.ok) event = received.value.event;
+  if (store.events.has(eventId(event))) {
+    return fail('M_INVALID_PARAM', `${eventId(event)} was already accepted`);
   }
   const allowed = store.authorize(room, event);
   if (!allowed.ok) return fail('M_FORBIDDEN', allowed.error.detail);
@@ -252,8 +264,11 @@ export async function handleSend(
   }
   const pdus: Record<string, PduOutcome> = {};
   for (const [index, raw] of body.pdus.entries()) {
-    const idOf = z.object({ event_id: z.string() }).safeParse(raw);
-    const key = idOf.success ? idOf.data.event_id : `(pdu ${index})`;
+    // The answer is keyed by event id, which the receiver computes (v4+ events carry none).
+    const id = z.record(z.string(), z.unknown()).safeParse(raw).success
+      ? eventIdOf(raw)
+      : undefined;
+    const key = id?.ok === true ? id.value : `(pdu ${index})`;
     const problem = await acceptPdu(ctx, store, origin, raw);
     pdus[key] = problem === undefined ? {} : { error: problem };
   }
@@ -268,14 +283,13 @@ async function acceptPdu(
 ): Promise<string | undefined> {
   const read = readPdu(raw);
   if (!read.ok) return read.error.detail;
-  const event = read.value;
-  const room = store.room(event.room_id);
-  if (room === undefined) return `not in room ${event.room_id}`;
+  const room = store.room(read.value.room_id);
+  if (room === undefined) return `not in room ${read.value.room_id}`;
   if (!store.serversInRoom(room).includes(origin)) return `${origin} is not in the room`;
-  if (store.events.has(event.event_id)) return undefined;
-  const sender = senderServer(event);
-  const signature = await checkEventSignature(ctx, event, sender);
-  if (!signature.ok) return `signature of ${sender}: ${signature.error.detail}`;
+  if (store.events.has(eventId(read.value))) return undefined;
+  const received = await receivePdu(ctx, read.value);
+  if (!received.ok) return received.error.detail;
+  const event = received.value.event;
   if (
     event.type === MEMBER &&
     membershipOf(event) === 'invite' &&

@@ -6,7 +6,16 @@ import type { HomeserverContext } from '../../homeserver/context.ts';
 import { fail, readJson } from '../../homeserver/http.ts';
 import { provisioningDenied } from '../../federation/provisioning.ts';
 import { inviteUser, joinRoom, type DanceFailure } from './dance.ts';
-import { CREATE, JOIN_RULES, MEMBER, ROOM_VERSION, signEvent, type Pdu } from './events.ts';
+import {
+  CREATE,
+  eventId,
+  JOIN_RULES,
+  MEMBER,
+  POWER_LEVELS,
+  ROOM_VERSION,
+  signEvent,
+  type Pdu,
+} from './events.ts';
 import { isUserId, serverOf } from './ids.ts';
 import type { RoomRow, RoomStore } from './store.ts';
 import {
@@ -39,7 +48,26 @@ function danceError(error: DanceFailure): Response {
   }
 }
 
-/** Creates a room on this server: create event, the creator's join, the join rules. */
+/**
+ * Power levels of a new room, as Synapse's presets set them: the creator at 100,
+ * everyone else at 0, invites open to members, state and moderation at 50.
+ */
+const initialPowerLevels = (creator: string) => ({
+  users: { [creator]: 100 },
+  users_default: 0,
+  events: {},
+  events_default: 0,
+  state_default: 50,
+  ban: 50,
+  kick: 50,
+  redact: 50,
+  invite: 0,
+});
+
+/**
+ * Creates a room on this server: the create event, the creator's join, the power
+ * levels and the join rules, in the order the v10 auth rules need them.
+ */
 async function createRoom(
   ctx: HomeserverContext,
   store: RoomStore,
@@ -48,7 +76,6 @@ async function createRoom(
 ): Promise<{ room: RoomRow; events: Pdu[] }> {
   const roomId = store.newRoomId();
   const create = await signEvent(ctx, {
-    event_id: store.newEventId(),
     room_id: roomId,
     type: CREATE,
     state_key: '',
@@ -64,6 +91,7 @@ async function createRoom(
   const events: Pdu[] = [create];
   for (const next of [
     { type: MEMBER, sender: creator, state_key: creator, content: { membership: 'join' } },
+    { type: POWER_LEVELS, sender: creator, state_key: '', content: initialPowerLevels(creator) },
     { type: JOIN_RULES, sender: creator, state_key: '', content: { join_rule: joinRule } },
   ]) {
     const event = await signEvent(ctx, store.build(room, next));
@@ -97,7 +125,7 @@ export function addProvisioningRoutes(app: Hono, ctx: HomeserverContext, store: 
       return c.json({
         room_id: room.room_id,
         room_version: room.room_version,
-        event_ids: events.map((e) => e.event_id),
+        event_ids: events.map(eventId),
       });
     }),
   );
@@ -110,7 +138,7 @@ export function addProvisioningRoutes(app: Hono, ctx: HomeserverContext, store: 
       const roomId = c.req.param('roomId') ?? '';
       const invited = await inviteUser(ctx, store, roomId, body.value.sender, body.value.user_id);
       if (!invited.ok) return danceError(invited.error);
-      return c.json({ event_id: invited.value.event_id, event: invited.value });
+      return c.json({ event_id: eventId(invited.value), event: invited.value });
     }),
   );
 
@@ -125,9 +153,9 @@ export function addProvisioningRoutes(app: Hono, ctx: HomeserverContext, store: 
       const joined = await joinRoom(ctx, store, roomId, body.value.user_id, residents);
       if (!joined.ok) return danceError(joined.error);
       return c.json({
-        event_id: joined.value.event.event_id,
+        event_id: eventId(joined.value.event),
         event: joined.value.event,
-        state_event_ids: joined.value.state.map((e) => e.event_id),
+        state_event_ids: joined.value.state.map(eventId),
       });
     }),
   );

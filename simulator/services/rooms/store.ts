@@ -6,20 +6,25 @@
 // resolution, which is enough for the invite/join dance and says nothing about
 // concurrent state changes (out of scope).
 import type { Rng } from '../../protocol/crypto/rng.ts';
-import { fail, ok, type Failure, type Result } from '../../protocol/result.ts';
+import type { Failure, Result } from '../../protocol/result.ts';
 import type { HomeserverContext } from '../../homeserver/context.ts';
 import { Table } from '../../net/store.ts';
+import { authorize, POWER_LEVELS, type AuthFailureKind } from './auth-rules.ts';
 import {
   CREATE,
+  eventId,
   JOIN_RULES,
   MEMBER,
   membershipOf,
   ROOM_VERSION,
   type JoinRule,
-  type Membership,
   type Pdu,
+  type UnsignedPdu,
 } from './events.ts';
-import { newId, serverOf } from './ids.ts';
+import { newRoomId, serverOf } from './ids.ts';
+
+/** Memberships the store reports; `ban` and `knock` are kept as they are. */
+export type Membership = 'invite' | 'join' | 'leave' | 'ban' | 'knock';
 
 export interface RoomRow {
   readonly room_id: string;
@@ -44,21 +49,22 @@ export interface InviteRow {
 
 const stateKey = (type: string, key: string): string => JSON.stringify([type, key]);
 
-export type AuthFailureKind =
-  | 'create-not-allowed'
-  | 'not-joined'
-  | 'not-invited'
-  | 'already-joined'
-  | 'bad-state-key'
-  | 'bad-membership'
-  | 'not-creator';
+export type { AuthFailureKind };
 
 export interface NewEvent {
   readonly type: string;
   readonly sender: string;
-  readonly state_key?: string;
+  readonly state_key?: string | undefined;
   readonly content: Readonly<Record<string, unknown>>;
 }
+
+const MEMBERSHIP_VALUES: ReadonlySet<unknown> = new Set([
+  'invite',
+  'join',
+  'leave',
+  'ban',
+  'knock',
+]);
 
 export class RoomStore {
   readonly rooms: Table<RoomRow>;
@@ -78,12 +84,8 @@ export class RoomStore {
     return this.ctx.config.serverName;
   }
 
-  newEventId(): string {
-    return newId('$', this.ids, this.serverName);
-  }
-
   newRoomId(): string {
-    return newId('!', this.ids, this.serverName);
+    return newRoomId(this.ids, this.serverName);
   }
 
   room(roomId: string): RoomRow | undefined {
@@ -109,7 +111,7 @@ export class RoomStore {
   membership(room: RoomRow, userId: string): Membership | undefined {
     const m = this.stateEvent(room, MEMBER, userId);
     const value = m === undefined ? undefined : membershipOf(m);
-    return value === 'invite' || value === 'join' || value === 'leave' ? value : undefined;
+    return MEMBERSHIP_VALUES.has(value) ? (value as Membership) : undefined;
   }
 
   members(room: RoomRow): Record<string, Membership> {
@@ -119,9 +121,9 @@ export class RoomStore {
       if (
         event.type === MEMBER &&
         event.state_key !== undefined &&
-        (membership === 'invite' || membership === 'join' || membership === 'leave')
+        MEMBERSHIP_VALUES.has(membership)
       ) {
-        out[event.state_key] = membership;
+        out[event.state_key] = membership as Membership;
       }
     }
     return out;
@@ -142,65 +144,35 @@ export class RoomStore {
     return rule === 'public' ? 'public' : 'invite';
   }
 
-  /**
-   * The simulator's auth rules, a small subset of Matrix's:
-   * - m.room.create only starts a room, never arrives later;
-   * - join: sender == state_key, and the room is public or the user is invited or joined;
-   * - invite: the sender is joined and the target is not;
-   * - leave: sender == state_key and the user is invited or joined;
-   * - m.room.join_rules: only the room's creator, while joined;
-   * - anything else: the sender is joined.
-   */
-  authorize(room: RoomRow, event: Pdu): Result<void, Failure<AuthFailureKind>> {
-    if (event.type === CREATE) return fail('create-not-allowed', 'the room already exists');
-    if (event.type === MEMBER) {
-      const target = event.state_key;
-      if (target === undefined || serverOf(target) === undefined) {
-        return fail('bad-state-key', 'a member event needs a user id as state_key');
-      }
-      const current = this.membership(room, target);
-      switch (membershipOf(event)) {
-        case 'join':
-          if (event.sender !== target) return fail('bad-state-key', 'sender must join itself');
-          if (this.joinRule(room) === 'public' || current === 'invite' || current === 'join') {
-            return ok(undefined);
-          }
-          return fail('not-invited', `${target} is not invited to ${room.room_id}`);
-        case 'invite':
-          if (this.membership(room, event.sender) !== 'join') {
-            return fail('not-joined', `${event.sender} is not in ${room.room_id}`);
-          }
-          if (current === 'join') return fail('already-joined', `${target} is already joined`);
-          return ok(undefined);
-        case 'leave':
-          if (event.sender !== target) return fail('bad-state-key', 'kicks are not modelled');
-          if (current === 'invite' || current === 'join') return ok(undefined);
-          return fail('not-joined', `${target} is not in ${room.room_id}`);
-        default:
-          return fail('bad-membership', `membership ${JSON.stringify(membershipOf(event))}`);
-      }
-    }
-    if (this.membership(room, event.sender) !== 'join') {
-      return fail('not-joined', `${event.sender} is not in ${room.room_id}`);
-    }
-    if (event.type === JOIN_RULES) {
-      const create = this.stateEvent(room, CREATE, '');
-      if (create?.sender !== event.sender) {
-        return fail('not-creator', 'only the creator changes the join rules');
-      }
-    }
-    return ok(undefined);
+  /** The room version 10 auth rules (auth-rules.ts) against the room's current state. */
+  authorize(room: RoomRow, event: NewEvent): Result<void, Failure<AuthFailureKind>> {
+    const keys = Object.keys(room.state);
+    return authorize(
+      {
+        get: (type, key) => this.stateEvent(room, type, key),
+        onlyCreate: keys.length === 1 && keys[0] === stateKey(CREATE, ''),
+      },
+      event,
+    );
   }
 
-  /** The auth_events of a new event: create, join rules, and the memberships involved. */
+  /**
+   * The auth_events of a new event (server-server API § "Auth events selection"): the
+   * create event, the power levels, the sender's membership and, for a membership, the
+   * target's and (for join and invite) the join rules.
+   */
   authEventsFor(room: RoomRow, event: NewEvent): string[] {
     const wanted: [string, string][] = [
       [CREATE, ''],
-      [JOIN_RULES, ''],
+      [POWER_LEVELS, ''],
       [MEMBER, event.sender],
     ];
     if (event.type === MEMBER && event.state_key !== undefined) {
       wanted.push([MEMBER, event.state_key]);
+      const membership = event.content.membership;
+      if (membership === 'join' || membership === 'invite' || membership === 'knock') {
+        wanted.push([JOIN_RULES, '']);
+      }
     }
     const ids = wanted.flatMap(([t, k]) => {
       const id = room.state[stateKey(t, k)];
@@ -209,10 +181,9 @@ export class RoomStore {
     return [...new Set(ids)];
   }
 
-  /** An unsigned event created by this server on top of `room`. */
-  build(room: RoomRow, event: NewEvent, eventId: string = this.newEventId()): Pdu {
+  /** An unsigned, unhashed event created by this server on top of `room`. */
+  build(room: RoomRow, event: NewEvent): UnsignedPdu {
     return {
-      event_id: eventId,
       room_id: room.room_id,
       type: event.type,
       ...(event.state_key === undefined ? {} : { state_key: event.state_key }),
@@ -228,14 +199,15 @@ export class RoomStore {
 
   /** Stores an accepted event and moves the room's state and extremities forward. */
   apply(room: RoomRow, event: Pdu): RoomRow {
-    this.events.put(event.event_id, event);
+    const id = eventId(event);
+    this.events.put(id, event);
     const next: RoomRow = {
       ...room,
       state:
         event.state_key === undefined
           ? room.state
-          : { ...room.state, [stateKey(event.type, event.state_key)]: event.event_id },
-      extremities: [event.event_id],
+          : { ...room.state, [stateKey(event.type, event.state_key)]: id },
+      extremities: [id],
       depth: Math.max(room.depth, event.depth),
     };
     this.rooms.put(room.room_id, next);
@@ -261,7 +233,7 @@ export class RoomStore {
     state: readonly Pdu[],
     extra: readonly Pdu[],
   ): RoomRow {
-    for (const event of extra) this.events.put(event.event_id, event);
+    for (const event of extra) this.events.put(eventId(event), event);
     let room: RoomRow = {
       room_id: roomId,
       room_version: roomVersion,
@@ -270,11 +242,12 @@ export class RoomStore {
       depth: 0,
     };
     for (const event of state) {
-      this.events.put(event.event_id, event);
+      const id = eventId(event);
+      this.events.put(id, event);
       if (event.state_key !== undefined) {
         room = {
           ...room,
-          state: { ...room.state, [stateKey(event.type, event.state_key)]: event.event_id },
+          state: { ...room.state, [stateKey(event.type, event.state_key)]: id },
           depth: Math.max(room.depth, event.depth),
         };
       }
@@ -285,7 +258,7 @@ export class RoomStore {
 
   /** Every event reachable through auth_events from `events`, excluding them. */
   authChain(events: readonly Pdu[]): Pdu[] {
-    const start = new Set(events.map((e) => e.event_id));
+    const start = new Set(events.map(eventId));
     const seen = new Set<string>();
     const chain: Pdu[] = [];
     const queue = events.flatMap((e) => e.auth_events);
@@ -298,7 +271,7 @@ export class RoomStore {
       if (!start.has(id)) chain.push(event);
       queue.push(...event.auth_events);
     }
-    return chain.sort((a, b) => a.depth - b.depth || (a.event_id < b.event_id ? -1 : 1));
+    return chain.sort((a, b) => a.depth - b.depth || (eventId(a) < eventId(b) ? -1 : 1));
   }
 
   inviteKey(roomId: string, userId: string): string {

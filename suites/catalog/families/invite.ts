@@ -15,6 +15,7 @@ export const FED_INVITE = defineFamily(
   {
     'FED-INVITE-01': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -28,6 +29,7 @@ export const FED_INVITE = defineFamily(
     },
     'FED-INVITE-02': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [{ doc: 'seed-spec-30', section: 'Problems/attacks (1)' }],
@@ -38,6 +40,7 @@ export const FED_INVITE = defineFamily(
     },
     'FED-INVITE-03': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: CURRENT,
       sources: [{ doc: 'matrix-ss-api', section: 'Inviting to a room (invited server checks)' }],
@@ -48,6 +51,7 @@ export const FED_INVITE = defineFamily(
     },
     'FED-INVITE-04': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: CURRENT,
       sources: [{ doc: 'matrix-ss-api', section: 'Inviting to a room' }],
@@ -58,6 +62,7 @@ export const FED_INVITE = defineFamily(
     },
     'FED-INVITE-05': {
       level: 'SHOULD',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -71,6 +76,7 @@ export const FED_INVITE = defineFamily(
     },
     'FED-INVITE-06': {
       level: 'MAY',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -96,6 +102,7 @@ export const FED_JOIN = defineFamily(
   {
     'FED-JOIN-01': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -105,10 +112,11 @@ export const FED_JOIN = defineFamily(
       statement:
         'A join takes two steps: the resident server returns an unsigned join template, the joining server signs it and sends it back to the same resident server.',
       checkedBy:
-        'The target joins through an impostor resident whose templates carry generated depth and prev_events: make_join then send_join must reach that resident, with the template sent back unchanged but for event_id, origin and origin_server_ts, signed by the target; as resident, the target’s make_join answers an unsigned template that its send_join accepts. Mutant: build the join without a template (FED-JOIN-01/skip-make-join).',
+        'The target joins through an impostor resident whose templates carry generated depth and prev_events: make_join then send_join must reach that resident, with the template sent back unchanged but for origin, origin_server_ts and the content hash, signed by the target (over the redacted event, as v10 signs); as resident, the target’s make_join answers an unsigned template that its send_join accepts. Mutant: build the join without a template (FED-JOIN-01/skip-make-join).',
     },
     'FED-JOIN-02': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: CURRENT,
       sources: [{ doc: 'matrix-ss-api', section: 'Joining Rooms (template checks)' }],
@@ -119,6 +127,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-03': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -132,6 +141,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-04': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: CURRENT,
       sources: [{ doc: 'matrix-ss-api', section: 'Joining Rooms (resident checks)' }],
@@ -142,6 +152,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-05': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -156,6 +167,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-06': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -169,6 +181,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-07': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [
@@ -186,6 +199,7 @@ export const FED_JOIN = defineFamily(
     },
     'FED-JOIN-08': {
       level: 'MAY',
+      roomVersions: ['10'],
       roles: ['FED'],
       profiles: MATRIX,
       sources: [{ doc: 'seed-spec-30', section: 'Model (public rooms)' }],
