@@ -6,9 +6,10 @@
 #
 #   scripts/real-servers.sh start sydent DIR   sydent a37d60bd (plain identity server v2)
 #   scripts/real-servers.sh start tom DIR      ToM 7876131c federated identity service (MSC4004)
+#   scripts/real-servers.sh start synapse DIR  two Synapse 1.67.0 homeservers (DIR/hs1, DIR/hs2)
 #   scripts/real-servers.sh rotate-pepper DIR  sydent only: restart it with a new lookup pepper
 #   scripts/real-servers.sh stop DIR           stop what `start` recorded in DIR/pids
-#   scripts/real-servers.sh install-deps       apt-get install the Debian packages sydent needs
+#   scripts/real-servers.sh install-deps       apt-get install the Debian packages sydent and Synapse need
 #
 # `start` writes DIR/target.json (a fedconn target config, absolute paths) and
 # DIR/pids (one PID a line: every process it started); logs go into DIR
@@ -24,6 +25,12 @@
 #   python3-nacl python3-netaddr python3-prometheus-client python3-openssl
 #   python3-yaml python3-service-identity python3-sortedcontainers
 #   python3-typing-extensions python3-zope.interface python3-attr python3-jinja2
+# Synapse runs in a venv over Debian's packages (SYNAPSE_DEBS below), with the
+# wheel from the fixtures installed into ${FEDCONN_CACHE}/synapse-1.67.0/venv.
+# Each instance is named localhost:<its TLS port> (no DNS: an explicit port), has
+# a plain-HTTP listener for the client and federation APIs (base_url) and a TLS
+# federation listener with a self-signed certificate, which is where the other
+# instance reaches it. Users come from shared-secret registration.
 # ToM needs node and npm (its first start runs `npm ci`, which compiles sqlite3
 # from source against /usr/include/node: a C++ toolchain, make and python3),
 # and is built once into ${FEDCONN_CACHE:-$HOME/.cache/fedconn}/tom-7876131c.
@@ -44,6 +51,17 @@ SYDENT_CONF_EXAMPLE="$REAL/sydent/sydent.conf.example"
 SYDENT_SRC="$CACHE/sydent-a37d60bd"
 TOM_TARBALL="$REAL/tom/tom-server-7876131c.tar.gz"
 TOM_DIR="$CACHE/tom-7876131c"
+SYNAPSE_WHEEL="$REAL/synapse/matrix_synapse-1.67.0-py3-none-any.whl"
+SYNAPSE_TEMPLATE="$REAL/synapse/homeserver.template.yaml"
+SYNAPSE_VENV="$CACHE/synapse-1.67.0/venv"
+SYNAPSE_SECRET="fedconn-shared-secret" # registration_shared_secret of the template
+SYNAPSE_DEBS=(python3-venv python3-pip python3-twisted python3-treq python3-signedjson
+  python3-canonicaljson python3-unpaddedbase64 python3-nacl python3-pymacaroons python3-jsonschema
+  python3-frozendict python3-msgpack python3-phonenumbers python3-prometheus-client python3-attr
+  python3-netaddr python3-jinja2 python3-bleach python3-typing-extensions python3-cryptography
+  python3-service-identity python3-yaml python3-ijson python3-matrix-common python3-packaging
+  python3-pydantic python3-sortedcontainers python3-openssl python3-pyasn1 python3-pyasn1-modules
+  python3-bcrypt python3-pil python3-idna python3-psutil openssl)
 TOM_PACKAGES=(config-parser crypto logger utils matrix-resolve matrix-identity-server federated-identity-service)
 READY_TIMEOUT=60  # seconds for a server to answer after its launch
 STOP_TIMEOUT=10   # seconds between SIGTERM and SIGKILL
@@ -61,7 +79,7 @@ FAILING=0
 
 usage() {
   cat >&2 <<EOF
-usage: $(basename "$0") start sydent|tom DIR
+usage: $(basename "$0") start sydent|tom|synapse DIR
        $(basename "$0") rotate-pepper DIR
        $(basename "$0") stop DIR
        $(basename "$0") install-deps
@@ -526,12 +544,109 @@ EOF
   echo "ToM FIS listening on $url, pid $(read_pids | tr '\n' ' ')"
 }
 
+# ---------------------------------------------------------------- synapse
+
+synapse_venv() {
+  [ -f "$SYNAPSE_WHEEL" ] || die "missing $SYNAPSE_WHEEL (set FEDCONN_REAL_SERVERS?)"
+  local id stamp="$SYNAPSE_VENV/.fedconn-wheel"
+  id="$(tarball_id "$SYNAPSE_WHEEL")"
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && return 0
+  lock synapse-1.67.0
+  if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ]; }; then
+    rm -rf "$SYNAPSE_VENV"
+    "$PY" -m venv --system-site-packages "$SYNAPSE_VENV" >"$CACHE/synapse-venv.log" 2>&1 ||
+      die "cannot create the venv $SYNAPSE_VENV (python3-venv missing? run: $SELF install-deps)" "$CACHE/synapse-venv.log"
+    # The wheel matters: Synapse checks its dependencies through the installed metadata.
+    "$SYNAPSE_VENV/bin/pip" install -q --no-index --no-deps "$SYNAPSE_WHEEL" >>"$CACHE/synapse-venv.log" 2>&1 ||
+      die "cannot install $SYNAPSE_WHEEL into $SYNAPSE_VENV" "$CACHE/synapse-venv.log"
+    "$SYNAPSE_VENV/bin/python" -c 'import synapse.app.homeserver' >>"$CACHE/synapse-venv.log" 2>&1 ||
+      die "Synapse does not import: a Debian package is missing (run: $SELF install-deps)" "$CACHE/synapse-venv.log"
+    echo "$id" >"$stamp"
+  fi
+  unlock
+}
+
+# synapse_config HSDIR NAME HTTPPORT TLSPORT: keys, certificate, log config and
+# homeserver.yaml from the fixtures' template.
+synapse_config() {
+  local d="$1" name="$2" port="$3" tls="$4"
+  mkdir -p "$d"
+  rm -f "$d/homeserver.db" "$d/homeserver.db-journal" "$d/homeserver.db-wal" "$d/homeserver.db-shm" "$d/homeserver.pid"
+  "$SYNAPSE_VENV/bin/python" -m synapse._scripts.generate_signing_key -o "$d/signing.key" >/dev/null 2>&1 ||
+    die "cannot generate a Synapse signing key in $d"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/tls.key" -out "$d/tls.crt" -days 30 \
+    -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 ||
+    die "openssl cannot make a certificate for $name"
+  cat >"$d/log.yaml" <<EOL
+version: 1
+formatters: {precise: {format: '%(asctime)s - %(name)s - %(lineno)d - %(levelname)s - %(request)s - %(message)s'}}
+handlers: {file: {class: logging.FileHandler, formatter: precise, filename: $d/homeserver.log}}
+root: {level: INFO, handlers: [file]}
+disable_existing_loggers: false
+EOL
+  [ -f "$SYNAPSE_TEMPLATE" ] || die "missing $SYNAPSE_TEMPLATE"
+  # The template's placeholders: $HS_DIR, hs1.test, 18008 (HTTP) and 18448 (TLS).
+  sed -e "s|\$HS_DIR/hs1.test.signing.key|$d/signing.key|; s|\$HS_DIR/hs1.test.log.config|$d/log.yaml|" \
+    -e "s|\$HS_DIR|$d|g; s|\"hs1.test\"|\"$name\"|; s|18008|$port|g; s|18448|$tls|g" \
+    -e "s|^serve_server_wellknown: true.*|serve_server_wellknown: false|" \
+    "$SYNAPSE_TEMPLATE" >"$d/homeserver.yaml" || die "cannot write $d/homeserver.yaml"
+  grep -q "server_name: \"$name\"" "$d/homeserver.yaml" || die "$SYNAPSE_TEMPLATE changed: no server_name to set"
+}
+
+start_synapse() {
+  need curl "needed to see when Synapse answers"
+  need openssl "Synapse's TLS federation listener needs a certificate"
+  [ -x "$PY" ] || die "$PY is missing (Synapse runs on Debian's python3)"
+  synapse_venv
+  refuse_running
+  local ports p1 t1 p2 t2 deadline
+  ports="$(free_ports 4)" || die "cannot pick free loopback ports"
+  read -r p1 t1 p2 t2 <<<"$ports"
+  rm -f "$DIR/target.json"
+  synapse_config "$DIR/hs1" "localhost:$t1" "$p1" "$t1"
+  synapse_config "$DIR/hs2" "localhost:$t2" "$p2" "$t2"
+  local pid1 pid2
+  launch "$DIR/hs1/stdout.log" 0 "$DIR/hs1" -- \
+    "$SYNAPSE_VENV/bin/python" -m synapse.app.homeserver --config-path "$DIR/hs1/homeserver.yaml"
+  pid1=$LAUNCHED
+  launch "$DIR/hs2/stdout.log" 0 "$DIR/hs2" -- \
+    "$SYNAPSE_VENV/bin/python" -m synapse.app.homeserver --config-path "$DIR/hs2/homeserver.yaml"
+  pid2=$LAUNCHED
+  deadline=$((SECONDS + READY_TIMEOUT))
+  wait_http "Synapse localhost:$t1" "$pid1" "http://127.0.0.1:$p1/_matrix/federation/v1/version" "$DIR/hs1/homeserver.log" "$deadline"
+  wait_http "Synapse localhost:$t2" "$pid2" "http://127.0.0.1:$p2/_matrix/federation/v1/version" "$DIR/hs2/homeserver.log" "$deadline"
+  # The TLS listener is the one the other instance federates with.
+  curl -sk -o /dev/null --max-time 5 "https://127.0.0.1:$t1/_matrix/federation/v1/version" ||
+    die "Synapse localhost:$t1 does not answer on its TLS federation port $t1" "$DIR/hs1/homeserver.log"
+  write_target synapse "$p1" "$t1" "$p2" "$t2"
+  STARTED=()
+  echo "Synapse localhost:$t1 on http://127.0.0.1:$p1 and localhost:$t2 on http://127.0.0.1:$p2, pids $(read_pids | tr '\n' ' ')"
+}
+
 # ---------------------------------------------------------------- target
 
-write_target() { # write_target sydent CLIENTPORT INTERNALPORT | tom PORT
-  "$PY" - "$DIR" "$SELF" "$TRUSTED_ADDRESS" "$@" <<'EOF' || die "cannot write $DIR/target.json"
+write_target() { # write_target sydent CLIENTPORT INTERNALPORT | tom PORT | synapse P1 T1 P2 T2
+  "$PY" - "$DIR" "$SELF" "$TRUSTED_ADDRESS" "$SYNAPSE_SECRET" "$@" <<'EOF' || die "cannot write $DIR/target.json"
 import json, os, sys
-run_dir, script, trusted, kind = sys.argv[1:5]
+run_dir, script, trusted, secret, kind = sys.argv[1:6]
+sys.argv[5:] = sys.argv[6:]
+if kind == "synapse":
+    p1, t1, p2, t2 = sys.argv[5:9]
+    servers = [
+        {
+            "server_name": "localhost:%s" % tls,
+            "base_url": "http://127.0.0.1:%s" % port,
+            "roles": {"federation": {"profiles": ["matrix-current"], "room_versions": ["10"]}},
+            "driver": {"kind": "matrix-cs", "registration_shared_secret": secret},
+        }
+        for port, tls in ((p1, t1), (p2, t2))
+    ]
+    path = os.path.join(run_dir, "target.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump({"fedconn": 2, "servers": servers}, f, indent=2)
+        f.write("\n")
+    os.replace(path + ".tmp", path)
+    sys.exit(0)
 if kind == "sydent":
     cport, iport = sys.argv[5:7]
     server = {
@@ -575,9 +690,10 @@ stop_dir() {
 
 install_deps() {
   local installed
-  installed="$(dpkg-query -W -f='${Status}\n' "${DEBS[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)"
-  if [ "$installed" = "${#DEBS[@]}" ]; then
-    echo "real-servers: the Debian packages sydent needs are installed"
+  local all=("${DEBS[@]}" "${SYNAPSE_DEBS[@]}")
+  installed="$(dpkg-query -W -f='${Status}\n' "${all[@]}" 2>/dev/null | grep -c '^install ok installed$' || true)"
+  if [ "$installed" = "${#all[@]}" ]; then
+    echo "real-servers: the Debian packages sydent and Synapse need are installed"
     return 0
   fi
   local sudo=()
@@ -585,11 +701,11 @@ install_deps() {
     need sudo "installing Debian packages needs root"
     sudo=(sudo)
   fi
-  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${DEBS[@]}")
+  local install=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${all[@]}")
   if ! "${install[@]}"; then
     # Stale package lists are the usual cause: refresh them once and retry.
     "${sudo[@]}" apt-get update || die "apt-get update failed"
-    "${install[@]}" || die "apt-get install of the packages sydent needs failed"
+    "${install[@]}" || die "apt-get install of the packages sydent and Synapse need failed"
   fi
 }
 
@@ -598,10 +714,14 @@ main() {
   case "$1" in
     start)
       [ $# -eq 3 ] || usage
-      case "$2" in sydent | tom) ;; *) usage ;; esac
+      case "$2" in sydent | tom | synapse) ;; *) usage ;; esac
       ACTION="start $2"
       set_dir "$3" 1
-      if [ "$2" = sydent ]; then start_sydent; else start_tom; fi
+      case "$2" in
+        sydent) start_sydent ;;
+        tom) start_tom ;;
+        synapse) start_synapse ;;
+      esac
       ;;
     rotate-pepper)
       [ $# -eq 2 ] || usage

@@ -75,6 +75,11 @@ const driverSchema = z.discriminatedUnion(
     }),
     z.strictObject({ kind: z.literal('tom'), database: name }),
     z.strictObject({
+      kind: z.literal('matrix-cs'),
+      /** Synapse's registration_shared_secret; without it users register by m.login.dummy. */
+      registration_shared_secret: z.string().min(1).optional(),
+    }),
+    z.strictObject({
       kind: z.literal('command'),
       command: argv,
       cwd: z.string().optional(),
@@ -83,7 +88,7 @@ const driverSchema = z.discriminatedUnion(
       timeout_ms: z.number().int().min(100).optional(),
     }),
   ],
-  { error: 'kind must be one of fedconn, sydent, tom, command' },
+  { error: 'kind must be one of fedconn, sydent, tom, matrix-cs, command' },
 );
 
 const v2Schema = z.strictObject({

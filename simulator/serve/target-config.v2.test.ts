@@ -106,6 +106,29 @@ describe('target config version 2', () => {
       timeout_ms: 500,
     });
   });
+
+  test('the matrix-cs driver parses with and without a registration secret, never an empty one', () => {
+    const homeserver = {
+      server_name: 'localhost:8448',
+      base_url: 'http://127.0.0.1:8008',
+      roles: { federation: { profiles: ['matrix-current'], room_versions: ['10'] } },
+    };
+    const config = parsed(
+      v2([
+        { ...homeserver, driver: { kind: 'matrix-cs', registration_shared_secret: 's' } },
+        { ...homeserver, server_name: 'localhost:8449', driver: { kind: 'matrix-cs' } },
+      ]),
+    );
+    expect(config.servers.map((s) => s.driver)).toEqual([
+      { kind: 'matrix-cs', registration_shared_secret: 's' },
+      { kind: 'matrix-cs' },
+    ]);
+    expect(
+      errorOf(
+        v2([{ ...homeserver, driver: { kind: 'matrix-cs', registration_shared_secret: '' } }]),
+      ),
+    ).toMatch(/servers\.0\.driver\.registration_shared_secret/);
+  });
 });
 
 describe('version 2 errors name the field and what was wrong', () => {
@@ -113,7 +136,7 @@ describe('version 2 errors name the field and what was wrong', () => {
     [
       'an unknown driver kind',
       v2([{ ...identityOnly, driver: { kind: 'synapse' } }]),
-      /^target\.json: servers\.0\.driver\.kind: kind must be one of fedconn, sydent, tom, command$/,
+      /^target\.json: servers\.0\.driver\.kind: kind must be one of fedconn, sydent, tom, matrix-cs, command$/,
     ],
     [
       'a driver without a kind',

@@ -165,43 +165,57 @@ export const invalidOriginRefused = defineCheck({
     };
     // Origins the header can carry: printable ASCII without quotes or backslashes.
     const origins = fc.oneof(
-      fc.constantFrom('localhost:http', 'example.org:', 'example.org:8448x', 'exa mple.org'),
+      fc.constantFrom(...FIXED_INVALID_ORIGINS),
+      // Only names the grammar itself rejects: a label over 63 characters, an octet over
+      // 255 or a port over 65535 match the ABNF, so a server may take them for names and
+      // go looking for their keys (FED-NAME-03 judges contacting them).
       invalidServerNameArb('matrix-current')
+        .filter((c) => c.basis === 'abnf')
         .map((c) => c.input)
         .filter((s) => s !== '' && /^[\x21-\x7e ]+$/.test(s) && !/["\\,]/.test(s)),
     );
     let txn = 0;
-    await checkProperty(
-      ctx,
-      [origins],
-      async (origin) => {
-        const uri = sendPath(`origin${ctx.seed}x${txn++}`);
-        const content = { origin, origin_server_ts: ctx.instance.clock.now(), pdus: [] };
-        const authorization = await xMatrixHeader(
-          { method: 'PUT', uri, origin, destination: target.serverName, content },
-          key,
-        );
-        const answer = await answerOf(
-          await ctx.instance.transport(
-            new Request(`${target.origin}${uri}`, {
-              method: 'PUT',
-              headers: { authorization, 'content-type': 'application/json' },
-              body: JSON.stringify(content),
-              signal: ctx.signal,
-            }),
-          ),
-        );
-        expectThat(
-          answer.status === 400,
-          `${target.serverName} did not refuse origin ${JSON.stringify(origin)} as not a server name`,
-          '400 (the origin is not a valid server name)',
-          brief(answer),
-        );
-      },
-      { numRuns: 6 },
-    );
+    const refused = async (origin: string) => {
+      const uri = sendPath(`origin${ctx.seed}x${txn++}`);
+      const content = { origin, origin_server_ts: ctx.instance.clock.now(), pdus: [] };
+      const authorization = await xMatrixHeader(
+        { method: 'PUT', uri, origin, destination: target.serverName, content },
+        key,
+      );
+      const answer = await answerOf(
+        await ctx.instance.transport(
+          new Request(`${target.origin}${uri}`, {
+            method: 'PUT',
+            headers: { authorization, 'content-type': 'application/json' },
+            body: JSON.stringify(content),
+            signal: ctx.signal,
+          }),
+        ),
+      );
+      expectThat(
+        answer.status === 400,
+        `${target.serverName} did not refuse origin ${JSON.stringify(origin)} as not a server name`,
+        '400 (the origin is not a valid server name)',
+        brief(answer),
+      );
+    };
+    // One origin of each kind the ABNF rejects, always, so the verdict does not hang on
+    // the seed; the longest last (a server that takes it for a name looks it up in DNS).
+    for (const origin of FIXED_INVALID_ORIGINS) await refused(origin);
+    await checkProperty(ctx, [origins], refused, { numRuns: 6 });
   },
 });
+
+/** `tls_port = 1*5DIGIT` and `dns-name = 1*255dns-char`: each of these breaks the ABNF. */
+const FIXED_INVALID_ORIGINS = [
+  'localhost:http',
+  'example.org:',
+  'example.org:8448x',
+  'example.org:+8448',
+  'example.org:123456',
+  'exa mple.org',
+  `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.example`,
+];
 
 export const clientCertificateChecked = defineCheck({
   name: 'matrix-2014: a target that checks TLS client certificates refuses one that is not the origin’s, with 401',

@@ -59,7 +59,8 @@ export const FED_NAME = defineFamily(
       statement:
         'A server that receives a federation request whose origin is not a valid server name (for example a non-numeric port such as "localhost:http") rejects it with 400.',
       checkedBy:
-        'Signed requests from generated invalid origins. Mutant: the server accepts any origin string.',
+        'Signed requests from generated origins the server-name ABNF rejects (non-numeric or empty ports, bad characters, unbracketed IPv6, over 255 characters...). Mutant: the server accepts any origin string.',
+      note: 'Names that only the prose or hostname rules reject (a label over 63 characters, an IPv4 octet over 255, a port over 65535) match the ABNF; they are not origins a server must refuse with 400 (Synapse 1.67 looks for their keys and answers 401), and FED-NAME-03 judges contacting them.',
     },
     'FED-NAME-05': {
       level: 'MUST',
@@ -236,16 +237,18 @@ export const FED_KEYS = defineFamily(
     },
     'FED-KEYS-08': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED', 'IS'],
       profiles: MATRIX,
       sources: [{ doc: 'matrix-appendices', section: 'Canonical JSON' }],
       statement:
         'Canonical JSON is the shortest UTF-8 encoding with object keys sorted by code point, no insignificant whitespace, integers only in [-(2^53)+1, (2^53)-1] and no other escapes than the listed ones.',
       checkedBy:
-        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature the target must accept, and whose co-signature must verify over fedconn’s canonical JSON; an invite holding ±2^53, 2^60 or a float, signed over the same encoding, must be refused (a control with 2^53-1 is accepted). Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
+        'fedconn’s canonical JSON must first reproduce the published examples; then, as impostor, it sends invites with generated members (astral-plane and private-use keys, control characters, ±(2^53-1)) whose signature and content hash the target must accept: the invite must come back whole, not redacted (the content hash covers those members, the signature only the redacted event), and its co-signature must verify over fedconn’s canonical JSON; an invite holding ±2^53, 2^60 or a float, signed over the same encoding, must be refused (a control with 2^53-1 is accepted). Mutant: sort keys by UTF-16 code unit (FED-KEYS-08/sort-keys-by-utf16-code-unit).',
     },
     'FED-KEYS-09': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED', 'IS'],
       profiles: MATRIX,
       sources: [{ doc: 'matrix-appendices', section: 'Signing Details; Checking for a Signature' }],
@@ -256,6 +259,7 @@ export const FED_KEYS = defineFamily(
     },
     'FED-KEYS-10': {
       level: 'MUST',
+      roomVersions: ['10'],
       roles: ['FED', 'IS'],
       profiles: MATRIX,
       sources: [{ doc: 'matrix-appendices', section: 'Unpadded Base64' }],

@@ -65,7 +65,7 @@ export class DriverUnsupported extends CheckSkipped {
 export class DriverFailed extends Error {
   constructor(
     readonly kind: DriverKind,
-    readonly verb: Verb | 'hello',
+    readonly verb: Verb | 'hello' | 'rooms',
     detail: string,
   ) {
     super(`driver ${kind}: ${verb} failed: ${detail}`);
@@ -78,6 +78,7 @@ export const HOW_TO_ADD = {
   fedconn: 'the server does not implement this part of fedconn’s provisioning API',
   sydent: 'sydent offers no way to do this from the outside',
   tom: 'ToM offers no way to do this from the outside',
+  'matrix-cs': 'a Matrix homeserver’s Client-Server API has no way to do this',
   command: 'add the verb to your command driver (docs/drivers.md)',
 } as const satisfies Record<DriverKind, string>;
 

@@ -4,6 +4,7 @@ import type { DriverConfig } from '../../../simulator/serve/target-config.ts';
 import { commandDriver } from './command.ts';
 import type { Driver } from './driver.ts';
 import { fedconnDriver } from './fedconn.ts';
+import { matrixCsDriver } from './matrix-cs.ts';
 import { sydentDriver } from './sydent.ts';
 import { tomDriver } from './tom.ts';
 
@@ -28,6 +29,8 @@ export function createDriver(
       });
     case 'tom':
       return tomDriver({ database: config.database });
+    case 'matrix-cs':
+      return matrixCsDriver();
     case 'command':
       return commandDriver({
         command: config.command,

@@ -1,0 +1,69 @@
+// The matrix-cs driver against two real Synapse 1.67 homeservers, which `.ci/run`
+// starts (scripts/real-servers.sh start synapse DIR) and names in FEDCONN_SYNAPSE_TARGET.
+// Without it the file reports itself skipped: `npm test` needs no real server.
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { matrixCsRooms, type MatrixRooms } from './matrix-cs.ts';
+
+const targetFile = process.env.FEDCONN_SYNAPSE_TARGET;
+
+interface SynapseServer {
+  readonly server_name: string;
+  readonly base_url: string;
+  readonly driver: { readonly registration_shared_secret?: string };
+}
+
+function rooms(): [MatrixRooms, MatrixRooms, string, string] {
+  const config = JSON.parse(readFileSync(targetFile ?? '', 'utf8')) as {
+    servers: SynapseServer[];
+  };
+  const [a, b] = config.servers.map((s) =>
+    matrixCsRooms({
+      origin: s.base_url,
+      serverName: s.server_name,
+      transport: (request) => fetch(request),
+      ...(s.driver.registration_shared_secret === undefined
+        ? {}
+        : { registrationSharedSecret: s.driver.registration_shared_secret }),
+    }),
+  );
+  const [na, nb] = config.servers.map((s) => s.server_name);
+  if (a === undefined || b === undefined || na === undefined || nb === undefined) {
+    throw new Error(`${targetFile ?? ''} names fewer than two servers`);
+  }
+  return [a, b, na, nb];
+}
+
+const run = Date.now().toString(36);
+
+describe.skipIf(targetFile === undefined)('matrix-cs driver on two Synapse 1.67', () => {
+  test.each([
+    ['hs1 invites a user of hs2, who joins', 0],
+    ['hs2 invites a user of hs1, who joins', 1],
+  ] as const)('%s (invite-only room, room version 10)', async (_, first) => {
+    const [x, y, nx, ny] = rooms();
+    const [inviter, invitee, ni, ne] = first === 0 ? [x, y, nx, ny] : [y, x, ny, nx];
+    const alice = `@alice${run}${first}:${ni}`;
+    const bob = `@bob${run}${first}:${ne}`;
+    await invitee.user(bob);
+    const roomId = await inviter.createRoom(alice, 'invite');
+    const invited = await inviter.invite(roomId, alice, bob);
+    expect(invited.status, JSON.stringify(invited.body)).toBe(200);
+    const joined = await invitee.join(roomId, bob, ni);
+    expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+    expect(await inviter.members(roomId)).toEqual({ [alice]: 'join', [bob]: 'join' });
+    expect(await invitee.members(roomId)).toEqual({ [alice]: 'join', [bob]: 'join' });
+  });
+
+  test('an uninvited user of hs2 joins a public room of hs1; an invite-only one refuses', async () => {
+    const [hs1, hs2, n1, n2] = rooms();
+    const carol = `@carol${run}:${n1}`;
+    const dave = `@dave${run}:${n2}`;
+    const open = await hs1.createRoom(carol, 'public');
+    const closed = await hs1.createRoom(carol, 'invite');
+    expect((await hs2.join(open, dave, n1)).status).toBe(200);
+    expect((await hs2.join(closed, dave, n1)).status).toBe(403);
+    expect((await hs1.members(open))?.[dave]).toBe('join');
+    expect((await hs1.members(closed))?.[dave]).toBeUndefined();
+  });
+});
