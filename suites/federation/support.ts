@@ -9,6 +9,7 @@ import { checkEventSignature } from '../../simulator/protocol/events/signing.ts'
 import { createFakeServer, type FakeServer } from '../../simulator/federation/testing.ts';
 import { CheckFailure, CheckSkipped, expectThat, type CheckContext } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
+import { readAnswer, type Answer } from '../harness/answer.ts';
 
 /** The room version of every FED-INVITE and FED-JOIN check. */
 export const ROOM_VERSION = '10';
@@ -24,21 +25,8 @@ export const sendPath = (txnId: string) => `/_matrix/federation/v1/send/${enc(tx
 export type Json = Record<string, unknown>;
 export const jsonObject = z.record(z.string(), z.unknown());
 
-export interface Answer {
-  readonly status: number;
-  readonly body: unknown;
-}
-
-export async function answerOf(response: Response): Promise<Answer> {
-  const text = await response.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    // keep the text
-  }
-  return { status: response.status, body };
-}
+export type { Answer } from '../harness/answer.ts';
+export const answerOf = readAnswer;
 
 export const brief = (answer: Answer): string =>
   `${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`;

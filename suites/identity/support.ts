@@ -8,13 +8,11 @@ import { lookupHash } from '../../simulator/protocol/identity/hash.ts';
 import { CheckFailure, type CheckContext } from '../harness/check.ts';
 import type { Verb, VerbArgs, VerbResult } from '../harness/drivers/driver.ts';
 import type { TargetServer } from '../harness/target.ts';
+import { readAnswer, type Answer } from '../harness/answer.ts';
 
 export const IS_PREFIX = '/_matrix/identity/v2';
 
-export interface Answer {
-  readonly status: number;
-  readonly body: unknown;
-}
+export { readAnswer, type Answer } from '../harness/answer.ts';
 
 export async function call(
   ctx: CheckContext,
@@ -40,17 +38,6 @@ export async function call(
     }),
   );
   return readAnswer(response);
-}
-
-export async function readAnswer(response: Response): Promise<Answer> {
-  const text = await response.text();
-  let parsed: unknown = text;
-  try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    // Keep the text so a failure shows what came back.
-  }
-  return { status: response.status, body: parsed };
 }
 
 export const userId = (ctx: CheckContext, server: TargetServer, local: string): string =>

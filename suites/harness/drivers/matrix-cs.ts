@@ -6,12 +6,10 @@
 // rooms yet (they also need fedconn's peers over HTTPS); CI drives two Synapses with it.
 import { createHmac } from 'node:crypto';
 import type { Transport } from '../../../simulator/net/transport.ts';
+import { readAnswer, type Answer } from '../answer.ts';
 import { DriverFailed, DriverUnsupported, HOW_TO_ADD, type Driver } from './driver.ts';
 
-export interface CsAnswer {
-  readonly status: number;
-  readonly body: unknown;
-}
+export type CsAnswer = Answer;
 
 /** Room operations as a user of the homeserver performs them. */
 export interface MatrixRooms {
@@ -49,14 +47,7 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       }),
     );
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text) as unknown;
-    } catch {
-      // keep the text for the message
-    }
-    return { status: response.status, body: parsed };
+    return readAnswer(response);
   }
 
   const failed = (what: string, answer: CsAnswer): never => {
