@@ -3,6 +3,7 @@
 import type { Hono } from 'hono';
 import fc from 'fast-check';
 import { z } from 'zod';
+import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
 import {
   CheckFailure,
   checkProperty,
@@ -14,7 +15,6 @@ import {
   answerOf,
   brief,
   canonical,
-  checkSignedEvent,
   createRoom,
   impostor,
   idOf,
@@ -112,7 +112,7 @@ export const inviteSignedBeforeDistribution = defineCheck({
           `${received.length} PDUs, none the invite`,
         );
         for (const copy of copies) {
-          const signed = await checkSignedEvent(copy, inviteeServer.serverName, inviteeKeys);
+          const signed = await checkEventSignature(copy, inviteeServer.serverName, inviteeKeys);
           if (!signed.ok) {
             throw new CheckFailure(
               `${inviter.serverName} sent the invite to the room without a valid signature of the invitee's server`,
@@ -351,7 +351,7 @@ export const inviteReturnedUntouched = defineCheck({
           event.signatures,
           signatures,
         );
-        const own = await checkSignedEvent(returned.data.event, invited.serverName, keys);
+        const own = await checkEventSignature(returned.data.event, invited.serverName, keys);
         expectThat(
           own.ok,
           `${invited.serverName} returned the invite without a valid signature of its own`,
@@ -405,7 +405,7 @@ export const reinviteSupported = defineCheck({
           const signed =
             returned === undefined
               ? undefined
-              : await checkSignedEvent(returned, target.serverName, keys);
+              : await checkEventSignature(returned, target.serverName, keys);
           expectThat(
             answer.status === 200 && signed?.ok === true,
             `${target.serverName} did not sign ${what} (${invitee})`,
@@ -509,7 +509,7 @@ export const inviteSummaryHasCreate = defineCheck({
           const valid =
             create !== undefined &&
             create.room_id === roomId &&
-            (await checkSignedEvent(create, target.serverName, keys)).ok;
+            (await checkEventSignature(create, target.serverName, keys)).ok;
           expectThat(
             valid,
             `${target.serverName} sent invite_room_state without this room's m.room.create event`,

@@ -2,12 +2,12 @@
 // server in the room, and checks what the target signs, accepts, answers and sends.
 import fc from 'fast-check';
 import { z } from 'zod';
+import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
 import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
 import {
   answerOf,
   brief,
   canonical,
-  checkSignedEvent,
   idOf,
   publishedKeys,
   createRoom,
@@ -494,7 +494,7 @@ export const joinIsTwoSteps = defineCheck({
           canonical(templatePart(made ?? {})),
           canonical(templatePart(sent ?? {})),
         );
-        const signed = await checkSignedEvent(sent, joiner.serverName, keys);
+        const signed = await checkEventSignature(sent, joiner.serverName, keys);
         expectThat(
           signed.ok,
           `${joiner.serverName} sent the join without a valid signature of its own`,

@@ -2,6 +2,7 @@
 // server's key document and validates it the way a federating server must.
 import fc from 'fast-check';
 import { z } from 'zod';
+import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
 import { loadVectors } from '../../fixtures/vectors.ts';
 import { padBase64 } from '../../simulator/federation/signing-mutants.ts';
 import { createFakeServer } from '../../simulator/federation/testing.ts';
@@ -34,7 +35,6 @@ import {
   createRoom,
   expectAuthenticated,
   expectUnauthorized,
-  checkSignedEvent,
   idOf,
   impostor,
   invitePath,
@@ -539,7 +539,7 @@ export const canonicalJsonSigning = defineCheck({
           canonical(withoutSignatures(event)).slice(0, 300),
           canonical(withoutSignatures(returned)).slice(0, 300),
         );
-        const verdict = await checkSignedEvent(returned, invited.serverName, keys);
+        const verdict = await checkEventSignature(returned, invited.serverName, keys);
         expectThat(
           verdict.ok,
           `${invited.serverName}'s signature does not verify over the canonical JSON of the invite`,
@@ -698,7 +698,7 @@ export const jsonSigningRules = defineCheck({
           '200 {"event": <co-signed>}',
           brief(answer),
         );
-        const verdict = await checkSignedEvent(returned, invited.serverName, keys);
+        const verdict = await checkEventSignature(returned, invited.serverName, keys);
         expectThat(
           verdict.ok,
           `${invited.serverName}'s signature does not verify over the event without signatures and unsigned`,

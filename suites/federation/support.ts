@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { SimNetwork } from '../../simulator/net/transport.ts';
 import { decodeBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { eventIdOf } from '../../simulator/protocol/events/hashes.ts';
-import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
 import { createFakeServer, type FakeServer } from '../../simulator/federation/testing.ts';
 import { CheckFailure, CheckSkipped, expectThat, type CheckContext } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
@@ -211,13 +210,6 @@ export function idOf(event: Json): string {
   const id = eventIdOf(event);
   return id.ok ? id.value : '$not-an-event';
 }
-
-/** Checks `entity`'s signature on a room event (over its redacted form, as v10 signs). */
-export const checkSignedEvent = (
-  event: Json,
-  entity: string,
-  keys: ReadonlyMap<string, Uint8Array>,
-) => checkEventSignature(event, entity, keys);
 
 export function memberEvent(
   ctx: CheckContext,

@@ -355,8 +355,8 @@ async function validateState(
     }
     // Signature, then content hash: a bad hash leaves the redacted copy, still usable.
     const received = await receivePdu(ctx, raw);
-    if (!received.ok || received.value.event.room_id !== roomId) return undefined;
-    return received.value.event;
+    if (!received.ok || received.value.room_id !== roomId) return undefined;
+    return received.value;
   };
   const state: Pdu[] = [];
   for (const raw of rawState) {

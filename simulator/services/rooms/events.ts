@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { canonicalJson } from '../../protocol/encoding/canonical-json.ts';
 import {
   ED25519_KEY_ID,
+  signingBytes,
   type CheckSignatureFailureKind,
 } from '../../protocol/encoding/signed-json.ts';
 import { eventIdOf } from '../../protocol/events/hashes.ts';
@@ -181,21 +182,14 @@ export const senderServer = (event: Pdu): string => serverOf(event.sender) ?? ''
 
 export type ReceivedPduFailureKind = PduFailureKind | 'bad-signature';
 
-export interface ReceivedPdu {
-  /** The event to use: as received, or its redacted copy when the content hash failed. */
-  readonly event: Pdu;
-  readonly redacted: boolean;
-}
-
 /**
  * The first checks on receipt of a PDU: format, the sender's server signature, then the
- * content hash. A content hash that does not match is not a rejection: the spec says to
- * go on with the redacted copy, which is what a tampered body leaves of the event.
+ * content hash (usableCopy). The result is the event to use from then on.
  */
 export async function receivePdu(
   ctx: HomeserverContext,
   raw: unknown,
-): Promise<Result<ReceivedPdu, Failure<ReceivedPduFailureKind>>> {
+): Promise<Result<Pdu, Failure<ReceivedPduFailureKind>>> {
   const read = readPdu(raw);
   if (!read.ok) return read;
   const event = read.value;
@@ -203,8 +197,16 @@ export async function receivePdu(
   const signature = await checkEventSignature(ctx, event, sender);
   if (!signature.ok)
     return fail('bad-signature', `signature of ${sender}: ${signature.error.detail}`);
-  if (contentHashMatches(ctx, event)) return ok({ event, redacted: false });
-  return ok({ event: redactEvent(event) as Pdu, redacted: true });
+  return ok(usableCopy(ctx, event));
+}
+
+/**
+ * The event as received when its content hash matches, else its redacted copy: a bad
+ * content hash is not a rejection, the spec says to go on with what redaction leaves.
+ * For events whose signature was checked already.
+ */
+export function usableCopy(ctx: HomeserverContext, event: Pdu): Pdu {
+  return contentHashMatches(ctx, event) ? event : (redactEvent(event) as Pdu);
 }
 
 /** Mutant FED-KEYS-08: this server hashes with keys in UTF-16 code-unit order. */
@@ -215,15 +217,10 @@ function contentHashMatches(ctx: HomeserverContext, event: Pdu): boolean {
 
 /** True when a and b are the same event apart from signatures and `unsigned`, which no signature covers. */
 export function sameEventIgnoringSignatures(a: unknown, b: unknown): boolean {
-  const strip = (e: unknown) =>
-    typeof e === 'object' && e !== null
-      ? Object.fromEntries(
-          Object.entries(e).filter(([k]) => k !== 'signatures' && k !== 'unsigned'),
-        )
-      : e;
-  const x = canonicalJson(strip(a));
-  const y = canonicalJson(strip(b));
-  return x.ok && y.ok && x.value === y.value;
+  const x = signingBytes(a);
+  const y = signingBytes(b);
+  if (!x.ok || !y.ok || x.value.length !== y.value.length) return false;
+  return x.value.every((byte, i) => byte === y.value[i]);
 }
 
 /** True when `signed` keeps every signature `original` had. */

@@ -2,7 +2,6 @@
 // Every request is authenticated with X-Matrix first; the origin it proves is the
 // only server identity the checks below trust.
 import type { Context } from 'hono';
-import { z } from 'zod';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
 import { fail } from '../../homeserver/http.ts';
 import { authenticateServer, readFederationRequest } from '../../federation/inbound.ts';
@@ -20,6 +19,7 @@ import {
   receivePdu,
   ROOM_VERSION,
   senderServer,
+  usableCopy,
   type Pdu,
 } from './events.ts';
 import { isUserId, serverOf } from './ids.ts';
@@ -58,10 +58,10 @@ export async function handleInvite(
       const stateProblem = await inviteRoomStateProblem(ctx, body.invite_room_state, roomId);
       if (stateProblem !== undefined) return fail('M_INVALID_PARAM', stateProblem);
     }
-    // A content hash that fails leaves the redacted copy, which is what gets co-signed
-    // (as Synapse does): the inviting server then sees its invite come back changed.
-    const received = await receivePdu(ctx, event);
-    if (received.ok) event = received.value.event;
+    // inviteProblem checked the signature. A content hash that fails leaves the redacted
+    // copy, which is what gets co-signed (as Synapse does): the inviting server then
+    // sees its invite come back changed.
+    event = usableCopy(ctx, event);
   }
   if (isMutant(ctx, MATRIX_MUTANTS.rewriteInvite)) {
     event = { ...event, content: { ...event.content, displayname: 'rewritten by invitee' } };
@@ -123,7 +123,7 @@ async function inviteRoomStateProblem(
   if (create === undefined) return 'invite_room_state has no m.room.create event';
   const received = await receivePdu(ctx, create);
   if (!received.ok) return `invite_room_state m.room.create: ${received.error.detail}`;
-  if (received.value.event.room_id !== roomId) {
+  if (received.value.room_id !== roomId) {
     return 'invite_room_state m.room.create is for another room';
   }
   return undefined;
@@ -204,8 +204,7 @@ export async function handleSendJoin(
   if (!signature.ok) {
     return fail('M_INVALID_PARAM', `signature of ${origin}: ${signature.error.detail}`);
   }
-  const received = await receivePdu(ctx, event);
-  if (received.ok) event = received.value.event;
+  event = usableCopy(ctx, event);
   if (store.events.has(eventId(event))) {
     return fail('M_INVALID_PARAM', `${eventId(event)} was already accepted`);
   }
@@ -265,10 +264,8 @@ export async function handleSend(
   const pdus: Record<string, PduOutcome> = {};
   for (const [index, raw] of body.pdus.entries()) {
     // The answer is keyed by event id, which the receiver computes (v4+ events carry none).
-    const id = z.record(z.string(), z.unknown()).safeParse(raw).success
-      ? eventIdOf(raw)
-      : undefined;
-    const key = id?.ok === true ? id.value : `(pdu ${index})`;
+    const id = eventIdOf(raw);
+    const key = id.ok ? id.value : `(pdu ${index})`;
     const problem = await acceptPdu(ctx, store, origin, raw);
     pdus[key] = problem === undefined ? {} : { error: problem };
   }
@@ -287,9 +284,10 @@ async function acceptPdu(
   if (room === undefined) return `not in room ${read.value.room_id}`;
   if (!store.serversInRoom(room).includes(origin)) return `${origin} is not in the room`;
   if (store.events.has(eventId(read.value))) return undefined;
-  const received = await receivePdu(ctx, read.value);
-  if (!received.ok) return received.error.detail;
-  const event = received.value.event;
+  const sender = senderServer(read.value);
+  const signature = await checkEventSignature(ctx, read.value, sender);
+  if (!signature.ok) return `signature of ${sender}: ${signature.error.detail}`;
+  const event = usableCopy(ctx, read.value);
   if (
     event.type === MEMBER &&
     membershipOf(event) === 'invite' &&

@@ -9,15 +9,13 @@ import type { Transport } from '../../../simulator/net/transport.ts';
 import { readAnswer, type Answer } from '../answer.ts';
 import { DriverFailed, DriverUnsupported, HOW_TO_ADD, type Driver } from './driver.ts';
 
-export type CsAnswer = Answer;
-
 /** Room operations as a user of the homeserver performs them. */
 export interface MatrixRooms {
   /** Registers `userId` (a local user) on first use; later calls reuse its token. */
   user(userId: string): Promise<string>;
   createRoom(creator: string, joinRule: 'public' | 'invite'): Promise<string>;
-  invite(roomId: string, sender: string, userId: string): Promise<CsAnswer>;
-  join(roomId: string, userId: string, via?: string): Promise<CsAnswer>;
+  invite(roomId: string, sender: string, userId: string): Promise<Answer>;
+  join(roomId: string, userId: string, via?: string): Promise<Answer>;
   /** Memberships by user id as the server holds them, or undefined when it is not in the room. */
   members(roomId: string): Promise<Record<string, string> | undefined>;
 }
@@ -50,22 +48,22 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
     return readAnswer(response);
   }
 
-  const failed = (what: string, answer: CsAnswer): never => {
+  const failed = (what: string, answer: Answer): never => {
     throw new DriverFailed(
       'matrix-cs',
       'rooms',
       `${what} on ${options.serverName} answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 300)}`,
     );
   };
-  const field = (answer: CsAnswer, name: string): string | undefined => {
+  const field = (answer: Answer, name: string): string | undefined => {
     const value = (answer.body as Record<string, unknown> | null)?.[name];
     return typeof value === 'string' ? value : undefined;
   };
 
   // A user that exists already (an earlier run, another driver instance) logs in instead.
-  async function logIn(localpart: string, registered: CsAnswer): Promise<string> {
-    if (field(registered, 'access_token') !== undefined)
-      return field(registered, 'access_token') ?? '';
+  async function logIn(localpart: string, registered: Answer): Promise<string> {
+    const issued = field(registered, 'access_token');
+    if (issued !== undefined) return issued;
     if (field(registered, 'errcode') !== 'M_USER_IN_USE')
       return failed(`registering ${localpart}`, registered);
     const answer = await call('POST', '/_matrix/client/v3/login', undefined, {
