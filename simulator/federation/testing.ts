@@ -80,7 +80,12 @@ export async function createFakeServer(
 ): Promise<FakeServer & { readonly fetch: (request: Request) => Promise<Response> }> {
   const rng = seededRng(options.seed ?? `fake server ${options.serverName}`);
   const pair = await generateEd25519KeyPair(fork(rng, 'signing key'));
-  const key: FakeKey = { keyId: 'ed25519:fake', pair };
+  // A key id of its own: a real server caches keys by (server name, key id), and a
+  // loopback port, hence a peer's name, can come round again with another key.
+  const key: FakeKey = {
+    keyId: `ed25519:fake${Buffer.from(fork(rng, 'key id').bytes(3)).toString('hex')}`,
+    pair,
+  };
   const certificate = modelCertificate(fork(rng, 'tls certificate'));
   const now = options.now ?? (() => Date.now());
   const { serverName } = options;
@@ -116,7 +121,9 @@ export async function createFakeServer(
     ),
   );
 
-  const fetch = presentCertificate(certificate, async (request) => app.fetch(request));
+  const fetch = presentCertificate(certificate, async (request) =>
+    app.fetch(legacyKeyPath(request)),
+  );
   if (options.register !== false) options.network.register(`https://${serverName}`, fetch);
 
   const request: FakeServer['request'] = async (destination, method, uri, content, forge = {}) => {
@@ -162,4 +169,16 @@ export async function createFakeServer(
     request,
     fetch,
   };
+}
+
+/**
+ * Servers before spec v1.6 (Synapse 1.67) fetch /_matrix/key/v2/server/{keyId}; MSC3938
+ * removed {keyId}. It is the same document, so it goes to the same route, and a check
+ * that overrides the key route (a lying key server) lies on both paths.
+ */
+function legacyKeyPath(request: Request): Request {
+  const url = new URL(request.url);
+  if (!/^\/_matrix\/key\/v2\/server\/[^/]+$/.test(url.pathname)) return request;
+  url.pathname = '/_matrix/key/v2/server';
+  return new Request(url, { method: request.method, headers: request.headers });
 }

@@ -1,15 +1,18 @@
-// An HTTP transport whose requests leave from a chosen local address (127.0.0.2,
-// say), for servers that trust peers by source address: fedconn plays such a peer.
-// fetch cannot choose its source address, so this speaks node:http directly, under
-// the same per-request timeout as the ordinary transport.
+// An HTTP transport on node:http, for what fetch cannot do: requests that leave from a
+// chosen local address (127.0.0.2, say), for servers that trust peers by source
+// address (fedconn plays such a peer), and HTTPS to servers on loopback whose
+// certificates are self-signed (fedconn's peers, a test homeserver's federation port),
+// which is how test federations run. Same per-request timeout as the ordinary transport.
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { NetworkError, type Transport } from './transport.ts';
 
 export function boundTransport(options: {
-  readonly localAddress: string;
+  /** Where requests leave from; the system's choice when absent. */
+  readonly localAddress?: string;
   readonly timeoutMs: number;
 }): Transport {
+  const from = options.localAddress === undefined ? '' : ` from ${options.localAddress}`;
   return async (request) => {
     const url = new URL(request.url);
     const body = request.body === null ? undefined : Buffer.from(await request.arrayBuffer());
@@ -36,7 +39,8 @@ export function boundTransport(options: {
         {
           method: request.method,
           headers,
-          localAddress: options.localAddress,
+          ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+          // Test federations present self-signed certificates; nothing here is a secret.
           rejectUnauthorized: false,
         },
         (res) => {
@@ -68,14 +72,27 @@ export function boundTransport(options: {
       request.signal.addEventListener('abort', onAbort, { once: true });
       req.on('error', (error) => {
         clearTimeout(timer);
-        reject(
-          new NetworkError(
-            `request from ${options.localAddress} failed: ${String(error)}`,
-            request.url,
-          ),
-        );
+        reject(new NetworkError(`request${from} failed: ${String(error)}`, request.url));
       });
       req.end(body);
     });
+  };
+}
+
+/** Whether `hostname` (as URL gives it) is this machine's loopback. */
+export const isLoopbackHost = (hostname: string): boolean =>
+  hostname === 'localhost' || hostname === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
+/**
+ * HTTPS to loopback (fedconn's peers, test homeservers: self-signed) through node:https
+ * without certificate checks; everything else through `other` (fetch, which checks).
+ */
+export function withLoopbackHttps(other: Transport, timeoutMs: number): Transport {
+  const loopback = boundTransport({ timeoutMs });
+  return (request) => {
+    const url = new URL(request.url);
+    return url.protocol === 'https:' && isLoopbackHost(url.hostname)
+      ? loopback(request)
+      : other(request);
   };
 }

@@ -8,6 +8,7 @@ import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { systemClock } from '../net/clock.ts';
 import { Observer } from '../net/observer.ts';
 import { httpTransport } from '../net/transport.ts';
+import { isLoopbackHost, withLoopbackHttps } from '../net/bound-http.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
 import { referenceTrust } from '../homeserver/sim-federation.ts';
@@ -36,8 +37,14 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   const root = seededRng(options.seed);
   const observer = new Observer(systemClock);
   const origins = new Map<string, string>();
-  const directory = { originOf: (name: string) => Promise.resolve(origins.get(name)) };
-  const transport = httpTransport({ timeoutMs: options.timeoutMs ?? 10_000 });
+  // Its own servers by the ports they got; any other server named with a port on this
+  // machine's loopback (fedconn's peers, a homeserver under test: `localhost:8448`) at
+  // https://<name>, as a homeserver resolves a name with an explicit port.
+  const directory = {
+    originOf: (name: string) => Promise.resolve(origins.get(name) ?? loopbackOrigin(name)),
+  };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const transport = withLoopbackHttps(httpTransport({ timeoutMs }), timeoutMs);
   // A fresh random token per run: provisioning must not be guessable on a shared machine.
   const provisioningToken = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString(
     'base64url',
@@ -101,4 +108,14 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
     observer,
     close,
   };
+}
+
+/** https://<name> for a server name with an explicit port on loopback, else undefined. */
+function loopbackOrigin(name: string): string | undefined {
+  try {
+    const url = new URL(`https://${name}`);
+    return url.port !== '' && isLoopbackHost(url.hostname) ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -16,6 +16,7 @@ import { checkProperty, defineCheck, expectThat, type CheckContext } from '../ha
 import { referenceUser, type Sent } from './initiator-support.ts';
 import { flipped, forgeChain, FORGED_DOMAIN, FORGED_USER } from './responder-support.ts';
 import { AS, firstServer, rngFor } from './support.ts';
+import { hostAt } from '../harness/peers.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -33,14 +34,12 @@ interface Served {
 
 /** The reference initiator and the impostor AS of FORGED_DOMAIN it connects to. */
 async function impostorStage(ctx: CheckContext, label: string) {
-  const attach = ctx.instance.attach;
-  if (attach === undefined) throw new Error('this target cannot attach impostor servers');
   const { user, log } = await referenceUser(ctx, firstServer(ctx), label, 1);
   let served: Served = {
     published: { as_credentials: [], as_intermediate_credentials: [], revoked_fingerprints: [] },
     packages: [],
   };
-  attach(`https://${FORGED_DOMAIN}`, (request) => {
+  await hostAt(ctx, FORGED_DOMAIN, (request) => {
     const path = decodeURIComponent(new URL(request.url).pathname);
     if (request.method === 'GET' && path === `${AS}/credentials`)
       return Promise.resolve(Response.json(served.published));

@@ -32,6 +32,7 @@ import {
   settlePair,
   serverAt,
 } from './trust-support.ts';
+import { hostAt } from '../harness/peers.ts';
 
 const PROFILES = ['multi-device', 'aliases'] as const;
 
@@ -168,14 +169,12 @@ export const initiatorAuthenticatesJoiner = defineCheck({
   profiles: PROFILES,
   needs: ['reference-client', 'impostor'],
   async run(ctx) {
-    const attach = ctx.instance.attach;
-    if (attach === undefined) throw new Error('this target cannot attach impostor servers');
     let published: AsCredentialsResponse = {
       as_credentials: [],
       as_intermediate_credentials: [],
       revoked_fingerprints: [],
     };
-    attach(`https://${FORGED_DOMAIN}`, (request) =>
+    await hostAt(ctx, FORGED_DOMAIN, (request) =>
       Promise.resolve(
         new URL(request.url).pathname === `${AS}/credentials`
           ? Response.json(published)

@@ -40,6 +40,7 @@ import type { ConnectionPackage } from '../../simulator/protocol/packages/connec
 import { populate } from '../../simulator/scenario.ts';
 import { CheckFailure, expectThat, type CheckContext } from '../harness/check.ts';
 import { AS, expectOk, firstServer, rngFor, send } from './support.ts';
+import { hostAt } from '../harness/peers.ts';
 
 /** The HPKE info under which establishment packages are sealed (docs/binding.md). */
 export const CEP_INFO = new TextEncoder().encode('fedconn-v1 ConnectionEstablishmentPackage');
@@ -157,8 +158,6 @@ export interface Stage {
 
 /** A responder on the first server and the impostor AS of FORGED_DOMAIN. */
 export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
-  const attach = ctx.instance.attach;
-  if (attach === undefined) throw new Error('this target cannot attach impostor servers');
   const server = firstServer(ctx);
   const population = await populate(ctx.instance.env(`responder ${label}`), {
     servers: [server.serverName],
@@ -179,7 +178,7 @@ export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
     as_intermediate_credentials: [],
     revoked_fingerprints: [],
   };
-  attach(`https://${FORGED_DOMAIN}`, (request) => {
+  await hostAt(ctx, FORGED_DOMAIN, (request) => {
     const path = new URL(request.url).pathname;
     if (request.method === 'GET' && path === `${AS}/credentials`) {
       return Promise.resolve(Response.json(published));

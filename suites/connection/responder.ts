@@ -60,6 +60,7 @@ import {
   type Forged,
   type Stage,
 } from './responder-support.ts';
+import { hostAt } from '../harness/peers.ts';
 
 const DAY = 86_400_000;
 const YEAR = 365 * DAY;
@@ -750,8 +751,6 @@ export const initiatorChecksPackageUser = defineCheck({
   profiles: PROFILES,
   needs: NEEDS,
   async run(ctx) {
-    const attach = ctx.instance.attach;
-    if (attach === undefined) throw new Error('this target cannot attach impostor servers');
     const server = ctx.instance.servers[0];
     if (server === undefined) throw new Error('the target has no servers');
     const population = await populate(ctx.instance.env('initiator chain12'), {
@@ -769,7 +768,7 @@ export const initiatorChecksPackageUser = defineCheck({
       packages: [],
     };
     const received: string[] = [];
-    attach(`https://${FORGED_DOMAIN}`, (request) => {
+    await hostAt(ctx, FORGED_DOMAIN, (request) => {
       const path = decodeURIComponent(new URL(request.url).pathname);
       if (request.method === 'GET' && path === `${AS}/credentials`)
         return Promise.resolve(Response.json(served.published));

@@ -221,7 +221,7 @@ export const clientCertificateChecked = defineCheck({
   name: 'matrix-2014: a target that checks TLS client certificates refuses one that is not the origin’s, with 401',
   rules: ['FED-AUTH-06'],
   profiles: ['matrix-2014'],
-  needs: ['impostor'],
+  needs: ['impostor', 'modelled-tls'],
   async run(ctx) {
     // Optional: a target that does not check answers exactly like one that checks and
     // accepts anything, so only a target that declares the check can be held to it.
@@ -474,7 +474,7 @@ export const destinationAuthenticatedFirst = defineCheck({
   name: 'matrix-2014: nothing is sent to a server whose connection certificate is not the one its key document names',
   rules: ['FED-AUTH-05'],
   profiles: ['matrix-2014'],
-  needs: ['impostor'],
+  needs: ['impostor', 'modelled-tls'],
   async run(ctx) {
     const target = server(ctx, 0);
     const alice = userOn(ctx, target, 'alice');
@@ -503,36 +503,41 @@ export const destinationAuthenticatedFirst = defineCheck({
         fc.uint8Array({ minLength: 1, maxLength: 16 }).filter((m) => m.some((b) => b !== 0)),
       ],
       async (action, lie, mask) => {
-        const name = `mitm${run++}.tls.example`;
-        // The genuine server of that name, elsewhere: its document names its certificate.
-        const genuine = await createFakeServer({
-          serverName: name,
-          network: new SimNetwork(),
-          register: false,
-          transport: ctx.instance.transport,
-          seed: `${ctx.seed} genuine ${name}`,
-          now: () => ctx.instance.clock.now(),
-        });
-        // The endpoint reached presents its own certificate, and either forwards the genuine
-        // document or serves its own, correctly signed, naming a certificate it does not present.
-        const holder: { self?: Impostor } = {};
-        const { peer, received } = await recordingPeer(ctx, name, (app) => {
+        // The endpoint reached presents its own certificate, and either forwards the document
+        // of the genuine server of its name (made below, once the name is known: elsewhere,
+        // its document names its own certificate) or serves its own, correctly signed, naming
+        // a certificate it does not present.
+        const holder: { self?: Impostor; genuine?: Awaited<ReturnType<typeof createFakeServer>> } =
+          {};
+        const { peer, received } = await recordingPeer(ctx, `mitm${run++}.tls.example`, (app) => {
           app.get('/_matrix/key/v1', async () => {
-            const self = holder.self;
-            if (lie === 'forwarded' || self === undefined) {
-              return genuine.fetch(new Request(`https://${name}/_matrix/key/v1`));
+            const { self, genuine } = holder;
+            if (self === undefined || genuine === undefined) {
+              return new Response('starting', { status: 503 });
+            }
+            if (lie === 'forwarded') {
+              return genuine.fetch(new Request(`https://${self.serverName}/_matrix/key/v1`));
             }
             const other = self.certificate.map((b, i) => b ^ (mask[i % mask.length] ?? 0));
             return Response.json(
               await self.sign({
-                server_name: name,
+                server_name: self.serverName,
                 verify_keys: { [self.key.keyId]: encodeUnpaddedBase64(self.key.pair.publicKey) },
                 tls_certificate: encodeUnpaddedBase64(other),
               }),
             );
           });
         });
+        const name = peer.serverName;
         holder.self = peer;
+        holder.genuine = await createFakeServer({
+          serverName: name,
+          network: new SimNetwork(),
+          register: false,
+          transport: ctx.instance.transport,
+          seed: `${ctx.seed} genuine ${run}`,
+          now: () => ctx.instance.clock.now(),
+        });
         const answer = await act(action, name, `bob${run}`);
         expectThat(
           received.length === 0,

@@ -22,6 +22,16 @@ export interface CheckContext {
   note(text: string): void;
 }
 
+export type Need =
+  | 'virtual-time'
+  | 'observer'
+  | 'impostor'
+  | 'reference-client'
+  | 'dns'
+  // TLS certificates as the simulator models them (matrix-2014's key/v1 certificates):
+  // a real connection's certificate is the TLS stack's, not one fedconn picks per request.
+  | 'modelled-tls';
+
 export interface Check {
   /** What the check proves, in one line, e.g. "responder rejects an expired intermediate". */
   readonly name: string;
@@ -30,14 +40,13 @@ export interface Check {
   /** Profiles the check runs under; each must be among its rules' profiles. */
   readonly profiles: readonly Profile[];
   /**
-   * Only on targets whose time can be moved, whose server views are visible, or on
-   * whose network fedconn can attach impostor servers, whose DNS fedconn controls
-   * (`dns`), or where the client under test is fedconn's own reference client
-   * (CLIENT-role rules): the simulator, for now.
+   * What the target must provide beyond its servers (suites/harness/target.ts, `provides`):
+   * time that can be moved, server views, peers fedconn runs where the servers can reach
+   * them (`impostor`), DNS fedconn controls, modelled TLS certificates (`modelled-tls`),
+   * or fedconn's own reference client as the
+   * client under test (CLIENT-role rules). Without it the check skips, saying which.
    */
-  readonly needs?: readonly (
-    'virtual-time' | 'observer' | 'impostor' | 'reference-client' | 'dns'
-  )[];
+  readonly needs?: readonly Need[];
   /**
    * The roles the check exercises, where fewer than all its rules bind (a FED-KEYS check
    * of a rule that binds FED and IS, judged on federation key documents only).
@@ -133,6 +142,8 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   ctx.iterations(details.numRuns);
   if (!details.failed) return;
   const cause = details.errorInstance;
+  // A precondition the target cannot meet, found inside a run, is a skip, not a failure.
+  if (cause instanceof CheckSkipped) throw cause;
   const inner = cause instanceof CheckFailure ? cause : undefined;
   throw new CheckFailure(
     inner?.message ?? (cause instanceof Error ? cause.message : 'property failed'),

@@ -170,10 +170,15 @@ export async function startContainerTarget(
       target: {
         ...target,
         kind: 'container',
+        // A container does not share the host's loopback, where fedconn's peers listen.
+        provides: new Set(),
         // Once interrupted, no further check starts: the run stalls until the
         // container is gone and the process dies, instead of failing every rule
         // against a vanished server and writing reports of it.
-        open: (o) => (interrupted ? new Promise<never>(() => undefined) : target.open(o)),
+        open: async (o) =>
+          interrupted
+            ? new Promise<never>(() => undefined)
+            : { ...(await target.open(o)), hostPeer: undefined },
       },
       containerId: container.getId(),
       stop: () => stop(),

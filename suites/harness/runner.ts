@@ -197,8 +197,8 @@ export function planOf(
   | { readonly runs: false; readonly status: 'skip' | 'n/a'; readonly reason: string } {
   const applies = applicability(target.roles, exercisedBy(check), profile);
   if (!applies.applies) return { runs: false, status: 'n/a', reason: applies.reason };
-  // Only the simulator can move time and show server views.
-  const missing = target.kind === 'sim' ? undefined : check.needs?.[0];
+  // Only the simulator can move time and show server views; real targets get peers.
+  const missing = check.needs?.find((need) => !target.provides.has(need));
   if (missing !== undefined) {
     return {
       runs: false,

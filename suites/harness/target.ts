@@ -33,11 +33,12 @@ import {
   type TargetConfig,
 } from '../../simulator/serve/target-config.ts';
 import { serverName } from '../../simulator/scenario.ts';
-import { CheckSkipped } from './check.ts';
+import { CheckSkipped, type Need } from './check.ts';
 import { createDriver, type Driver } from './drivers/index.ts';
 import { fedconnDriver } from './drivers/fedconn.ts';
 import type { TargetRoles } from './roles.ts';
-import { boundTransport } from '../../simulator/net/bound-http.ts';
+import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-http.ts';
+import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
 
 export interface TargetServer {
   readonly serverName: string;
@@ -95,10 +96,18 @@ export interface TargetInstance {
   /** Every server's recorded view; undefined where servers are outside the process. */
   readonly observer: Observer | undefined;
   /**
-   * Puts a handler (an impostor or fake remote server) on the target's network at
-   * `origin`, reachable from the target's servers; undefined where fedconn cannot.
+   * Runs a peer (an impostor or a fake remote server) that the target's servers reach by
+   * its server name, and returns that name: `preferredName` where fedconn owns the
+   * network (the simulator), `localhost:PORT` over HTTPS on loopback where the servers
+   * are real. `handlerFor` is given the name, since the peer signs as it. Undefined where
+   * fedconn cannot (a container, which cannot reach the host's loopback).
    */
-  readonly attach: ((origin: string, handler: Handler) => void) | undefined;
+  readonly hostPeer:
+    | ((
+        preferredName: string,
+        handlerFor: (serverName: string) => Promise<Handler>,
+      ) => Promise<string>)
+    | undefined;
   /** The DNS the servers resolve remote names through; undefined where fedconn has no say. */
   readonly dns: TargetDns | undefined;
   /** Mutants active on this instance (reference servers and reference clients). */
@@ -119,6 +128,8 @@ export interface TargetInstance {
 
 export interface Target {
   readonly kind: 'sim' | 'http' | 'container';
+  /** What checks may need (Check.needs) that this target provides. */
+  readonly provides: ReadonlySet<Need>;
   /** How reports name the target. */
   readonly label: string;
   /** Phoenix profiles the target's servers run (none for a target without Phoenix roles). */
@@ -146,6 +157,14 @@ export function simTarget(options: {
 }): Target {
   return {
     kind: 'sim',
+    provides: new Set<Need>([
+      'virtual-time',
+      'observer',
+      'impostor',
+      'reference-client',
+      'dns',
+      'modelled-tls',
+    ]),
     label:
       options.mutants === undefined || options.mutants.length === 0
         ? 'sim'
@@ -215,11 +234,13 @@ export function simTarget(options: {
           federation.clock.advance(ms);
         },
         observer: federation.observer,
-        attach: (origin, handler) => {
-          federation.network.register(origin, handler);
+        hostPeer: async (preferredName, handlerFor) => {
+          const origin = `https://${preferredName}`;
+          federation.network.register(origin, await handlerFor(preferredName));
           const url = new URL(origin);
           fixed.add(url.host);
           fixedOrigins.add(url.origin);
+          return preferredName;
         },
         dns: {
           setAddress: (name, addresses) => {
@@ -259,8 +280,14 @@ export function httpTarget(
   options: { readonly timeoutMs: number; readonly label: string },
 ): Target {
   const silent = giveUpOnSilent();
-  const transport = compose(httpTransport({ timeoutMs: options.timeoutMs }), silent);
   const byName = new Map(config.servers.map((s) => [s.server_name, s]));
+  const transport = compose(
+    withLoopbackHttps(httpTransport({ timeoutMs: options.timeoutMs }), options.timeoutMs),
+    // fedconn's peers address the target's servers as servers address each other
+    // (https://<server_name>); the config says where each one really listens.
+    atBaseUrl(new Map(config.servers.map((s) => [s.server_name.toLowerCase(), s.base_url]))),
+    silent,
+  );
   const server = (name: string) => {
     const found = byName.get(name);
     if (found === undefined) throw new Error(`the target config names no server ${name}`);
@@ -294,6 +321,8 @@ export function httpTarget(
   let opened = 0;
   return {
     kind: 'http',
+    // fedconn's peers listen on loopback, where a server on this machine reaches them.
+    provides: new Set<Need>(['impostor']),
     label: options.label,
     phoenixProfiles: profiles,
     timedOutRequests: silent.timeouts,
@@ -305,6 +334,8 @@ export function httpTarget(
       // Servers outlive checks: a per-open namespace keeps users and aliases apart.
       const namespace = `c${(opened++).toString(36)}${Buffer.from(seededRng(seed).bytes(3)).toString('hex')}-`;
       const clientRng = fork(seededRng(seed), 'clients');
+      // The check's peers, started on demand and stopped with it.
+      let peers: LoopbackPeers | undefined;
       return Promise.resolve({
         servers,
         profile,
@@ -312,7 +343,10 @@ export function httpTarget(
         clock: systemClock,
         advance: undefined,
         observer: undefined,
-        attach: undefined,
+        hostPeer: async (_preferredName, handlerFor) => {
+          peers ??= loopbackPeers();
+          return (await peers.host(handlerFor)).serverName;
+        },
         // Real servers resolve through the real DNS, which fedconn does not control.
         dns: undefined,
         mutants: new Set<string>(),
@@ -327,12 +361,32 @@ export function httpTarget(
           originOf,
           provisioningTokenOf: tokenOf,
         }),
-        close: () => Promise.resolve(),
+        close: async () => {
+          await peers?.close();
+        },
       });
     },
     close: async () => {
       await Promise.all(servers.map((s) => s.driver.close()));
     },
+  };
+}
+
+/** Rewrites requests to https://<server_name> of a configured server to its base_url. */
+function atBaseUrl(baseUrls: ReadonlyMap<string, string>): Middleware {
+  return (next) => async (request) => {
+    const url = new URL(request.url);
+    const base = url.protocol === 'https:' ? baseUrls.get(url.host) : undefined;
+    if (base === undefined) return next(request);
+    const body = request.body === null ? undefined : await request.arrayBuffer();
+    return next(
+      new Request(new URL(url.pathname + url.search, base), {
+        method: request.method,
+        headers: request.headers,
+        signal: request.signal,
+        ...(body === undefined ? {} : { body }),
+      }),
+    );
   };
 }
 

@@ -280,18 +280,25 @@ const IMPOSTOR = 'impostor.example';
  * simulator's network, or fedconn's trusted peer (whose good push must be accepted).
  */
 async function signer(ctx: CheckContext, a: TargetServer, pepper: string) {
-  const attach = ctx.instance.attach;
-  if (attach !== undefined) {
-    const fake = await createFakeServer({
-      serverName: `${ctx.instance.namespace}${IMPOSTOR}`,
-      // register: false keeps it off this throwaway network; attach puts it on the target's.
-      network: new SimNetwork(),
-      transport: ctx.instance.transport,
-      seed: `${ctx.seed}/impostor`,
-      now: () => ctx.instance.clock.now(),
-      register: false,
+  const hostPeer = ctx.instance.hostPeer;
+  // Real identity servers are judged against fedconn as the peer they are configured to
+  // trust (below), not an impostor on loopback whose key they have no reason to fetch.
+  if (hostPeer !== undefined && ctx.target.kind === 'sim') {
+    let made: Awaited<ReturnType<typeof createFakeServer>> | undefined;
+    await hostPeer(`${ctx.instance.namespace}${IMPOSTOR}`, async (serverName) => {
+      made = await createFakeServer({
+        serverName,
+        // register: false keeps it off this throwaway network; hostPeer puts it on the target's.
+        network: new SimNetwork(),
+        transport: ctx.instance.transport,
+        seed: `${ctx.seed}/impostor`,
+        now: () => ctx.instance.clock.now(),
+        register: false,
+      });
+      return made.fetch;
     });
-    attach(`https://${fake.serverName}`, fake.fetch);
+    const fake = made;
+    if (fake === undefined) throw new Error('the impostor identity server was not started');
     const send = (content: unknown, authorization: string) =>
       ctx.instance
         .transport(

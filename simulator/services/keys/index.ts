@@ -1,5 +1,7 @@
 // The keys service: a homeserver's signing keys on its HTTP surface.
 //   GET  /_matrix/key/v2/server                today's self-signed key document
+//   GET  /_matrix/key/v2/server/{keyId}        the same, where servers before spec v1.6
+//                                              (MSC3938 removed {keyId}) ask for it
 //   GET  /_matrix/key/v1                       the 2014 document, with tls_certificate
 //   POST /_fedconn/v1/provision/keys/rotate    test-only key rotation (provisioning token)
 // The HTTP binding is docs/binding-matrix.part.md. Documents are answered as
@@ -31,6 +33,8 @@ function canonicalResponse(value: unknown): Response {
 export const keysService: Service = (ctx: HomeserverContext): Hono => {
   const app = router();
   app.get('/_matrix/key/v2/server', async () => canonicalResponse(await serverKeysV2(ctx)));
+  // Synapse 1.67 still fetches by key id; the document lists every key either way.
+  app.get('/_matrix/key/v2/server/:keyId', async () => canonicalResponse(await serverKeysV2(ctx)));
   app.get('/_matrix/key/v1', async () => canonicalResponse(await serverKeysV1(ctx)));
 
   app.post(`${KEYS_PROVISION_PREFIX}/rotate`, async (c) => {

@@ -45,9 +45,9 @@ export const FED_INVITE = defineFamily(
       profiles: CURRENT,
       sources: [{ doc: 'matrix-ss-api', section: 'Inviting to a room (invited server checks)' }],
       statement:
-        'The invited server signs only genuine invites: an event that is not m.room.member, whose membership is not invite, whose sender is not on the origin server, whose state_key is not on the receiving server, or whose signature fails, is refused with 400 M_INVALID_PARAM.',
+        'The invited server signs only genuine invites: an event that is not m.room.member, whose membership is not invite, whose sender is not on the origin server, whose state_key is not on the receiving server, or whose signature fails, is refused and not signed (the spec says the refusal SHOULD be 400 M_INVALID_PARAM).',
       checkedBy:
-        'fedconn sends generated malformed invites; none may come back signed. Mutant: sign whatever arrives.',
+        'fedconn sends generated malformed invites; each must be refused and none may come back signed. A refusal other than 400 M_INVALID_PARAM (the SHOULD) is noted beside the verdict, as is a signed invite whose room or event id differs from the path (not among the spec’s checks). Mutant: sign whatever arrives.',
     },
     'FED-INVITE-04': {
       level: 'MUST',

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { CheckSkipped } from '../check.ts';
 import type { DriverKind } from '../../../simulator/serve/target-config.ts';
+import type { MatrixRooms } from './matrix-cs.ts';
 
 const empty = z.looseObject({});
 const token = z.looseObject({ token: z.string().min(1) });
@@ -45,6 +46,11 @@ export type VerbResult<V extends Verb> = z.output<(typeof VERBS)[V]>;
 
 export interface Driver {
   readonly kind: DriverKind;
+  /**
+   * Room operations through the server's own Client-Server API (the matrix-cs driver);
+   * absent where the server is set up otherwise (fedconn's provisioning API has its own).
+   */
+  readonly rooms?: MatrixRooms;
   /** The verbs this driver can perform (a command driver says so when it starts). */
   verbs(): Promise<ReadonlySet<Verb>>;
   /** Performs `verb`; throws DriverUnsupported or DriverFailed. */

@@ -30,7 +30,14 @@ export function createDriver(
     case 'tom':
       return tomDriver({ database: config.database });
     case 'matrix-cs':
-      return matrixCsDriver();
+      return matrixCsDriver({
+        origin: server.origin,
+        serverName: server.serverName,
+        transport,
+        ...(config.registration_shared_secret === undefined
+          ? {}
+          : { registrationSharedSecret: config.registration_shared_secret }),
+      });
     case 'command':
       return commandDriver({
         command: config.command,

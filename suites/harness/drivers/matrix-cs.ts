@@ -2,8 +2,8 @@
 // its users would, through the Client-Server API: users by shared-secret registration
 // (Synapse's admin API) or `m.login.dummy`, rooms by createRoom, invites and joins by
 // the room endpoints, and what the server made of them read back from room state.
-// It has no identity-service verbs. The FED-INVITE and FED-JOIN checks do not call its
-// rooms yet (they also need fedconn's peers over HTTPS); CI drives two Synapses with it.
+// It has no identity-service verbs; the FED-INVITE, FED-JOIN and FED-AUTH checks set
+// up their rooms through it on such a server.
 import { createHmac } from 'node:crypto';
 import type { Transport } from '../../../simulator/net/transport.ts';
 import { readAnswer, type Answer } from '../answer.ts';
@@ -16,6 +16,9 @@ export interface MatrixRooms {
   createRoom(creator: string, joinRule: 'public' | 'invite'): Promise<string>;
   invite(roomId: string, sender: string, userId: string): Promise<Answer>;
   join(roomId: string, userId: string, via?: string): Promise<Answer>;
+  leave(roomId: string, userId: string): Promise<Answer>;
+  /** The rooms `userId` is invited to and joined, as its /sync shows them. */
+  sync(userId: string): Promise<{ readonly invited: string[]; readonly joined: string[] }>;
   /** Memberships by user id as the server holds them, or undefined when it is not in the room. */
   members(roomId: string): Promise<Record<string, string> | undefined>;
 }
@@ -128,6 +131,9 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
       const answer = await call('POST', '/_matrix/client/v3/createRoom', await token(creator), {
         preset: joinRule === 'public' ? 'public_chat' : 'private_chat',
         room_version: '10',
+        // Any member may invite, as in rooms of fedconn's reference (Synapse's default is 50):
+        // checks whose impostor member invites are about signatures, not power levels.
+        power_level_content_override: { invite: 0 },
       });
       return field(answer, 'room_id') ?? failed(`createRoom by ${creator}`, answer);
     },
@@ -144,6 +150,16 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
         await token(userId),
         {},
       );
+    },
+    async leave(roomId, userId) {
+      return call('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, await token(userId), {});
+    },
+    async sync(userId) {
+      const answer = await call('GET', '/_matrix/client/v3/sync?timeout=0', await token(userId));
+      const rooms = (answer.body as { rooms?: Record<string, unknown> } | null)?.rooms;
+      if (answer.status !== 200) failed(`/sync of ${userId}`, answer);
+      const ids = (section: string) => Object.keys((rooms?.[section] as object | undefined) ?? {});
+      return { invited: ids('invite'), joined: ids('join') };
     },
     async members(roomId) {
       const answer = await call(
@@ -174,9 +190,10 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
 /** A localpart-safe tag of the server name (an admin per server, never a test user). */
 const suffixFree = (serverName: string) => `-${serverName.replace(/[^a-z0-9]/g, '')}`;
 
-export function matrixCsDriver(): Driver {
+export function matrixCsDriver(options: MatrixCsOptions): Driver {
   return {
     kind: 'matrix-cs',
+    rooms: matrixCsRooms(options),
     verbs: () => Promise.resolve(new Set()),
     call(verb) {
       return Promise.reject(new DriverUnsupported('matrix-cs', verb, HOW_TO_ADD['matrix-cs']));
