@@ -1,6 +1,7 @@
 // report.html: one self-contained page (inline CSS, no external resources) an
 // implementer can open or a CI system can archive. Everything is readable
 // without JavaScript; the inline script only adds a status filter.
+import { curlOf } from '../simulator/net/exchanges.ts';
 import type { CheckResult, RuleResult, RuleStatus, RunReport } from '../suites/harness/report.ts';
 import { RULE_STATUSES } from '../suites/harness/report.ts';
 
@@ -192,6 +193,9 @@ function occurrence(failure: RuleResult['failures'][number]): string {
     diff,
     counterexample,
     `<p class="repro">Repro: <code>${esc(failure.repro)}</code></p>`,
+    failure.exchanges === undefined || failure.exchanges.length === 0
+      ? ''
+      : `<h4>On the wire (the last requests before the failure)</h4><pre class="counterexample">${esc(failure.exchanges.map(curlOf).join('\n'))}</pre>`,
     '</div>',
   ].join('\n');
 }

@@ -1,6 +1,7 @@
 // junit.xml for CI: one <testsuite> per rule family, one <testcase> per check
 // execution. A rule without a check execution (planned, or skipped before any
 // check ran) still gets a testcase, so CI shows it as unchecked, never as passed.
+import { curlOf } from '../simulator/net/exchanges.ts';
 import type { CheckResult, Failure, RuleResult, RunReport } from '../suites/harness/report.ts';
 import { checkFamily, checkLevel, groupByFamily, ruleIndex } from './model.ts';
 import { escapeAttr, escapeText } from './text.ts';
@@ -49,6 +50,9 @@ function failureBody(ids: readonly string[], rules: Rules, failure: Failure | un
   }
   lines.push(`Seed: ${failure.seed}${failure.path === undefined ? '' : `, path ${failure.path}`}`);
   lines.push(`Repro: ${failure.repro}`);
+  if (failure.exchanges !== undefined && failure.exchanges.length > 0) {
+    lines.push('On the wire:', ...failure.exchanges.map(curlOf));
+  }
   return lines.join('\n');
 }
 

@@ -1,5 +1,6 @@
 // `fedconn run`: runs the conformance checks against a target, shows progress,
 // prints a verdict per family and every failure, and writes the reports.
+import { curlOf } from '../../simulator/net/exchanges.ts';
 import { readFileSync } from 'node:fs';
 import pc from 'picocolors';
 import { z } from 'zod';
@@ -372,6 +373,9 @@ export function renderSummary(report: RunReport): string {
       if (f.actual !== undefined) lines.push(`  actual:   ${f.actual}`);
       if (f.counterexample !== undefined) lines.push(`  counterexample: ${f.counterexample}`);
       lines.push(`  repro:    ${f.repro}`);
+      for (const exchange of f.exchanges ?? []) {
+        lines.push(`  wire:     ${curlOf(exchange).replace(/\n/g, '\n            ')}`);
+      }
     }
   }
   const s = report.summary;

@@ -1,5 +1,6 @@
 // The result of a conformance run, as every reporter sees it: console, JSON,
 // JUnit and HTML all render this one value.
+import type { Exchange } from '../../simulator/net/exchanges.ts';
 import type { Level, Profile, Role } from '../catalog/index.ts';
 
 /**
@@ -45,6 +46,8 @@ export interface Failure {
   readonly path?: string;
   /** One command line that replays exactly this failure. */
   readonly repro: string;
+  /** The last requests and answers on the wire before it failed (real targets). */
+  readonly exchanges?: readonly Exchange[];
 }
 
 export interface CheckResult {

@@ -2,6 +2,7 @@
 // verdict per rule. A hung, crashing or lying target yields a failed, errored
 // or timed-out rule with a message, never a crash of the runner: every check
 // runs under its own deadline.
+import type { Exchange } from '../../simulator/net/exchanges.ts';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { z } from 'zod';
 import { PROFILES, RULES, type Profile, type Rule } from '../catalog/index.ts';
@@ -225,6 +226,7 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
       : (options.target.phoenixProfiles[0] ?? 'multi-device');
   const withNotes = () => (notes.length === 0 ? {} : { notes: [...new Set(notes)] });
   const timeoutsBefore = options.target.timedOutRequests?.() ?? 0;
+  let exchangesOf: (() => readonly Exchange[]) | undefined;
   try {
     await withDeadline(options.timeoutMs, async (signal) => {
       const matrixProfile =
@@ -234,6 +236,7 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
         profile: phoenix,
         ...(matrixProfile === undefined ? {} : { matrixProfile }),
       });
+      exchangesOf = opened.exchanges;
       // The check sees the servers that implement what it exercises, in config order.
       const instance = {
         ...opened,
@@ -291,6 +294,7 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
       ...(details.path === undefined || details.path === '' ? {} : { path: details.path }),
       seed,
       repro: options.repro(check.rules[0], profile, seed),
+      ...lastExchanges(exchangesOf?.() ?? []),
     };
     return {
       ...base,
@@ -302,6 +306,11 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
     };
   }
 }
+
+/** How many of the last exchanges a failure shows: the ones its verdict rests on. */
+const SHOWN_EXCHANGES = 4;
+const lastExchanges = (all: readonly Exchange[]) =>
+  all.length === 0 ? {} : { exchanges: all.slice(-SHOWN_EXCHANGES) };
 
 function verdict(rule: Rule, results: readonly CheckResult[], options: RunOptions): RuleResult {
   const base = {

@@ -39,6 +39,7 @@ import { fedconnDriver } from './drivers/fedconn.ts';
 import type { TargetRoles } from './roles.ts';
 import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-http.ts';
 import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
+import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';
 
 export interface TargetServer {
   readonly serverName: string;
@@ -123,6 +124,11 @@ export interface TargetInstance {
    * where requests do not cross a real network.
    */
   readonly transportFrom: ((localAddress: string) => Transport) | undefined;
+  /**
+   * The requests fedconn and its peers exchanged with the servers, in order, where they
+   * crossed a real wire (shown with a failure so it can be replayed); undefined elsewhere.
+   */
+  readonly exchanges?: () => readonly Exchange[];
   close(): Promise<void>;
 }
 
@@ -281,13 +287,16 @@ export function httpTarget(
 ): Target {
   const silent = giveUpOnSilent();
   const byName = new Map(config.servers.map((s) => [s.server_name, s]));
-  const transport = compose(
-    withLoopbackHttps(httpTransport({ timeoutMs: options.timeoutMs }), options.timeoutMs),
-    // fedconn's peers address the target's servers as servers address each other
-    // (https://<server_name>); the config says where each one really listens.
-    atBaseUrl(new Map(config.servers.map((s) => [s.server_name.toLowerCase(), s.base_url]))),
-    silent,
+  const wire = withLoopbackHttps(
+    httpTransport({ timeoutMs: options.timeoutMs }),
+    options.timeoutMs,
   );
+  // fedconn's peers address the target's servers as servers address each other
+  // (https://<server_name>); the config says where each one really listens.
+  const toBaseUrl = atBaseUrl(
+    new Map(config.servers.map((s) => [s.server_name.toLowerCase(), s.base_url])),
+  );
+  const transport = compose(wire, toBaseUrl, silent);
   const server = (name: string) => {
     const found = byName.get(name);
     if (found === undefined) throw new Error(`the target config names no server ${name}`);
@@ -336,16 +345,23 @@ export function httpTarget(
       const clientRng = fork(seededRng(seed), 'clients');
       // The check's peers, started on demand and stopped with it.
       let peers: LoopbackPeers | undefined;
+      const exchanges: Exchange[] = [];
+      // Recorded as sent, at the base_url: what a curl of it would reach.
+      const recorded = compose(wire, toBaseUrl, silent, recordSent(exchanges));
       return Promise.resolve({
         servers,
         profile,
-        transport,
+        transport: recorded,
+        exchanges: () => exchanges,
         clock: systemClock,
         advance: undefined,
         observer: undefined,
         hostPeer: async (_preferredName, handlerFor) => {
           peers ??= loopbackPeers();
-          return (await peers.host(handlerFor)).serverName;
+          const hosted = await peers.host(async (name) =>
+            recordReceived(exchanges, await handlerFor(name)),
+          );
+          return hosted.serverName;
         },
         // Real servers resolve through the real DNS, which fedconn does not control.
         dns: undefined,
