@@ -92,6 +92,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'first port (servers take consecutive ports); 0 picks free ports', '0')
     .option('--mutant <name>', 'serve this mutant of the reference (see `fedconn mutants --list`)')
+    .option(
+      '--tls',
+      'serve HTTPS (self-signed) under the names localhost:PORT, so a real homeserver (Synapse) can federate with them',
+    )
     .action(async (options: ServeCommandOptions) => {
       setCode(await serveCommand(options, io));
     });

@@ -19,6 +19,8 @@ export interface ServeCommandOptions {
   readonly port: string;
   /** Serve a deliberately broken reference (any mutant of `fedconn mutants --list`). */
   readonly mutant?: string;
+  /** HTTPS under the names localhost:PORT, for a federation with real homeservers. */
+  readonly tls?: boolean;
 }
 
 export async function serveCommand(
@@ -51,6 +53,7 @@ export async function serveCommand(
     services: ALL_SERVICES,
     host: options.host,
     basePort: port,
+    ...(options.tls === true ? { tls: true } : {}),
   });
   try {
     mkdirSync(dirname(options.config), { recursive: true });
@@ -61,7 +64,7 @@ export async function serveCommand(
   }
   for (const s of served.config.servers) io.out(`${s.server_name.padEnd(16)} ${s.base_url}\n`);
   io.out(
-    `fedconn serve: ${count} reference homeservers (${options.profile})${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
+    `fedconn serve: ${count} reference homeservers (${options.profile})${options.tls === true ? ', HTTPS' : ''}${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
   );
   io.out('ready; stop with Ctrl-C (SIGINT) or SIGTERM\n');
   const why = await until;

@@ -3,12 +3,14 @@
 // world around them changes: real time, real HTTP between servers, a static
 // directory built from the ports the servers got.
 import { serve as listen, type ServerType } from '@hono/node-server';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { systemClock } from '../net/clock.ts';
 import { Observer } from '../net/observer.ts';
 import { httpTransport } from '../net/transport.ts';
 import { isLoopbackHost, withLoopbackHttps } from '../net/bound-http.ts';
+import { loopbackIdentity } from '../net/self-signed.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
 import { referenceTrust } from '../homeserver/sim-federation.ts';
@@ -24,6 +26,12 @@ export interface ServeOptions {
   readonly basePort?: number;
   readonly timeoutMs?: number;
   readonly mutants?: readonly string[];
+  /**
+   * Serve HTTPS (a certificate made at run time) under the names `localhost:PORT`, which
+   * a real homeserver reaches without DNS: the reference as one member of a federation
+   * with servers that are not fedconn's. `servers` then only counts them.
+   */
+  readonly tls?: boolean;
 }
 
 export interface ServedFederation {
@@ -63,43 +71,74 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
       ),
     ).then(() => undefined);
   try {
-    for (const [i, serverName] of options.servers.entries()) {
+    // Listen first: with TLS a server's name holds its port, and every server must know
+    // every name (its trust topology) before it is made.
+    const identity = options.tls === true ? await loopbackIdentity() : undefined;
+    const slots: { handler?: (request: Request) => Promise<Response> }[] = [];
+    const names: string[] = [];
+    for (const [i, requested] of options.servers.entries()) {
+      const slot: (typeof slots)[number] = {};
+      slots.push(slot);
+      const fetch = (request: Request) =>
+        slot.handler === undefined
+          ? new Response('starting', { status: 503 })
+          : slot.handler(request);
+      const port =
+        options.basePort === undefined || options.basePort === 0 ? 0 : options.basePort + i;
+      const address = await new Promise<AddressInfo>((resolve, reject) => {
+        const server =
+          identity === undefined
+            ? listen({ fetch, port, hostname: host }, resolve)
+            : listen(
+                {
+                  fetch,
+                  port,
+                  hostname: host,
+                  createServer: createHttpsServer,
+                  serverOptions: { key: identity.key, cert: identity.cert },
+                },
+                resolve,
+              );
+        server.once('error', reject);
+        listening.push(server);
+      });
+      const name = identity === undefined ? requested : `localhost:${address.port}`;
+      names.push(name);
+      origins.set(name, `${identity === undefined ? 'http' : 'https'}://${host}:${address.port}`);
+    }
+    for (const [i, serverName] of names.entries()) {
       const homeserver = await createHomeserver({
         config: {
           serverName,
           profile: options.profile,
           provisioningToken,
-          trustedIdentityServers: referenceTrust(options.servers, serverName),
+          trustedIdentityServers: referenceTrust(names, serverName),
           mutants: new Set(options.mutants ?? []),
         },
         clock: systemClock,
-        rng: fork(root, `server ${serverName}`),
+        // Keyed by the requested name, so the same seed gives the same keys with or without TLS.
+        rng: fork(root, `server ${options.servers[i] ?? serverName}`),
         transport,
         observer,
         directory,
         services: options.services,
       });
-      const port =
-        options.basePort === undefined || options.basePort === 0 ? 0 : options.basePort + i;
-      const address = await new Promise<AddressInfo>((resolve, reject) => {
-        const server = listen({ fetch: homeserver.fetch, port, hostname: host }, resolve);
-        server.once('error', reject);
-        listening.push(server);
-      });
-      origins.set(serverName, `http://${host}:${address.port}`);
+      const slot = slots[i];
+      if (slot !== undefined) slot.handler = homeserver.fetch;
     }
   } catch (error) {
     await close();
     throw error;
   }
+  const names = [...origins.keys()];
   return {
     config: {
       version: 2,
-      servers: options.servers.map((server_name) => ({
+      servers: names.map((server_name) => ({
         server_name,
         base_url: origins.get(server_name) ?? '',
         // Every role, and the reference trust topology (the first two trust each other).
-        roles: referenceRoles(options.servers, server_name, options.profile),
+        roles: referenceRoles(names, server_name, options.profile),
         driver: { kind: 'fedconn', provisioning_token: provisioningToken },
         // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
         capabilities: { client_certificates: true },

@@ -113,7 +113,12 @@ async function inviteProblem(
   return undefined;
 }
 
-/** invite_room_state, when present, must hold this room's create event, validly signed. */
+/**
+ * invite_room_state, when present, must hold this room's create event, validly signed
+ * (spec v1.16). Servers MAY validate this in room versions 1 to 11, and servers of an
+ * earlier spec (Synapse 1.67) send stripped state events there ({type, state_key,
+ * content, sender}): a create event in that older form is taken as it is.
+ */
 async function inviteRoomStateProblem(
   ctx: HomeserverContext,
   state: readonly Record<string, unknown>[],
@@ -121,6 +126,7 @@ async function inviteRoomStateProblem(
 ): Promise<string | undefined> {
   const create = state.find((e) => e.type === CREATE);
   if (create === undefined) return 'invite_room_state has no m.room.create event';
+  if (isStrippedState(create)) return undefined;
   const received = await receivePdu(ctx, create);
   if (!received.ok) return `invite_room_state m.room.create: ${received.error.detail}`;
   if (received.value.room_id !== roomId) {
@@ -128,6 +134,10 @@ async function inviteRoomStateProblem(
   }
   return undefined;
 }
+
+/** A stripped state event: no room, hashes or signatures, as summaries were before v1.16. */
+const isStrippedState = (event: Record<string, unknown>) =>
+  event.room_id === undefined && event.hashes === undefined && event.signatures === undefined;
 
 /**
  * GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=... : an unsigned join
