@@ -44,6 +44,16 @@ function rooms(): [MatrixRooms, MatrixRooms, string, string] {
 
 const run = Date.now().toString(36);
 
+/** Polls until `read` gives what is expected: a remote invite arrives in the background. */
+async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean): Promise<T> {
+  let value = await read();
+  for (let i = 0; i < 50 && !ok(value); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    value = await read();
+  }
+  return value;
+}
+
 describe.skipIf(targetFile === undefined)('matrix-cs driver on two Synapse 1.67', () => {
   test.each([
     ['hs1 invites a user of hs2, who joins', 0],
@@ -57,8 +67,25 @@ describe.skipIf(targetFile === undefined)('matrix-cs driver on two Synapse 1.67'
     const roomId = await inviter.createRoom(alice, 'invite');
     const invited = await inviter.invite(roomId, alice, bob);
     expect(invited.status, JSON.stringify(invited.body)).toBe(200);
+    // What the invitee's user sees: the invite, then the room joined.
+    expect(
+      (
+        await eventually(
+          () => invitee.sync(bob),
+          (s) => s.invited.includes(roomId),
+        )
+      ).invited,
+    ).toContain(roomId);
     const joined = await invitee.join(roomId, bob, ni);
     expect(joined.status, JSON.stringify(joined.body)).toBe(200);
+    expect(
+      (
+        await eventually(
+          () => invitee.sync(bob),
+          (s) => s.joined.includes(roomId),
+        )
+      ).joined,
+    ).toContain(roomId);
     expect(await inviter.members(roomId)).toEqual({ [alice]: 'join', [bob]: 'join' });
     expect(await invitee.members(roomId)).toEqual({ [alice]: 'join', [bob]: 'join' });
   });

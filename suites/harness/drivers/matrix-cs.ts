@@ -36,6 +36,8 @@ const PASSWORD = 'fedconn-test-user';
 
 export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
   const tokens = new Map<string, Promise<string>>();
+  // Per user: where its /sync stands, and the rooms it has seen itself invited to and in.
+  const synced = new Map<string, { since?: string; invited: Set<string>; joined: Set<string> }>();
 
   async function call(method: string, path: string, token?: string, body?: unknown) {
     const headers = new Headers();
@@ -155,11 +157,33 @@ export function matrixCsRooms(options: MatrixCsOptions): MatrixRooms {
       return call('POST', `/_matrix/client/v3/rooms/${enc(roomId)}/leave`, await token(userId), {});
     },
     async sync(userId) {
-      const answer = await call('GET', '/_matrix/client/v3/sync?timeout=0', await token(userId));
-      const rooms = (answer.body as { rooms?: Record<string, unknown> } | null)?.rooms;
-      if (answer.status !== 200) failed(`/sync of ${userId}`, answer);
-      const ids = (section: string) => Object.keys((rooms?.[section] as object | undefined) ?? {});
-      return { invited: ids('invite'), joined: ids('join') };
+      // Incremental, as a client syncs: a repeated initial sync is served from Synapse's
+      // response cache and would not show what changed since.
+      const seen = synced.get(userId) ?? { invited: new Set(), joined: new Set() };
+      synced.set(userId, seen);
+      const since = seen.since === undefined ? '' : `&since=${enc(seen.since)}`;
+      const answer = await call(
+        'GET',
+        `/_matrix/client/v3/sync?timeout=0${since}`,
+        await token(userId),
+      );
+      const body = answer.body as { rooms?: Record<string, unknown>; next_batch?: unknown } | null;
+      if (answer.status !== 200 || typeof body?.next_batch !== 'string') {
+        failed(`/sync of ${userId}`, answer);
+      }
+      seen.since = String(body?.next_batch);
+      const ids = (section: string) =>
+        Object.keys((body?.rooms?.[section] as object | undefined) ?? {});
+      for (const id of ids('invite')) seen.invited.add(id);
+      for (const id of ids('join')) {
+        seen.invited.delete(id);
+        seen.joined.add(id);
+      }
+      for (const id of ids('leave')) {
+        seen.invited.delete(id);
+        seen.joined.delete(id);
+      }
+      return { invited: [...seen.invited], joined: [...seen.joined] };
     },
     async members(roomId) {
       const answer = await call(
