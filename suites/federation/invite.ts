@@ -23,6 +23,7 @@ import {
   invitePath,
   inviteBody,
   impostorRoomSummary,
+  impostorInvite,
   inviteUser,
   jsonObject,
   memberEvent,
@@ -393,17 +394,7 @@ export const inviteReturnedUntouched = defineCheck({
             unknown_member: extra,
           }),
         );
-        const answer = await answerOf(
-          await evil.request(
-            invited.serverName,
-            'PUT',
-            invitePath(room, idOf(event)),
-            inviteBody(
-              event,
-              await impostorRoomSummary(evil, String(event.room_id), String(event.sender)),
-            ),
-          ),
-        );
+        const answer = await impostorInvite(evil, invited.serverName, event);
         const returned = z.object({ event: jsonObject }).safeParse(answer.body);
         expectThat(
           answer.status === 200 && returned.success,
@@ -456,18 +447,7 @@ export const reinviteSupported = defineCheck({
         // As the invited server: the same invite twice, then a new one for the same user.
         const room = `!${local}:${evil.serverName}`;
         const invitee = userOn(ctx, target, `bob${local}`);
-        const send = async (event: Json) =>
-          answerOf(
-            await evil.request(
-              target.serverName,
-              'PUT',
-              invitePath(room, idOf(event)),
-              inviteBody(
-                event,
-                await impostorRoomSummary(evil, String(event.room_id), String(event.sender)),
-              ),
-            ),
-          );
+        const send = (event: Json) => impostorInvite(evil, target.serverName, event);
         const first = await evil.signEvent(
           memberEvent(ctx, evil.serverName, room, eve, invitee, 'invite'),
         );

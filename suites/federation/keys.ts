@@ -36,11 +36,11 @@ import {
   createRoom,
   expectAuthenticated,
   expectUnauthorized,
-  idOf,
   impostor,
   invitePath,
   inviteBody,
   impostorRoomSummary,
+  impostorInvite,
   inviteUser,
   jsonObject,
   memberEvent,
@@ -460,22 +460,11 @@ export const keyCertificateChecked = defineCheck({
 
 /** The invited target co-signs an invite of the impostor's: the answer and the sent event. */
 async function coSign(
-  ctx: CheckContext,
   evil: Impostor,
   invitedServer: string,
   event: Json,
 ): Promise<{ answer: Answer; returned: Json | undefined }> {
-  const answer = await answerOf(
-    await evil.request(
-      invitedServer,
-      'PUT',
-      invitePath(String(event.room_id), idOf(event)),
-      inviteBody(
-        event,
-        await impostorRoomSummary(evil, String(event.room_id), String(event.sender)),
-      ),
-    ),
-  );
+  const answer = await impostorInvite(evil, invitedServer, event);
   const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
   return { answer, returned };
 }
@@ -545,7 +534,7 @@ export const canonicalJsonSigning = defineCheck({
             'org.fedconn.extra': { ...member, ...ORDER_PROBE },
           }),
         );
-        const { answer, returned } = await coSign(ctx, evil, invited.serverName, event);
+        const { answer, returned } = await coSign(evil, invited.serverName, event);
         expectThat(
           answer.status === 200 && returned !== undefined,
           `${invited.serverName} refused an invite whose signature is valid over canonical JSON (it canonicalises differently)`,
@@ -716,7 +705,7 @@ export const jsonSigningRules = defineCheck({
           ...signed,
           signatures: { ...signed.signatures, [evil.serverName]: { ...own, ...foreign } },
         };
-        const { answer, returned } = await coSign(ctx, evil, invited.serverName, event);
+        const { answer, returned } = await coSign(evil, invited.serverName, event);
         expectThat(
           answer.status === 200 && returned !== undefined,
           `${invited.serverName} refused an invite with a valid ed25519 signature next to signatures of unknown algorithms, or with an unsigned member`,
@@ -739,7 +728,7 @@ export const jsonSigningRules = defineCheck({
         );
         // Only signatures of unknown algorithms (and an ed25519 id of no published key)
         // leave no usable signature: the invite must be refused.
-        const unusable = await coSign(ctx, evil, invited.serverName, {
+        const unusable = await coSign(evil, invited.serverName, {
           ...signed,
           origin_server_ts: Number(signed.origin_server_ts) + 1,
           signatures: {
@@ -833,7 +822,6 @@ export const unpaddedBase64Emitted = defineCheck({
       async (local) => {
         // An event signature: the target co-signs an invite.
         const { returned } = await coSign(
-          ctx,
           evil,
           target.serverName,
           await evil.signEvent(

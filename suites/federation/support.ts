@@ -228,6 +228,23 @@ export function recordTransactions(received: Json[]): (app: Hono) => void {
   };
 }
 
+/** The impostor invites with PUT /v2/invite to `destination`, as the room's holder would. */
+export async function impostorInvite(
+  evil: Impostor,
+  destination: string,
+  event: Json,
+): Promise<Answer> {
+  const roomId = String(event.room_id);
+  return answerOf(
+    await evil.request(
+      destination,
+      'PUT',
+      invitePath(roomId, idOf(event)),
+      inviteBody(event, await impostorRoomSummary(evil, roomId, String(event.sender))),
+    ),
+  );
+}
+
 /** A PUT /send with no PDUs: 200 when the request authenticates, 401 when not. */
 export async function probe(
   ctx: CheckContext,
