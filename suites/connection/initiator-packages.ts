@@ -1,6 +1,6 @@
 // The initiator uses only packages it verified (CONN-PKG-05 and -06, CLIENT role):
 // fedconn serves the responder's homeserver itself (an impostor AS for
-// FORGED_DOMAIN) and hands the reference client forged, tampered, foreign or
+// a forged domain) and hands the reference client forged, tampered, foreign or
 // stale packages; the initiator must refuse each, create no group and send nothing.
 import fc from 'fast-check';
 import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
@@ -14,14 +14,17 @@ import {
 } from '../../simulator/protocol/packages/connection-package.ts';
 import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
 import { referenceUser, type Sent } from './initiator-support.ts';
-import { flipped, forgeChain, FORGED_DOMAIN, FORGED_USER } from './responder-support.ts';
+import { flipped, forgeChain, FORGED_DOMAIN, forgedUser } from './responder-support.ts';
 import { AS, firstServer, rngFor } from './support.ts';
-import { hostAt } from '../harness/peers.ts';
+import { hostNamed } from '../harness/peers.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 const ALIAS = 'forged-alias';
 const NEEDS = ['reference-client', 'impostor'] as const;
+// Each check judges the initiator alone: fedconn plays the servers, so a server half of a rule
+// (an AS's own obligations) is another check's, and a real target gets `n/a` here.
+const ROLES = ['CLIENT'] as const;
 
 type Via = 'user-id' | 'alias';
 
@@ -32,14 +35,14 @@ interface Served {
   readonly payload?: unknown;
 }
 
-/** The reference initiator and the impostor AS of FORGED_DOMAIN it connects to. */
+/** The reference initiator and the impostor AS of a forged domain it connects to. */
 async function impostorStage(ctx: CheckContext, label: string) {
   const { user, log } = await referenceUser(ctx, firstServer(ctx), label, 1);
   let served: Served = {
     published: { as_credentials: [], as_intermediate_credentials: [], revoked_fingerprints: [] },
     packages: [],
   };
-  await hostAt(ctx, FORGED_DOMAIN, (request) => {
+  const domain = await hostNamed(ctx, FORGED_DOMAIN, (request) => {
     const path = decodeURIComponent(new URL(request.url).pathname);
     if (request.method === 'GET' && path === `${AS}/credentials`)
       return Promise.resolve(Response.json(served.published));
@@ -58,7 +61,7 @@ async function impostorStage(ctx: CheckContext, label: string) {
     let threw: string | undefined;
     try {
       await initiator.connect(
-        target === 'user-id' ? { userId: FORGED_USER } : { alias: ALIAS, server: FORGED_DOMAIN },
+        target === 'user-id' ? { userId: forgedUser(domain) } : { alias: ALIAS, server: domain },
       );
     } catch (error) {
       threw = error instanceof Error ? error.message : String(error);
@@ -71,12 +74,12 @@ async function impostorStage(ctx: CheckContext, label: string) {
       newGroups: initiator.groups.size - groups,
     };
   };
-  return { offer };
+  return { offer, domain, sender: forgedUser(domain) };
 }
 
-/** A package of FORGED_USER signed under a fresh forged chain, with the given lifetime. */
-async function forgedPackage(rng: Rng, now: number, lifetime?: ExpirationData) {
-  const chain = await forgeChain(fork(rng, 'chain'), now);
+/** A package of the forged domain's sender, under a fresh forged chain, with the given lifetime. */
+async function forgedPackage(rng: Rng, now: number, domain: string, lifetime?: ExpirationData) {
+  const chain = await forgeChain(fork(rng, 'chain'), now, domain);
   const made = await createConnectionPackage({
     rng: fork(rng, 'package'),
     lifetime: lifetime ?? { not_before: now - MINUTE, not_after: now + 30 * DAY },
@@ -134,14 +137,15 @@ export const initiatorVerifiesPackages = defineCheck({
   rules: ['CONN-PKG-06'],
   profiles: ['multi-device', 'aliases'],
   needs: NEEDS,
+  roles: ROLES,
   async run(ctx) {
     const s = await impostorStage(ctx, 'pkg06');
     const rng = rngFor(ctx, 'pkg06');
     const now = () => ctx.instance.clock.now();
-    const control = await forgedPackage(fork(rng, 'control'), now());
+    const control = await forgedPackage(fork(rng, 'control'), now(), s.domain);
     expectUsed(
       await s.offer({ published: control.chain.published, packages: [control.pkg] }, 'user-id'),
-      `package of ${FORGED_USER}`,
+      `package of ${s.sender}`,
     );
     let run = 0;
     await checkProperty(
@@ -152,7 +156,7 @@ export const initiatorVerifiesPackages = defineCheck({
       ],
       async (corruption, bit) => {
         const r = fork(rng, `run ${run++}`);
-        const { chain, pkg } = await forgedPackage(r, now());
+        const { chain, pkg } = await forgedPackage(r, now(), s.domain);
         let published = chain.published;
         let served: ConnectionPackage = pkg;
         if (corruption === 'signature-bit') {
@@ -174,17 +178,17 @@ export const initiatorVerifiesPackages = defineCheck({
           };
         } else if (corruption === 'credential-of-another-client') {
           // A valid credential of another client of the same user; the signature is device-1's.
-          const sibling = await forgeChain(fork(r, 'sibling'), now(), {
+          const sibling = await forgeChain(fork(r, 'sibling'), now(), s.domain, {
             keys: { as: chain.keys.as, intermediate: chain.keys.intermediate },
             device: 'device-2',
           });
           served = { ...pkg, client_credential: sibling.client };
         } else if (corruption === 'issuer-not-published') {
           // Signed and chained correctly, but under an AS the user's homeserver does not publish.
-          published = (await forgeChain(fork(r, 'published'), now())).published;
+          published = (await forgeChain(fork(r, 'published'), now(), s.domain)).published;
         } else {
-          const other = await forgeChain(fork(r, 'other user'), now(), {
-            userId: `@eve:${FORGED_DOMAIN}`,
+          const other = await forgeChain(fork(r, 'other user'), now(), s.domain, {
+            userId: `@eve:${s.domain}`,
           });
           served = (
             await createConnectionPackage({
@@ -198,7 +202,7 @@ export const initiatorVerifiesPackages = defineCheck({
         }
         expectRefusedByInitiator(
           await s.offer({ published, packages: [served] }, 'user-id'),
-          `a package of ${FORGED_USER} with ${corruption}${corruption === 'signature-bit' ? ` ${bit}` : ''}`,
+          `a package of ${s.sender} with ${corruption}${corruption === 'signature-bit' ? ` ${bit}` : ''}`,
           ['bad-signature', 'credential-rejected'],
         );
       },
@@ -214,12 +218,13 @@ export const initiatorRefusesStalePackages = defineCheck({
   rules: ['CONN-PKG-05'],
   profiles: ['multi-device', 'aliases'],
   needs: NEEDS,
+  roles: ROLES,
   async run(ctx) {
     const s = await impostorStage(ctx, 'pkg05');
     const rng = rngFor(ctx, 'pkg05 initiator');
     const now = () => ctx.instance.clock.now();
     const offerWithLifetime = async (r: Rng, lifetime: ExpirationData | undefined, via: Via) => {
-      const { chain, pkg } = await forgedPackage(r, now(), lifetime);
+      const { chain, pkg } = await forgedPackage(r, now(), s.domain, lifetime);
       const payload = (
         await createConnectionPackagePayload({
           rng: fork(r, 'payload'),
@@ -259,7 +264,7 @@ export const initiatorRefusesStalePackages = defineCheck({
               };
         expectRefusedByInitiator(
           await offerWithLifetime(fork(rng, `run ${run++}`), lifetime, via),
-          `a ${via === 'alias' ? 'payload of an alias' : `package of ${FORGED_USER}`} ${state === 'expired' ? `that expired ${offsetMinutes} min ago` : `valid only from ${offsetMinutes} min from now`}`,
+          `a ${via === 'alias' ? 'payload of an alias' : `package of ${s.sender}`} ${state === 'expired' ? `that expired ${offsetMinutes} min ago` : `valid only from ${offsetMinutes} min from now`}`,
           [state],
         );
       },

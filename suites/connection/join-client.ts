@@ -22,7 +22,7 @@ import {
 import { populate } from '../../simulator/scenario.ts';
 import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
 import { createQueue, DS, memberFrom } from './race-mls.ts';
-import { flipped, forgeChain, FORGED_DOMAIN, FORGED_USER } from './responder-support.ts';
+import { flipped, forgeChain, FORGED_DOMAIN, forgedUser } from './responder-support.ts';
 import { AS, aliasName, expectOk, rngFor, send } from './support.ts';
 import {
   connectTo,
@@ -32,7 +32,7 @@ import {
   settlePair,
   serverAt,
 } from './trust-support.ts';
-import { hostAt } from '../harness/peers.ts';
+import { hostNamed } from '../harness/peers.ts';
 
 const PROFILES = ['multi-device', 'aliases'] as const;
 
@@ -174,7 +174,7 @@ export const initiatorAuthenticatesJoiner = defineCheck({
       as_intermediate_credentials: [],
       revoked_fingerprints: [],
     };
-    await hostAt(ctx, FORGED_DOMAIN, (request) =>
+    const domain = await hostNamed(ctx, FORGED_DOMAIN, (request) =>
       Promise.resolve(
         new URL(request.url).pathname === `${AS}/credentials`
           ? Response.json(published)
@@ -227,6 +227,7 @@ export const initiatorAuthenticatesJoiner = defineCheck({
       const credentialInfo = await thirdPartyInfo(kind, {
         rng: r,
         now: ctx.instance.clock.now(),
+        domain,
         leaf: joiner.signaturePublicKey,
         credentialKey: entry.credentialKey,
         ownInfo: body.credential_infos[0] ?? '',
@@ -256,8 +257,8 @@ export const initiatorAuthenticatesJoiner = defineCheck({
     const control = await attempt('valid');
     expectEqual(
       control.after,
-      control.before.map((users) => [...(users ?? []), FORGED_USER]),
-      `control: the users the initiator sees in its group after ${FORGED_USER} joined with a valid credential`,
+      control.before.map((users) => [...(users ?? []), forgedUser(domain)]),
+      `control: the users the initiator sees in its group after ${forgedUser(domain)} joined with a valid credential`,
     );
     for (const kind of JOINERS) {
       const { groupId, before, after } = await attempt(kind);
@@ -292,6 +293,8 @@ async function thirdPartyInfo(
   input: {
     readonly rng: ReturnType<typeof rngFor>;
     readonly now: number;
+    /** The forged domain the third party's chain is of. */
+    readonly domain: string;
     readonly leaf: Uint8Array;
     readonly credentialKey: Uint8Array;
     /** The initiator's own CredentialInfo, as the DS serves it. */
@@ -313,8 +316,8 @@ async function thirdPartyInfo(
     case 'valid':
     case 'unpublished-domain':
     case 'broken-signature': {
-      const f = await forgeChain(fork(input.rng, 'chain'), input.now);
-      const other = await forgeChain(fork(input.rng, 'other chain'), input.now);
+      const f = await forgeChain(fork(input.rng, 'chain'), input.now, input.domain);
+      const other = await forgeChain(fork(input.rng, 'other chain'), input.now, input.domain);
       // An unpublished domain: the AS publishes another chain than the joiner's.
       input.publish(kind === 'unpublished-domain' ? other.published : f.published);
       const credential =

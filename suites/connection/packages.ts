@@ -313,6 +313,8 @@ export const clientsPublishSignedPackages = defineCheck({
   rules: ['CONN-PKG-01'],
   profiles: ['multi-device', 'aliases'],
   needs: ['reference-client'],
+  // What the clients upload, whatever the AS does with it: the AS half is the check above.
+  roles: ['CLIENT'],
   async run(ctx) {
     const server = firstServer(ctx);
     let run = 0;

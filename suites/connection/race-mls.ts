@@ -77,7 +77,8 @@ export async function craftGroup(
   ds: TargetServer,
   rng: Rng,
 ): Promise<CraftedGroup> {
-  const groupIdBytes = fork(rng, 'group id').bytes(16);
+  // A server outlives runs: the id is fresh in each open, like the users.
+  const groupIdBytes = fork(rng, `group id${ctx.instance.namespace}`).bytes(16);
   const id = encodeUnpaddedBase64Url(groupIdBytes);
   const earKey = b64(fork(rng, 'ear key').bytes(32));
   const creator = await memberFrom(rng, 'creator');

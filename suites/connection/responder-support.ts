@@ -40,14 +40,18 @@ import type { ConnectionPackage } from '../../simulator/protocol/packages/connec
 import { populate } from '../../simulator/scenario.ts';
 import { CheckFailure, expectThat, type CheckContext } from '../harness/check.ts';
 import { AS, expectOk, firstServer, rngFor, send } from './support.ts';
-import { hostAt } from '../harness/peers.ts';
+import { hostNamed } from '../harness/peers.ts';
 
 /** The HPKE info under which establishment packages are sealed (docs/binding.md). */
 export const CEP_INFO = new TextEncoder().encode('fedconn-v1 ConnectionEstablishmentPackage');
 
-/** The domain fedconn serves itself; its AS credentials are whatever the check forges. */
+/**
+ * The name fedconn asks for the domain it serves itself (its AS credentials are whatever
+ * the check forges); a real target gives another (localhost:PORT), see hostNamed.
+ */
 export const FORGED_DOMAIN = 'forged.example';
-export const FORGED_USER = `@mallory:${FORGED_DOMAIN}`;
+/** The forged sender of `domain`. */
+export const forgedUser = (domain: string) => `@mallory:${domain}`;
 
 export const TYPE_OF: Record<ChainLevel, CredentialType> = {
   as: 'AsCredential',
@@ -65,10 +69,11 @@ export interface Forged {
   readonly published: AsCredentialsResponse;
 }
 
-/** A valid chain for FORGED_DOMAIN (or `userId`'s domain), with keys and windows as given. */
+/** A valid chain for `domain` (its user `userId`, by default mallory), with keys and windows as given. */
 export async function forgeChain(
   rng: Rng,
   now: number,
+  domain: string,
   options: {
     readonly userId?: string;
     readonly device?: string;
@@ -85,7 +90,7 @@ export async function forgeChain(
   };
   const as = await issueAsCredential({
     key: keys.as,
-    domain: FORGED_DOMAIN,
+    domain,
     expiration: windows.as,
   });
   const intermediate = await issueIntermediateCredential({
@@ -96,7 +101,10 @@ export async function forgeChain(
   });
   const request = await createClientCredentialRequest({
     key: keys.client,
-    clientId: { user_id: options.userId ?? FORGED_USER, client: options.device ?? 'device-1' },
+    clientId: {
+      user_id: options.userId ?? forgedUser(domain),
+      client: options.device ?? 'device-1',
+    },
     intermediate,
     expiration: windows.client,
   });
@@ -141,9 +149,12 @@ export const deliveryOf = (f: Forged): Delivery => ({
   key: f.keys.client,
 });
 
-/** The responder, the impostor AS of FORGED_DOMAIN, and the responder's package key and queue. */
+/** The responder, the impostor AS of a forged domain, and the responder's package key and queue. */
 export interface Stage {
   readonly ctx: CheckContext;
+  /** The domain of the impostor AS, and its sender. */
+  readonly domain: string;
+  readonly sender: string;
   readonly user: PhoenixUser;
   readonly responder: PhoenixClient;
   readonly encryptionKey: Uint8Array;
@@ -156,7 +167,7 @@ export interface Stage {
   now(): number;
 }
 
-/** A responder on the first server and the impostor AS of FORGED_DOMAIN. */
+/** A responder on the first server and the impostor AS of a forged domain. */
 export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
   const server = firstServer(ctx);
   const population = await populate(ctx.instance.env(`responder ${label}`), {
@@ -178,7 +189,7 @@ export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
     as_intermediate_credentials: [],
     revoked_fingerprints: [],
   };
-  await hostAt(ctx, FORGED_DOMAIN, (request) => {
+  const domain = await hostNamed(ctx, FORGED_DOMAIN, (request) => {
     const path = new URL(request.url).pathname;
     if (request.method === 'GET' && path === `${AS}/credentials`) {
       return Promise.resolve(Response.json(published));
@@ -200,6 +211,8 @@ export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
   const { client } = found.client_credential.payload.client_id;
   const s: Stage = {
     ctx,
+    domain,
+    sender: forgedUser(domain),
     user,
     responder: user.primary,
     encryptionKey: key.value,
@@ -212,11 +225,11 @@ export async function stage(ctx: CheckContext, label: string): Promise<Stage> {
     now: () => ctx.instance.clock.now(),
   };
   // Control: an uncorrupted forged chain is accepted, so a rejection below is the corruption's.
-  const control = await forgeChain(fork(s.rng, 'control'), s.now());
+  const control = await forgeChain(fork(s.rng, 'control'), s.now(), domain);
   const events = await deliverAndRun(s, deliveryOf(control), 'control');
   expectThat(
     events.some((e) => e.type === 'offer-shown'),
-    `control: the responder did not show a valid establishment package from ${FORGED_USER}`,
+    `control: the responder did not show a valid establishment package from ${s.sender}`,
     'an offer-shown event',
     events,
   );

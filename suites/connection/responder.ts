@@ -45,7 +45,7 @@ import {
   flipped,
   forgeChain,
   FORGED_DOMAIN,
-  FORGED_USER,
+  forgedUser,
   issuerOf,
   LEVELS,
   linkOf,
@@ -60,12 +60,15 @@ import {
   type Forged,
   type Stage,
 } from './responder-support.ts';
-import { hostAt } from '../harness/peers.ts';
+import { hostNamed } from '../harness/peers.ts';
 
 const DAY = 86_400_000;
 const YEAR = 365 * DAY;
 const PROFILES = ['multi-device', 'aliases'] as const;
 const NEEDS = ['reference-client', 'impostor'] as const;
+// Each check judges the reference client alone: fedconn plays the servers, so a server half of a rule
+// (an AS's own obligations) is another check's, and a real target gets `n/a` here.
+const ROLES = ['CLIENT'] as const;
 
 const level = fc.constantFrom<ChainLevel>(...LEVELS);
 
@@ -87,7 +90,7 @@ async function rejectsEach<Ts extends [unknown, ...unknown[]]>(
     ctx,
     arbitraries,
     async (...args: Ts) => {
-      const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now());
+      const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now(), s.domain);
       const { delivery, expected, accepts } = await make(s, f, ...args);
       await expectRejected(
         s,
@@ -113,6 +116,7 @@ export const responderVerifiesChain = defineCheck({
   rules: ['CRED-CHAIN-01'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<
       [ChainLevel, 'verifying_key' | 'self_signature' | 'signature' | 'wrong-signer', number]
@@ -154,6 +158,7 @@ export const responderChecksIntermediateIssuer = defineCheck({
   rules: ['CRED-CHAIN-03'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[IssuerCase]>(
       ctx,
@@ -170,7 +175,7 @@ export const responderChecksIntermediateIssuer = defineCheck({
         const window = f.as.payload.expiration_data;
         const other = await issueAsCredential({
           key: otherKey,
-          domain: kind === 'foreign-domain-as' ? 'elsewhere.example' : FORGED_DOMAIN,
+          domain: kind === 'foreign-domain-as' ? 'elsewhere.example' : s.domain,
           expiration: window,
         });
         // foreign/unpublished: signed by the AS it names; fingerprint-names-another: signed by
@@ -208,6 +213,7 @@ export const responderChecksClientIssuer = defineCheck({
   rules: ['CRED-CHAIN-04'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[ClientIssuerCase]>(
       ctx,
@@ -223,7 +229,7 @@ export const responderChecksClientIssuer = defineCheck({
         const otherKey = await generateEd25519KeyPair(fork(s.rng, `other intermediate ${kind}`));
         const payload: AsIntermediateCredentialPayload = {
           ...f.intermediate.payload,
-          domain: kind === 'other-domain-intermediate' ? 'elsewhere.example' : FORGED_DOMAIN,
+          domain: kind === 'other-domain-intermediate' ? 'elsewhere.example' : s.domain,
           verifying_key: encodeUnpaddedBase64(otherKey.publicKey),
         };
         const other: AsIntermediateCredential = await signRequest(
@@ -281,6 +287,7 @@ export const responderChecksValidity = defineCheck({
   rules: ['CRED-CHAIN-05'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[ChainLevel, 'expired' | 'not-yet-valid', number]>(
       ctx,
@@ -291,9 +298,14 @@ export const responderChecksValidity = defineCheck({
         fc.integer({ min: 1, max: 30 * DAY }),
       ],
       async (s, _f, at, when, off) => {
-        const forged = await forgeChain(fork(s.rng, `time ${at} ${when} ${off}`), s.now(), {
-          windows: outOfTime(s.now(), at, when, off),
-        });
+        const forged = await forgeChain(
+          fork(s.rng, `time ${at} ${when} ${off}`),
+          s.now(),
+          s.domain,
+          {
+            windows: outOfTime(s.now(), at, when, off),
+          },
+        );
         return { delivery: deliveryOf(forged), expected: chainReason(at, when) };
       },
       6,
@@ -307,6 +319,7 @@ export const responderChecksNesting = defineCheck({
   rules: ['CRED-CHAIN-06'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<['intermediate' | 'client', 'before' | 'after', number]>(
       ctx,
@@ -328,7 +341,7 @@ export const responderChecksNesting = defineCheck({
           side === 'before'
             ? { ...w[at], not_before: signer.not_before - by }
             : { ...w[at], not_after: signer.not_after + by };
-        const forged = await forgeChain(fork(s.rng, `nest ${at} ${side} ${by}`), now, {
+        const forged = await forgeChain(fork(s.rng, `nest ${at} ${side} ${by}`), now, s.domain, {
           windows: w,
         });
         return {
@@ -358,6 +371,7 @@ export const responderChecksLabels = defineCheck({
   rules: ['CRED-CHAIN-07'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[ChainLevel, 'signature' | 'self_signature', SignatureLabel]>(
       ctx,
@@ -397,6 +411,7 @@ export const responderChecksRevocation = defineCheck({
   rules: ['CRED-CHAIN-09'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[ChainLevel, number]>(
       ctx,
@@ -443,6 +458,7 @@ export const responderRejectsMalleated = defineCheck({
   rules: ['CRED-CHAIN-10'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[Malleable]>(
       ctx,
@@ -509,13 +525,14 @@ export const responderRejectsSmallOrderKeys = defineCheck({
   rules: ['CRED-CHAIN-11'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[ChainLevel, number]>(
       ctx,
       'chain11',
       [level, fc.nat(SMALL_ORDER_ENCODINGS.length - 1)],
       async (s, _f, at, index) => {
-        const forged = await forgeChain(fork(s.rng, `small ${at} ${index}`), s.now(), {
+        const forged = await forgeChain(fork(s.rng, `small ${at} ${index}`), s.now(), s.domain, {
           keys: { [at]: smallOrderKey(index, fork(s.rng, `small key ${at} ${index}`)) },
         });
         return { delivery: deliveryOf(forged), expected: chainReason(at, 'small-order-key') };
@@ -539,6 +556,7 @@ export const responderChecksPackageSignature = defineCheck({
   rules: ['CONN-CEP-04'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   run: (ctx) =>
     rejectsEach<[CepCorruption, number]>(
       ctx,
@@ -637,7 +655,7 @@ async function garbage(s: Stage, f: Forged, kind: Garbage, n: number): Promise<u
     case 'not-json':
       return seal(r.bytes(1 + (n % 64)));
     case 'not-a-package': {
-      const json = canonicalJson({ version: 1, sender: FORGED_USER, hello: n });
+      const json = canonicalJson({ version: 1, sender: s.sender, hello: n });
       if (!json.ok) throw new Error('unreachable');
       return seal(new TextEncoder().encode(json.value));
     }
@@ -649,6 +667,7 @@ export const responderDiscardsGarbage = defineCheck({
   rules: ['CONN-CEP-05'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   async run(ctx) {
     const s = await stage(ctx, 'cep05');
     let run = 0;
@@ -669,7 +688,7 @@ export const responderDiscardsGarbage = defineCheck({
         fc.nat(1000),
       ] as [fc.Arbitrary<Garbage[]>, fc.Arbitrary<number>],
       async (kinds, n) => {
-        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now());
+        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now(), s.domain);
         s.publish(f.published);
         for (const [i, kind] of kinds.entries()) {
           await enqueue(s, await garbage(s, f, kind, n + i), `a ${kind} message`);
@@ -687,10 +706,10 @@ export const responderDiscardsGarbage = defineCheck({
         );
         expectThat(
           shown.length === 1 &&
-            shown[0] === FORGED_USER &&
+            shown[0] === s.sender &&
             events.filter((e) => e.type === 'offer-shown').length === 1,
           'the valid package after the garbage was not processed',
-          `exactly one offer shown, from ${FORGED_USER}`,
+          `exactly one offer shown, from ${s.sender}`,
           { events, shown },
         );
         expectThat(
@@ -712,6 +731,7 @@ export const responderShowsCredentialName = defineCheck({
   rules: ['CONN-TRUST-02'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   async run(ctx) {
     const s = await stage(ctx, 'trust02');
     let run = 0;
@@ -722,8 +742,11 @@ export const responderShowsCredentialName = defineCheck({
         fc.constantFrom('Bank of Fedconn', 'device-1', '@admin:hs1.example', 'Ünïcode ☎', 'x'),
       ] as [fc.Arbitrary<string>, fc.Arbitrary<string>],
       async (localpart, device) => {
-        const userId = `@${localpart}:${FORGED_DOMAIN}`;
-        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now(), { userId, device });
+        const userId = `@${localpart}:${s.domain}`;
+        const f = await forgeChain(fork(s.rng, `run ${run++}`), s.now(), s.domain, {
+          userId,
+          device,
+        });
         s.publish(f.published);
         await enqueue(s, await sealedFor(s, deliveryOf(f)), `a package from ${userId}`);
         const events = await runResponder(s, `a package from ${userId} (device ${device})`);
@@ -750,6 +773,7 @@ export const initiatorChecksPackageUser = defineCheck({
   rules: ['CRED-CHAIN-12'],
   profiles: PROFILES,
   needs: NEEDS,
+  roles: ROLES,
   async run(ctx) {
     const server = ctx.instance.servers[0];
     if (server === undefined) throw new Error('the target has no servers');
@@ -768,7 +792,7 @@ export const initiatorChecksPackageUser = defineCheck({
       packages: [],
     };
     const received: string[] = [];
-    await hostAt(ctx, FORGED_DOMAIN, (request) => {
+    const domain = await hostNamed(ctx, FORGED_DOMAIN, (request) => {
       const path = decodeURIComponent(new URL(request.url).pathname);
       if (request.method === 'GET' && path === `${AS}/credentials`)
         return Promise.resolve(Response.json(served.published));
@@ -778,7 +802,7 @@ export const initiatorChecksPackageUser = defineCheck({
       return Promise.resolve(Response.json({}));
     });
     const offer = async (userId: string, credentialOf: string, label: string) => {
-      const f = await forgeChain(fork(rng, label), ctx.instance.clock.now(), {
+      const f = await forgeChain(fork(rng, label), ctx.instance.clock.now(), domain, {
         userId: credentialOf,
       });
       const now = ctx.instance.clock.now();
@@ -804,10 +828,11 @@ export const initiatorChecksPackageUser = defineCheck({
       }
     };
     // Control: a package carrying the looked-up user's own credential is used.
-    const control = await offer(FORGED_USER, FORGED_USER, 'control');
+    const sender = forgedUser(domain);
+    const control = await offer(sender, sender, 'control');
     expectThat(
       control.threw === undefined && control.received.length === 1,
-      `control: the initiator did not send an establishment package to ${FORGED_USER}`,
+      `control: the initiator did not send an establishment package to ${sender}`,
       'connect succeeds and posts one package to the queue',
       control,
     );
@@ -819,13 +844,13 @@ export const initiatorChecksPackageUser = defineCheck({
         fc.constantFrom<OtherUser>('another-user', 'case-variant', 'longer-name'),
       ] as [fc.Arbitrary<string>, fc.Arbitrary<OtherUser>],
       async (localpart, how) => {
-        const claimed = `@${localpart}:${FORGED_DOMAIN}`;
+        const claimed = `@${localpart}:${domain}`;
         const other =
           how === 'another-user'
-            ? `@${localpart === 'mallory' ? 'eve' : 'mallory'}:${FORGED_DOMAIN}`
+            ? `@${localpart === 'mallory' ? 'eve' : 'mallory'}:${domain}`
             : how === 'case-variant'
-              ? `@${localpart.toUpperCase()}${localpart === localpart.toUpperCase() ? 'X' : ''}:${FORGED_DOMAIN}`
-              : `@${localpart}0:${FORGED_DOMAIN}`;
+              ? `@${localpart.toUpperCase()}${localpart === localpart.toUpperCase() ? 'X' : ''}:${domain}`
+              : `@${localpart}0:${domain}`;
         const outcome = await offer(claimed, other, `run ${run++}`);
         expectThat(
           outcome.threw?.includes('credential-rejected') === true &&

@@ -39,9 +39,9 @@ const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 type Push = 'extra-envelope-field' | 'extra-package-field' | 'profile-package';
 const PUSHES: readonly Push[] = ['extra-envelope-field', 'extra-package-field', 'profile-package'];
 
-/** fedconn, as an initiator of FORGED_DOMAIN, pushes `secret` to the staged responder. */
+/** fedconn, as an initiator of its forged domain, pushes `secret` to the staged responder. */
 async function pushBeside(s: Stage, push: Push, secret: string, n: number) {
-  const f = await forgeChain(fork(s.rng, `push ${n}`), s.now());
+  const f = await forgeChain(fork(s.rng, `push ${n}`), s.now(), s.domain);
   s.publish(f.published);
   const what = `${push} carrying ${secret}`;
   switch (push) {

@@ -1,17 +1,16 @@
-// Peers under a fixed name: checks whose scenario names the server up front (a forged
-// domain the reference client is pointed at) host it here rather than through a name
-// the target picks.
+// Peers a check names up front (a forged domain the reference client is pointed at):
+// the simulator gives the name asked for, a real target the name its servers can reach
+// (localhost:PORT), so checks build user ids and credentials from the name given.
 import type { Handler } from '../../simulator/net/transport.ts';
 import type { CheckContext } from './check.ts';
 
-/** Hosts `handler` as the server `name`; fails where the target cannot give that name. */
-export async function hostAt(ctx: CheckContext, name: string, handler: Handler): Promise<void> {
+/** Hosts `handler` as a peer server, preferably named `preferred`; returns the name it got. */
+export async function hostNamed(
+  ctx: CheckContext,
+  preferred: string,
+  handler: Handler,
+): Promise<string> {
   const hostPeer = ctx.instance.hostPeer;
   if (hostPeer === undefined) throw new Error('this target cannot host peer servers');
-  const given = await hostPeer(name, () => Promise.resolve(handler));
-  if (given !== name) {
-    throw new Error(
-      `this check needs a peer named ${name}; the ${ctx.target.kind} target gave ${given}`,
-    );
-  }
+  return hostPeer(preferred, () => Promise.resolve(handler));
 }

@@ -3,6 +3,7 @@
 // check (full isolation, virtual time, server views), `http` talks to real
 // servers named in a target config file (shared between checks, so checks use
 // unique names; time cannot be moved and views are not available).
+import { randomBytes } from 'node:crypto';
 import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import type { Clock } from '../../simulator/net/clock.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
@@ -303,6 +304,9 @@ export function httpTarget(
     return found;
   };
   const originOf = (name: string) => server(name).base_url.replace(/\/$/, '');
+  // fedconn's clients reach a server the config does not name (a peer fedconn hosts) at
+  // https://<server_name>, as servers do.
+  const clientOriginOf = (name: string) => (byName.has(name) ? originOf(name) : `https://${name}`);
   const tokenOf = (name: string) => {
     const driver = server(name).driver;
     if (driver.kind === 'fedconn') return driver.provisioning_token;
@@ -328,10 +332,13 @@ export function httpTarget(
   const clientCertificates =
     federating.length > 0 && federating.every((s) => s.capabilities.client_certificates === true);
   let opened = 0;
+  // Servers outlive runs too: a run of the same seed again must not meet its own users.
+  // Names only: what a check does is the seed's, whatever the run's prefix.
+  const run = randomBytes(3).toString('hex');
   return {
     kind: 'http',
     // fedconn's peers listen on loopback, where a server on this machine reaches them.
-    provides: new Set<Need>(['impostor']),
+    provides: new Set<Need>(['impostor', 'reference-client']),
     label: options.label,
     phoenixProfiles: profiles,
     timedOutRequests: silent.timeouts,
@@ -341,7 +348,7 @@ export function httpTarget(
     },
     open({ seed, profile }) {
       // Servers outlive checks: a per-open namespace keeps users and aliases apart.
-      const namespace = `c${(opened++).toString(36)}${Buffer.from(seededRng(seed).bytes(3)).toString('hex')}-`;
+      const namespace = `c${run}${(opened++).toString(36)}${Buffer.from(seededRng(seed).bytes(2)).toString('hex')}-`;
       const clientRng = fork(seededRng(seed), 'clients');
       // The check's peers, started on demand and stopped with it.
       let peers: LoopbackPeers | undefined;
@@ -374,7 +381,7 @@ export function httpTarget(
           transport,
           clock: systemClock,
           rng: fork(clientRng, label),
-          originOf,
+          originOf: clientOriginOf,
           provisioningTokenOf: tokenOf,
         }),
         close: async () => {
