@@ -3,7 +3,7 @@
 import { meter, CRYPTO_OPS, type CryptoOp } from '../simulator/protocol/crypto/meter.ts';
 import { createScenario, createTargetScenario, serverName } from '../simulator/scenario.ts';
 import { ALL_SERVICES } from '../simulator/services/index.ts';
-import { serveFederation } from '../simulator/serve/serve.ts';
+import { inProfile, serveFederation } from '../simulator/serve/serve.ts';
 import type { Population } from '../simulator/scenario.ts';
 import type { Floor } from './floor.ts';
 import { median } from './stats.ts';
@@ -95,8 +95,7 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
   }
   // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
   const served = await serveFederation({
-    servers: [serverName(0), serverName(1)],
-    profile: 'multi-device',
+    servers: inProfile([serverName(0), serverName(1)], 'multi-device'),
     seed: 'bench http',
     services: ALL_SERVICES,
   });

@@ -85,8 +85,16 @@ function program(io: Io, setCode: (code: number) => void): Command {
   cli
     .command('serve')
     .description('run reference homeservers as real HTTP servers on loopback')
-    .option('--servers <n>', 'how many homeservers (hs1.example, hs2.example, ...)', '2')
-    .option('--profile <name>', 'Phoenix profile: multi-device or aliases', 'multi-device')
+    .option(
+      '--servers <n>',
+      'how many homeservers in each profile (hs1.example, hs2.example, ... on from the first profile)',
+      '2',
+    )
+    .option(
+      '--profile <names>',
+      'Phoenix profiles, comma-separated (multi-device, aliases); each gets --servers servers',
+      'multi-device,aliases',
+    )
     .option('--seed <seed>', 'seed for all key material', 'fedconn')
     .option('--config <file>', 'where to write the target config', 'reports/out/target.json')
     .option('--host <address>', 'address to listen on', '127.0.0.1')

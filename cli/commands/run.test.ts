@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import { serveFederation } from '../../simulator/serve/serve.ts';
+import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
 import { toFile } from '../../simulator/serve/target-config.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { RULES } from '../../suites/catalog/index.ts';
@@ -184,8 +184,7 @@ describe('fedconn run --target http against fedconn serve', () => {
   test('the same checked rules pass over real HTTP', async () => {
     // Three servers: the reference trust topology needs an untrusted pusher (IS-PUSH).
     const served = await serveFederation({
-      servers: ['hs1.example', 'hs2.example', 'hs3.example'],
-      profile: 'multi-device',
+      servers: inProfile(['hs1.example', 'hs2.example', 'hs3.example'], 'multi-device'),
       seed: 'http run',
       services: ALL_SERVICES,
     });

@@ -5,7 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { serverName } from '../../simulator/scenario.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
-import { serveFederation } from '../../simulator/serve/serve.ts';
+import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
+import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import { toFile } from '../../simulator/serve/target-config.ts';
 import { findMutant } from '../../suites/mutants.ts';
 import { UsageError, type Io } from '../io.ts';
@@ -32,11 +33,21 @@ export async function serveCommand(
   if (!Number.isInteger(count) || count < 1 || count > 16) {
     throw new UsageError(`--servers: expected an integer from 1 to 16, got "${options.servers}"`);
   }
-  if (options.profile !== 'multi-device' && options.profile !== 'aliases') {
-    throw new UsageError(`--profile: expected multi-device or aliases, got "${options.profile}"`);
+  const profiles: PhoenixProfile[] = [];
+  for (const p of options.profile.split(',').map((name) => name.trim())) {
+    if (p !== 'multi-device' && p !== 'aliases') {
+      throw new UsageError(
+        `--profile: expected multi-device, aliases or both (comma-separated), got "${p}"`,
+      );
+    }
+    profiles.push(p);
   }
+  if (new Set(profiles).size !== profiles.length) {
+    throw new UsageError(`--profile: "${options.profile}" names a profile twice`);
+  }
+  const total = count * profiles.length;
   const port = Number(options.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535 - count) {
+  if (!Number.isInteger(port) || port < 0 || port > 65535 - total) {
     throw new UsageError(`--port: expected a port number, got "${options.port}"`);
   }
   const mutant = options.mutant === undefined ? undefined : findMutant(options.mutant);
@@ -47,8 +58,13 @@ export async function serveCommand(
   }
   const served = await serveFederation({
     ...(mutant === undefined ? {} : { mutants: [mutant.name] }),
-    servers: Array.from({ length: count }, (_, i) => serverName(i)),
-    profile: options.profile,
+    // Profile after profile, each its own run of names: hs1..hsN, then hsN+1..hs2N.
+    servers: profiles.flatMap((profile, k) =>
+      inProfile(
+        Array.from({ length: count }, (_, i) => serverName(k * count + i)),
+        profile,
+      ),
+    ),
     seed: options.seed,
     services: ALL_SERVICES,
     host: options.host,
@@ -64,7 +80,7 @@ export async function serveCommand(
   }
   for (const s of served.config.servers) io.out(`${s.server_name.padEnd(16)} ${s.base_url}\n`);
   io.out(
-    `fedconn serve: ${count} reference homeservers (${options.profile})${options.tls === true ? ', HTTPS' : ''}${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
+    `fedconn serve: ${total} reference homeservers (${profiles.map((p) => `${count} ${p}`).join(', ')})${options.tls === true ? ', HTTPS' : ''}${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
   );
   io.out('ready; stop with Ctrl-C (SIGINT) or SIGTERM\n');
   const why = await until;

@@ -16,9 +16,22 @@ import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
 import { referenceTrust } from '../homeserver/sim-federation.ts';
 import { referenceRoles, type TargetConfig } from './target-config.ts';
 
-export interface ServeOptions {
-  readonly servers: readonly string[];
+/** One reference homeserver to serve: its name, and the Phoenix profile it runs. */
+export interface ServedServer {
+  readonly name: string;
   readonly profile: PhoenixProfile;
+}
+
+/** `names`, each in `profile`. */
+export const inProfile = (names: readonly string[], profile: PhoenixProfile): ServedServer[] =>
+  names.map((name) => ({ name, profile }));
+
+export interface ServeOptions {
+  /**
+   * The servers, in config order. Servers of one profile form one trust topology (the
+   * first two of each profile trust each other's identity service), as in the simulator.
+   */
+  readonly servers: readonly ServedServer[];
   readonly seed: string | number;
   readonly services: readonly Service[];
   readonly host?: string;
@@ -57,6 +70,10 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   const provisioningToken = Buffer.from(crypto.getRandomValues(new Uint8Array(18))).toString(
     'base64url',
   );
+  const profileOf = (i: number) => options.servers[i]?.profile ?? 'multi-device';
+  // The names of the servers in server i's profile, in order.
+  const sameProfile = (names: readonly string[], i: number) =>
+    names.filter((_, j) => profileOf(j) === profileOf(i));
   const listening: ServerType[] = [];
   const close = () =>
     Promise.all(
@@ -76,7 +93,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
     const identity = options.tls === true ? await loopbackIdentity() : undefined;
     const slots: { handler?: (request: Request) => Promise<Response> }[] = [];
     const names: string[] = [];
-    for (const [i, requested] of options.servers.entries()) {
+    for (const [i, { name: requested }] of options.servers.entries()) {
       const slot: (typeof slots)[number] = {};
       slots.push(slot);
       const fetch = (request: Request) =>
@@ -107,17 +124,18 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
       origins.set(name, `${identity === undefined ? 'http' : 'https'}://${host}:${address.port}`);
     }
     for (const [i, serverName] of names.entries()) {
+      const profile = profileOf(i);
       const homeserver = await createHomeserver({
         config: {
           serverName,
-          profile: options.profile,
+          profile,
           provisioningToken,
-          trustedIdentityServers: referenceTrust(names, serverName),
+          trustedIdentityServers: referenceTrust(sameProfile(names, i), serverName),
           mutants: new Set(options.mutants ?? []),
         },
         clock: systemClock,
         // Keyed by the requested name, so the same seed gives the same keys with or without TLS.
-        rng: fork(root, `server ${options.servers[i] ?? serverName}`),
+        rng: fork(root, `server ${options.servers[i]?.name ?? serverName}`),
         transport,
         observer,
         directory,
@@ -134,11 +152,11 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   return {
     config: {
       version: 2,
-      servers: names.map((server_name) => ({
+      servers: names.map((server_name, i) => ({
         server_name,
         base_url: origins.get(server_name) ?? '',
-        // Every role, and the reference trust topology (the first two trust each other).
-        roles: referenceRoles(names, server_name, options.profile),
+        // Every role, and the reference trust topology (the first two of a profile trust each other).
+        roles: referenceRoles(sameProfile(names, i), server_name, profileOf(i)),
         driver: { kind: 'fedconn', provisioning_token: provisioningToken },
         // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
         capabilities: { client_certificates: true },

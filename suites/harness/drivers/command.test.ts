@@ -11,7 +11,11 @@ import { getRule, PROFILES, RULES } from '../../catalog/index.ts';
 import { CHECKS } from '../../registry.ts';
 import { ALL_SERVICES } from '../../../simulator/services/index.ts';
 import { IDENTITY_SERVER_MUTANTS } from '../../../simulator/services/identity/mutants.ts';
-import { serveFederation, type ServedFederation } from '../../../simulator/serve/serve.ts';
+import {
+  inProfile,
+  serveFederation,
+  type ServedFederation,
+} from '../../../simulator/serve/serve.ts';
 import {
   parseTargetConfig,
   toFile,
@@ -436,8 +440,7 @@ describe('the example command driver against the reference over HTTP', () => {
   let report: RunReport;
   beforeAll(async () => {
     served = await serveFederation({
-      servers: SERVERS,
-      profile: 'multi-device',
+      servers: inProfile(SERVERS, 'multi-device'),
       seed: 'command driver',
       services: ALL_SERVICES,
     });
@@ -508,8 +511,7 @@ describe('the example command driver against mutants of the reference: the viola
       const rule = mutant.split('/')[0] ?? '';
       expect(getRule(rule as Parameters<typeof getRule>[0]).id).toBe(rule);
       const served = await serveFederation({
-        servers: SERVERS,
-        profile: 'multi-device',
+        servers: inProfile(SERVERS, 'multi-device'),
         seed: `command driver ${mutant}`,
         services: ALL_SERVICES,
         mutants: [mutant],
