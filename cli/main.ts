@@ -78,9 +78,21 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--only <names>', 'only these mutants', list)
     .option('--seed <n>', 'seed for the runs', '1')
     .option('--out <dir>', 'where to write mutants.json', 'reports/out')
-    .action(async (options: { list?: boolean; only?: string[]; seed?: string; out?: string }) => {
-      setCode(await mutantsCommand(options, io));
-    });
+    .option(
+      '--target <kind>',
+      'sim (default), or http: each server mutant served by fedconn serve and judged over HTTP',
+    )
+    .action(
+      async (options: {
+        list?: boolean;
+        only?: string[];
+        seed?: string;
+        out?: string;
+        target?: string;
+      }) => {
+        setCode(await mutantsCommand(options, io));
+      },
+    );
 
   cli
     .command('serve')

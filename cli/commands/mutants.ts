@@ -4,8 +4,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pc from 'picocolors';
 import { PROFILES } from '../../suites/catalog/index.ts';
-import { tryMutant, type MutantResult } from '../../suites/harness/mutation.ts';
-import { MUTANTS } from '../../suites/mutants.ts';
+import { tryMutant, type MutantResult, type ServedMutant } from '../../suites/harness/mutation.ts';
+import { httpTarget } from '../../suites/harness/target.ts';
+import { MUTANTS, type Mutant } from '../../suites/mutants.ts';
+import { serverName } from '../../simulator/scenario.ts';
+import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
+
+const PHOENIX_PROFILES = ['multi-device', 'aliases'] as const;
 import { CHECKS } from '../../suites/registry.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
@@ -17,9 +22,14 @@ export async function mutantsCommand(
     readonly only?: readonly string[];
     readonly seed?: string;
     readonly out?: string;
+    /** sim (default), or http: each server mutant served by fedconn serve, judged over HTTP. */
+    readonly target?: string;
   },
   io: Io,
 ): Promise<number> {
+  const target = options.target ?? 'sim';
+  if (target !== 'sim' && target !== 'http')
+    throw new UsageError(`--target: expected sim or http, got "${target}"`);
   const selected =
     options.only === undefined || options.only.length === 0
       ? MUTANTS
@@ -46,6 +56,9 @@ export async function mutantsCommand(
       seed,
       timeoutMs: 60_000,
       version: VERSION,
+      // Over http, the mutant's own rule is enough to see it killed (a family per served
+      // federation would cost minutes each).
+      ...(target === 'http' ? { serve: serveMutant, scope: 'rule' as const } : {}),
     });
     results.push(result);
     const verdict =
@@ -60,12 +73,38 @@ export async function mutantsCommand(
   }
   const dir = options.out ?? 'reports/out';
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, 'mutants.json');
-  writeFileSync(path, `${JSON.stringify({ seed, mutants: results }, null, 2)}\n`);
+  const path = join(dir, target === 'http' ? 'mutants-http.json' : 'mutants.json');
+  writeFileSync(path, `${JSON.stringify({ seed, target, mutants: results }, null, 2)}\n`);
   const survivors = results.filter((r) => r.note === undefined && !r.killed);
   const unchecked = results.filter((r) => r.note !== undefined).length;
   io.out(
-    `\n${results.length} mutants: ${results.filter((r) => r.killed).length} killed, ${survivors.length} survived, ${unchecked} unchecked (their rules are planned). Written: ${path}\n`,
+    `\n${results.length} mutants${target === 'http' ? ' over http (fedconn serve --mutant)' : ''}: ${results.filter((r) => r.killed).length} killed, ${survivors.length} survived, ${unchecked} unchecked (${target === 'http' ? 'client mutants, planned rules, or rules that get no verdict over http' : 'their rules are planned'}). Written: ${path}\n`,
   );
   return survivors.length === 0 ? EXIT.ok : EXIT.failures;
+}
+
+/** The reference federation of `fedconn serve --servers 3` (both profiles) serving `mutant`. */
+async function serveMutant(mutant: Mutant): Promise<ServedMutant> {
+  const served = await serveFederation({
+    servers: PHOENIX_PROFILES.flatMap((profile, k) =>
+      inProfile(
+        [0, 1, 2].map((i) => serverName(k * 3 + i)),
+        profile,
+      ),
+    ),
+    seed: 'fedconn',
+    services: ALL_SERVICES,
+    mutants: [mutant.name],
+  });
+  const target = httpTarget(served.config, {
+    timeoutMs: 10_000,
+    label: `fedconn serve --mutant ${mutant.name}`,
+  });
+  return {
+    target,
+    close: async () => {
+      await target.close();
+      await served.close();
+    },
+  };
 }

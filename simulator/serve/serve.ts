@@ -8,7 +8,10 @@ import type { AddressInfo } from 'node:net';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { systemClock } from '../net/clock.ts';
 import { Observer } from '../net/observer.ts';
-import { httpTransport } from '../net/transport.ts';
+import { compose, httpTransport, type Middleware } from '../net/transport.ts';
+import { TestNetwork } from '../net/test-network.ts';
+import { resolvingDirectory, scopedDirectory } from '../federation/discovery.ts';
+import { withTestNetworkApi } from './test-network-api.ts';
 import { isLoopbackHost, withLoopbackHttps } from '../net/bound-http.ts';
 import { loopbackIdentity } from '../net/self-signed.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
@@ -64,6 +67,10 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   const directory = {
     originOf: (name: string) => Promise.resolve(origins.get(name) ?? loopbackOrigin(name)),
   };
+  // Names outside the served servers and loopback resolve in each server's test network.
+  const isFixed = (name: string) => origins.has(name) || loopbackOrigin(name) !== undefined;
+  const outside = (url: URL) => isLoopbackHost(url.hostname);
+
   const timeoutMs = options.timeoutMs ?? 10_000;
   const transport = withLoopbackHttps(httpTransport({ timeoutMs }), timeoutMs);
   // A fresh random token per run: provisioning must not be guessable on a shared machine.
@@ -125,24 +132,39 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
     }
     for (const [i, serverName] of names.entries()) {
       const profile = profileOf(i);
+      const network = new TestNetwork(serverName, outside);
+      const mutants = new Set(options.mutants ?? []);
+      // Stamped as the sim stamps them, so a contact names the server that made it.
+      const outbound = compose(transport, stamp(serverName), network.middleware);
       const homeserver = await createHomeserver({
         config: {
           serverName,
           profile,
           provisioningToken,
           trustedIdentityServers: referenceTrust(sameProfile(names, i), serverName),
-          mutants: new Set(options.mutants ?? []),
+          mutants,
         },
         clock: systemClock,
         // Keyed by the requested name, so the same seed gives the same keys with or without TLS.
         rng: fork(root, `server ${options.servers[i]?.name ?? serverName}`),
-        transport,
+        transport: outbound,
         observer,
-        directory,
+        directory: scopedDirectory(
+          resolvingDirectory({
+            dns: network.dns,
+            transport: outbound,
+            clock: systemClock,
+            profile: 'matrix-current',
+            mutants,
+          }),
+          directory,
+          (name) => !isFixed(name),
+        ),
         services: options.services,
       });
       const slot = slots[i];
-      if (slot !== undefined) slot.handler = homeserver.fetch;
+      if (slot !== undefined)
+        slot.handler = withTestNetworkApi(network, provisioningToken, homeserver.fetch);
     }
   } catch (error) {
     await close();
@@ -158,14 +180,25 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
         // Every role, and the reference trust topology (the first two of a profile trust each other).
         roles: referenceRoles(sameProfile(names, i), server_name, profileOf(i)),
         driver: { kind: 'fedconn', provisioning_token: provisioningToken },
-        // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06).
-        capabilities: { client_certificates: true },
+        // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06), and
+        // resolves other names in a test network fedconn provisions (FED-NAME).
+        capabilities: { client_certificates: true, test_network: 'matrix-current' },
       })),
     },
     observer,
     close,
   };
 }
+
+/** Marks requests as sent by `serverName`, as the simulator's servers mark theirs. */
+const stamp =
+  (serverName: string): Middleware =>
+  (next) =>
+  (request) => {
+    const stamped = new Request(request);
+    stamped.headers.set('x-fedconn-from', serverName);
+    return next(stamped);
+  };
 
 /** https://<name> for a server name with an explicit port on loopback, else undefined. */
 function loopbackOrigin(name: string): string | undefined {

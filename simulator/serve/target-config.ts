@@ -18,6 +18,13 @@ const argv = z.array(z.string()).min(1, 'must name a program: ["program", "arg",
 const capabilitiesSchema = z.strictObject({
   /** matrix-2014 FED-AUTH-06: a presented TLS client certificate is checked. */
   client_certificates: z.boolean({ error: 'must be true or false' }).optional(),
+  /**
+   * FED-NAME: the server resolves other servers' names in a test network fedconn
+   * provisions (docs/drivers.md), by the discovery algorithm of this Matrix profile.
+   */
+  test_network: z
+    .enum(['matrix-2014', 'matrix-current'], { error: 'must be "matrix-2014" or "matrix-current"' })
+    .optional(),
 });
 
 const rolesSchema = z
@@ -142,7 +149,10 @@ export interface ServerConfig {
   readonly base_url: string;
   readonly roles: ServerRoles;
   readonly driver: DriverConfig;
-  readonly capabilities: { readonly client_certificates?: boolean | undefined };
+  readonly capabilities: {
+    readonly client_certificates?: boolean | undefined;
+    readonly test_network?: MatrixProfile | undefined;
+  };
 }
 
 /** Every config, whatever its version, in the shape of version 2. */

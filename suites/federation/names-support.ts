@@ -51,8 +51,8 @@ let rooms = 0;
 export async function contact(ctx: CheckContext, name: string): Promise<Attempt> {
   const dns = controlledDns(ctx);
   const sender: TargetServer = server(ctx, 0);
-  const lookupsBefore = dns.lookups().length;
-  const contactsBefore = dns.contacts().length;
+  const lookupsBefore = (await dns.lookups()).length;
+  const contactsBefore = (await dns.contacts()).length;
   const answer = await joinRoom(
     ctx,
     sender,
@@ -60,12 +60,12 @@ export async function contact(ctx: CheckContext, name: string): Promise<Attempt>
     userOn(ctx, sender, 'namer'),
     name,
   );
-  const contacts = dns.contacts().slice(contactsBefore);
+  const contacts = (await dns.contacts()).slice(contactsBefore);
   const isWellKnown = (c: Contact) => new URL(c.url).pathname === WELL_KNOWN_PATH;
   return {
     name,
     answer,
-    lookups: dns.lookups().slice(lookupsBefore),
+    lookups: (await dns.lookups()).slice(lookupsBefore),
     wellKnownFetches: contacts.filter(isWellKnown),
     connections: contacts.filter((c) => !isWellKnown(c)),
   };
@@ -130,15 +130,15 @@ export function relabel(
 }
 
 /** Puts the world into the target's DNS and serves its .well-known answers. */
-export function install(ctx: CheckContext, tables: DiscoveryTables): void {
+export async function install(ctx: CheckContext, tables: DiscoveryTables): Promise<void> {
   const dns = controlledDns(ctx);
   for (const [name, addresses] of Object.entries(tables.address ?? {})) {
-    dns.setAddress(name, addresses);
+    await dns.setAddress(name, addresses);
   }
-  for (const [owner, records] of Object.entries(tables.srv ?? {})) dns.setSrv(owner, records);
+  for (const [owner, records] of Object.entries(tables.srv ?? {})) await dns.setSrv(owner, records);
   for (const [host, fetch] of Object.entries(tables.wellKnown ?? {})) {
     // Only answers are served; any fetch error is modelled as nothing listening.
-    if (fetch.kind === 'response') dns.serve(host, () => Promise.resolve(responseOf(fetch)));
+    if (fetch.kind === 'response') await dns.serve(host, () => Promise.resolve(responseOf(fetch)));
   }
 }
 

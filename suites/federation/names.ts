@@ -88,7 +88,7 @@ async function grammarProperty(
         return;
       }
       const tables = worldFor(c.input, profile);
-      install(ctx, tables);
+      await install(ctx, tables);
       const plan = planFor(c.input, tables, profile);
       if (plan === undefined) throw new Error(`the generator made an invalid name: ${c.input}`);
       expectConnection(await contact(ctx, c.input), plan, `${sender}, valid name`);
@@ -188,7 +188,7 @@ export const namesCaseSensitive = defineCheck({
       async ({ host, port }) => {
         const tag = freshTag();
         for (const name of [`${tag}.${host}:${port}`, `${tag}.${host.toLowerCase()}:${port}`]) {
-          install(ctx, worldFor(name, 'matrix-current'));
+          await install(ctx, worldFor(name, 'matrix-current'));
           const attempt = await contact(ctx, name);
           const first = attempt.connections[0];
           const seen = first === undefined ? 'no connection' : first;
@@ -274,7 +274,7 @@ async function attemptIn(
   profile: Profile,
 ) {
   const world = relabel(tables, name, freshTag());
-  install(ctx, world.tables);
+  await install(ctx, world.tables);
   const plan = planFor(world.name, world.tables, profile);
   if (plan === undefined) throw new Error(`relabelling made ${world.name} invalid`);
   return { attempt: await contact(ctx, world.name), plan };
@@ -516,7 +516,7 @@ export const wellKnownCached = defineCheck({
               ? { 'cache-control': c.header }
               : {};
         let fetches = 0;
-        dns.serve(host, () => {
+        await dns.serve(host, () => {
           fetches++;
           return Promise.resolve(
             c.kind === 'failure'

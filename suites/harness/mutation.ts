@@ -7,7 +7,13 @@ import type { Service } from '../../simulator/homeserver/homeserver.ts';
 import type { Mutant } from '../mutants.ts';
 import type { Check } from './check.ts';
 import { runChecks } from './runner.ts';
-import { simTarget } from './target.ts';
+import { simTarget, type Target } from './target.ts';
+
+/** A target that serves one mutant (`fedconn serve --mutant` in-process), and its end. */
+export interface ServedMutant {
+  readonly target: Target;
+  close(): Promise<void>;
+}
 
 export interface MutantResult {
   readonly name: string;
@@ -33,14 +39,42 @@ export async function tryMutant(options: {
    * the mutant is killed by the rule it violates (the meta-test).
    */
   readonly scope?: 'family' | 'rule';
+  /**
+   * Where the mutant runs: the simulator (default), or a real target that serves it
+   * (the http kill matrix); a client mutant never runs there, fedconn's client being
+   * the correct one.
+   */
+  readonly serve?: (mutant: Mutant) => Promise<ServedMutant>;
 }): Promise<MutantResult> {
   const rule = getRule(options.mutant.violates);
   const base = { name: options.mutant.name, violates: rule.id };
   if (rule.planned === true) {
     return { ...base, killed: false, killedBy: [], note: 'its rule is planned: no check yet' };
   }
+  if (options.serve !== undefined && options.mutant.breaks === 'client') {
+    return {
+      ...base,
+      killed: false,
+      killedBy: [],
+      note: 'a mutant of the reference client: over http fedconn plays the client, unmutated',
+    };
+  }
+  const served = await options.serve?.(options.mutant);
+  try {
+    return await judge(options, served?.target);
+  } finally {
+    await served?.close();
+  }
+}
+
+async function judge(
+  options: Parameters<typeof tryMutant>[0],
+  served: Target | undefined,
+): Promise<MutantResult> {
+  const rule = getRule(options.mutant.violates);
+  const base = { name: options.mutant.name, violates: rule.id };
   const report = await runChecks({
-    target: simTarget({ services: options.services, mutants: [options.mutant.name] }),
+    target: served ?? simTarget({ services: options.services, mutants: [options.mutant.name] }),
     checks: options.checks,
     profiles: options.profiles,
     seed: options.seed,
@@ -51,10 +85,25 @@ export async function tryMutant(options: {
     strict: true,
     mutant: options.mutant.name,
     repro: (id, profile, seed) =>
-      `npx fedconn run --mutant ${options.mutant.name} --rules ${id} --profile ${profile} --seed ${seed}`,
+      served === undefined
+        ? `npx fedconn run --mutant ${options.mutant.name} --rules ${id} --profile ${profile} --seed ${seed}`
+        : `npx fedconn serve --servers 3 --mutant ${options.mutant.name} & npx fedconn run --target http --config reports/out/target.json --rules ${id} --profile ${profile} --seed ${seed}`,
     version: options.version,
   });
   const failing = new Set(['fail', 'error', 'timeout']);
   const killedBy = report.rules.filter((r) => failing.has(r.status)).map((r) => r.id);
+  const own = report.rules.find((r) => r.id === rule.id);
+  if (
+    served !== undefined &&
+    own !== undefined &&
+    (own.status === 'skip' || own.status === 'n/a')
+  ) {
+    return {
+      ...base,
+      killed: false,
+      killedBy,
+      note: `its rule gets no verdict on ${served.kind} (${own.status}: ${own.note ?? ''})`,
+    };
+  }
   return { ...base, killed: killedBy.includes(rule.id), killedBy };
 }

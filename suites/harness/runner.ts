@@ -207,6 +207,19 @@ export function planOf(
       reason: `needs ${missing}, which the ${target.kind} target cannot provide`,
     };
   }
+  const resolvesBy = target.resolvesNamesBy;
+  if (
+    check.needs?.includes('dns') === true &&
+    resolvesBy !== undefined &&
+    (profile === 'matrix-2014' || profile === 'matrix-current') &&
+    profile !== resolvesBy
+  ) {
+    return {
+      runs: false,
+      status: 'skip',
+      reason: `needs servers that resolve names by ${profile}; the target's resolve by ${resolvesBy} (capabilities.test_network)`,
+    };
+  }
   return { runs: true, servers: applies.servers };
 }
 

@@ -39,6 +39,7 @@ import { createDriver, type Driver } from './drivers/index.ts';
 import { fedconnDriver } from './drivers/fedconn.ts';
 import type { TargetRoles } from './roles.ts';
 import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-http.ts';
+import { testNetworkDns } from './test-network.ts';
 import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
 import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';
 
@@ -70,15 +71,15 @@ export interface Contact {
  */
 export interface TargetDns {
   /** Replaces the address (AAAA and A) records of `name`. */
-  setAddress(name: string, addresses: readonly string[]): void;
+  setAddress(name: string, addresses: readonly string[]): Promise<void>;
   /** Replaces the SRV records of `owner`, such as `_matrix-fed._tcp.example.org`. */
-  setSrv(owner: string, records: readonly SrvRecord[]): void;
+  setSrv(owner: string, records: readonly SrvRecord[]): Promise<void>;
   /** Answers requests to https://<authority>: an "ip:port", or a hostname (its port 443). */
-  serve(authority: string, handler: Handler): void;
+  serve(authority: string, handler: Handler): Promise<void>;
   /** Every lookup the target's servers made, in order. */
-  lookups(): readonly DnsQuery[];
+  lookups(): Promise<readonly DnsQuery[]>;
   /** Every request the target's servers sent into this world, in order, answered or not. */
-  contacts(): readonly Contact[];
+  contacts(): Promise<readonly Contact[]>;
 }
 
 /** Optional features the target declares; a check of an optional rule skips without one. */
@@ -151,6 +152,11 @@ export interface Target {
   }): Promise<TargetInstance>;
   /** Lets go of what the target holds for the run (driver processes). */
   close(): Promise<void>;
+  /**
+   * The Matrix profile whose discovery algorithm the servers resolve names by, where a
+   * real target's servers declare a test network: `dns` checks of another profile skip.
+   */
+  readonly resolvesNamesBy?: MatrixProfile;
   /** How many requests to the target's servers have timed out so far (real targets). */
   readonly timedOutRequests?: () => number;
 }
@@ -252,15 +258,18 @@ export function simTarget(options: {
         dns: {
           setAddress: (name, addresses) => {
             dns.setAddress(name, addresses);
+            return Promise.resolve();
           },
           setSrv: (owner, records) => {
             dns.setSrv(owner, records);
+            return Promise.resolve();
           },
           serve: (authority, handler) => {
             federation.network.register(`https://${authority}`, handler);
+            return Promise.resolve();
           },
-          lookups: () => dns.queries,
-          contacts: () => [...contacts],
+          lookups: () => Promise.resolve(dns.queries),
+          contacts: () => Promise.resolve([...contacts]),
         },
         mutants: new Set(options.mutants ?? []),
         // The reference checks client certificates (its mutant FED-AUTH-06 only pretends to).
@@ -331,6 +340,28 @@ export function httpTarget(
   const federating = config.servers.filter((s) => s.roles.federation !== undefined);
   const clientCertificates =
     federating.length > 0 && federating.every((s) => s.capabilities.client_certificates === true);
+  // FED-NAME: fedconn provisions the servers' name resolution where every federating
+  // server declares a test network (and the verbs of the fedconn driver), all alike.
+  const networks = new Set(federating.map((s) => s.capabilities.test_network));
+  const networked = federating.flatMap((s) =>
+    s.driver.kind === 'fedconn'
+      ? [
+          {
+            serverName: s.server_name,
+            origin: originOf(s.server_name),
+            provisioningToken: s.driver.provisioning_token,
+          },
+        ]
+      : [],
+  );
+  const [resolvesNamesBy] = [...networks];
+  const testNetwork =
+    federating.length > 0 &&
+    networks.size === 1 &&
+    resolvesNamesBy !== undefined &&
+    networked.length === federating.length
+      ? resolvesNamesBy
+      : undefined;
   let opened = 0;
   // Servers outlive runs too: a run of the same seed again must not meet its own users.
   // Names only: what a check does is the seed's, whatever the run's prefix.
@@ -338,7 +369,12 @@ export function httpTarget(
   return {
     kind: 'http',
     // fedconn's peers listen on loopback, where a server on this machine reaches them.
-    provides: new Set<Need>(['impostor', 'reference-client']),
+    provides: new Set<Need>([
+      'impostor',
+      'reference-client',
+      ...(testNetwork === undefined ? [] : (['dns'] as const)),
+    ]),
+    ...(testNetwork === undefined ? {} : { resolvesNamesBy: testNetwork }),
     label: options.label,
     phoenixProfiles: profiles,
     timedOutRequests: silent.timeouts,
@@ -370,8 +406,22 @@ export function httpTarget(
           );
           return hosted.serverName;
         },
-        // Real servers resolve through the real DNS, which fedconn does not control.
-        dns: undefined,
+        // Real servers resolve through the real DNS, which fedconn does not control,
+        // unless they declare a test network.
+        dns:
+          testNetwork === undefined
+            ? undefined
+            : testNetworkDns({
+                servers: networked,
+                transport,
+                host: async (handler) => {
+                  peers ??= loopbackPeers();
+                  const hosted = await peers.host(() =>
+                    Promise.resolve(recordReceived(exchanges, handler)),
+                  );
+                  return hosted.origin;
+                },
+              }),
         mutants: new Set<string>(),
         capabilities: { clientCertificates },
         namespace,
