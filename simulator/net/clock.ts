@@ -31,6 +31,33 @@ export const systemClock: Clock = {
     }),
 };
 
+/**
+ * Real time moved on by a settable offset: the clock of `fedconn serve`, whose servers let
+ * fedconn move their time (capability `clock`), and fedconn's mirror of it on http targets.
+ */
+export class OffsetClock implements Clock {
+  #offset = 0;
+
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Sets how far ahead of real time this clock runs (never behind it). */
+  setOffset(ms: number): void {
+    if (!Number.isSafeInteger(ms) || ms < 0)
+      throw new RangeError(`offset ${ms} ms: not a whole, non-negative number`);
+    this.#offset = ms;
+  }
+
+  now(): number {
+    return Date.now() + this.#offset;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return systemClock.sleep(ms, signal);
+  }
+}
+
 interface Timer {
   readonly at: number;
   readonly seq: number;

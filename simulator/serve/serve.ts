@@ -6,10 +6,12 @@ import { serve as listen, type ServerType } from '@hono/node-server';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
-import { systemClock } from '../net/clock.ts';
+import { OffsetClock } from '../net/clock.ts';
+import { withClockApi } from './clock-api.ts';
 import { Observer } from '../net/observer.ts';
 import { compose, httpTransport, type Middleware } from '../net/transport.ts';
 import { TestNetwork } from '../net/test-network.ts';
+import { MATRIX_MUTANTS } from '../federation/mutants.ts';
 import { resolvingDirectory, scopedDirectory } from '../federation/discovery.ts';
 import { withTestNetworkApi } from './test-network-api.ts';
 import { isLoopbackHost, withLoopbackHttps } from '../net/bound-http.ts';
@@ -59,7 +61,9 @@ export interface ServedFederation {
 export async function serveFederation(options: ServeOptions): Promise<ServedFederation> {
   const host = options.host ?? '127.0.0.1';
   const root = seededRng(options.seed);
-  const observer = new Observer(systemClock);
+  // Real time, which fedconn may move on (capability `clock`): one clock for every server.
+  const clock = new OffsetClock();
+  const observer = new Observer(clock);
   const origins = new Map<string, string>();
   // Its own servers by the ports they got; any other server named with a port on this
   // machine's loopback (fedconn's peers, a homeserver under test: `localhost:8448`) at
@@ -126,7 +130,14 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
         server.once('error', reject);
         listening.push(server);
       });
-      const name = identity === undefined ? requested : `localhost:${address.port}`;
+      const name =
+        identity !== undefined
+          ? `localhost:${address.port}`
+          : // A configuration mutant, as in the simulator: the last server under an upper-case name.
+            i === options.servers.length - 1 &&
+              options.mutants?.includes(MATRIX_MUTANTS.upperCaseServerName) === true
+            ? requested.toUpperCase()
+            : requested;
       names.push(name);
       origins.set(name, `${identity === undefined ? 'http' : 'https'}://${host}:${address.port}`);
     }
@@ -144,7 +155,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
           trustedIdentityServers: referenceTrust(sameProfile(names, i), serverName),
           mutants,
         },
-        clock: systemClock,
+        clock,
         // Keyed by the requested name, so the same seed gives the same keys with or without TLS.
         rng: fork(root, `server ${options.servers[i]?.name ?? serverName}`),
         transport: outbound,
@@ -153,7 +164,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
           resolvingDirectory({
             dns: network.dns,
             transport: outbound,
-            clock: systemClock,
+            clock,
             profile: 'matrix-current',
             mutants,
           }),
@@ -164,7 +175,11 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
       });
       const slot = slots[i];
       if (slot !== undefined)
-        slot.handler = withTestNetworkApi(network, provisioningToken, homeserver.fetch);
+        slot.handler = withClockApi(
+          clock,
+          provisioningToken,
+          withTestNetworkApi(network, provisioningToken, homeserver.fetch),
+        );
     }
   } catch (error) {
     await close();
@@ -181,8 +196,9 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
         roles: referenceRoles(sameProfile(names, i), server_name, profileOf(i)),
         driver: { kind: 'fedconn', provisioning_token: provisioningToken },
         // The reference checks TLS client certificates (in matrix-2014, FED-AUTH-06), and
-        // resolves other names in a test network fedconn provisions (FED-NAME).
-        capabilities: { client_certificates: true, test_network: 'matrix-current' },
+        // resolves other names in a test network fedconn provisions (FED-NAME), and lets
+        // fedconn move its clock.
+        capabilities: { client_certificates: true, test_network: 'matrix-current', clock: true },
       })),
     },
     observer,

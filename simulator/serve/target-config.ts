@@ -25,6 +25,8 @@ const capabilitiesSchema = z.strictObject({
   test_network: z
     .enum(['matrix-2014', 'matrix-current'], { error: 'must be "matrix-2014" or "matrix-current"' })
     .optional(),
+  /** Lifetimes and expiry: fedconn may move the server's clock (docs/drivers.md). */
+  clock: z.boolean({ error: 'must be true or false' }).optional(),
 });
 
 const rolesSchema = z
@@ -152,6 +154,7 @@ export interface ServerConfig {
   readonly capabilities: {
     readonly client_certificates?: boolean | undefined;
     readonly test_network?: MatrixProfile | undefined;
+    readonly clock?: boolean | undefined;
   };
 }
 

@@ -136,7 +136,7 @@ export const noPackageOutsideLifetime = defineCheck({
           body: { connection_packages: [future] },
           signer: client.signer,
         });
-        advance((lifeMinutes + pastMinutes) * MINUTE);
+        await advance((lifeMinutes + pastMinutes) * MINUTE);
         const url = `${server.origin}${AS}/users/${encodeURIComponent(client.userId)}/connection_packages`;
         const o = await send(ctx, url);
         const served = servedPackages(o);
@@ -170,7 +170,7 @@ export const noPackageOutsideLifetime = defineCheck({
       }),
       'uploading an alias payload valid for 5 minutes',
     );
-    advance(10 * MINUTE);
+    await advance(10 * MINUTE);
     const o = await send(ctx, `${alias.url}/connection_package`);
     expectRefused(o, 'fetching an alias payload 5 minutes after its lifetime ended');
   },

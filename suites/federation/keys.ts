@@ -297,7 +297,7 @@ export const keyTrustCapped = defineCheck({
     const advance = ctx.instance.advance;
     const wait = async (ms: number) => {
       if (advance === undefined) await sleep(ms, undefined, { signal: ctx.signal });
-      else advance(ms);
+      else await advance(ms);
     };
     const target = server(ctx, 0).serverName;
     let run = 0;

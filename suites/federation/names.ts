@@ -528,7 +528,7 @@ export const wellKnownCached = defineCheck({
         const first = fetches;
         const { ms, atLeast } = lifetime(c);
         const elapsed = Math.round(ms * factor);
-        advance(elapsed);
+        await advance(elapsed);
         await contact(ctx, host);
         const refetched = fetches > first;
         const mustRefetch = elapsed >= ms;

@@ -18,7 +18,7 @@ import {
 import { VirtualDns, type DnsQuery } from '../../simulator/net/dns.ts';
 import type { SrvRecord } from '../../simulator/protocol/server-name/index.ts';
 import { MATRIX_MUTANTS } from '../../simulator/federation/mutants.ts';
-import { systemClock } from '../../simulator/net/clock.ts';
+import { OffsetClock } from '../../simulator/net/clock.ts';
 import type { MatrixProfile, PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import type { Service } from '../../simulator/homeserver/homeserver.ts';
 import {
@@ -94,8 +94,11 @@ export interface TargetInstance {
   /** Transport for clients and for fedconn playing a remote server. */
   readonly transport: Transport;
   readonly clock: Clock;
-  /** Moves virtual time forward; undefined where time is real. */
-  readonly advance: ((ms: number) => void) | undefined;
+  /**
+   * Moves the servers' time (and fedconn's) forward: virtual time in the simulator, the
+   * clock of servers that declare `capabilities.clock`; undefined where time is real only.
+   */
+  readonly advance: ((ms: number) => Promise<void>) | undefined;
   /** Every server's recorded view; undefined where servers are outside the process. */
   readonly observer: Observer | undefined;
   /**
@@ -245,6 +248,7 @@ export function simTarget(options: {
         clock: federation.clock,
         advance: (ms) => {
           federation.clock.advance(ms);
+          return Promise.resolve();
         },
         observer: federation.observer,
         hostPeer: async (preferredName, handlerFor) => {
@@ -354,6 +358,33 @@ export function httpTarget(
         ]
       : [],
   );
+  // Time: moved where every server declares a clock fedconn may set (fedconn driver);
+  // fedconn's own clients keep the same time through a mirror of the servers' offset.
+  const movable =
+    config.servers.length > 0 &&
+    config.servers.every((s) => s.capabilities.clock === true && s.driver.kind === 'fedconn');
+  const clock = new OffsetClock();
+  const setOffset = async (ms: number) => {
+    for (const s of config.servers) {
+      if (s.driver.kind !== 'fedconn') continue;
+      const answer = await transport(
+        new Request(`${originOf(s.server_name)}/_fedconn/v1/provision/clock`, {
+          method: 'PUT',
+          headers: {
+            authorization: `Bearer ${s.driver.provisioning_token}`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ offset_ms: ms }),
+        }),
+      );
+      if (!answer.ok) {
+        throw new Error(
+          `moving the clock of ${s.server_name} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`,
+        );
+      }
+    }
+    clock.setOffset(ms);
+  };
   const [resolvesNamesBy] = [...networks];
   const testNetwork =
     federating.length > 0 &&
@@ -373,6 +404,7 @@ export function httpTarget(
       'impostor',
       'reference-client',
       ...(testNetwork === undefined ? [] : (['dns'] as const)),
+      ...(movable ? (['virtual-time'] as const) : []),
     ]),
     ...(testNetwork === undefined ? {} : { resolvesNamesBy: testNetwork }),
     label: options.label,
@@ -396,8 +428,8 @@ export function httpTarget(
         profile,
         transport: recorded,
         exchanges: () => exchanges,
-        clock: systemClock,
-        advance: undefined,
+        clock,
+        advance: movable ? (ms) => setOffset(clock.offset + ms) : undefined,
         observer: undefined,
         hostPeer: async (_preferredName, handlerFor) => {
           peers ??= loopbackPeers();
@@ -429,13 +461,15 @@ export function httpTarget(
           boundTransport({ localAddress, timeoutMs: options.timeoutMs }),
         env: (label) => ({
           transport,
-          clock: systemClock,
+          clock,
           rng: fork(clientRng, label),
           originOf: clientOriginOf,
           provisioningTokenOf: tokenOf,
         }),
         close: async () => {
           await peers?.close();
+          // Each check starts at real time: what one check moved on, the next does not see.
+          if (clock.offset !== 0) await setOffset(0);
         },
       });
     },

@@ -279,7 +279,7 @@ export const lookupNeedsToken = defineCheck({
       if (ctx.instance.advance === undefined) {
         await new Promise((resolve) => setTimeout(resolve, 20));
       } else {
-        ctx.instance.advance(1000);
+        await ctx.instance.advance(1000);
       }
       cases.push(['an expired token', expiring]);
     } catch (error) {
