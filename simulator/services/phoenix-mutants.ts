@@ -7,6 +7,16 @@ export const PHOENIX_MUTANTS = {
   intermediateNotSignedByAs: 'CRED-CHAIN-02/intermediate-not-signed-by-as',
   /** Sign CSRs without checking the self-signature (no proof of possession). */
   skipPossessionCheck: 'CRED-CHAIN-08/skip-possession-check',
+  /** Issue a client credential for a window that is not valid now (expired or not yet begun). */
+  issueOutsideValidity: 'CRED-CHAIN-05/as-issues-outside-validity',
+  /** Issue a client credential whose window sticks out of the intermediate's. */
+  issueBeyondIntermediate: 'CRED-CHAIN-06/as-issues-beyond-intermediate',
+  /** Take a CSR self-signature made under any label (another credential type's, a package's). */
+  acceptAnyLabel: 'CRED-CHAIN-07/as-accepts-any-label',
+  /** Take a CSR self-signature with S >= L (reduced mod L, as a lenient verifier does). */
+  acceptMalleatedSignature: 'CRED-CHAIN-10/as-accepts-malleated-signature',
+  /** Take a CSR naming a small-order key, verified by the cofactored equation. */
+  acceptSmallOrderKeys: 'CRED-CHAIN-11/as-accepts-small-order-keys',
   /** Accept a full connection package (credential, signature) under an alias. */
   acceptFullPackageUnderAlias: 'CONN-PKG-03/accept-full-package-under-alias',
   /** Serve connection packages whatever their lifetime. */

@@ -7,6 +7,7 @@ import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
 import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
 import { TRUST_CHECKS, TRUST_MUTANTS } from './trust-index.ts';
 import { asPublishesCredentials, asRefusesCsrWithoutPossession } from './credentials.ts';
+import { AS_CSR_CHECKS } from './credentials-csr.ts';
 import {
   aliasRegisteredOnce,
   deleteAliasDeletesAll,
@@ -28,6 +29,7 @@ import {
 export const CONNECTION_CHECKS: readonly Check[] = [
   asPublishesCredentials,
   asRefusesCsrWithoutPossession,
+  ...AS_CSR_CHECKS,
   aliasTakesPayloadsOnly,
   noPackageOutsideLifetime,
   uploadsNeedOwner,

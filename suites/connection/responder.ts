@@ -3,17 +3,13 @@
 // initiator whose homeserver it serves itself, forges the sender's credential
 // chain with one corruption generated per run, and checks that the responder
 // rejects the package with the right reason, joins nothing and shows nothing.
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
-import { hexToBytes } from '@noble/hashes/utils.js';
 import fc from 'fast-check';
 import {
   generateEd25519KeyPair,
   SMALL_ORDER_ENCODINGS,
-  type Ed25519KeyPair,
 } from '../../simulator/protocol/crypto/ed25519.ts';
 import { hpkeSeal } from '../../simulator/protocol/crypto/hpke.ts';
-import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
+import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import type { ChainLevel } from '../../simulator/protocol/credentials/chain.ts';
 import {
@@ -28,7 +24,7 @@ import {
   type AsIntermediateCredentialPayload,
   type ClientCredential,
 } from '../../simulator/protocol/credentials/credential.ts';
-import { malleateSignature } from '../../simulator/protocol/credentials/testing.ts';
+import { malleateSignature, smallOrderKey } from '../../simulator/protocol/credentials/testing.ts';
 import { signWithLabel, type SignatureLabel } from '../../simulator/protocol/labels.ts';
 import { canonicalJson } from '../../simulator/protocol/encoding/canonical-json.ts';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
@@ -496,29 +492,6 @@ export const responderRejectsMalleated = defineCheck({
 });
 
 // --- CRED-CHAIN-11 ------------------------------------------------------------------
-
-const L = ed25519.Point.Fn.ORDER;
-
-/**
- * A "key pair" whose public key is a point of small order: R = [r]B, S = r satisfies
- * the cofactored equation for every message (and the cofactorless one whenever [k]A = O).
- */
-export function smallOrderKey(index: number, rng: Rng): Ed25519KeyPair {
-  const publicKey = hexToBytes(SMALL_ORDER_ENCODINGS[index % SMALL_ORDER_ENCODINGS.length] ?? '');
-  let draws = 0;
-  return {
-    get publicKey() {
-      return publicKey.slice();
-    },
-    sign() {
-      const r = (bytesToNumberLE(fork(rng, `r ${draws++}`).bytes(32)) % (L - 1n)) + 1n;
-      const out = new Uint8Array(64);
-      out.set(ed25519.Point.BASE.multiply(r).toBytes(), 0);
-      out.set(numberToBytesLE(r, 32), 32);
-      return Promise.resolve(out);
-    },
-  };
-}
 
 export const responderRejectsSmallOrderKeys = defineCheck({
   name: 'the responder rejects a sender chain carrying a small-order public key at any level',

@@ -1,6 +1,13 @@
 // Builders for complete, valid credential chains. Used by the protocol tests and,
 // later, by the conformance suites to generate corruptions of every link.
-import { generateEd25519KeyPair, type Ed25519KeyPair } from '../crypto/ed25519.ts';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE, numberToBytesLE } from '@noble/curves/utils.js';
+import { hexToBytes } from '@noble/hashes/utils.js';
+import {
+  generateEd25519KeyPair,
+  SMALL_ORDER_ENCODINGS,
+  type Ed25519KeyPair,
+} from '../crypto/ed25519.ts';
 import { fork, seededRng, type Rng } from '../crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
 import type { AsCredentialsResponse } from './chain.ts';
@@ -170,4 +177,25 @@ export function malleateSignature(signature: Uint8Array): Uint8Array {
     sPlusL >>= 8n;
   }
   return out;
+}
+
+/**
+ * A "key pair" whose public key is a point of small order: R = [r]B, S = r satisfies
+ * the cofactored equation for every message (and the cofactorless one whenever [k]A = O).
+ */
+export function smallOrderKey(index: number, rng: Rng): Ed25519KeyPair {
+  const publicKey = hexToBytes(SMALL_ORDER_ENCODINGS[index % SMALL_ORDER_ENCODINGS.length] ?? '');
+  let draws = 0;
+  return {
+    get publicKey() {
+      return publicKey.slice();
+    },
+    sign() {
+      const r = (bytesToNumberLE(fork(rng, `r ${draws++}`).bytes(32)) % (L - 1n)) + 1n;
+      const out = new Uint8Array(64);
+      out.set(ed25519.Point.BASE.multiply(r).toBytes(), 0);
+      out.set(numberToBytesLE(r, 32), 32);
+      return Promise.resolve(out);
+    },
+  };
 }

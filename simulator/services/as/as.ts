@@ -6,7 +6,11 @@ import type { Context } from 'hono';
 import { z } from 'zod';
 import { fork } from '../../protocol/crypto/rng.ts';
 import { decodeBase64 } from '../../protocol/encoding/base64.ts';
-import type { AsCredentialsResponse } from '../../protocol/credentials/chain.ts';
+import {
+  verifyLabelled,
+  type AsCredentialsResponse,
+  type ChainLeniency,
+} from '../../protocol/credentials/chain.ts';
 import {
   fingerprint,
   signRequest,
@@ -16,7 +20,6 @@ import {
 } from '../../protocol/credentials/credential.ts';
 import { nestsWithin, validityAt } from '../../protocol/credentials/expiration.ts';
 import { clientCredentialSchema } from '../../protocol/credentials/schema.ts';
-import { verifyWithLabel } from '../../protocol/labels.ts';
 import {
   verifyConnectionPackage,
   verifyConnectionPackagePayload,
@@ -170,10 +173,13 @@ export function authenticationService(ctx: HomeserverContext) {
       );
     }
     const window = csr.payload.expiration_data;
-    if (
-      !nestsWithin(window, a.intermediate.payload.expiration_data) ||
-      validityAt(window, ctx.clock.now()) !== 'valid'
-    ) {
+    const nests =
+      nestsWithin(window, a.intermediate.payload.expiration_data) ||
+      isMutant(ctx, PHOENIX_MUTANTS.issueBeyondIntermediate);
+    const valid =
+      validityAt(window, ctx.clock.now()) === 'valid' ||
+      isMutant(ctx, PHOENIX_MUTANTS.issueOutsideValidity);
+    if (!nests || !valid) {
       return fail(
         'M_INVALID_PARAM',
         'expiration_data must be valid now and lie within the intermediate credential',
@@ -182,13 +188,15 @@ export function authenticationService(ctx: HomeserverContext) {
     // Proof of possession (CRED-CHAIN-08): the CSR is signed by the key it names.
     const key = decodeBase64(csr.payload.verifying_key);
     const selfSignature = decodeBase64(csr.self_signature);
+    // Strictly (CRED-CHAIN-07, -10, -11): its own label, canonical S, no small-order key.
     const possession =
       key.ok && selfSignature.ok
-        ? await verifyWithLabel(
+        ? await verifyLabelled(
             key.value,
             'ClientCredentialSelfSigned',
             csr.payload,
             selfSignature.value,
+            leniencyOf(ctx),
           )
         : { ok: false };
     if (!possession.ok && !isMutant(ctx, PHOENIX_MUTANTS.skipPossessionCheck))
@@ -440,4 +448,13 @@ export function authenticationService(ctx: HomeserverContext) {
   });
 
   return app;
+}
+
+/** How the AS's CSR verification is loosened by its mutants (none in a correct AS). */
+function leniencyOf(ctx: HomeserverContext): ReadonlySet<ChainLeniency> {
+  const lenient = new Set<ChainLeniency>();
+  if (isMutant(ctx, PHOENIX_MUTANTS.acceptAnyLabel)) lenient.add('any-label');
+  if (isMutant(ctx, PHOENIX_MUTANTS.acceptMalleatedSignature)) lenient.add('malleable-signatures');
+  if (isMutant(ctx, PHOENIX_MUTANTS.acceptSmallOrderKeys)) lenient.add('small-order-keys');
+  return lenient;
 }

@@ -74,7 +74,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         'Every credential carries a validity window (not_before, not_after); a credential used outside its window, at any level of the chain, is rejected as expired or not yet valid.',
       checkedBy:
-        'The virtual clock is moved before and after each link’s window; the responder must reject with the level and the reason. Mutant: ignore validity windows.',
+        'Responder: the virtual clock is moved before and after each link’s window; the responder must reject with the level and the reason. AS: a CSR whose window has ended or not yet begun is refused, then the same client id registers properly. Mutants: the responder ignores validity windows; the AS issues outside them.',
       note: 'The Air implementation checks signatures only, not expiration (phnx-air-notes D8); it would fail this rule.',
     },
     'CRED-CHAIN-06': {
@@ -85,7 +85,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         "A credential may only be signed by a credential whose validity window contains the signed credential's window; a chain that violates this nesting is rejected, and an AS never issues such a credential.",
       checkedBy:
-        'Generated windows that stick out of the signer’s by at least one millisecond on either side. Mutant: skip the nesting check.',
+        'Responder: generated windows that stick out of the signer’s by at least one millisecond on either side. AS: a CSR whose window reaches before or after the intermediate’s is refused. Mutants: the responder skips the nesting check; the AS issues beyond its intermediate.',
     },
     'CRED-CHAIN-07': {
       level: 'MUST',
@@ -98,7 +98,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         'Each credential type is signed under its own label, so a signature made for one type (or for a connection package or establishment package) never verifies as another type.',
       checkedBy:
-        'Type confusion: an intermediate presented as a client credential, a client credential presented as an intermediate, a package signature replayed as a credential signature. Mutant: one shared label.',
+        'Type confusion: an intermediate presented as a client credential, a client credential presented as an intermediate, a package signature replayed as a credential signature; at the AS, a CSR self-signed under each other type’s label. Mutants: one shared label (responder); the AS takes any label.',
     },
     'CRED-CHAIN-08': {
       level: 'MUST',
@@ -129,7 +129,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         'Ed25519 signatures are verified strictly: an encoding with S >= L, a non-canonical point encoding or a malleated signature is rejected.',
       checkedBy:
-        'Signatures crafted with @noble/curves (S+L, non-canonical R) on every signed object of the chain. Mutant: a lenient verifier.',
+        'Signatures crafted with @noble/curves (S+L, non-canonical R) on every signed object of the chain; at the AS, a CSR self-signature malleated to S+L. Mutants: a lenient verifier (responder, AS).',
     },
     'CRED-CHAIN-11': {
       level: 'SHOULD',
@@ -139,7 +139,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         'Public keys of small order are rejected wherever a credential or package carries a signature key.',
       checkedBy:
-        'Credentials carrying each of the eight small-order points as their key. Mutant: accept small-order keys.',
+        'Credentials carrying each of the eight small-order points as their key; at the AS, a CSR naming each of them. Mutants: accept small-order keys (responder, AS).',
       note: 'RFC 8032 does not require this check; implementations differ (ZIP-215), hence SHOULD.',
     },
     'CRED-CHAIN-12': {
