@@ -170,15 +170,12 @@ export async function startContainerTarget(
       target: {
         ...target,
         kind: 'container',
-        // A container does not share the host's loopback, where fedconn's peers listen.
-        provides: new Set(),
+        // The container runs on the host's network (--network host), so its servers reach
+        // fedconn's peers on loopback, and fedconn provisions them as over http.
         // Once interrupted, no further check starts: the run stalls until the
         // container is gone and the process dies, instead of failing every rule
         // against a vanished server and writing reports of it.
-        open: async (o) =>
-          interrupted
-            ? new Promise<never>(() => undefined)
-            : { ...(await target.open(o)), hostPeer: undefined },
+        open: async (o) => (interrupted ? new Promise<never>(() => undefined) : target.open(o)),
       },
       containerId: container.getId(),
       stop: () => stop(),
