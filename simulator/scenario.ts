@@ -54,6 +54,12 @@ export interface PopulationOptions {
   readonly packagesPerClient?: number;
   /** Local part prefix of the user ids (default "user"): @<prefix><i>:<server>. */
   readonly userPrefix?: string;
+  /**
+   * The prefix that keeps names apart on servers shared between runs (a real target's
+   * namespace): orders drawn from alias names ignore it, so two worlds that differ only
+   * in it poll in the same order.
+   */
+  readonly namespace?: string;
 }
 
 /** Registers `@user<i>:<server>` users with their devices on every server. */
@@ -89,8 +95,8 @@ export async function populate(env: ClientEnv, options: PopulationOptions): Prom
       for (let round = 1; round <= maxRounds; round++) {
         const before = fingerprint();
         for (const user of users) for (const client of user.clients) await client.processQueues();
-        for (const { client, alias } of aliasPolls(users, fork(env.rng, `alias polls ${round}`)))
-          await client.pollAliasQueue(alias);
+        const polls = aliasPolls(users, fork(env.rng, `alias polls ${round}`), options.namespace);
+        for (const { client, alias } of polls) await client.pollAliasQueue(alias);
         if (fingerprint() === before) return round;
       }
       return maxRounds;
@@ -106,13 +112,16 @@ export async function populate(env: ClientEnv, options: PopulationOptions): Prom
 function aliasPolls(
   users: readonly PhoenixUser[],
   rng: Rng,
+  namespace = '',
 ): { readonly client: PhoenixClient; readonly alias: string }[] {
   const polls = users.flatMap((u) =>
     u.clients.flatMap((client) =>
       client.aliases.map((alias) => ({
         client,
         alias,
-        rank: Buffer.from(fork(rng, alias).bytes(8)).toString('hex'),
+        rank: Buffer.from(
+          fork(rng, alias.startsWith(namespace) ? alias.slice(namespace.length) : alias).bytes(8),
+        ).toString('hex'),
       })),
     ),
   );

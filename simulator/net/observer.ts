@@ -14,6 +14,8 @@ export interface RecordedRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** The body as parsed JSON, or `{ bytes: base64 }` when it is not JSON. */
   readonly body: unknown;
+  /** The answer's status, in a view seen from the wire (the server's own views omit it). */
+  readonly status?: number;
 }
 
 export interface RecordedRow {
@@ -49,7 +51,8 @@ export function recordable(value: unknown): unknown {
 
 export interface ServerRecorder {
   readonly server: string;
-  request(request: Omit<RecordedRequest, 'kind' | 'seq' | 'at'>): void;
+  /** Records a request; returns a function that adds its answer's status (wire views). */
+  request(request: Omit<RecordedRequest, 'kind' | 'seq' | 'at'>): (status: number) => void;
   row(row: Omit<RecordedRow, 'kind' | 'seq' | 'at'>): void;
 }
 
@@ -64,8 +67,19 @@ export class Observer {
     this.#views.set(server, events);
     return {
       server,
-      request: (r) =>
-        events.push({ kind: 'request', seq: this.#seq++, at: this.clock.now(), ...r }),
+      request: (r) => {
+        const event: RecordedRequest = {
+          kind: 'request',
+          seq: this.#seq++,
+          at: this.clock.now(),
+          ...r,
+        };
+        events.push(event);
+        return (status) => {
+          const i = events.indexOf(event);
+          if (i !== -1) events[i] = { ...event, status };
+        };
+      },
       row: (r) => events.push({ kind: 'row', seq: this.#seq++, at: this.clock.now(), ...r }),
     };
   }
@@ -82,33 +96,54 @@ export class Observer {
 /** Headers worth keeping in a view; transport noise is dropped. */
 const KEPT_HEADERS = new Set(['authorization', 'content-type', 'x-fedconn-from']);
 
+/** What a view keeps of a request: method, path, query, the kept headers and the body. */
+export async function requestRecord(
+  request: Request,
+): Promise<Omit<RecordedRequest, 'kind' | 'seq' | 'at'>> {
+  const url = new URL(request.url);
+  const bytes = new Uint8Array(await request.clone().arrayBuffer());
+  let body: unknown = null;
+  if (bytes.length > 0) {
+    try {
+      body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
+    } catch {
+      body = { bytes: encodeUnpaddedBase64(bytes) };
+    }
+  }
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    if (KEPT_HEADERS.has(name)) headers[name] = value;
+  });
+  return { method: request.method, path: url.pathname, query: url.search, headers, body };
+}
+
 /** Wraps a handler so that every request it receives is recorded before it is handled. */
 export function observed(
   recorder: ServerRecorder,
   handler: (request: Request) => Promise<Response>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
-    const url = new URL(request.url);
-    const bytes = new Uint8Array(await request.clone().arrayBuffer());
-    let body: unknown = null;
-    if (bytes.length > 0) {
-      try {
-        body = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown;
-      } catch {
-        body = { bytes: encodeUnpaddedBase64(bytes) };
-      }
-    }
-    const headers: Record<string, string> = {};
-    request.headers.forEach((value, name) => {
-      if (KEPT_HEADERS.has(name)) headers[name] = value;
-    });
-    recorder.request({
-      method: request.method,
-      path: url.pathname,
-      query: url.search,
-      headers,
-      body,
-    });
+    recorder.request(await requestRecord(request));
     return handler(request);
+  };
+}
+
+/**
+ * A server's view as seen from the wire (a server in another process): every request
+ * fedconn sends to one of the target's servers is recorded in that server's view, in
+ * order, with its time and its answer's status. `serverOf` names the server a URL is
+ * for, undefined for anything else.
+ */
+export function observeWire(
+  observer: Observer,
+  serverOf: (url: URL) => string | undefined,
+): (next: (request: Request) => Promise<Response>) => (request: Request) => Promise<Response> {
+  return (next) => async (request) => {
+    const server = serverOf(new URL(request.url));
+    if (server === undefined) return next(request);
+    const answered = observer.recorder(server).request(await requestRecord(request));
+    const response = await next(request);
+    answered(response.status);
+    return response;
   };
 }

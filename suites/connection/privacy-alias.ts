@@ -24,6 +24,9 @@ import {
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
+/** `alias` in `world`: servers outlive worlds on a real target, so each world has its own. */
+const inWorld = (world: World, alias: string) => `${world.instance.namespace}${alias}`;
+
 /** Two alias names from the check's seed (short, so they are never renamed as random). */
 function aliasNames(ctx: CheckContext, label: string): [string, string, string] {
   const tag = hex(rngFor(ctx, label).bytes(3));
@@ -43,7 +46,11 @@ async function play(
   });
   try {
     await script(world);
-    return canonicalise(asView(world.observer.view(world.servers[0])));
+    return canonicalise(asView(world.observer.view(world.servers[0])), {
+      namespace: world.instance.namespace,
+      // Real time differs from world to world; the simulator's is the worlds' own.
+      times: ctx.target.kind === 'sim',
+    });
   } finally {
     await world.instance.close();
   }
@@ -55,7 +62,7 @@ export const aliasesUnlinkedFromEachOther = defineCheck({
   profiles: ['aliases'],
   needs: ['observer', 'reference-client'],
   async run(ctx) {
-    const [a, b] = aliasNames(ctx, 'alias-unlink-01');
+    const names = aliasNames(ctx, 'alias-unlink-01');
     await checkProperty(
       ctx,
       [fc.integer({ min: 1, max: 3 }), fc.boolean()],
@@ -64,6 +71,8 @@ export const aliasesUnlinkedFromEachOther = defineCheck({
         // users 0 and 1 live on the aliases' server, users 2 and 3 on the other one.
         const script = (owners: readonly [number, number]) => async (world: World) => {
           const server = world.servers[0];
+          const [a, b] = names.map((n) => inWorld(world, n));
+          if (a === undefined || b === undefined) throw new Error('unreachable: two names');
           await userAt(world, owners[0]).primary.registerAlias(a, payloads);
           await userAt(world, owners[1]).primary.registerAlias(b, payloads);
           if (discover) {
@@ -92,7 +101,7 @@ export const aliasUnlinkedFromUserId = defineCheck({
   profiles: ['aliases'],
   needs: ['observer', 'reference-client'],
   async run(ctx) {
-    const [a] = aliasNames(ctx, 'alias-unlink-02');
+    const [name] = aliasNames(ctx, 'alias-unlink-02');
     await checkProperty(
       ctx,
       [fc.integer({ min: 1, max: 3 }), fc.boolean()],
@@ -101,6 +110,7 @@ export const aliasUnlinkedFromUserId = defineCheck({
         // User 0 is the user of the user id; the alias is user 0's or user 1's.
         const script = (owner: number) => async (world: World) => {
           const server = world.servers[0];
+          const a = inWorld(world, name);
           const byUserId = () =>
             userAt(world, 2).primary.connect({ userId: userAt(world, 0).userId });
           if (!aliasFirst) await byUserId();
@@ -132,7 +142,7 @@ export const aliasRequestsUseAliasKeys = defineCheck({
   profiles: ['aliases'],
   needs: ['observer', 'reference-client'],
   async run(ctx) {
-    const [a, b, c] = aliasNames(ctx, 'alias-unlink-03');
+    const names = aliasNames(ctx, 'alias-unlink-03');
     const world = await openWorld(ctx, `${ctx.seed}/alias-unlink-03`, {
       profile: 'aliases',
       usersPerServer: 2,
@@ -140,6 +150,9 @@ export const aliasRequestsUseAliasKeys = defineCheck({
     });
     try {
       const server = world.servers[0];
+      const [a, b, c] = names.map((n) => inWorld(world, n));
+      if (a === undefined || b === undefined || c === undefined)
+        throw new Error('unreachable: three names');
       await userAt(world, 0).primary.registerAlias(a, 2);
       await userAt(world, 0).primary.registerAlias(b, 2);
       await userAt(world, 1).primary.registerAlias(c, 1);
@@ -220,12 +233,14 @@ export const encryptionKeysNeverReused = defineCheck({
       ctx,
       [fc.integer({ min: 2, max: 3 }), fc.integer({ min: 1, max: 3 })],
       async (aliasCount, payloads) => {
-        const names = aliasNames(ctx, `conn-pkg-04/${aliasCount}/${payloads}`).slice(0, aliasCount);
         const world = await openWorld(ctx, `${ctx.seed}/conn-pkg-04/${aliasCount}/${payloads}`, {
           profile: 'aliases',
           usersPerServer: 1,
           devicesPerUser: 1,
         });
+        const names = aliasNames(ctx, `conn-pkg-04/${aliasCount}/${payloads}`)
+          .slice(0, aliasCount)
+          .map((n) => inWorld(world, n));
         try {
           const user = userAt(world, 0);
           for (const alias of names) await user.primary.registerAlias(alias, payloads);

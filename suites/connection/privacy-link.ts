@@ -67,10 +67,10 @@ async function connectionWorld(
   await connect(0, 3);
   if (profile === 'aliases') {
     const tag = Buffer.from(rngFor(ctx, `${label} aliases`).bytes(3)).toString('hex');
-    await userAt(world, 3).primary.registerAlias(`priv-${tag}-3`, 1);
-    await userAt(world, 2).primary.registerAlias(`priv-${tag}-2`, 1);
-    await connect(2, 3, `priv-${tag}-3`);
-    await connect(3, 2, `priv-${tag}-2`);
+    await userAt(world, 3).primary.registerAlias(`${world.instance.namespace}priv-${tag}-3`, 1);
+    await userAt(world, 2).primary.registerAlias(`${world.instance.namespace}priv-${tag}-2`, 1);
+    await connect(2, 3, `${world.instance.namespace}priv-${tag}-3`);
+    await connect(3, 2, `${world.instance.namespace}priv-${tag}-2`);
   }
   await world.population.settle();
   ctx.iterations(connections.length);
@@ -208,7 +208,8 @@ export const dsStoresStateSealed = defineCheck({
   name: 'the DS stores no credential, user id or key material in clear',
   rules: ['CONN-PRIV-02'],
   profiles: ['multi-device', 'aliases'],
-  needs: ['observer', 'reference-client'],
+  // What the DS stores is not on the wire.
+  needs: ['observer', 'stored-rows', 'reference-client'],
   run: (ctx) =>
     withConnections(ctx, 'conn-priv-02', (world, connections) => {
       const needles = [

@@ -46,6 +46,9 @@ export async function openWorld(
     usersPerServer: options.usersPerServer,
     devicesPerUser: options.devicesPerUser,
     profile: options.profile,
+    // Servers outlive worlds on a real target: each world's users are its own.
+    userPrefix: `${instance.namespace}user`,
+    namespace: instance.namespace,
   });
   return { instance, observer, servers, population, users: population.users };
 }
@@ -73,6 +76,10 @@ export const isQsEvent = (e: RecordedEvent): boolean =>
 
 export const asView = (view: ServerView): readonly RecordedEvent[] => view.events.filter(isAsEvent);
 
+/** Numbers above this (2001-09-09 in ms) are read as times when times are not compared. */
+const EPOCH_MS_FROM = 1e12;
+/** The same times written out in text (a request signature's ts="..."). */
+const EPOCH_MS_TEXT = /(?<![0-9])[1-9][0-9]{12}(?![0-9])/g;
 const TOKEN = /[A-Za-z0-9+/=_-]{16,}/g;
 const looksRandom = (t: string) =>
   (/[A-Z]/.test(t) && /[a-z]/.test(t) && /[0-9]/.test(t)) || /^[0-9a-f]{16,}$/.test(t);
@@ -82,7 +89,18 @@ const looksRandom = (t: string) =>
  * characters or more) replaced by `#n`, n its index in order of first appearance;
  * global sequence numbers are dropped (the order of the list is kept).
  */
-export function canonicalise(events: readonly RecordedEvent[]): string[] {
+export function canonicalise(
+  events: readonly RecordedEvent[],
+  options: {
+    /** The world's name prefix on shared servers (TargetInstance.namespace), renamed `<ns>`. */
+    readonly namespace?: string;
+    /**
+     * Whether times are kept: virtual times compare across worlds, real ones do not (then
+     * `at` is dropped and every time in a body reads `<time>`).
+     */
+    readonly times?: boolean;
+  } = {},
+): string[] {
   const names = new Map<string, string>();
   const rename = (t: string) => {
     if (!looksRandom(t)) return t;
@@ -93,7 +111,10 @@ export function canonicalise(events: readonly RecordedEvent[]): string[] {
     }
     return name;
   };
-  const text = (s: string) => s.replace(TOKEN, rename);
+  const ns = options.namespace ?? '';
+  const times = (s: string) => (options.times === false ? s.replace(EPOCH_MS_TEXT, '<time>') : s);
+  const text = (s: string) =>
+    times(ns === '' ? s : s.split(ns).join('<ns>')).replace(TOKEN, rename);
   // A path is renamed segment by segment, so that its fixed parts stay readable.
   const path = (s: string) =>
     s
@@ -102,6 +123,8 @@ export function canonicalise(events: readonly RecordedEvent[]): string[] {
       .join('/');
   const walk = (v: unknown, key = ''): unknown => {
     if (typeof v === 'string') return key === 'path' ? path(v) : text(v);
+    // Real clocks differ between two worlds: a time (ms since the epoch) is only a time.
+    if (options.times === false && typeof v === 'number' && v > EPOCH_MS_FROM) return '<time>';
     if (Array.isArray(v)) return v.map((x) => walk(x));
     if (v !== null && typeof v === 'object')
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), walk(x, k)]));
@@ -110,6 +133,7 @@ export function canonicalise(events: readonly RecordedEvent[]): string[] {
   return events.map((e) => {
     const rest: Record<string, unknown> = { ...e };
     delete rest.seq;
+    if (options.times === false) delete rest.at;
     return JSON.stringify(walk(rest));
   });
 }

@@ -239,15 +239,26 @@ export const leafOf = (c: PhoenixClient, groupId: string): string => {
 export function expectNoOrphanedGroup(ctx: CheckContext, world: RaceWorld): void {
   const observer = ctx.instance.observer;
   if (observer === undefined) throw new Error('the target shows no server views');
-  const created = observer
-    .views()
-    .flatMap((v) =>
-      v.events.flatMap((e) =>
-        e.kind === 'row' && e.seq > world.mark && e.table === 'ds_groups' && e.op === 'put'
+  // The DS's stored groups where its rows are seen; from the wire, the group creations
+  // it accepted.
+  const rows = ctx.target.provides.has('stored-rows');
+  const created = observer.views().flatMap((v) =>
+    v.events.flatMap((e) => {
+      if (e.seq <= world.mark) return [];
+      if (rows)
+        return e.kind === 'row' && e.table === 'ds_groups' && e.op === 'put'
           ? [`${e.key} on ${v.server}`]
-          : [],
-      ),
-    );
+          : [];
+      const accepted =
+        e.kind === 'request' &&
+        e.method === 'POST' &&
+        e.path === `${DS}/groups` &&
+        e.status !== undefined &&
+        e.status < 300;
+      const id = accepted ? (e.body as { group_id?: unknown } | null)?.group_id : undefined;
+      return typeof id === 'string' ? [`${id} on ${v.server}`] : [];
+    }),
+  );
   const orphans = [...new Set(created)].filter((g) => !g.startsWith(`${world.groupId} on `));
   expectThat(
     orphans.length === 0,

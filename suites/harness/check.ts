@@ -24,7 +24,10 @@ export interface CheckContext {
 
 export type Need =
   | 'virtual-time'
+  // Server views: what each server received (from the wire on a real target).
   | 'observer'
+  // What each server stored (its rows): only where fedconn runs the server's store.
+  | 'stored-rows'
   | 'impostor'
   | 'reference-client'
   | 'dns'
@@ -41,7 +44,7 @@ export interface Check {
   readonly profiles: readonly Profile[];
   /**
    * What the target must provide beyond its servers (suites/harness/target.ts, `provides`):
-   * time that can be moved, server views, peers fedconn runs where the servers can reach
+   * time that can be moved, server views (received requests; stored rows), peers fedconn runs where the servers can reach
    * them (`impostor`), DNS fedconn controls, modelled TLS certificates (`modelled-tls`),
    * or fedconn's own reference client as the
    * client under test (CLIENT-role rules). Without it the check skips, saying which.

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import type { Clock } from '../../simulator/net/clock.ts';
-import type { Observer } from '../../simulator/net/observer.ts';
+import { Observer, observeWire, observed } from '../../simulator/net/observer.ts';
 import {
   compose,
   giveUpOnSilent,
@@ -176,6 +176,7 @@ export function simTarget(options: {
     provides: new Set<Need>([
       'virtual-time',
       'observer',
+      'stored-rows',
       'impostor',
       'reference-client',
       'dns',
@@ -319,6 +320,10 @@ export function httpTarget(
   const originOf = (name: string) => server(name).base_url.replace(/\/$/, '');
   // fedconn's clients reach a server the config does not name (a peer fedconn hosts) at
   // https://<server_name>, as servers do.
+  // The target's servers by the origin of their base_url, for views from the wire.
+  const serverAt = new Map(
+    config.servers.map((s) => [new URL(s.base_url).origin, s.server_name] as const),
+  );
   const clientOriginOf = (name: string) => (byName.has(name) ? originOf(name) : `https://${name}`);
   const tokenOf = (name: string) => {
     const driver = server(name).driver;
@@ -403,6 +408,8 @@ export function httpTarget(
     provides: new Set<Need>([
       'impostor',
       'reference-client',
+      // Views from the wire: what each server received from fedconn (no stored rows).
+      'observer',
       ...(testNetwork === undefined ? [] : (['dns'] as const)),
       ...(movable ? (['virtual-time'] as const) : []),
     ]),
@@ -421,8 +428,13 @@ export function httpTarget(
       // The check's peers, started on demand and stopped with it.
       let peers: LoopbackPeers | undefined;
       const exchanges: Exchange[] = [];
+      // Each server's view from the wire: what fedconn's clients and peers sent it, and
+      // what it sent fedconn's peers (under the peer's name), in order (docs/binding.md).
+      const observer = new Observer(clock);
+      const observe = observeWire(observer, (url) => serverAt.get(url.origin));
       // Recorded as sent, at the base_url: what a curl of it would reach.
-      const recorded = compose(wire, toBaseUrl, silent, recordSent(exchanges));
+      const recorded = compose(wire, toBaseUrl, silent, recordSent(exchanges), observe);
+      const clientTransport = compose(wire, toBaseUrl, silent, observe);
       return Promise.resolve({
         servers,
         profile,
@@ -430,11 +442,11 @@ export function httpTarget(
         exchanges: () => exchanges,
         clock,
         advance: movable ? (ms) => setOffset(clock.offset + ms) : undefined,
-        observer: undefined,
+        observer,
         hostPeer: async (_preferredName, handlerFor) => {
           peers ??= loopbackPeers();
           const hosted = await peers.host(async (name) =>
-            recordReceived(exchanges, await handlerFor(name)),
+            observed(observer.recorder(name), recordReceived(exchanges, await handlerFor(name))),
           );
           return hosted.serverName;
         },
@@ -460,7 +472,7 @@ export function httpTarget(
         transportFrom: (localAddress) =>
           boundTransport({ localAddress, timeoutMs: options.timeoutMs }),
         env: (label) => ({
-          transport,
+          transport: clientTransport,
           clock,
           rng: fork(clientRng, label),
           originOf: clientOriginOf,
