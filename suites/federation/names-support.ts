@@ -71,9 +71,13 @@ export async function contact(ctx: CheckContext, name: string): Promise<Attempt>
   };
 }
 
-/** A fresh label for one property run, so that no cache of the target spans two runs. */
-export function freshTag(): string {
-  return `n${(tags++).toString(36)}`;
+/**
+ * A fresh label for one property run, so that no cache of the target spans two runs,
+ * nor two runs of fedconn against a server that outlives them (the instance's namespace).
+ */
+export function freshTag(ctx: CheckContext): string {
+  const ns = ctx.instance.namespace.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return `n${ns}${(tags++).toString(36)}`;
 }
 let tags = 0;
 

@@ -186,7 +186,7 @@ export const namesCaseSensitive = defineCheck({
       ctx,
       [names],
       async ({ host, port }) => {
-        const tag = freshTag();
+        const tag = freshTag(ctx);
         for (const name of [`${tag}.${host}:${port}`, `${tag}.${host.toLowerCase()}:${port}`]) {
           await install(ctx, worldFor(name, 'matrix-current'));
           const attempt = await contact(ctx, name);
@@ -273,7 +273,7 @@ async function attemptIn(
   tables: DiscoveryTables,
   profile: Profile,
 ) {
-  const world = relabel(tables, name, freshTag());
+  const world = relabel(tables, name, freshTag(ctx));
   await install(ctx, world.tables);
   const plan = planFor(world.name, world.tables, profile);
   if (plan === undefined) throw new Error(`relabelling made ${world.name} invalid`);
@@ -508,7 +508,7 @@ export const wellKnownCached = defineCheck({
       ctx,
       [cases, fc.constantFrom(0.5, 0.99, 1.01, 1.5)],
       async (c, factor) => {
-        const host = `${freshTag()}.cache.names.test`;
+        const host = `${freshTag(ctx)}.cache.names.test`;
         const headers: Record<string, string> =
           c.kind === 'max-age'
             ? { 'cache-control': `max-age=${c.seconds}` }
