@@ -47,6 +47,8 @@ export const DS_JOIN_MUTANTS = {
   acceptEveryJoin: 'CONN-RACE-05/ds-accepts-every-join',
   /** Store the join but send its commit to none of the members' queues. */
   dropJoinFanOut: 'CONN-JOIN-06/drop-join-fan-out',
+  /** Take an add commit but deliver its WelcomeBundles to nobody: a device that lost the race stays out. */
+  dropWelcomeBundles: 'CONN-RACE-06/ds-drops-welcome-bundles',
   /** Keep the messages sent into a single-user group and hand them to whoever joins it. */
   deliverBacklogToJoiner: 'CONN-TRUST-01/deliver-backlog-to-joiner',
 } as const;

@@ -316,16 +316,19 @@ export function deliveryService(ctx: HomeserverContext) {
       commit: body.value.commit,
       credential_infos: next.credential_infos,
     });
+    const dropWelcomes = isMutant(ctx, DS_JOIN_MUTANTS.dropWelcomeBundles);
     const welcomes = await Promise.all(
       body.value.added.map((a) =>
-        deliver(a.queue, {
-          kind: 'welcome_bundle',
-          group_id: groupId,
-          welcome: body.value.welcome,
-          ratchet_tree: body.value.ratchet_tree,
-          credential_infos: next.credential_infos,
-          encrypted_joiner_info: a.encrypted_joiner_info,
-        }),
+        dropWelcomes
+          ? Promise.resolve(true)
+          : deliver(a.queue, {
+              kind: 'welcome_bundle',
+              group_id: groupId,
+              welcome: body.value.welcome,
+              ratchet_tree: body.value.ratchet_tree,
+              credential_infos: next.credential_infos,
+              encrypted_joiner_info: a.encrypted_joiner_info,
+            }),
       ),
     );
     return c.json({

@@ -567,7 +567,7 @@ export const CONN_RACE = defineFamily(
       statement:
         'A client that lost the race leaves no group of its own behind on any DS and ends up in the connection group through the WelcomeBundle.',
       checkedBy:
-        'The transport holds a drawn loser’s join while another device accepts (its WelcomeBundle waiting or coming later), then the loser processes its queue again. No DS may have created a group other than the connection group (observer), and the loser joined once, by the WelcomeBundle (2 to 5 devices, 4 runs). Mutants: the loser creates a fresh group of its own; the loser ignores the WelcomeBundle that comes later.',
+        'The transport holds a drawn loser’s join while another device accepts (its WelcomeBundle waiting or coming later), then the loser processes its queue again. No DS may have created a group other than the connection group (its stored groups, or from the wire the creations it accepted), and the loser joined once, by the WelcomeBundle (2 to 5 devices, 4 runs). Mutants: the loser creates a fresh group of its own; the loser ignores the WelcomeBundle that comes later; the DS delivers no WelcomeBundle.',
     },
   },
 );
