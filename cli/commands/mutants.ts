@@ -96,15 +96,25 @@ async function serveMutant(mutant: Mutant): Promise<ServedMutant> {
     services: ALL_SERVICES,
     mutants: [mutant.name],
   });
-  const target = httpTarget(served.config, {
-    timeoutMs: 10_000,
-    label: `fedconn serve --mutant ${mutant.name}`,
-  });
+  let target;
+  try {
+    target = httpTarget(served.config, {
+      timeoutMs: 10_000,
+      label: `fedconn serve --mutant ${mutant.name}`,
+    });
+  } catch (error) {
+    await served.close();
+    throw error;
+  }
+  const opened = target;
   return {
-    target,
+    target: opened,
     close: async () => {
-      await target.close();
-      await served.close();
+      try {
+        await opened.close();
+      } finally {
+        await served.close();
+      }
     },
   };
 }

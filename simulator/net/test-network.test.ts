@@ -99,6 +99,21 @@ describe('a served server’s test network', () => {
     expect(refusal.errcode).toBe('M_BAD_JSON');
     expect(refusal.error).toContain('srv.x.0.port');
     expect((await post({}, 'wrong')).status).toBe(401);
+    // Routes lead to loopback only, addresses are IPs off loopback, and a refused
+    // update changes nothing.
+    for (const body of [
+      { routes: { 'a.example': 'file:///etc/passwd' } },
+      { routes: { 'a.example': 'http://169.254.169.254' } },
+      { routes: { 'evil/x': 'https://127.0.0.1:4000' } },
+      { address: { 'b.example': ['127.0.0.1'] } },
+      { address: { 'b.example': ['not an ip'] } },
+      { address: { 'c.example': ['192.0.2.9'] }, routes: { 'x y': 'https://127.0.0.1:1' } },
+    ]) {
+      const refused = await post(body);
+      expect(refused.status, JSON.stringify(body)).toBe(400);
+    }
+    expect(network.dns.address('b.example')).toEqual([]);
+    expect(network.dns.address('c.example')).toEqual([]);
     expect(await (await api(new Request('http://hs/elsewhere'))).text()).toBe('the homeserver');
   });
 });

@@ -11,7 +11,9 @@ import type { Handler } from '../net/transport.ts';
 
 export const CLOCK_PATH = '/_fedconn/v1/provision/clock';
 
-const body = z.strictObject({ offset_ms: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+/** A century ahead at most: dates past that stop being dates (year 275760 and beyond). */
+const MAX_OFFSET_MS = 100 * 365 * 86_400_000;
+const body = z.strictObject({ offset_ms: z.number().int().min(0).max(MAX_OFFSET_MS) });
 
 /** `handler`, with the clock verb in front of it (provisioning token required). */
 export function withClockApi(

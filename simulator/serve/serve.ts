@@ -73,7 +73,8 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   };
   // Names outside the served servers and loopback resolve in each server's test network.
   const isFixed = (name: string) => origins.has(name) || loopbackOrigin(name) !== undefined;
-  const outside = (url: URL) => isLoopbackHost(url.hostname);
+  const ownOrigins = new Set<string>();
+  const outside = (url: URL) => isLoopbackHost(url.hostname) || ownOrigins.has(url.origin);
 
   const timeoutMs = options.timeoutMs ?? 10_000;
   const transport = withLoopbackHttps(httpTransport({ timeoutMs }), timeoutMs);
@@ -140,6 +141,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
             : requested;
       names.push(name);
       origins.set(name, `${identity === undefined ? 'http' : 'https'}://${host}:${address.port}`);
+      ownOrigins.add(new URL(origins.get(name) ?? '').origin);
     }
     for (const [i, serverName] of names.entries()) {
       const profile = profileOf(i);

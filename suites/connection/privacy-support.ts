@@ -79,10 +79,13 @@ export const asView = (view: ServerView): readonly RecordedEvent[] => view.event
 /** Numbers above this (2001-09-09 in ms) are read as times when times are not compared. */
 const EPOCH_MS_FROM = 1e12;
 /** The same times written out in text (a request signature's ts="..."). */
-const EPOCH_MS_TEXT = /(?<![0-9])[1-9][0-9]{12}(?![0-9])/g;
+const EPOCH_MS_TEXT = /(?<![0-9A-Za-z+/_-])[1-9][0-9]{12}(?![0-9A-Za-z+/_-])/g;
 const TOKEN = /[A-Za-z0-9+/=_-]{16,}/g;
+// A key in base64 lacks a digit now and then (32 bytes: about once in 1,400): at 32
+// characters or more, mixed case alone marks it.
 const looksRandom = (t: string) =>
-  (/[A-Z]/.test(t) && /[a-z]/.test(t) && /[0-9]/.test(t)) || /^[0-9a-f]{16,}$/.test(t);
+  (/[A-Z]/.test(t) && /[a-z]/.test(t) && (/[0-9]/.test(t) || t.length >= 32)) ||
+  /^[0-9a-f]{16,}$/.test(t);
 
 /**
  * Each event as JSON with every random-looking token (base64, base64url, hex of 16

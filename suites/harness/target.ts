@@ -369,7 +369,11 @@ export function httpTarget(
     config.servers.length > 0 &&
     config.servers.every((s) => s.capabilities.clock === true && s.driver.kind === 'fedconn');
   const clock = new OffsetClock();
+  // Whether the servers may be off real time: at the first open (a run killed before it
+  // put them back), and after any move, even one that failed part-way.
+  let clockDirty = movable;
   const setOffset = async (ms: number) => {
+    clockDirty = true;
     for (const s of config.servers) {
       if (s.driver.kind !== 'fedconn') continue;
       const answer = await transport(
@@ -389,6 +393,7 @@ export function httpTarget(
       }
     }
     clock.setOffset(ms);
+    clockDirty = ms !== 0;
   };
   const [resolvesNamesBy] = [...networks];
   const testNetwork =
@@ -421,7 +426,9 @@ export function httpTarget(
       servers: config.servers.map((s) => ({ serverName: s.server_name, roles: s.roles })),
       client: false,
     },
-    open({ seed, profile }) {
+    async open({ seed, profile }) {
+      // Unreachable servers are the checks' (and the probe's) to report, not the clock's.
+      if (clockDirty) await setOffset(0).catch(() => undefined);
       // Servers outlive checks: a per-open namespace keeps users and aliases apart.
       const namespace = `c${run}${(opened++).toString(36)}${Buffer.from(seededRng(seed).bytes(2)).toString('hex')}-`;
       const clientRng = fork(seededRng(seed), 'clients');
@@ -479,9 +486,12 @@ export function httpTarget(
           provisioningTokenOf: tokenOf,
         }),
         close: async () => {
-          await peers?.close();
-          // Each check starts at real time: what one check moved on, the next does not see.
-          if (clock.offset !== 0) await setOffset(0);
+          try {
+            await peers?.close();
+          } finally {
+            // Each check starts at real time: what one check moved on, the next does not see.
+            if (clockDirty) await setOffset(0);
+          }
         },
       });
     },
