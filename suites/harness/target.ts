@@ -318,12 +318,12 @@ export function httpTarget(
     return found;
   };
   const originOf = (name: string) => server(name).base_url.replace(/\/$/, '');
-  // fedconn's clients reach a server the config does not name (a peer fedconn hosts) at
-  // https://<server_name>, as servers do.
   // The target's servers by the origin of their base_url, for views from the wire.
   const serverAt = new Map(
     config.servers.map((s) => [new URL(s.base_url).origin, s.server_name] as const),
   );
+  // fedconn's clients reach a server the config does not name (a peer fedconn hosts) at
+  // https://<server_name>, as servers do.
   const clientOriginOf = (name: string) => (byName.has(name) ? originOf(name) : `https://${name}`);
   const tokenOf = (name: string) => {
     const driver = server(name).driver;
