@@ -15,7 +15,7 @@ import { CHECKS } from '../../suites/registry.ts';
 import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
 import { planOf, runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
-import { httpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
+import { httpTarget, openHttpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
 import {
   ContainerTargetError,
   startContainerTarget,
@@ -189,12 +189,21 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
       if (mutant !== undefined) throw new UsageError('--mutant works only with --target sim');
       const config = readTargetConfig(options.config);
       if (!config.ok) throw new UsageError(config.error.message);
-      how = ready(
-        httpTarget(config.value, {
-          timeoutMs: requestTimeoutMs,
-          label: `http (${options.config})`,
-        }),
-      );
+      const http = { timeoutMs: requestTimeoutMs, label: `http (${options.config})` };
+      how = {
+        label: http.label,
+        // The plan needs nothing started; the run gets fedconn's own homeservers beside
+        // a target that declares a single one of a Phoenix profile.
+        planned: httpTarget(config.value, http),
+        acquire: async () => {
+          const target = await openHttpTarget(config.value, {
+            ...http,
+            services: ALL_SERVICES,
+            log: io.err,
+          });
+          return { target, release: () => target.close() };
+        },
+      };
       targetArgs = `--target http --config ${options.config}`;
       break;
     }

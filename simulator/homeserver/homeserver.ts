@@ -5,7 +5,7 @@ import type { Hono } from 'hono';
 import { generateEd25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import { fork, type Rng } from '../protocol/crypto/rng.ts';
 import type { Clock } from '../net/clock.ts';
-import { observed, type Observer } from '../net/observer.ts';
+import { observed, type Recording } from '../net/observer.ts';
 import type { Handler, Transport } from '../net/transport.ts';
 import type { Directory, HomeserverConfig, HomeserverContext } from './context.ts';
 import { router } from './http.ts';
@@ -18,7 +18,7 @@ export interface HomeserverOptions {
   readonly clock: Clock;
   readonly rng: Rng;
   readonly transport: Transport;
-  readonly observer: Observer;
+  readonly observer: Recording;
   readonly directory: Directory;
   readonly services: readonly Service[];
 }

@@ -56,7 +56,35 @@ export interface ServerRecorder {
   row(row: Omit<RecordedRow, 'kind' | 'seq' | 'at'>): void;
 }
 
-export class Observer {
+/** Where servers record what they see: an Observer, or a switch between observers. */
+export interface Recording {
+  recorder(server: string): ServerRecorder;
+}
+
+/**
+ * Records into whichever observer is current, or nowhere: long-lived servers (fedconn's
+ * own homeservers beside a server under test) whose views belong to one check at a time.
+ */
+export class SwitchedRecording implements Recording {
+  #current: Recording | undefined;
+
+  /** Where recordings go from now on; undefined drops them. */
+  switchTo(current: Recording | undefined): void {
+    this.#current = current;
+  }
+
+  recorder(server: string): ServerRecorder {
+    return {
+      server,
+      request: (r) => this.#current?.recorder(server).request(r) ?? (() => undefined),
+      row: (r) => {
+        this.#current?.recorder(server).row(r);
+      },
+    };
+  }
+}
+
+export class Observer implements Recording {
   #seq = 0;
   readonly #views = new Map<string, RecordedEvent[]>();
 

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { OffsetClock } from '../net/clock.ts';
 import { withClockApi } from './clock-api.ts';
-import { Observer } from '../net/observer.ts';
+import { Observer, type Recording } from '../net/observer.ts';
 import { compose, httpTransport, type Middleware } from '../net/transport.ts';
 import { TestNetwork } from '../net/test-network.ts';
 import { MATRIX_MUTANTS } from '../federation/mutants.ts';
@@ -50,6 +50,16 @@ export interface ServeOptions {
    * with servers that are not fedconn's. `servers` then only counts them.
    */
   readonly tls?: boolean;
+  /**
+   * Servers that are not fedconn's, by server name, with the origin they listen on (a
+   * server under test beside fedconn's own): reached there, whatever their name.
+   */
+  readonly others?: ReadonlyMap<string, string>;
+  /**
+   * Where the servers record what they see; by default the federation's own observer
+   * (`ServedFederation.observer`), which then holds every view since the start.
+   */
+  readonly recording?: Recording;
 }
 
 export interface ServedFederation {
@@ -68,13 +78,17 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
   // Its own servers by the ports they got; any other server named with a port on this
   // machine's loopback (fedconn's peers, a homeserver under test: `localhost:8448`) at
   // https://<name>, as a homeserver resolves a name with an explicit port.
+  const others = options.others ?? new Map<string, string>();
   const directory = {
-    originOf: (name: string) => Promise.resolve(origins.get(name) ?? loopbackOrigin(name)),
+    originOf: (name: string) =>
+      Promise.resolve(origins.get(name) ?? others.get(name) ?? loopbackOrigin(name)),
   };
-  // Names outside the served servers and loopback resolve in each server's test network.
-  const isFixed = (name: string) => origins.has(name) || loopbackOrigin(name) !== undefined;
-  const ownOrigins = new Set<string>();
-  const outside = (url: URL) => isLoopbackHost(url.hostname) || ownOrigins.has(url.origin);
+  // Names outside the served servers, the others and loopback resolve in each server's
+  // test network.
+  const isFixed = (name: string) =>
+    origins.has(name) || others.has(name) || loopbackOrigin(name) !== undefined;
+  const directOrigins = new Set<string>([...others.values()].map((o) => new URL(o).origin));
+  const outside = (url: URL) => isLoopbackHost(url.hostname) || directOrigins.has(url.origin);
 
   const timeoutMs = options.timeoutMs ?? 10_000;
   const transport = withLoopbackHttps(httpTransport({ timeoutMs }), timeoutMs);
@@ -141,7 +155,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
             : requested;
       names.push(name);
       origins.set(name, `${identity === undefined ? 'http' : 'https'}://${host}:${address.port}`);
-      ownOrigins.add(new URL(origins.get(name) ?? '').origin);
+      directOrigins.add(new URL(origins.get(name) ?? '').origin);
     }
     for (const [i, serverName] of names.entries()) {
       const profile = profileOf(i);
@@ -161,7 +175,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
         // Keyed by the requested name, so the same seed gives the same keys with or without TLS.
         rng: fork(root, `server ${options.servers[i]?.name ?? serverName}`),
         transport: outbound,
-        observer,
+        observer: options.recording ?? observer,
         directory: scopedDirectory(
           resolvingDirectory({
             dns: network.dns,

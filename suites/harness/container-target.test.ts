@@ -164,17 +164,24 @@ describe('startContainerTarget', () => {
     expect(engine.stopped).toBe(1);
   });
 
-  test('a ready container yields an http target named after the image; stop is idempotent and removes the mount', async () => {
+  test('a ready container yields an http target named after the image (one aliases server: fedconn plays the other); stop is idempotent and removes the mount', async () => {
     const listeners = process.listenerCount('SIGINT');
     const started = await startContainerTarget({
       image: 'fedconn-ref:latest',
       requestTimeoutMs: 1_000,
     });
     expect(started.target.kind).toBe('container');
-    expect(started.target.label).toBe('container fedconn-ref:latest');
+    expect(started.target.label).toMatch(
+      /^container fedconn-ref:latest with fedconn's localhost:\d+ \(aliases\)$/,
+    );
     expect(started.target.phoenixProfiles).toEqual(['aliases']);
     const instance = await started.target.open({ seed: 's', profile: 'aliases' });
-    expect(instance.servers.map((s) => s.origin)).toEqual(['http://127.0.0.1:1']);
+    expect(instance.servers.map((s) => s.origin)).toEqual([
+      'http://127.0.0.1:1',
+      expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+$/),
+    ]);
+    await instance.close();
+    await started.target.close();
     // Ctrl-C stops the container while it runs; afterwards the handler is gone.
     expect(process.listenerCount('SIGINT')).toBe(listeners + 1);
     await Promise.all([started.stop(), started.stop()]);

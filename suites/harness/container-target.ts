@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StartedTestContainer } from 'testcontainers';
 import { parseTargetConfig, type TargetConfig } from '../../simulator/serve/target-config.ts';
-import { httpTarget, type Target } from './target.ts';
+import { openHttpTarget, type Target } from './target.ts';
+import { ALL_SERVICES } from '../../simulator/services/index.ts';
 
 /** Where the image writes its target config, inside the container. */
 export const CONTAINER_CONFIG_PATH = '/fedconn/target.json';
@@ -162,9 +163,11 @@ export async function startContainerTarget(
         return state.Running ? undefined : state.ExitCode;
       },
     );
-    const target = httpTarget(config, {
+    const target = await openHttpTarget(config, {
       timeoutMs: options.requestTimeoutMs,
       label: `container ${options.image}`,
+      services: ALL_SERVICES,
+      log,
     });
     return {
       target: {

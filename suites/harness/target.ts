@@ -42,6 +42,7 @@ import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-htt
 import { testNetworkDns } from './test-network.ts';
 import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
 import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';
+import { describeMembers, startMembers, type Members } from './members.ts';
 
 export interface TargetServer {
   readonly serverName: string;
@@ -296,10 +297,53 @@ export function simTarget(options: {
   };
 }
 
-export function httpTarget(
+export interface HttpTargetOptions {
+  readonly timeoutMs: number;
+  readonly label: string;
+  /** fedconn's own homeservers among the config's servers (`startMembers`). */
+  readonly members?: Pick<Members, 'names' | 'recording'>;
+}
+
+/**
+ * The http target of `config`, with fedconn's own homeservers beside the target's where
+ * a Phoenix profile has a single one (suites/harness/members.ts); closing it stops them.
+ */
+export async function openHttpTarget(
   config: TargetConfig,
-  options: { readonly timeoutMs: number; readonly label: string },
-): Target {
+  options: HttpTargetOptions & {
+    readonly services: readonly Service[];
+    /** Told which servers fedconn plays, once they listen. */
+    readonly log?: (line: string) => void;
+  },
+): Promise<Target> {
+  const members = await startMembers(config, { services: options.services });
+  if (members === undefined) return httpTarget(config, options);
+  const played = describeMembers(members.config, members.names);
+  options.log?.(`fedconn plays the other homeserver of each federation: ${played}\n`);
+  let target: Target;
+  try {
+    target = httpTarget(members.config, {
+      ...options,
+      label: `${options.label} with fedconn's ${played}`,
+      members,
+    });
+  } catch (error) {
+    await members.close();
+    throw error;
+  }
+  return {
+    ...target,
+    close: async () => {
+      try {
+        await target.close();
+      } finally {
+        await members.close();
+      }
+    },
+  };
+}
+
+export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Target {
   const silent = giveUpOnSilent();
   const byName = new Map(config.servers.map((s) => [s.server_name, s]));
   const wire = withLoopbackHttps(
@@ -318,9 +362,12 @@ export function httpTarget(
     return found;
   };
   const originOf = (name: string) => server(name).base_url.replace(/\/$/, '');
-  // The target's servers by the origin of their base_url, for views from the wire.
+  // The target's servers by the origin of their base_url, for views from the wire;
+  // fedconn's own servers record their full views themselves.
   const serverAt = new Map(
-    config.servers.map((s) => [new URL(s.base_url).origin, s.server_name] as const),
+    config.servers
+      .filter((s) => options.members?.names.has(s.server_name) !== true)
+      .map((s) => [new URL(s.base_url).origin, s.server_name] as const),
   );
   // fedconn's clients reach a server the config does not name (a peer fedconn hosts) at
   // https://<server_name>, as servers do.
@@ -438,11 +485,12 @@ export function httpTarget(
       // Each server's view from the wire: what fedconn's clients and peers sent it, and
       // what it sent fedconn's peers (under the peer's name), in order (docs/binding.md).
       const observer = new Observer(clock);
+      options.members?.recording.switchTo(observer);
       const observe = observeWire(observer, (url) => serverAt.get(url.origin));
       // Recorded as sent, at the base_url: what a curl of it would reach.
       const recorded = compose(wire, toBaseUrl, silent, recordSent(exchanges), observe);
       const clientTransport = compose(wire, toBaseUrl, silent, observe);
-      return Promise.resolve({
+      return {
         servers,
         profile,
         transport: recorded,
@@ -486,6 +534,7 @@ export function httpTarget(
           provisioningTokenOf: tokenOf,
         }),
         close: async () => {
+          options.members?.recording.switchTo(undefined);
           try {
             await peers?.close();
           } finally {
@@ -493,7 +542,7 @@ export function httpTarget(
             if (clockDirty) await setOffset(0);
           }
         },
-      });
+      };
     },
     close: async () => {
       await Promise.all(servers.map((s) => s.driver.close()));
