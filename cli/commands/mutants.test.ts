@@ -2,18 +2,10 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Io } from '../io.ts';
 import { mutantsCommand } from './mutants.ts';
+import { capturedIo } from '../captured-io.ts';
 
-function capture(): Io & { text: () => string } {
-  let text = '';
-  return {
-    out: (t) => (text += t),
-    err: (t) => (text += t),
-    columns: undefined,
-    text: () => text,
-  };
-}
+const capture = capturedIo;
 
 describe('fedconn mutants --target http', () => {
   test('a server mutant served by fedconn serve is killed over HTTP; a client mutant is unchecked, saying why', async () => {

@@ -1,20 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { RULES } from '../../suites/catalog/index.ts';
-import type { Io } from '../io.ts';
 import { main } from '../main.ts';
+import { capturedIo } from '../captured-io.ts';
 
-function capture(): Io & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    columns: 160,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+const capture = capturedIo;
 
 interface JsonRule {
   id: string;

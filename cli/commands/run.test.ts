@@ -10,20 +10,10 @@ import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
 import { toFile } from '../../simulator/serve/target-config.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { RULES } from '../../suites/catalog/index.ts';
-import type { Io } from '../io.ts';
 import { main } from '../main.ts';
+import { capturedIo } from '../captured-io.ts';
 
-function capture(): Io & { stdout: () => string; stderr: () => string } {
-  let out = '';
-  let err = '';
-  return {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    columns: undefined,
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+const capture = capturedIo;
 
 const dir = mkdtempSync(join(tmpdir(), 'fedconn-run-'));
 const file = (name: string, content: unknown) => {

@@ -43,3 +43,16 @@ export async function authenticateClient(
   }
   return { ok: true, keyRef: parsed.value.keyRef };
 }
+
+/**
+ * What a server under one of the identifying mutants (services/phoenix-mutants.ts) asks
+ * of a request the protocol sends without naming its user: a client credential's
+ * signature. Refused before any verification, since a correct client never offers one;
+ * undefined where the request names a client.
+ */
+export function demandClientSignature(c: Context, what: string): Response | undefined {
+  const parsed = parseAuthorization(c.req.header('authorization') ?? null);
+  return parsed.ok && parsed.value.keyRef.startsWith('client:')
+    ? undefined
+    : fail('M_MISSING_TOKEN', `${what} must be signed by the sender's client credential`);
+}

@@ -47,3 +47,30 @@ export function router(): Hono {
 export function isProvisioner(c: Context, token: string): boolean {
   return c.req.header('authorization') === `Bearer ${token}`;
 }
+
+/** The 401 to answer when `c` does not carry the provisioning `token`, else undefined. */
+export function denyWithoutToken(c: Context, token: string): Response | undefined {
+  if (isProvisioner(c, token)) return undefined;
+  return c.req.header('authorization') === undefined
+    ? fail('M_MISSING_TOKEN', 'provisioning needs Authorization: Bearer <token>')
+    : fail('M_UNKNOWN_TOKEN', 'wrong provisioning token');
+}
+
+/** A router of test-only provisioning verbs: every request needs the provisioning token. */
+export function provisioningRouter(token: string): Hono {
+  const app = router();
+  app.use(async (c: Context, next) => {
+    const denied = denyWithoutToken(c, token);
+    if (denied !== undefined) return denied;
+    await next();
+    return undefined;
+  });
+  return app;
+}
+
+/** 405 in Matrix style, with the methods the path does take. */
+export function methodNotAllowed(c: Context, allowed: readonly string[]): Response {
+  const response = fail('M_UNRECOGNIZED', `${c.req.method} ${c.req.path}: not allowed`, {}, 405);
+  response.headers.set('allow', allowed.join(', '));
+  return response;
+}

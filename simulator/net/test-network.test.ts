@@ -114,6 +114,14 @@ describe('a served server’s test network', () => {
     }
     expect(network.dns.address('b.example')).toEqual([]);
     expect(network.dns.address('c.example')).toEqual([]);
+    // A wrong method is a 405 naming the methods that are right.
+    const wrong = await api(
+      new Request('http://hs/_fedconn/v1/provision/network/log', {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    expect([wrong.status, wrong.headers.get('allow')]).toEqual([405, 'GET']);
     expect(await (await api(new Request('http://hs/elsewhere'))).text()).toBe('the homeserver');
   });
 });

@@ -30,7 +30,7 @@ describe('the clock verb of fedconn serve', () => {
     expect(((await read.json()) as { offset_ms: number }).offset_ms).toBe(3_600_000);
   });
 
-  test('a negative or fractional offset, a wrong token and other paths are told apart', async () => {
+  test('a negative or fractional offset, a wrong token, a wrong method and other paths are told apart', async () => {
     const clock = new OffsetClock();
     const api = withClockApi(clock, TOKEN, homeserver);
     const negative = await put(api, { offset_ms: -1 });
@@ -39,6 +39,15 @@ describe('the clock verb of fedconn serve', () => {
     expect((await put(api, { offset_ms: 1.5 })).status).toBe(400);
     expect((await put(api, { offset_ms: 10 }, 'wrong')).status).toBe(401);
     expect(clock.offset).toBe(0);
+    const post = await api(
+      new Request(`http://hs${CLOCK_PATH}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}` },
+      }),
+    );
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, PUT');
+    expect(((await post.json()) as { errcode: string }).errcode).toBe('M_UNRECOGNIZED');
     expect(await (await api(new Request('http://hs/elsewhere'))).text()).toBe('the homeserver');
   });
 });

@@ -5,9 +5,10 @@
 //   PUT /_fedconn/v1/provision/clock   {offset_ms}   -> {now}
 //   GET /_fedconn/v1/provision/clock                 -> {offset_ms, now}
 import { z } from 'zod';
-import { fail } from '../homeserver/http.ts';
+import { methodNotAllowed, provisioningRouter, readJson } from '../homeserver/http.ts';
 import type { OffsetClock } from '../net/clock.ts';
 import type { Handler } from '../net/transport.ts';
+import { inFront } from './in-front.ts';
 
 export const CLOCK_PATH = '/_fedconn/v1/provision/clock';
 
@@ -21,31 +22,14 @@ export function withClockApi(
   provisioningToken: string,
   handler: Handler,
 ): Handler {
-  return async (request) => {
-    if (new URL(request.url).pathname !== CLOCK_PATH) return handler(request);
-    const authorization = request.headers.get('authorization');
-    if (authorization === null)
-      return fail('M_MISSING_TOKEN', 'provisioning needs Authorization: Bearer <token>');
-    if (authorization !== `Bearer ${provisioningToken}`)
-      return fail('M_UNKNOWN_TOKEN', 'wrong provisioning token');
-    if (request.method === 'GET')
-      return Response.json({ offset_ms: clock.offset, now: clock.now() });
-    if (request.method !== 'PUT') return fail('M_UNRECOGNIZED', `${request.method} ${CLOCK_PATH}`);
-    let value: unknown;
-    try {
-      value = await request.json();
-    } catch {
-      return fail('M_NOT_JSON', 'the body is not JSON');
-    }
-    const parsed = body.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return fail(
-        'M_BAD_JSON',
-        `${issue?.path.join('.') ?? '(body)'}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
-    clock.setOffset(parsed.data.offset_ms);
-    return Response.json({ now: clock.now() });
-  };
+  const api = provisioningRouter(provisioningToken);
+  api.get(CLOCK_PATH, (c) => c.json({ offset_ms: clock.offset, now: clock.now() }));
+  api.put(CLOCK_PATH, async (c) => {
+    const parsed = await readJson(c, body);
+    if (!parsed.ok) return parsed.error;
+    clock.setOffset(parsed.value.offset_ms);
+    return c.json({ now: clock.now() });
+  });
+  api.all(CLOCK_PATH, (c) => methodNotAllowed(c, ['GET', 'PUT']));
+  return inFront(api, [CLOCK_PATH], handler);
 }

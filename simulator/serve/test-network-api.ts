@@ -4,7 +4,8 @@
 //   POST /_fedconn/v1/provision/network      {address?, srv?, routes?}  merged in
 //   GET  /_fedconn/v1/provision/network/log  {lookups, contacts}
 import { z } from 'zod';
-import { fail } from '../homeserver/http.ts';
+import { fail, methodNotAllowed, provisioningRouter, readJson } from '../homeserver/http.ts';
+import { inFront } from './in-front.ts';
 import type { Handler } from '../net/transport.ts';
 import type { TestNetwork } from '../net/test-network.ts';
 import { isLoopbackHost } from '../net/bound-http.ts';
@@ -53,44 +54,25 @@ export function withTestNetworkApi(
   provisioningToken: string,
   handler: Handler,
 ): Handler {
-  return async (request) => {
-    const path = new URL(request.url).pathname;
-    if (path !== NETWORK_PATH && path !== `${NETWORK_PATH}/log`) return handler(request);
-    const authorization = request.headers.get('authorization');
-    if (authorization === null)
-      return fail('M_MISSING_TOKEN', 'provisioning needs Authorization: Bearer <token>');
-    if (authorization !== `Bearer ${provisioningToken}`)
-      return fail('M_UNKNOWN_TOKEN', 'wrong provisioning token');
-    if (path === `${NETWORK_PATH}/log`) {
-      if (request.method !== 'GET') return fail('M_UNRECOGNIZED', `${request.method} ${path}`);
-      return Response.json(network.log());
-    }
-    if (request.method !== 'POST') return fail('M_UNRECOGNIZED', `${request.method} ${path}`);
-    let body: unknown;
-    try {
-      body = await request.json();
-    } catch {
-      return fail('M_NOT_JSON', 'the body is not JSON');
-    }
-    const parsed = update.safeParse(body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      return fail(
-        'M_BAD_JSON',
-        `${issue?.path.join('.') ?? '(body)'}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
+  const api = provisioningRouter(provisioningToken);
+  api.get(`${NETWORK_PATH}/log`, (c) => c.json(network.log()));
+  api.all(`${NETWORK_PATH}/log`, (c) => methodNotAllowed(c, ['GET']));
+  api.post(NETWORK_PATH, async (c) => {
+    const parsed = await readJson(c, update);
+    if (!parsed.ok) return parsed.error;
+    const { address, srv, routes } = parsed.value;
     // Everything is checked before anything is applied: a refused update changes nothing.
-    for (const authority of Object.keys(parsed.data.routes ?? {})) {
+    for (const authority of Object.keys(routes ?? {})) {
       if (!isAuthority(authority))
         return fail('M_BAD_JSON', `routes: ${JSON.stringify(authority)} is not a host[:port]`);
     }
-    for (const [name, addresses] of Object.entries(parsed.data.address ?? {}))
+    for (const [name, addresses] of Object.entries(address ?? {}))
       network.dns.setAddress(name, addresses);
-    for (const [owner, records] of Object.entries(parsed.data.srv ?? {}))
-      network.dns.setSrv(owner, records);
-    for (const [authority, origin] of Object.entries(parsed.data.routes ?? {}))
+    for (const [owner, records] of Object.entries(srv ?? {})) network.dns.setSrv(owner, records);
+    for (const [authority, origin] of Object.entries(routes ?? {}))
       network.route(authority, origin);
-    return Response.json({});
-  };
+    return c.json({});
+  });
+  api.all(NETWORK_PATH, (c) => methodNotAllowed(c, ['POST']));
+  return inFront(api, [NETWORK_PATH, `${NETWORK_PATH}/log`], handler);
 }

@@ -65,7 +65,37 @@ export const DISCOVERY_MUTANTS = {
   refuseFederatedEnqueue: 'CONN-DISC-02/refuse-federated-enqueue',
 } as const;
 
+/**
+ * Servers that demand the identity the privacy rules keep out: each refuses a request
+ * the protocol sends without naming its user (unsigned, or signed with an alias or queue
+ * key) unless a client credential signs it, as a server that "authenticates against
+ * spam" would. Had a client complied, the server would hold the link; a correct client
+ * does not comply, so the privacy checks meet the refusal, on the wire as in process.
+ */
+export const IDENTIFYING_MUTANTS = {
+  /** The AS takes an alias registration only when the owner's client signs it. */
+  aliasRegistrationNamesOwner: 'ALIAS-UNLINK-01/as-demands-owner-on-alias-registration',
+  /** The AS takes alias payloads only when a client of the user id signs the upload. */
+  aliasPayloadsNameUser: 'ALIAS-UNLINK-02/as-demands-client-on-alias-payloads',
+  /** The AS serves an alias queue only to a client credential, not the alias key. */
+  aliasQueueNamesClient: 'ALIAS-UNLINK-03/as-demands-client-on-alias-queue',
+  /** The AS takes an establishment package delivery only when the sender's client signs it. */
+  deliveryNamesSender: 'CONN-PRIV-03/as-demands-sender-on-delivery',
+  /** The QS opens a queue only for a request signed by a client credential of the AS. */
+  queueNamesClient: 'CONN-PRIV-04/qs-demands-client-credential',
+  /** The DS creates a group only for a request signed by the creator's client credential. */
+  groupNamesMembers: 'CONN-PRIV-01/ds-demands-member-credentials',
+} as const;
+
+/** DS mutants of how connection groups are created. */
+export const GROUP_MUTANTS = {
+  /** A create naming a group id that exists replaces that group (the reference refuses it). */
+  overwriteExistingGroup: 'CONN-CEP-06/ds-overwrites-existing-group',
+} as const;
+
 export type PhoenixMutant =
   | (typeof PHOENIX_MUTANTS)[keyof typeof PHOENIX_MUTANTS]
   | (typeof DS_JOIN_MUTANTS)[keyof typeof DS_JOIN_MUTANTS]
-  | (typeof DISCOVERY_MUTANTS)[keyof typeof DISCOVERY_MUTANTS];
+  | (typeof DISCOVERY_MUTANTS)[keyof typeof DISCOVERY_MUTANTS]
+  | (typeof IDENTIFYING_MUTANTS)[keyof typeof IDENTIFYING_MUTANTS]
+  | (typeof GROUP_MUTANTS)[keyof typeof GROUP_MUTANTS];

@@ -1,6 +1,6 @@
 // Checks and mutants of the connection area: the initiator and package part (see index.ts).
 import { INITIATOR_CLIENT_MUTANTS } from '../../simulator/clients/phoenix/mutants-initiator.ts';
-import { DISCOVERY_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
+import { DISCOVERY_MUTANTS, GROUP_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
 import {
   freshGroupPerConnection,
@@ -21,4 +21,5 @@ export const INITIATOR_CHECKS: readonly Check[] = [
 export const INITIATOR_MUTANTS: readonly string[] = [
   ...Object.values(INITIATOR_CLIENT_MUTANTS),
   ...Object.values(DISCOVERY_MUTANTS),
+  ...Object.values(GROUP_MUTANTS),
 ];

@@ -25,7 +25,8 @@ import {
   referenceUser,
   type HeldResponder,
 } from './initiator-support.ts';
-import { AS, fetchCredentials, firstServer, rngFor } from './support.ts';
+import { AS, expectRefused, fetchCredentials, firstServer, rngFor, send } from './support.ts';
+import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { DS } from './race-mls.ts';
 
 const BOTH = ['multi-device', 'aliases'] as const;
@@ -176,6 +177,7 @@ export const freshGroupPerConnection = defineCheck({
     const responder = await heldResponder(ctx, server, 'cep06-r', 1, rngFor(ctx, 'cep06'), 1);
     // Across every connection of the check, nothing may repeat.
     const seen = { groups: new Set<string>(), ear: new Set<string>(), cred: new Set<string>() };
+    const attacker = rngFor(ctx, 'cep06 second creator');
     let total = 0;
     await checkProperty(
       ctx,
@@ -211,6 +213,21 @@ export const freshGroupPerConnection = defineCheck({
             keys.groupId,
             groupId,
             `connection ${k + 1}: the package names the group created for it`,
+          );
+          // The DS half: a create names a new group. Someone else creating the package's
+          // group id again (another EAR key, another queue) is refused, and the group stays
+          // the initiator's.
+          const creation = sent[created].body as Record<string, unknown>;
+          const again = await send(ctx, `${server.origin}${DS}/groups`, {
+            body: {
+              ...creation,
+              ear_key: encodeUnpaddedBase64(attacker.bytes(32)),
+              queue: { server: server.serverName, queue_id: `q-${hex(attacker.bytes(8))}` },
+            },
+          });
+          expectRefused(
+            again,
+            `connection ${k + 1}: creating the package's group id a second time`,
           );
           const group = await groupNamedBy(ctx, first.cep);
           expectEqual(

@@ -9,6 +9,7 @@ import { checkProperty, defineCheck, expectThat, type CheckContext } from '../ha
 import { rngFor } from './support.ts';
 import {
   AS_PATH,
+  anonymously,
   asView,
   canonicalise,
   contains,
@@ -45,7 +46,7 @@ async function play(
     devicesPerUser: 1,
   });
   try {
-    await script(world);
+    await anonymously(() => script(world));
     return canonicalise(asView(world.observer.view(world.servers[0])), {
       namespace: world.instance.namespace,
       // Real time differs from world to world; the simulator's is the worlds' own.
@@ -153,13 +154,15 @@ export const aliasRequestsUseAliasKeys = defineCheck({
       const [a, b, c] = names.map((n) => inWorld(world, n));
       if (a === undefined || b === undefined || c === undefined)
         throw new Error('unreachable: three names');
-      await userAt(world, 0).primary.registerAlias(a, 2);
-      await userAt(world, 0).primary.registerAlias(b, 2);
-      await userAt(world, 1).primary.registerAlias(c, 1);
-      await userAt(world, 2).primary.connect({ alias: a, server });
-      await userAt(world, 3).primary.connect({ alias: b, server });
-      await userAt(world, 2).primary.connect({ alias: c, server });
-      await world.population.settle();
+      await anonymously(async () => {
+        await userAt(world, 0).primary.registerAlias(a, 2);
+        await userAt(world, 0).primary.registerAlias(b, 2);
+        await userAt(world, 1).primary.registerAlias(c, 1);
+        await userAt(world, 2).primary.connect({ alias: a, server });
+        await userAt(world, 3).primary.connect({ alias: b, server });
+        await userAt(world, 2).primary.connect({ alias: c, server });
+        await world.population.settle();
+      });
       ctx.iterations(1);
 
       const identifiers = world.users.flatMap(identifiersOf);
@@ -243,7 +246,9 @@ export const encryptionKeysNeverReused = defineCheck({
           .map((n) => inWorld(world, n));
         try {
           const user = userAt(world, 0);
-          for (const alias of names) await user.primary.registerAlias(alias, payloads);
+          await anonymously(async () => {
+            for (const alias of names) await user.primary.registerAlias(alias, payloads);
+          });
           const mine = (path: string, auth: string | undefined) =>
             (path === `${AS_PATH}connection_packages` &&
               auth?.includes(`key="client:${user.userId}/`) === true) ||

@@ -1,5 +1,6 @@
 // Checks and mutants of the connection area: the privacy part (see index.ts).
 import { PRIVACY_MUTANT_NAMES } from '../../simulator/clients/phoenix/mutants-privacy.ts';
+import { IDENTIFYING_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
 import {
   aliasesUnlinkedFromEachOther,
@@ -26,4 +27,7 @@ export const PRIVACY_CHECKS: readonly Check[] = [
   packageSealedEndToEnd,
   queuesUnlinkedFromUsers,
 ];
-export const PRIVACY_MUTANTS: readonly string[] = PRIVACY_MUTANT_NAMES;
+export const PRIVACY_MUTANTS: readonly string[] = [
+  ...PRIVACY_MUTANT_NAMES,
+  ...Object.values(IDENTIFYING_MUTANTS),
+];

@@ -9,6 +9,7 @@ import { defineCheck, expectThat, type CheckContext } from '../harness/check.ts'
 import { rngFor } from './support.ts';
 import {
   DS_PATH,
+  anonymously,
   contains,
   describeEvent,
   identifiersOf,
@@ -44,6 +45,22 @@ async function connectionWorld(
     usersPerServer: 2,
     devicesPerUser: profile === 'multi-device' ? 2 : 1,
   });
+  try {
+    const connections = await anonymously(() => connectAll(ctx, world, label, profile));
+    ctx.iterations(connections.length);
+    return { world, connections };
+  } catch (error) {
+    await world.instance.close();
+    throw error;
+  }
+}
+
+async function connectAll(
+  ctx: CheckContext,
+  world: World,
+  label: string,
+  profile: PhoenixProfile,
+): Promise<Connection[]> {
   const connections: Connection[] = [];
   const connect = async (i: number, r: number, alias?: string) => {
     const initiator = userAt(world, i);
@@ -73,8 +90,7 @@ async function connectionWorld(
     await connect(3, 2, `${world.instance.namespace}priv-${tag}-2`);
   }
   await world.population.settle();
-  ctx.iterations(connections.length);
-  return { world, connections };
+  return connections;
 }
 
 /** Runs `oracle` over a connection world, closing it afterwards. */

@@ -12,6 +12,7 @@ import type {
 import { decodeBase64, decodeBase64Url } from '../../simulator/protocol/encoding/base64.ts';
 import { populate, type Population } from '../../simulator/scenario.ts';
 import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
 import { CheckFailure, type CheckContext } from '../harness/check.ts';
 import type { TargetInstance } from '../harness/target.ts';
 
@@ -41,16 +42,54 @@ export async function openWorld(
   if (observer === undefined || a === undefined || b === undefined)
     throw new Error('the privacy checks need server views and two servers');
   const servers = [a.serverName, b.serverName] as const;
-  const population = await populate(instance.env(`privacy ${seed}`), {
-    servers,
-    usersPerServer: options.usersPerServer,
-    devicesPerUser: options.devicesPerUser,
-    profile: options.profile,
-    // Servers outlive worlds on a real target: each world's users are its own.
-    userPrefix: `${instance.namespace}user`,
-    namespace: instance.namespace,
-  });
-  return { instance, observer, servers, population, users: population.users };
+  try {
+    const population = await anonymously(() =>
+      populate(instance.env(`privacy ${seed}`), {
+        servers,
+        usersPerServer: options.usersPerServer,
+        devicesPerUser: options.devicesPerUser,
+        profile: options.profile,
+        // Servers outlive worlds on a real target: each world's users are its own.
+        userPrefix: `${instance.namespace}user`,
+        namespace: instance.namespace,
+      }),
+    );
+    return { instance, observer, servers, population, users: population.users };
+  } catch (error) {
+    await instance.close();
+    throw error;
+  }
+}
+
+/**
+ * Runs a step of a world. A server that refuses (401 or 403) a request the reference
+ * client sent without naming its user (unsigned, or signed with an alias or queue key
+ * only) fails the privacy rule: a client is served there only by identifying itself,
+ * which gives the server the link the rule keeps from it.
+ */
+export async function anonymously<T>(step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    throw identityDemanded(error) ?? error;
+  }
+}
+
+function identityDemanded(error: unknown): CheckFailure | undefined {
+  if (!(error instanceof RequestFailed) || (error.status !== 401 && error.status !== 403))
+    return undefined;
+  const auth = error.authenticatedAs;
+  if (auth === 'bearer' || (auth !== 'nothing' && auth.keyRef.startsWith('client:')))
+    return undefined;
+  const path = new URL(error.url).pathname;
+  const sent = auth === 'nothing' ? 'unsigned' : `signed with ${auth.keyRef} only`;
+  return new CheckFailure(
+    `the server refuses a request that names no user: a client is served there only by identifying itself`,
+    {
+      expected: `${error.method} ${path} (${sent}, as the protocol sends it) served`,
+      actual: error.message,
+    },
+  );
 }
 
 export function userAt(world: World, index: number): PhoenixUser {

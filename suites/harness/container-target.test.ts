@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, test, vi } from 'vitest';
 import type { Io } from '../../cli/io.ts';
 import { main } from '../../cli/main.ts';
 import { ContainerTargetError, startContainerTarget } from './container-target.ts';
+import { capturedIo } from '../../cli/captured-io.ts';
 
 interface FakeEngine {
   /** Why no engine answers, or undefined when one does. */
@@ -89,10 +90,7 @@ vi.mock('testcontainers', async () => {
   };
 });
 
-function capture(): Io & { stderr: () => string } {
-  let err = '';
-  return { out: () => undefined, err: (t) => (err += t), columns: undefined, stderr: () => err };
-}
+const capture = capturedIo;
 
 beforeEach(() => {
   Object.assign(engine, {

@@ -36,7 +36,8 @@ import {
 import { serverName } from '../../simulator/scenario.ts';
 import { CheckSkipped, type Need } from './check.ts';
 import { createDriver, type Driver } from './drivers/index.ts';
-import { fedconnDriver } from './drivers/fedconn.ts';
+import { fedconnDriver, provisioningRequest } from './drivers/fedconn.ts';
+import { CLOCK_PATH } from '../../simulator/serve/clock-api.ts';
 import type { TargetRoles } from './roles.ts';
 import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-http.ts';
 import { testNetworkDns } from './test-network.ts';
@@ -399,7 +400,8 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
   // FED-NAME: fedconn provisions the servers' name resolution where every federating
   // server declares a test network (and the verbs of the fedconn driver), all alike.
   const networks = new Set(federating.map((s) => s.capabilities.test_network));
-  const networked = federating.flatMap((s) =>
+  // The servers fedconn provisions through its own API, by name.
+  const provisioned = config.servers.flatMap((s) =>
     s.driver.kind === 'fedconn'
       ? [
           {
@@ -409,6 +411,9 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
           },
         ]
       : [],
+  );
+  const networked = provisioned.filter((p) =>
+    federating.some((s) => s.server_name === p.serverName),
   );
   // Time: moved where every server declares a clock fedconn may set (fedconn driver);
   // fedconn's own clients keep the same time through a mirror of the servers' offset.
@@ -421,21 +426,13 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
   let clockDirty = movable;
   const setOffset = async (ms: number) => {
     clockDirty = true;
-    for (const s of config.servers) {
-      if (s.driver.kind !== 'fedconn') continue;
+    for (const s of provisioned) {
       const answer = await transport(
-        new Request(`${originOf(s.server_name)}/_fedconn/v1/provision/clock`, {
-          method: 'PUT',
-          headers: {
-            authorization: `Bearer ${s.driver.provisioning_token}`,
-            'content-type': 'application/json',
-          },
-          body: JSON.stringify({ offset_ms: ms }),
-        }),
+        provisioningRequest({ ...s, method: 'PUT', path: CLOCK_PATH, body: { offset_ms: ms } }),
       );
       if (!answer.ok) {
         throw new Error(
-          `moving the clock of ${s.server_name} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`,
+          `moving the clock of ${s.serverName} answered ${answer.status}: ${(await answer.text()).slice(0, 200)}`,
         );
       }
     }

@@ -7,6 +7,7 @@ import { ADDRESS_HEADER, type NetworkLog } from '../../simulator/net/test-networ
 import type { Handler, Transport } from '../../simulator/net/transport.ts';
 import type { SrvRecord } from '../../simulator/protocol/server-name/index.ts';
 import type { Contact, TargetDns } from './target.ts';
+import { provisioningRequest } from './drivers/fedconn.ts';
 
 const NETWORK = '/_fedconn/v1/provision/network';
 
@@ -26,14 +27,7 @@ export function testNetworkDns(options: {
   let peer: Promise<string> | undefined;
   const call = async (server: NetworkedServer, method: string, path: string, body?: unknown) => {
     const response = await options.transport(
-      new Request(`${server.origin}${path}`, {
-        method,
-        headers: {
-          authorization: `Bearer ${server.provisioningToken}`,
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      }),
+      provisioningRequest({ ...server, method, path, body }),
     );
     const text = await response.text();
     if (!response.ok) {

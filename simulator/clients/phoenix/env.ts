@@ -27,6 +27,8 @@ export class RequestFailed extends Error {
     readonly status: number,
     readonly errcode: string | undefined,
     detail: string,
+    /** How the request authenticated: not at all, a bearer token, or the signing key's reference. */
+    readonly authenticatedAs: 'nothing' | 'bearer' | { readonly keyRef: string } = 'nothing',
   ) {
     super(`${method} ${url} -> ${status}${errcode === undefined ? '' : ` ${errcode}`}: ${detail}`);
     this.name = 'RequestFailed';
@@ -99,6 +101,11 @@ export async function call<T = unknown>(
       response.status,
       error?.errcode,
       error?.error ?? text.slice(0, 200),
+      options.signer !== undefined
+        ? { keyRef: options.signer.keyRef }
+        : options.bearer !== undefined
+          ? 'bearer'
+          : 'nothing',
     );
   }
   return value as T;

@@ -27,9 +27,9 @@ import {
   type ConnectionPackagePayload,
 } from '../../protocol/packages/connection-package.ts';
 import { sealedCepSchema } from '../../protocol/packages/establishment-package.ts';
-import { authenticateClient } from '../../homeserver/client-auth.ts';
+import { authenticateClient, demandClientSignature } from '../../homeserver/client-auth.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
-import { DISCOVERY_MUTANTS, PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
+import { DISCOVERY_MUTANTS, IDENTIFYING_MUTANTS, PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { provisioningDenied } from '../../federation/provisioning.ts';
 import { Table } from '../../net/store.ts';
@@ -259,6 +259,10 @@ export function authenticationService(ctx: HomeserverContext) {
   });
 
   // The mutant demands a client credential signature on discovery (CONN-DISC-01).
+  /** Under `mutant`, what a request must name that the protocol keeps out of it. */
+  const demanded = (c: Context, mutant: string, what: string) =>
+    isMutant(ctx, mutant) ? demandClientSignature(c, what) : undefined;
+
   const discoveryDenied = async (c: Context): Promise<Response | undefined> => {
     if (!isMutant(ctx, PHOENIX_MUTANTS.discoveryNeedsCredential)) return undefined;
     const auth = await authenticateClient(ctx, c, undefined, resolveKey);
@@ -315,6 +319,8 @@ export function authenticationService(ctx: HomeserverContext) {
   app.post(`${AS_PREFIX}/clients/:userId/:client/queue`, async (c) => {
     const owner = `${c.req.param('userId')}/${c.req.param('client')}`;
     if (!clients.has(owner)) return fail('M_NOT_FOUND', `no client ${owner}`);
+    const identify = demanded(c, IDENTIFYING_MUTANTS.deliveryNamesSender, 'a delivery');
+    if (identify !== undefined) return identify;
     const body = await readJson(c, z.strictObject({ message: sealedCepSchema }));
     if (!body.ok) return body.error;
     enqueue(`client:${owner}`, body.value.message);
@@ -334,6 +340,12 @@ export function authenticationService(ctx: HomeserverContext) {
   app.put(`${AS_PREFIX}/aliases/:alias`, async (c) => {
     const alias = aliasParam(c);
     if (!alias.success) return fail('M_INVALID_PARAM', 'bad alias');
+    const identify = demanded(
+      c,
+      IDENTIFYING_MUTANTS.aliasRegistrationNamesOwner,
+      'an alias registration',
+    );
+    if (identify !== undefined) return identify;
     const body = await readJson(c, z.strictObject({ auth_key: base64Key }));
     if (!body.ok) return body.error;
     const key = decodeBase64(body.value.auth_key);
@@ -379,6 +391,8 @@ export function authenticationService(ctx: HomeserverContext) {
       z.strictObject({ payloads: z.array(z.unknown()).min(1).max(100) }),
     );
     if (!body.ok) return body.error;
+    const identify = demanded(c, IDENTIFYING_MUTANTS.aliasPayloadsNameUser, 'an alias upload');
+    if (identify !== undefined) return identify;
     const auth = await authenticateAlias(c, alias.data, body.value);
     if (!auth.ok && !isMutant(ctx, PHOENIX_MUTANTS.acceptUnauthenticatedUploads))
       return auth.response;
@@ -432,6 +446,8 @@ export function authenticationService(ctx: HomeserverContext) {
   app.post(`${AS_PREFIX}/aliases/:alias/queue`, async (c) => {
     const alias = aliasParam(c);
     if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
+    const identify = demanded(c, IDENTIFYING_MUTANTS.deliveryNamesSender, 'a delivery');
+    if (identify !== undefined) return identify;
     const body = await readJson(c, z.strictObject({ message: sealedCepSchema }));
     if (!body.ok) return body.error;
     enqueue(`alias:${alias.data}`, body.value.message);
@@ -442,6 +458,8 @@ export function authenticationService(ctx: HomeserverContext) {
     const alias = aliasParam(c);
     if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
     if (isMutant(ctx, PHOENIX_MUTANTS.dequeueWithoutAuth)) return dequeue(c, `alias:${alias.data}`);
+    const identify = demanded(c, IDENTIFYING_MUTANTS.aliasQueueNamesClient, 'an alias dequeue');
+    if (identify !== undefined) return identify;
     const auth = await authenticateAlias(c, alias.data, undefined);
     if (!auth.ok) return auth.response;
     return dequeue(c, auth.keyRef);

@@ -16,7 +16,13 @@ import {
 } from '../../protocol/mls/inspect.ts';
 import { decodeGroupInfo, decodeMessage } from '../../protocol/mls/wire.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
-import { DS_JOIN_MUTANTS, PHOENIX_MUTANTS } from '../phoenix-mutants.ts';
+import {
+  DS_JOIN_MUTANTS,
+  GROUP_MUTANTS,
+  IDENTIFYING_MUTANTS,
+  PHOENIX_MUTANTS,
+} from '../phoenix-mutants.ts';
+import { demandClientSignature } from '../../homeserver/client-auth.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { Table } from '../../net/store.ts';
 import { federationRequest } from '../../federation/client.ts';
@@ -166,6 +172,10 @@ export function deliveryService(ctx: HomeserverContext) {
         );
 
   app.post(`${DS_PREFIX}/groups`, async (c) => {
+    if (isMutant(ctx, IDENTIFYING_MUTANTS.groupNamesMembers)) {
+      const identify = demandClientSignature(c, 'a group creation');
+      if (identify !== undefined) return identify;
+    }
     const body = await readJson(
       c,
       z.strictObject({
@@ -181,7 +191,9 @@ export function deliveryService(ctx: HomeserverContext) {
     );
     if (!body.ok) return body.error;
     const { group_id, ear_key } = body.value;
-    if (groups.has(group_id)) return fail('M_CONFLICT', 'group_id is taken');
+    // A create names a new group: one that exists stays its creator's (CONN-CEP-06).
+    if (groups.has(group_id) && !isMutant(ctx, GROUP_MUTANTS.overwriteExistingGroup))
+      return fail('M_CONFLICT', 'group_id is taken');
     const key = decodeBase64(ear_key);
     if (!key.ok || key.value.length !== EAR_KEY_BYTES)
       return fail('M_INVALID_PARAM', 'ear_key must be 32 bytes');
@@ -208,6 +220,10 @@ export function deliveryService(ctx: HomeserverContext) {
   });
 
   app.post(`${DS_PREFIX}/groups/:groupId/join_connection_group`, async (c) => {
+    if (isMutant(ctx, IDENTIFYING_MUTANTS.groupNamesMembers)) {
+      const identify = demandClientSignature(c, 'a join');
+      if (identify !== undefined) return identify;
+    }
     const body = await readJson(
       c,
       z.strictObject({

@@ -4,9 +4,9 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { decodeBase64 } from '../../protocol/encoding/base64.ts';
-import { authenticateClient } from '../../homeserver/client-auth.ts';
+import { authenticateClient, demandClientSignature } from '../../homeserver/client-auth.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
-import { DISCOVERY_MUTANTS } from '../phoenix-mutants.ts';
+import { DISCOVERY_MUTANTS, IDENTIFYING_MUTANTS } from '../phoenix-mutants.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
 import { authenticateServer } from '../../federation/inbound.ts';
 import { queueStore, type QueueMessage } from './queues.ts';
@@ -57,6 +57,10 @@ export function queuingService(ctx: HomeserverContext) {
   };
 
   app.post(`${QS_PREFIX}/queues`, async (c) => {
+    if (isMutant(ctx, IDENTIFYING_MUTANTS.queueNamesClient)) {
+      const identify = demandClientSignature(c, 'a queue');
+      if (identify !== undefined) return identify;
+    }
     const body = await readJson(c, z.strictObject({ auth_key: base64 }));
     if (!body.ok) return body.error;
     const key = decodeBase64(body.value.auth_key);

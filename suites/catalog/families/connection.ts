@@ -418,7 +418,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'Before sending the establishment package the initiator creates a new group on its own DS with a fresh group id and freshly sampled EAR keys; the package names that group.',
       checkedBy:
-        'Runs of 1 to 3 connections from one reference initiator: the initiator’s recorded requests create the named group on its own DS before delivering; the DS serves it under the package’s EAR key with the initiator’s user only; group ids and both EAR keys never repeat. Mutant: reuse one EAR key.',
+        'Runs of 1 to 3 connections from one reference initiator: the initiator’s recorded requests create the named group on its own DS before delivering; the DS serves it under the package’s EAR key with the initiator’s user only; group ids and both EAR keys never repeat; the DS refuses a second create of the package’s group id (another EAR key and queue), and the group stays the initiator’s. Mutants: reuse one EAR key (client); the DS lets a create replace an existing group (CONN-CEP-06/ds-overwrites-existing-group).',
     },
     'CONN-CEP-07': {
       level: 'MUST',
@@ -689,7 +689,7 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'The AS’s view (requests received, rows stored, order of events) is the same whether two aliases belong to one user or to two users, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game: two worlds from one seed differing only in alias ownership, run until every client has polled its queues; the renamed AS views (order included) must be equal. Mutants: aliases registered with the client credential; alias queues polled right after the client’s own signed poll (ALIAS-UNLINK-01/poll-aliases-with-own-queue).',
+        'Indistinguishability game: two worlds from one seed differing only in alias ownership, run until every client has polled its queues; the renamed AS views (order included) must be equal. A request the client sends under an alias that the AS refuses (401/403) fails the rule: the AS serves only clients that identify themselves. Mutants: aliases registered with the client credential; alias queues polled right after the client’s own signed poll (ALIAS-UNLINK-01/poll-aliases-with-own-queue); the AS takes an alias registration only when the owner’s client signs it (ALIAS-UNLINK-01/as-demands-owner-on-alias-registration).',
     },
     'ALIAS-UNLINK-02': {
       level: 'MUST',
@@ -699,7 +699,7 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'The AS’s view is the same whether an alias belongs to the user of a given user id or to another user, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game between the alias and the user id, run until every client has polled its queues. Mutant: alias payloads published in the same request as user-id packages.',
+        'Indistinguishability game between the alias and the user id, run until every client has polled its queues; a refused alias request fails it, as in ALIAS-UNLINK-01. Mutants: the alias auth key is the client’s own key (client); the AS takes alias payloads only when a client of the user id signs them (ALIAS-UNLINK-02/as-demands-client-on-alias-payloads).',
     },
     'ALIAS-UNLINK-03': {
       level: 'MUST',
@@ -712,7 +712,7 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'Everything done under an alias (register, upload payloads, dequeue, delete) is authenticated with that alias’s own auth key only, never with a client credential, a user-id token or a key shared with another alias.',
       checkedBy:
-        'Inspect every alias request in the AS view for credentials, user ids and reused keys. Mutant: one auth key for all aliases of a user.',
+        'Inspect every alias request in the AS view for credentials, user ids and reused keys; an alias request refused for want of a client’s signature fails it. Mutants: one auth key for all aliases of a user (client); the AS serves an alias queue only to a client credential (ALIAS-UNLINK-03/as-demands-client-on-alias-queue).',
     },
   },
 );
@@ -737,7 +737,7 @@ export const CONN_PRIV = defineFamily(
       statement:
         'For connections within one homeserver and across two, no server’s view holds a record that links the initiator’s identity to the responder’s identity.',
       checkedBy:
-        'Link oracle over the recorded view of every server: no request, row or event may contain both identities or identifiers derived from both. Mutant: the responder dequeues with its credential in the same request that names the alias.',
+        'Link oracle over the recorded view of every server: no request, row or event may contain both identities or identifiers derived from both; a server that refuses a request naming no user (401/403) fails it, since a client could use it only by identifying itself. Mutants: the delivery signed with the initiator’s client key (client); the DS creates groups and takes joins only when the member’s client credential signs them (CONN-PRIV-01/ds-demands-member-credentials).',
       note: 'The seeds say "should"; the suite treats it as MUST because it is one of the two design constraints. Air’s DS sees both user credentials in a connection group (phnx-air-notes D9).',
     },
     'CONN-PRIV-02': {
@@ -760,7 +760,7 @@ export const CONN_PRIV = defineFamily(
       statement:
         'Discovery requests and establishment package deliveries carry no identifier of the initiator.',
       checkedBy:
-        'Scan the AS view of discovery and delivery requests for the initiator’s user id, client id or credential. Mutant: initiator authenticates discovery with its credential.',
+        'Scan the AS view of discovery and delivery requests for the initiator’s user id, client id or credential; a delivery or discovery refused for want of the sender’s signature fails it. Mutants: initiator authenticates discovery with its credential (client); the AS takes deliveries only when the sender’s client signs them (CONN-PRIV-03/as-demands-sender-on-delivery).',
     },
     'CONN-PRIV-04': {
       level: 'MUST',
@@ -769,7 +769,7 @@ export const CONN_PRIV = defineFamily(
       sources: [{ doc: 'phnx-qs', section: 'Overview (QS cannot link records to AS identities)' }],
       statement: 'The QS cannot link its queue records to the users’ identities at the AS.',
       checkedBy:
-        'Link oracle over the QS part of every server’s view (QS requests, federated enqueues, qs_ rows) after connections within one homeserver and across two: no user id, client id or client key may appear, and QS requests are signed with queue keys only. Mutant: CONN-PRIV-04/queue-key-is-client-key.',
+        'Link oracle over the QS part of every server’s view (QS requests, federated enqueues, qs_ rows) after connections within one homeserver and across two: no user id, client id or client key may appear, and QS requests are signed with queue keys only; a QS that refuses a queue-key request for want of a client’s signature fails it. Mutants: CONN-PRIV-04/queue-key-is-client-key (client); the QS opens queues only for a client credential (CONN-PRIV-04/qs-demands-client-credential).',
     },
   },
 );

@@ -22,6 +22,30 @@ const PATHS: Record<Verb, string> = {
   'identity.push': 'push',
 };
 
+/**
+ * A request to fedconn's provisioning API of a server: `Authorization: Bearer <token>`,
+ * and the body as JSON. The one way the driver, the test network and the clock build one.
+ */
+export function provisioningRequest(options: {
+  readonly origin: string;
+  readonly provisioningToken: string;
+  readonly method: string;
+  readonly path: string;
+  readonly body?: unknown;
+  readonly signal?: AbortSignal | undefined;
+}): Request {
+  const { body, signal } = options;
+  return new Request(`${options.origin}${options.path}`, {
+    method: options.method,
+    headers: {
+      authorization: `Bearer ${options.provisioningToken}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
 export function fedconnDriver(options: {
   readonly origin: string;
   readonly provisioningToken: string;
@@ -34,15 +58,7 @@ export function fedconnDriver(options: {
     async call(verb, args, signal) {
       const path = `${PROVISION_IDENTITY}/${PATHS[verb]}`;
       const response = await options.transport(
-        new Request(`${options.origin}${path}`, {
-          method: 'POST',
-          headers: {
-            authorization: `Bearer ${options.provisioningToken}`,
-            'content-type': 'application/json',
-          },
-          body: JSON.stringify(args),
-          ...(signal === undefined ? {} : { signal }),
-        }),
+        provisioningRequest({ ...options, method: 'POST', path, body: args, signal }),
       );
       const text = await response.text();
       let value: unknown = text;
