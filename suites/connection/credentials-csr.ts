@@ -118,14 +118,27 @@ export const asIssuesOnlyValidWindows = asRefuses<[Timing, number]>({
     ['expired', 1],
     ['not-yet-valid', 1],
   ],
-  describe: ([timing, days]) => `a window that is ${timing} by ${days} days`,
+  describe: ([timing, days]) =>
+    `a window that is ${timing} by ${days} days (less where the intermediate's own window is shorter)`,
   make: (a, [timing, days]) => {
     const now = a.ctx.instance.clock.now();
     const inner = a.intermediate.payload.expiration_data;
+    // Inside the intermediate's window and in order, so that timing is the window's only
+    // fault, however young the intermediate (a server started a minute ago): the edge
+    // moves at most halfway to the intermediate's own.
     const window =
       timing === 'expired'
-        ? { not_before: Math.max(inner.not_before, now - 60 * DAY), not_after: now - days * DAY }
-        : { not_before: now + days * DAY, not_after: Math.min(inner.not_after, now + 60 * DAY) };
+        ? withEnd(Math.max(now - days * DAY, (inner.not_before + now) / 2))
+        : withStart(Math.min(now + days * DAY, (now + inner.not_after) / 2));
+    function withEnd(end: number) {
+      return { not_before: Math.max(inner.not_before, end - 60 * DAY), not_after: Math.floor(end) };
+    }
+    function withStart(start: number) {
+      return {
+        not_before: Math.ceil(start),
+        not_after: Math.min(inner.not_after, start + 60 * DAY),
+      };
+    }
     return csrWithWindow(a, window);
   },
   numRuns: 3,
