@@ -75,7 +75,11 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .command('mutants')
     .description('run the suite against every mutant of the reference and print the kill matrix')
     .option('--list', 'list the mutants and the rule each violates')
-    .option('--only <names>', 'only these mutants', list)
+    .option(
+      '--only <names>',
+      'only these mutants (names as `fedconn mutants --list` prints them)',
+      list,
+    )
     .option('--seed <n>', 'seed for the runs', '1')
     .option('--out <dir>', 'where to write mutants.json', 'reports/out')
     .option(
@@ -92,6 +96,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
       }) => {
         setCode(await mutantsCommand(options, io));
       },
+    )
+    .addHelpText(
+      'after',
+      '\nEvery mutant is named <RULE-ID>/<what breaks>; `fedconn mutants --list` lists them all.\nOne of them against the suite: fedconn run --mutant NAME (or fedconn serve --mutant NAME).',
     );
 
   cli

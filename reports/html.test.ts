@@ -27,7 +27,10 @@ describe('report.html', () => {
     for (const [k, v] of [
       ['Target', 'http (reports/out/target.json) &lt;acme &amp; co&gt;'],
       ['Profiles', 'multi-device, aliases, matrix-current'],
-      ['Seed', '1234'],
+      [
+        'Seed',
+        '1234: each check runs under its own seed, derived from this one, its name and its profile (a failure shows it); the repro lines take this run seed',
+      ],
       ['Runs', '1'],
       ['Started', '2026-08-01T10:00:00.000Z'],
       ['Duration', '8.4 s'],
@@ -48,16 +51,32 @@ describe('report.html', () => {
     expect(text).toContain('<title>fedconn conformance: sim (mutant skip-chain-check)</title>');
   });
 
-  test('counts every status, with a colour class each', () => {
+  test('counts every status, with a colour class each, neutral at zero; failing counts lead to the failures', () => {
     const summary = section(html(), '<ul class="summary"', '</ul>');
     const report = mixedReport();
+    const failing = new Set(['fail', 'xpass', 'error', 'timeout']);
     for (const status of RULE_STATUSES) {
+      const n = report.summary[status];
+      const text = `<span class="count">${n}</span> ${status}`;
       expect(summary).toContain(
-        `<li class="${statusClass(status)}${report.summary[status] === 0 ? ' zero' : ''}" data-status="${status}"><span class="count">${report.summary[status]}</span> ${status}</li>`,
+        `<li class="${n === 0 ? 'zero' : statusClass(status)}" data-status="${status}">${n > 0 && failing.has(status) ? `<a href="#failures">${text}</a>` : text}</li>`,
       );
     }
     const planned = section(html(allPlannedReport()), '<ul class="summary"', '</ul>');
-    expect(planned).toContain('<li class="s-fail zero" data-status="fail">');
+    expect(planned).toContain('<li class="zero" data-status="fail">');
+  });
+
+  test('lists the failing rules above the matrix, each leading to its card', () => {
+    const text = html();
+    const failing = section(text, '<section id="failing-rules">', '</section>');
+    expect(text.indexOf('<section id="failing-rules">')).toBeLessThan(
+      text.indexOf('<section id="matrix">'),
+    );
+    const links = [...failing.matchAll(/<a href="#failures-([^"]+)">/g)].map((m) => m[1]);
+    expect(links).toContain('CRED-CHAIN-03');
+    for (const id of links)
+      expect(text).toContain(`<article class="failure" id="failures-${id ?? ''}"`);
+    expect(html(allPlannedReport())).not.toContain('id="failing-rules"');
   });
 
   test('has one matrix row per rule, by family in catalog order, with its status', () => {
@@ -111,7 +130,7 @@ describe('report.html', () => {
     );
     expect(chain).toContain('<dt>Check</dt><dd class="check">rejects an expired intermediate</dd>');
     expect(chain).toContain('<dt>Profile</dt><dd class="profile">multi-device</dd>');
-    expect(chain).toContain('<dt>Seed</dt><dd class="seed">1234, path 3:1:0</dd>');
+    expect(chain).toContain('<dt>Check seed</dt><dd class="seed">1234, path 3:1:0</dd>');
     expect(chain).toContain(
       '<tr><th scope="row">Expected</th><td><pre>status 403 and errcode "M_FORBIDDEN"</pre></td></tr>',
     );

@@ -25,7 +25,9 @@ dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1re
 dl.meta dt { font-weight: 600; color: #57606a; } dl.meta dd { margin: 0; }
 ul.summary { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 0.5rem; }
 ul.summary li { padding: 0.3rem 0.7rem; border-radius: 6px; font-weight: 600; }
-ul.summary li.zero { opacity: 0.35; }
+ul.summary li.zero { background: transparent; color: #8c959f; outline: 1px solid #d0d7de; outline-offset: -1px; }
+ul.summary li a { color: inherit; }
+ul.failing { padding-left: 1.2rem; } ul.failing li { margin: 0.2rem 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.5rem; text-align: left; vertical-align: top; }
 thead th { background: #f6f8fa; position: sticky; top: 0; }
@@ -99,7 +101,10 @@ function metadata(report: RunReport): string {
   const rows: [string, string][] = [
     ['Target', report.target],
     ['Profiles', report.profiles.join(', ')],
-    ['Seed', String(report.seed)],
+    [
+      'Seed',
+      `${report.seed}: each check runs under its own seed, derived from this one, its name and its profile (a failure shows it); the repro lines take this run seed`,
+    ],
     ['Runs', String(report.runs)],
     ...(report.mutant === undefined ? [] : [['Mutant', report.mutant] as [string, string]]),
     ['Started', report.startedAt],
@@ -113,10 +118,31 @@ function metadata(report: RunReport): string {
 function summary(report: RunReport): string {
   const counts = countByStatus(report.rules);
   const items = RULE_STATUSES.map((s) => {
-    const zero = counts[s] === 0 ? ' zero' : '';
-    return `<li class="${statusClass(s)}${zero}" data-status="${s}"><span class="count">${counts[s]}</span> ${s}</li>`;
+    // A status no rule has stays neutral; the failing ones lead to their cards.
+    const cls = counts[s] === 0 ? 'zero' : statusClass(s);
+    const text = `<span class="count">${counts[s]}</span> ${s}`;
+    const linked = counts[s] > 0 && FAILING.includes(s) ? `<a href="#failures">${text}</a>` : text;
+    return `<li class="${cls}" data-status="${s}">${linked}</li>`;
   });
   return `<ul class="summary" id="summary">\n${items.join('\n')}\n</ul>`;
+}
+
+/** The failing rules first, each leading to its failure card. */
+function failingRules(report: RunReport): string {
+  const failing = groupByFamily(report.rules).flatMap((f) =>
+    f.rules.filter((r) => FAILING.includes(r.status) && r.failures.length > 0),
+  );
+  if (failing.length === 0) return '';
+  const items = failing.map(
+    (r) =>
+      `<li>${badge(r.status)} <a href="#${escapeAttr(anchor(r.id))}">${esc(r.id)}</a> <span class="level">${esc(r.level)}</span> ${esc(r.failures[0]?.message ?? '')}</li>`,
+  );
+  return [
+    '<section id="failing-rules">',
+    `<h2>Failing rules (${failing.length})</h2>`,
+    `<ul class="failing">\n${items.join('\n')}\n</ul>`,
+    '</section>',
+  ].join('\n');
 }
 
 function familyCounts(family: FamilyGroup): string {
@@ -188,7 +214,7 @@ function occurrence(failure: RuleResult['failures'][number]): string {
     `<dt>Check</dt><dd class="check">${esc(failure.check)}</dd>`,
     `<dt>Profile</dt><dd class="profile">${esc(failure.profile)}</dd>`,
     `<dt>Message</dt><dd class="message">${esc(failure.message)}</dd>`,
-    `<dt>Seed</dt><dd class="seed">${esc(seed)}</dd>`,
+    `<dt>Check seed</dt><dd class="seed">${esc(seed)}</dd>`,
     '</dl>',
     diff,
     counterexample,
@@ -279,6 +305,7 @@ export function toHtmlReport(report: RunReport): string {
     summary(report),
     '</header>',
     '<main>',
+    failingRules(report),
     matrix(report),
     failureDetails(report),
     checkTable(report),
