@@ -66,6 +66,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--mutant <name>', 'run against this mutant of the reference (sim only)')
     .option('--out <dir>', 'where to write the reports', 'reports/out')
     .option('--quiet', 'print nothing but errors')
+    .option('--verbose', "print each failure's whole transcript (the requests and answers kept)")
     .addHelpText('after', EXIT_HELP)
     .action(async (options: RunCommandOptions) => {
       setCode(await runCommand(options, io));

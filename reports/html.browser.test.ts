@@ -91,6 +91,12 @@ test.skipIf(missing)(
       const repro = failures.locator('#failures-CRED-CHAIN-03 .repro code');
       expect(await repro.textContent()).toBe(CHAIN_FAILURE.repro);
       expect(await repro.isVisible()).toBe(true);
+      // The transcript the failure was judged on shows, open, in its card.
+      const transcript = failures.locator('#failures-CRED-CHAIN-03 details.transcript pre');
+      expect(await transcript.isVisible()).toBe(true);
+      expect(await transcript.textContent()).toContain(
+        "curl -X POST 'https://hs1.example/_fedconn/v1/ds/groups/g1/join_connection_group'",
+      );
 
       // The inline filter works; without it every row shows anyway.
       await page.selectOption('#status-filter', 'fail');

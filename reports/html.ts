@@ -221,7 +221,7 @@ function occurrence(failure: RuleResult['failures'][number]): string {
     `<p class="repro">Repro: <code>${esc(failure.repro)}</code></p>`,
     failure.exchanges === undefined || failure.exchanges.length === 0
       ? ''
-      : `<h4>On the wire (the last requests before the failure)</h4><pre class="counterexample">${esc(failure.exchanges.map(curlOf).join('\n'))}</pre>`,
+      : `<details class="transcript" open><summary>Transcript: the last ${failure.exchanges.length} requests and answers before the verdict, as curl lines (secrets redacted)</summary><pre class="counterexample">${esc(failure.exchanges.map(curlOf).join('\n'))}</pre></details>`,
     '</div>',
   ].join('\n');
 }

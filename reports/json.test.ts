@@ -9,6 +9,16 @@ import {
   mutantReport,
 } from './test-fixture.ts';
 
+// The fixture's failure as conformance.json writes it: its exchanges as the transcript.
+const { exchanges: chainExchanges = [], ...chainFailureRest } = CHAIN_FAILURE;
+const chainFailureJson = {
+  ...chainFailureRest,
+  transcript: chainExchanges.map(({ answerType, ...e }) => ({
+    ...e,
+    ...(answerType === undefined ? {} : { answer_type: answerType }),
+  })),
+};
+
 type Json = Record<string, unknown>;
 const parse = (report: RunReport) => JSON.parse(toConformanceJson(report)) as Json;
 const rulesOf = (doc: Json) => doc.rules as Json[];
@@ -122,11 +132,12 @@ describe('conformance.json', () => {
       'seed',
       'path',
       'repro',
+      'transcript',
     ]);
     expect(failure).toEqual({
       check: 'rejects an expired intermediate',
       profile: 'multi-device',
-      ...CHAIN_FAILURE,
+      ...chainFailureJson,
     });
     expect(failure.message).toContain(NASTY);
   });
@@ -149,7 +160,7 @@ describe('conformance.json', () => {
       status: 'fail',
       durationMs: 250,
       iterations: 100,
-      failure: CHAIN_FAILURE,
+      failure: chainFailureJson,
     });
     expect(checks[8]).toMatchObject({
       status: 'skip',

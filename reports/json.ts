@@ -20,6 +20,22 @@ function failureJson(failure: Failure) {
     seed: failure.seed,
     ...optional('path', failure.path),
     repro: failure.repro,
+    // The requests and answers the verdict rests on, in order (secrets redacted).
+    ...(failure.exchanges === undefined || failure.exchanges.length === 0
+      ? {}
+      : {
+          transcript: failure.exchanges.map((e) => ({
+            direction: e.direction,
+            method: e.method,
+            url: e.url,
+            headers: e.headers,
+            ...optional('body', e.body),
+            ...(e.status === undefined ? {} : { status: e.status }),
+            ...optional('answer_type', e.answerType),
+            ...optional('answer', e.answer),
+            ...optional('error', e.error),
+          })),
+        }),
   };
 }
 

@@ -11,6 +11,7 @@ import {
   textOf,
   type XmlElement,
 } from './test-xml.ts';
+import { curlOf } from '../simulator/net/exchanges.ts';
 
 const parse = (report: RunReport) => parseXml(toJunitXml(report));
 const suites = (root: XmlElement) => elements(root, 'testsuite');
@@ -140,6 +141,8 @@ describe('junit.xml', () => {
         `{\n  "not_after": 0,\n  "label": "<AS> & 'co'"\n}`,
         'Seed: 1234, path 3:1:0',
         `Repro: ${CHAIN_FAILURE.repro}`,
+        'On the wire:',
+        ...(CHAIN_FAILURE.exchanges ?? []).map(curlOf),
       ].join('\n'),
     );
   });

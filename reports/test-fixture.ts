@@ -52,6 +52,18 @@ export const CHAIN_FAILURE: Failure = {
   seed: 1234,
   path: '3:1:0',
   repro: repro('CRED-CHAIN-03', 1234, '3:1:0'),
+  exchanges: [
+    {
+      direction: 'to target',
+      method: 'POST',
+      url: 'https://hs1.example/_fedconn/v1/ds/groups/g1/join_connection_group',
+      headers: { 'content-type': 'application/json' },
+      body: '{"ear_key":"<k>"}',
+      status: 200,
+      answerType: 'application/json',
+      answer: '{"joined":true}',
+    },
+  ],
 };
 
 const KNOWN_FAILURE: Failure = {

@@ -23,7 +23,15 @@ const file = (name: string, content: unknown) => {
 };
 interface Json {
   summary: Record<string, number>;
-  rules: { id: string; status: string; failures: { message: string; repro: string }[] }[];
+  rules: {
+    id: string;
+    status: string;
+    failures: {
+      message: string;
+      repro: string;
+      transcript?: { url: string; status?: number; answer?: string }[];
+    }[];
+  }[];
   exitCode: number;
   mutant?: string;
 }
@@ -80,6 +88,37 @@ describe('fedconn run against the simulator', () => {
     );
     expect(io.stdout()).toContain('expected:');
     expect(io.stdout()).toContain('valid_until_ts');
+    // The transcript it was judged on: the key request and the answer without valid_until_ts,
+    // in conformance.json, in report.html and (all of it) with --verbose.
+    const exchanges = failed?.failures[0]?.transcript ?? [];
+    const keyFetch = exchanges.find((e) => e.url.includes('/_matrix/key/v2/server'));
+    expect(keyFetch?.status).toBe(200);
+    expect(keyFetch?.answer).toContain('verify_keys');
+    expect(keyFetch?.answer).not.toContain('valid_until_ts');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<details class="transcript" open><summary>Transcript:');
+    expect(html).toContain('/_matrix/key/v2/server');
+    const verbose = capture();
+    await main(
+      [
+        'run',
+        '--seed',
+        '5',
+        '--mutant',
+        'FED-KEYS-03/omit-valid-until-ts',
+        '--rules',
+        'FED-KEYS-03',
+        '--out',
+        out,
+        '--verbose',
+      ],
+      verbose,
+    );
+    const wireLines = (text: string) =>
+      text.split('\n').filter((l) => l.startsWith('  wire: ')).length;
+    expect(wireLines(verbose.stdout())).toBeGreaterThanOrEqual(
+      failed?.failures[0]?.transcript?.length ?? 1,
+    );
   });
 
   test('--expect turns known failures into xfail (exit 0) and an unexpected pass into xpass (exit 1)', async () => {

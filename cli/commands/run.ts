@@ -46,6 +46,8 @@ export interface RunCommandOptions {
   readonly mutant?: string;
   readonly out?: string;
   readonly quiet?: boolean;
+  /** Print every kept exchange of each failure, not only the last few. */
+  readonly verbose?: boolean;
 }
 
 /** Rule patterns are IDs or ID prefixes (CRED-CHAIN, CRED-CHAIN-0); each must match a rule. */
@@ -343,7 +345,10 @@ function progress(io: Io, quiet: boolean): (e: ProgressEvent) => void {
   };
 }
 
-export function renderSummary(report: RunReport): string {
+/** How many exchanges a failure prints without --verbose: the answers its verdict rests on. */
+const SHOWN_EXCHANGES = 4;
+
+export function renderSummary(report: RunReport, verbose = false): string {
   const lines: string[] = [];
   const head = ['family', ...RULE_STATUSES]
     .map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(8)))
@@ -382,7 +387,14 @@ export function renderSummary(report: RunReport): string {
       if (f.actual !== undefined) lines.push(`  actual:   ${f.actual}`);
       if (f.counterexample !== undefined) lines.push(`  counterexample: ${f.counterexample}`);
       lines.push(`  repro:    ${f.repro}`);
-      for (const exchange of f.exchanges ?? []) {
+      // The last few by default: the answers the verdict rests on; --verbose, all kept.
+      const kept = f.exchanges ?? [];
+      const shown = verbose ? kept : kept.slice(-SHOWN_EXCHANGES);
+      if (shown.length < kept.length)
+        lines.push(
+          `  wire:     (${kept.length - shown.length} earlier exchanges: --verbose, or report.html)`,
+        );
+      for (const exchange of shown) {
         lines.push(`  wire:     ${curlOf(exchange).replace(/\n/g, '\n            ')}`);
       }
     }
@@ -464,7 +476,7 @@ async function runAgainst(
     onProgress: progress(io, options.quiet === true),
     version: VERSION,
   });
-  if (options.quiet !== true) io.out(renderSummary(report));
+  if (options.quiet !== true) io.out(renderSummary(report, options.verbose === true));
   const paths = writeReports(report, options.out ?? 'reports/out');
   if (options.quiet !== true) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}\n`);
   return report.exitCode;

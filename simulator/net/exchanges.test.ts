@@ -49,4 +49,27 @@ describe('exchanges on the wire', () => {
     await handler(new Request('https://localhost:9/_matrix/key/v2/server'));
     expect(curlOf(log[0] as Exchange)).toMatch(/^\(sent by the target to fedconn\) curl -X GET/);
   });
+
+  test('secrets stay out of the record: bearer tokens and token, password and secret fields', async () => {
+    const log: Exchange[] = [];
+    const transport = compose(
+      () => Promise.resolve(Response.json({ access_token: 'syt_abc', user_id: '@a:hs' })),
+      recordSent(log),
+    );
+    await transport(
+      new Request('http://127.0.0.1:1/_fedconn/v1/provision/identity/token', {
+        method: 'POST',
+        headers: { authorization: 'Bearer s3cret', 'content-type': 'application/json' },
+        body: JSON.stringify({ user_id: '@a:hs', nested: { password: 'p', mac: 'm' } }),
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    const line = curlOf(log[0] as Exchange);
+    for (const secret of ['s3cret', 'syt_abc', '"p"']) expect(line).not.toContain(secret);
+    expect(line).toContain('authorization: Bearer <redacted>');
+    expect(line).toContain('"password":"<redacted>"');
+    expect(line).toContain('"mac":"m"');
+    expect(line).toContain('"user_id":"@a:hs"');
+    expect(log[0]?.answerType).toBe('application/json');
+  });
 });

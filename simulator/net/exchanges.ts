@@ -11,6 +11,8 @@ export interface Exchange {
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string;
   readonly status?: number;
+  /** The answer's content type, as it came. */
+  readonly answerType?: string;
   readonly answer?: string;
   /** Why no answer came (a network error), when none did. */
   readonly error?: string;
@@ -19,6 +21,43 @@ export interface Exchange {
 const LIMIT = 4000;
 const KEPT = ['authorization', 'content-type'];
 const clip = (text: string) => (text.length > LIMIT ? `${text.slice(0, LIMIT)}…` : text);
+
+// Secrets stay out of reports, which are archived and shared: bearer tokens (fedconn's
+// provisioning token, access tokens) and JSON fields that hold tokens, passwords or
+// shared secrets. Signatures stay: they are what a replay or a reader needs.
+const SECRET_FIELD = /token|password|secret/i;
+const REDACTED = '<redacted>';
+
+/** `value` with the secrets of a header replaced. */
+export function redactHeader(name: string, value: string): string {
+  return name === 'authorization' && /^bearer\s/i.test(value) ? `Bearer ${REDACTED}` : value;
+}
+
+/** A JSON body with the values of secret-holding fields replaced; other text as it is. */
+export function redactBody(text: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  const found = { secrets: 0 };
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (v === null || typeof v !== 'object') return v;
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => {
+        if (SECRET_FIELD.test(k) && typeof x === 'string') {
+          found.secrets++;
+          return [k, REDACTED];
+        }
+        return [k, walk(x)];
+      }),
+    );
+  };
+  const redacted = walk(value);
+  return found.secrets > 0 ? JSON.stringify(redacted) : text;
+}
 
 async function record(
   log: Exchange[],
@@ -29,9 +68,9 @@ async function record(
   const headers: Record<string, string> = {};
   for (const name of KEPT) {
     const value = request.headers.get(name);
-    if (value !== null) headers[name] = value;
+    if (value !== null) headers[name] = redactHeader(name, value);
   }
-  const text = request.body === null ? '' : await request.clone().text();
+  const text = request.body === null ? '' : redactBody(await request.clone().text());
   const base = {
     direction,
     method: request.method,
@@ -43,9 +82,11 @@ async function record(
     const response = await send(request);
     // The answer's body is read beside the caller, never before it: a body that stalls or
     // breaks must reach the check as it would unrecorded.
+    const answerType = response.headers.get('content-type');
     const entry: { -readonly [K in keyof Exchange]: Exchange[K] } = {
       ...base,
       status: response.status,
+      ...(answerType === null ? {} : { answerType }),
     };
     log.push(entry);
     response
@@ -53,7 +94,7 @@ async function record(
       .text()
       .then(
         (text) => {
-          entry.answer = clip(text);
+          entry.answer = clip(redactBody(text));
         },
         (error: unknown) => {
           entry.answer = `(the body broke off: ${String(error)})`;

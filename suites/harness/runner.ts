@@ -320,10 +320,13 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
   }
 }
 
-/** How many of the last exchanges a failure shows: the ones its verdict rests on. */
-const SHOWN_EXCHANGES = 4;
+/**
+ * How many of the last exchanges a failure keeps: the ones its verdict rests on (a check
+ * fails on the answers it has just read), with the steps that led to them.
+ */
+const KEPT_EXCHANGES = 12;
 const lastExchanges = (all: readonly Exchange[]) =>
-  all.length === 0 ? {} : { exchanges: all.slice(-SHOWN_EXCHANGES) };
+  all.length === 0 ? {} : { exchanges: all.slice(-KEPT_EXCHANGES) };
 
 function verdict(rule: Rule, results: readonly CheckResult[], options: RunOptions): RuleResult {
   const base = {

@@ -234,6 +234,9 @@ export function simTarget(options: {
         ...(matrixProfile === undefined ? {} : { matrixProfile }),
       });
       const clientRng = fork(seededRng(seed), 'clients');
+      // What fedconn sent and its peers received, for the transcript of a failure.
+      const exchanges: Exchange[] = [];
+      const transport = compose(federation.transport, recordSent(exchanges));
       return {
         servers: names.map((n) => ({
           serverName: n,
@@ -247,7 +250,8 @@ export function simTarget(options: {
           }),
         })),
         profile,
-        transport: federation.transport,
+        transport,
+        exchanges: () => exchanges,
         clock: federation.clock,
         advance: (ms) => {
           federation.clock.advance(ms);
@@ -256,7 +260,10 @@ export function simTarget(options: {
         observer: federation.observer,
         hostPeer: async (preferredName, handlerFor) => {
           const origin = `https://${preferredName}`;
-          federation.network.register(origin, await handlerFor(preferredName));
+          federation.network.register(
+            origin,
+            recordReceived(exchanges, await handlerFor(preferredName)),
+          );
           const url = new URL(origin);
           fixed.add(url.host);
           fixedOrigins.add(url.origin);
@@ -284,7 +291,7 @@ export function simTarget(options: {
         namespace: '',
         transportFrom: undefined,
         env: (label) => ({
-          transport: federation.transport,
+          transport,
           clock: federation.clock,
           rng: fork(clientRng, label),
           originOf: federation.originOf,
