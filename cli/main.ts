@@ -64,6 +64,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--expect <file>', 'known failures: {"RULE-ID or prefix": "reason"}; reported as xfail')
     .option('--strict', 'SHOULD failures fail the run too')
     .option('--mutant <name>', 'run against this mutant of the reference (sim only)')
+    .option(
+      '--client <name>',
+      'judge a client instead of servers: reference (fedconn’s own) or matrix-js-sdk (identity lookups, through msw)',
+    )
     .option('--out <dir>', 'where to write the reports', 'reports/out')
     .option('--quiet', 'print nothing but errors')
     .option('--verbose', "print each failure's whole transcript (the requests and answers kept)")

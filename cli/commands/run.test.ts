@@ -174,6 +174,10 @@ describe('fedconn run against the simulator', () => {
     ],
     [['--target', 'moon'], /--target: unknown target "moon"/],
     [['--mutant', 'nope'], /--mutant: unknown mutant "nope"/],
+    [
+      ['--client', 'element'],
+      /--client: unknown client "element"; expected one of: reference, matrix-js-sdk/,
+    ],
     [['--runs', '0'], /--runs: "0" is not valid/],
     [['--expect', '/nonexistent.json'], /--expect: cannot read/],
   ])('usage error %j exits 2 naming what was wrong', async (args, message) => {

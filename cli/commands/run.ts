@@ -15,7 +15,15 @@ import { CHECKS } from '../../suites/registry.ts';
 import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
 import { planOf, runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
-import { httpTarget, openHttpTarget, simTarget, type Target } from '../../suites/harness/target.ts';
+import {
+  httpTarget,
+  openHttpTarget,
+  simTarget,
+  withClientUnderTest,
+  type Target,
+} from '../../suites/harness/target.ts';
+import { CLIENT_NAMES, isClientName } from '../../suites/harness/clients/index.ts';
+import { plannedClient, startClient } from '../../suites/harness/clients/start.ts';
 import {
   ContainerTargetError,
   startContainerTarget,
@@ -44,6 +52,8 @@ export interface RunCommandOptions {
   readonly expect?: string;
   readonly strict?: boolean;
   readonly mutant?: string;
+  /** The client under test, judged instead of the servers (CLIENT_NAMES). */
+  readonly client?: string;
   readonly out?: string;
   readonly quiet?: boolean;
   /** Print every kept exchange of each failure, not only the last few. */
@@ -239,6 +249,45 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
     }
     default:
       throw new UsageError(`--target: unknown target "${kind}"; expected sim, http or container`);
+  }
+  const client = options.client;
+  if (client !== undefined) {
+    if (!isClientName(client))
+      throw new UsageError(
+        `--client: unknown client "${client}"; expected one of: ${CLIENT_NAMES.join(', ')}`,
+      );
+    // The client is judged against the servers the target gives it, the reference's by default.
+    const acquire = how.acquire;
+    how = {
+      label: `${client} (client under test) against ${how.label}`,
+      planned:
+        how.planned === undefined
+          ? undefined
+          : withClientUnderTest(how.planned, plannedClient(client)),
+      acquire: async () => {
+        const acquired = await acquire();
+        try {
+          const chosen = await startClient(
+            client,
+            new Set(mutant === undefined ? [] : [mutant.name]),
+          );
+          return {
+            target: withClientUnderTest(acquired.target, chosen),
+            release: async () => {
+              try {
+                await chosen.close();
+              } finally {
+                await acquired.release();
+              }
+            },
+          };
+        } catch (error) {
+          await acquired.release();
+          throw error;
+        }
+      },
+    };
+    targetArgs = `${targetArgs} --client ${client}`;
   }
   return {
     ...how,

@@ -7,6 +7,8 @@ export const IDENTITY_CLIENT_MUTANTS = {
   cleartextOnReferral: 'IS-LOOKUP-10/cleartext-on-referral',
   /** On a referral, send the first server's hash again under the second server's pepper. */
   reuseFirstHash: 'IS-FED-04/reuse-first-hash',
+  /** Spell the sha256 hash in standard base64 ('+' and '/', padded) instead of URL-safe. */
+  standardBase64Hash: 'IS-LOOKUP-02/client-standard-base64',
 } as const;
 
 export type IdentityClientMutant =

@@ -200,6 +200,9 @@ const HASH_FAILURES: Record<LookupHashFailureKind, IdentityClientFailureKind> = 
 const mutant = (options: IdentityClientOptions, name: string) =>
   options.mutants?.has(name) === true;
 
+/** URL-safe unpadded base64 respelled as standard padded base64 (a mutant's mistake). */
+const standardBase64 = (urlSafe: string) => Buffer.from(urlSafe, 'base64url').toString('base64');
+
 /**
  * One server: hash_details, hash, /lookup, and one re-fetch on M_INVALID_PEPPER.
  * `referredFrom` is the step whose answer named this server (absent for the first).
@@ -232,7 +235,10 @@ async function lookupAt(
     const sent =
       referredFrom !== undefined && mutant(options, IDENTITY_CLIENT_MUTANTS.reuseFirstHash)
         ? referredFrom.sent
-        : hashed.value;
+        : algorithm.value === 'sha256' &&
+            mutant(options, IDENTITY_CLIENT_MUTANTS.standardBase64Hash)
+          ? standardBase64(hashed.value)
+          : hashed.value;
     const answer = await request(options.transport, server, 'POST', '/lookup', {
       algorithm: algorithm.value,
       pepper,

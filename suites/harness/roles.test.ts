@@ -39,8 +39,8 @@ const target = (roles: ServerRoles, client = false): TargetRoles => ({
 const executions = (checks: readonly Check[]) =>
   checks.flatMap((check) => check.profiles.map((profile) => ({ check, profile })));
 
-/** A check whose every rule binds only CLIENT. */
-const clientOnly = (c: Check) => c.rules.every((id) => getRule(id).roles.join() === 'CLIENT');
+/** A check that exercises only CLIENT (its rules bind only it, or it names only it). */
+const clientOnly = (c: Check) => exercisedBy(c).roles.join() === 'CLIENT';
 
 describe('an identity service without MSC4004', () => {
   const is = target(identityRoles(false));
@@ -226,7 +226,7 @@ describe('CLIENT-only checks and the client under test', () => {
     expect(a).toEqual({
       applies: false,
       reason:
-        'no server of the target implements a client under test (only fedconn’s reference client, on the sim target, for now)',
+        'no server of the target implements a client under test (fedconn’s reference client on the sim target, or `--client`)',
     });
   });
 
@@ -248,6 +248,26 @@ describe('CLIENT-only checks and the client under test', () => {
         true,
       );
     }
+  });
+
+  test('an identity client alone under test (--client): its CLIENT checks apply, Phoenix client and server checks do not', () => {
+    const only = {
+      servers,
+      client: true,
+      clientKinds: ['identity'] as const,
+      serversUnderTest: false,
+    };
+    expect(
+      applicability(only, exercisedBy(checkOf('IS-LOOKUP-10')), 'matrix-current').applies,
+    ).toBe(true);
+    expect(applicability(only, exercisedBy(cep), 'multi-device')).toEqual({
+      applies: false,
+      reason: 'the client under test is not a phoenix client',
+    });
+    expect(applicability(only, exercisedBy(checkOf('IS-LOOKUP-03')), 'matrix-current')).toEqual({
+      applies: false,
+      reason: 'only the client is under test (--client): the servers are fedconn’s own',
+    });
   });
 
   test('a server never implements CLIENT', () => {

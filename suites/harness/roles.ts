@@ -5,11 +5,19 @@
 // `n/a`: never pass, never fail, not counted as checked.
 import { getRule, type Profile, type Role, type RuleId } from '../catalog/index.ts';
 import type { ServerRoles } from '../../simulator/serve/target-config.ts';
+import { clientKindOf } from './clients/index.ts';
 
 export interface TargetRoles {
   readonly servers: readonly { readonly serverName: string; readonly roles: ServerRoles }[];
-  /** The client under test is fedconn's reference client (the simulator only, for now). */
+  /** Whether a client is under test (the simulator's reference client, or `--client`). */
   readonly client: boolean;
+  /** The kinds of client it is (default: both, as the reference is). */
+  readonly clientKinds?: readonly ('identity' | 'phoenix')[];
+  /**
+   * Whether the servers are judged too (default true). With `--client` only the client
+   * is: the servers are fedconn's own, there to judge it against.
+   */
+  readonly serversUnderTest?: boolean;
 }
 
 /** Families that exist only with MSC4004 on top of the identity service API v2. */
@@ -63,7 +71,7 @@ function declaration(role: Role, profile: Profile, rules: readonly RuleId[]): st
         ? 'an identity service with MSC4004 (roles.identity.msc4004 true)'
         : 'an identity service (roles.identity)';
     case 'CLIENT':
-      return 'a client under test (only fedconn’s reference client, on the sim target, for now)';
+      return 'a client under test (fedconn’s reference client on the sim target, or `--client`)';
   }
 }
 
@@ -78,8 +86,21 @@ export function applicability(
   profile: Profile,
 ): Applicability {
   // The client under test talks to every server; a server role needs servers that have it.
-  if (target.client && exercised.roles.includes('CLIENT'))
-    return { applies: true, servers: [...new Set(target.servers.map((s) => s.serverName))] };
+  if (target.client && exercised.roles.includes('CLIENT')) {
+    const kind = exercised.rules.every((id) => clientKindOf(getRule(id).family) === 'identity')
+      ? 'identity'
+      : 'phoenix';
+    if ((target.clientKinds ?? ['identity', 'phoenix']).includes(kind))
+      return { applies: true, servers: [...new Set(target.servers.map((s) => s.serverName))] };
+    if (target.serversUnderTest === false)
+      return { applies: false, reason: `the client under test is not a ${kind} client` };
+  }
+  if (target.serversUnderTest === false) {
+    return {
+      applies: false,
+      reason: 'only the client is under test (--client): the servers are fedconn’s own',
+    };
+  }
   const servers = target.servers
     .filter((s) =>
       exercised.roles.some((r) => implementsRole(s.roles, r, profile, exercised.rules)),

@@ -44,6 +44,8 @@ import { testNetworkDns } from './test-network.ts';
 import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
 import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';
 import { describeMembers, startMembers, type Members } from './members.ts';
+import type { ClientUnderTest } from './clients/index.ts';
+import { referenceClient } from './clients/reference.ts';
 
 export interface TargetServer {
   readonly serverName: string;
@@ -164,6 +166,36 @@ export interface Target {
   readonly resolvesNamesBy?: MatrixProfile;
   /** How many requests to the target's servers have timed out so far (real targets). */
   readonly timedOutRequests?: () => number;
+  /** The client under test, where one is (roles.client): the CLIENT checks judge it. */
+  readonly client?: ClientUnderTest;
+}
+
+/**
+ * `target` with `client` as the client under test and only the client judged: its
+ * servers are what the client is judged against (the reference by default).
+ */
+export function withClientUnderTest(target: Target, client: ClientUnderTest): Target {
+  return {
+    ...target,
+    label: `${client.name} (client under test) against ${target.label}`,
+    client,
+    roles: {
+      servers: target.roles.servers,
+      client: true,
+      clientKinds: [
+        ...(client.identity === undefined ? [] : (['identity'] as const)),
+        ...(client.phoenix ? (['phoenix'] as const) : []),
+      ],
+      serversUnderTest: false,
+    },
+    close: async () => {
+      try {
+        await target.close();
+      } finally {
+        await client.close();
+      }
+    },
+  };
 }
 
 const DEFAULT_SERVERS = 3;
@@ -188,6 +220,7 @@ export function simTarget(options: {
       options.mutants === undefined || options.mutants.length === 0
         ? 'sim'
         : `sim (mutant ${options.mutants.join(', ')})`,
+    client: referenceClient(new Set(options.mutants ?? [])),
     phoenixProfiles: ['multi-device', 'aliases'],
     // The reference implements every role, in both Phoenix profiles, and is the client.
     roles: {

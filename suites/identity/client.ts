@@ -1,14 +1,12 @@
-// The reference identity client against the target (CLIENT rules IS-LOOKUP-10, IS-FED-04):
-// fedconn drives its own client through a federated lookup (server 0 refers to server 1,
-// which pushed the hash to it) and records every request the client puts on the wire.
-// The client's mutants (simulator/clients/identity-client-mutants.ts) prove the checks
-// can fail.
+// The identity client under test (CLIENT rules IS-LOOKUP-02, IS-LOOKUP-10, IS-FED-04):
+// fedconn's reference client, or another one (`--client matrix-js-sdk`), driven through
+// lookups (a federated one: server 0 refers to server 1, which pushed the hash to it)
+// and judged on every request it puts on the wire and on whom it finds. The reference
+// client's mutants (simulator/clients/identity-client-mutants.ts) prove the checks fail.
 import fc from 'fast-check';
-import {
-  lookup as clientLookup,
-  type IdentityServerAccess,
-  type LookupOutcome,
-} from '../../simulator/clients/identity-client.ts';
+import type { IdentityServerAccess } from '../../simulator/clients/identity-client.ts';
+import { referenceClient } from '../harness/clients/reference.ts';
+import type { IdentityClientUnderTest } from '../harness/clients/index.ts';
 import type { Transport } from '../../simulator/net/transport.ts';
 import {
   checkProperty,
@@ -27,6 +25,11 @@ import {
   sha256Hash,
   userId,
 } from './support.ts';
+
+/** The identity client the run judges: the target's client under test, else fedconn's. */
+const identityClient = (ctx: CheckContext): IdentityClientUnderTest =>
+  ctx.target.client?.identity ??
+  (referenceClient(ctx.instance.mutants).identity as IdentityClientUnderTest);
 
 /** The reference topology the client is judged in: the first server trusts the second. */
 function pair(ctx: CheckContext) {
@@ -63,7 +66,8 @@ const localPart = fc.stringMatching(/^[a-z0-9][a-z0-9._+-]{0,14}$/);
 interface Federated {
   readonly address: string;
   readonly user: string;
-  readonly outcome: LookupOutcome;
+  /** Whom the client found (undefined: nobody). */
+  readonly found: string | undefined;
   readonly sent: readonly Sent[];
   readonly origins: { readonly first: string; readonly second: string };
   readonly secondServer: string;
@@ -107,26 +111,23 @@ async function federatedLookup(
   const second = access.get(b.serverName);
   if (first === undefined || second === undefined) throw new Error('no access');
   const sent: Sent[] = [];
-  const result = await clientLookup(
-    {
-      transport: recording(ctx.instance.transport, sent),
-      resolve: (name) => access.get(name),
-      mutants: ctx.instance.mutants,
-    },
+  const result = await identityClient(ctx).lookup({
+    transport: recording(ctx.instance.transport, sent),
+    resolve: (name) => access.get(name),
     first,
     address,
-    'email',
-  );
+    medium: 'email',
+  });
   if (!result.ok) {
-    throw new CheckFailure(`the reference client's federated lookup of ${address} failed`, {
+    throw new CheckFailure(`the client's federated lookup of ${address} failed`, {
       expected: `the binding ${user}, found through ${b.serverName}`,
-      actual: `${result.error.kind}: ${result.error.detail}`,
+      actual: result.error,
     });
   }
   return {
     address,
     user,
-    outcome: result.value,
+    found: result.userId,
     sent,
     origins: { first: a.origin, second: b.origin },
     secondServer: b.serverName,
@@ -138,27 +139,30 @@ export const noCleartextAddress = defineCheck({
   name: 'with sha256 the client never sends the address in clear, on the first hop or the referral',
   rules: ['IS-LOOKUP-10'],
   profiles: ['matrix-current'],
-  needs: ['reference-client'],
   async run(ctx) {
     let run = 0;
     await checkProperty(
       ctx,
       [localPart],
       async (local) => {
-        const { address, outcome, sent, origins } = await federatedLookup(
+        const { address, sent, origins } = await federatedLookup(
           ctx,
           `IS-LOOKUP-10 ${run++}`,
           local,
           false,
         );
-        // The lookup must have reached both servers, or there is nothing to judge.
+        // The first hop must have happened, or there is nothing to judge. A client that
+        // does not follow the referral is judged on the hop it made (following it is
+        // IS-FED-04's rule, not this one's).
         const hosts = new Set(sent.map((s) => new URL(s.url).origin));
         expectThat(
-          hosts.has(new URL(origins.first).origin) && hosts.has(new URL(origins.second).origin),
-          `the reference client's lookup of ${address} did not follow the referral`,
-          'requests to both identity services',
+          hosts.has(new URL(origins.first).origin),
+          `the client's lookup of ${address} never reached its identity service`,
+          `requests to ${origins.first}`,
           [...hosts],
         );
+        if (!hosts.has(new URL(origins.second).origin))
+          ctx.note('the client did not follow the referral: only its first hop was judged');
         const forms = [address, encodeURIComponent(address)].map((f) => f.toLowerCase());
         const leaks = sent.filter((s) => {
           const text = `${s.url}\n${s.headers.join('\n')}\n${s.body}`.toLowerCase();
@@ -170,11 +174,12 @@ export const noCleartextAddress = defineCheck({
           'only peppered sha256 hashes on the wire',
           leaks.map((s) => `${s.method} ${s.url} ${s.body}`),
         );
+        const algorithms = lookups(sent).map((l) => `${l.origin}: ${l.algorithm ?? '?'}`);
         expectThat(
-          outcome.path.every((step) => step.algorithm === 'sha256'),
+          lookups(sent).every((l) => l.algorithm === 'sha256'),
           'the client looked up with another algorithm than sha256 although sha256 was offered',
           'sha256 on every hop',
-          outcome.path.map((step) => `${step.baseUrl}: ${step.algorithm}`),
+          algorithms,
         );
       },
       { numRuns: 4 },
@@ -186,7 +191,6 @@ export const referralRehashed = defineCheck({
   name: 'on third_party_mappings the client re-hashes with the other server’s pepper and finds the binding there',
   rules: ['IS-FED-04'],
   profiles: ['matrix-current'],
-  needs: ['reference-client'],
   async run(ctx) {
     let run = 0;
     await checkProperty(
@@ -223,10 +227,10 @@ export const referralRehashed = defineCheck({
           posted,
         );
         expectThat(
-          fed.outcome.userId === fed.user,
+          fed.found === fed.user,
           `the client did not find the binding of ${fed.address} through ${fed.secondServer}`,
           fed.user,
-          { userId: fed.outcome.userId ?? null, path: fed.outcome.path },
+          { userId: fed.found ?? null, lookups: lookups(fed.sent) },
         );
       },
       { numRuns: 4 },
@@ -234,4 +238,68 @@ export const referralRehashed = defineCheck({
   },
 });
 
-export const CLIENT_LOOKUP_CHECKS = [noCleartextAddress, referralRehashed];
+/** The client's POST /lookup requests: where, and with which algorithm and hashes. */
+function lookups(sent: readonly Sent[]) {
+  return sent
+    .filter((s) => s.method === 'POST' && new URL(s.url).pathname.endsWith('/lookup'))
+    .map((s) => {
+      let body: { algorithm?: unknown; addresses?: unknown } = {};
+      try {
+        body = JSON.parse(s.body) as typeof body;
+      } catch {
+        // judged as no algorithm and no addresses
+      }
+      return {
+        origin: new URL(s.url).origin,
+        algorithm: typeof body.algorithm === 'string' ? body.algorithm : undefined,
+        addresses: Array.isArray(body.addresses) ? body.addresses.map(String) : [],
+      };
+    });
+}
+
+export const clientHashesPerSpec = defineCheck({
+  name: 'the client sends the sha256 hash of the spec (URL-safe unpadded base64) and finds the binding',
+  rules: ['IS-LOOKUP-02'],
+  roles: ['CLIENT'],
+  profiles: ['matrix-current'],
+  async run(ctx) {
+    const { a } = pair(ctx);
+    const { word } = names(ctx, 'IS-LOOKUP-02 client');
+    const token = await issueToken(ctx, a, userId(ctx, a, `ishasher${word()}`));
+    const pepper = (await hashDetails(ctx, a, token)).lookup_pepper;
+    // Addresses whose hash holds '-' or '_', which standard base64 spells '+' and '/'.
+    let tried = 0;
+    while (tried < 3) {
+      const address = `${ctx.instance.namespace}${word()}@example.org`.toLowerCase();
+      const hash = sha256Hash(address, 'email', pepper);
+      if (!/[-_]/.test(hash)) continue;
+      tried++;
+      const user = userId(ctx, a, `hashed${word()}`);
+      await bind(ctx, a, address, user);
+      const sent: Sent[] = [];
+      const result = await identityClient(ctx).lookup({
+        transport: recording(ctx.instance.transport, sent),
+        resolve: () => undefined,
+        first: { baseUrl: a.origin, token },
+        address,
+        medium: 'email',
+      });
+      const hashes = lookups(sent).flatMap((l) => l.addresses);
+      expectThat(
+        hashes.includes(hash),
+        `the client's lookup of ${address} did not send its sha256 hash as the spec spells it`,
+        `${hash} (URL-safe unpadded base64 of SHA-256 over "${address} email ${pepper}")`,
+        hashes,
+      );
+      expectThat(
+        result.ok && result.userId === user,
+        `the client did not find the binding of ${address}`,
+        user,
+        result.ok ? (result.userId ?? 'nobody') : result.error,
+      );
+    }
+    ctx.iterations(tried);
+  },
+});
+
+export const CLIENT_LOOKUP_CHECKS = [noCleartextAddress, referralRehashed, clientHashesPerSpec];

@@ -28,7 +28,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'The sha256 hash of an address is the URL-safe unpadded base64 of SHA-256 over "<address> <medium> <pepper>", with a lower-case medium.',
       checkedBy:
-        'Published vectors, and lookups of generated bound addresses (whose hashes hold - or _) under the server’s current pepper. Mutant: standard instead of URL-safe base64.',
+        'Published vectors, and lookups of generated bound addresses (whose hashes hold - or _) under the server’s current pepper. The client half: the client under test looks such addresses up and must send the spec’s hash and find the binding. Mutants: standard instead of URL-safe base64, at the server and in the reference client (IS-LOOKUP-02/client-standard-base64).',
     },
     'IS-LOOKUP-03': {
       level: 'MUST',
@@ -108,7 +108,7 @@ export const IS_LOOKUP = defineFamily(
       sources: [{ doc: 'matrix-is-api', section: 'Association lookup (privacy)' }],
       statement: 'With sha256 no address ever leaves the client in clear, to any identity service.',
       checkedBy:
-        'fedconn drives its reference client through a federated lookup (generated addresses) and scans every request it sends, URL, headers and body, on both hops, for the address. Mutant: the client looks up the referral with none (IS-LOOKUP-10/cleartext-on-referral).',
+        'fedconn drives the client under test (its reference client, or `--client matrix-js-sdk`) through a federated lookup (generated addresses) and scans every request it sends, URL, headers and body, on every hop it makes, for the address; every lookup must use sha256. A client that does not follow the referral is judged on its first hop (following it is IS-FED-04). Mutant: the client looks up the referral with none (IS-LOOKUP-10/cleartext-on-referral).',
     },
   },
 );
@@ -160,7 +160,7 @@ export const IS_FED = defineFamily(
       statement:
         'A client that receives third_party_mappings re-hashes the address with the other server’s pepper and algorithm and looks it up there, and finds the binding.',
       checkedBy:
-        'End-to-end federated lookup by the reference client (generated addresses, with and without a pepper rotation at the second server): the lookup at the second server must carry the hash under that server’s current pepper, and the binding must be found. Mutant: reuse the first hash (IS-FED-04/reuse-first-hash).',
+        'End-to-end federated lookup by the client under test (generated addresses, with and without a pepper rotation at the second server): the lookup at the second server must carry the hash under that server’s current pepper, and the binding must be found. Mutant: reuse the first hash (IS-FED-04/reuse-first-hash).',
     },
   },
 );
