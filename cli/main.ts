@@ -9,6 +9,7 @@ import { runCommand, type RunCommandOptions } from './commands/run.ts';
 import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
 import { specSyncCommand } from './commands/spec-sync.ts';
 import { EXIT, EXIT_HELP, UsageError, processIo, type Io } from './io.ts';
+import { mergeCommand } from './commands/merge.ts';
 
 const list = (value: string, previous: readonly string[] = []) => [
   ...previous,
@@ -69,6 +70,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
       'judge a client instead of servers: reference (fedconn’s own) or matrix-js-sdk (identity lookups, through msw)',
     )
     .option('--out <dir>', 'where to write the reports', 'reports/out')
+    .option(
+      '--shard <K/N>',
+      'run only shard K of N of the checks (one CI job each); fedconn merge joins them',
+    )
     .option('--quiet', 'print nothing but errors')
     .option('--verbose', "print each failure's whole transcript (the requests and answers kept)")
     .addHelpText('after', EXIT_HELP)
@@ -141,6 +146,16 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--out <dir>', 'where to write interop.md and interop.json', 'reports/out/interop')
     .action((runs: string[], options: { out: string; rules?: string[] }) => {
       setCode(interopCommand(runs, options, io));
+    });
+
+  cli
+    .command('merge')
+    .description("join the reports of a run's shards (fedconn run --shard K/N) into one")
+    .argument('<shards...>', "each shard's conformance.json, or the directory holding it")
+    .option('--out <dir>', 'where to write the merged reports', 'reports/out')
+    .option('--quiet', 'print nothing but errors')
+    .action((shards: string[], options: { out: string; quiet?: boolean }) => {
+      setCode(mergeCommand(shards, options, io));
     });
 
   cli

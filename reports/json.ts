@@ -68,6 +68,7 @@ function checkJson(check: CheckResult) {
     ...optional('skipReason', check.skipReason),
     ...(check.notes === undefined ? {} : { notes: check.notes }),
     ...(check.failure === undefined ? {} : { failure: failureJson(check.failure) }),
+    ...(check.position === undefined ? {} : { position: check.position }),
   };
 }
 
@@ -80,6 +81,9 @@ export function toConformanceJson(report: RunReport): string {
     seed: report.seed,
     runs: report.runs,
     ...optional('mutant', report.mutant),
+    ...(report.shard === undefined ? {} : { shard: report.shard }),
+    ...(report.strict === undefined ? {} : { strict: report.strict }),
+    ...(report.expectedToFail === undefined ? {} : { expectedToFail: report.expectedToFail }),
     startedAt: report.startedAt,
     durationMs: report.durationMs,
     exitCode: report.exitCode,

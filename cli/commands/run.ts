@@ -14,7 +14,7 @@ import {
 import { CHECKS } from '../../suites/registry.ts';
 import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
-import { planOf, runChecks, type ProgressEvent } from '../../suites/harness/runner.ts';
+import { planOf, runChecks, type ProgressEvent, type Shard } from '../../suites/harness/runner.ts';
 import {
   httpTarget,
   openHttpTarget,
@@ -52,6 +52,8 @@ export interface RunCommandOptions {
   readonly expect?: string;
   readonly strict?: boolean;
   readonly mutant?: string;
+  /** `K/N`: run only shard K of N of the plan (fedconn merge puts them together). */
+  readonly shard?: string;
   /** The client under test, judged instead of the servers (CLIENT_NAMES). */
   readonly client?: string;
   readonly out?: string;
@@ -130,6 +132,7 @@ interface Prepared {
   readonly runs: number;
   readonly timeoutMs: number;
   readonly expected: Set<string>;
+  readonly shard: Shard | undefined;
 }
 
 function prepare(options: RunCommandOptions, io: Io): Prepared {
@@ -292,6 +295,7 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
   return {
     ...how,
     targetArgs,
+    shard: parseShard(options.shard),
     profiles,
     selected,
     seed,
@@ -524,6 +528,7 @@ async function runAgainst(
       `npx fedconn run ${p.targetArgs} --profile ${profile} --rules ${rule} --seed ${p.seed}${p.runs === 1 ? '' : ` --runs ${p.runs}`}`,
     onProgress: progress(io, options.quiet === true),
     version: VERSION,
+    ...(p.shard === undefined ? {} : { shard: p.shard }),
   });
   if (options.quiet !== true) io.out(renderSummary(report, options.verbose === true));
   const paths = writeReports(report, options.out ?? 'reports/out');
@@ -553,3 +558,14 @@ async function probe(target: Target): Promise<string | undefined> {
 }
 
 export { MUTANTS };
+
+/** `K/N` (1 <= K <= N <= 1000), or undefined for a whole run. */
+function parseShard(text: string | undefined): Shard | undefined {
+  if (text === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (m === null || index < 1 || count < 1 || index > count || count > 1000)
+    throw new UsageError(`--shard: expected K/N with 1 <= K <= N (such as 2/4), got "${text}"`);
+  return { index, count };
+}

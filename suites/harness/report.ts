@@ -63,6 +63,8 @@ export interface CheckResult {
   readonly skipReason?: string;
   /** What a passing check could not try, and why (a driver without a verb, say). */
   readonly notes?: readonly string[];
+  /** Its place in the run's plan (the same in every shard of the run). */
+  readonly position?: number;
 }
 
 export interface RuleResult {
@@ -87,6 +89,12 @@ export interface RunReport {
   readonly seed: number;
   readonly runs: number;
   readonly mutant?: string;
+  /** The shard of the plan this run ran (--shard K/N); absent for a whole run. */
+  readonly shard?: { readonly index: number; readonly count: number };
+  /** --strict: SHOULD failures fail the run. */
+  readonly strict?: boolean;
+  /** Rules (or prefixes) expected to fail (--expect). */
+  readonly expectedToFail?: readonly string[];
   readonly startedAt: string;
   readonly durationMs: number;
   readonly summary: Readonly<Record<RuleStatus, number>>;

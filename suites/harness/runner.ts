@@ -41,6 +41,26 @@ export interface RunOptions {
   readonly repro: (rule: string, profile: Profile, seed: number) => string;
   readonly onProgress?: (event: ProgressEvent) => void;
   readonly version: string;
+  /**
+   * Runs only shard `index` of `count` (1-based): every count-th check execution of the
+   * plan, from the index-th on. `fedconn merge` puts the shards' reports back together.
+   */
+  readonly shard?: Shard;
+}
+
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/** What turns check results into rule verdicts (a run's options, or a merge's). */
+export interface VerdictOptions {
+  readonly profiles: readonly Profile[];
+  readonly selected: (rule: Rule) => boolean;
+  readonly expectedToFail: ReadonlySet<string>;
+  readonly strict: boolean;
+  /** Rules that had check executions in the whole plan (some may be in other shards). */
+  readonly planned: ReadonlySet<string>;
 }
 
 export type ProgressEvent =
@@ -132,29 +152,65 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const rules = RULES.filter((r) => r.retired === undefined);
-  const byRule = new Map<string, CheckResult[]>();
   const plan: { check: Check; profile: Profile }[] = [];
   for (const check of options.checks) {
     if (!check.rules.some((id) => rules.some((r) => r.id === id && options.selected(r)))) continue;
     for (const profile of check.profiles)
       if (options.profiles.includes(profile)) plan.push({ check, profile });
   }
-  options.onProgress?.({ type: 'start', total: plan.length });
+  // A shard takes every count-th execution of the plan: the same plan in every shard, so
+  // the shards together run each execution exactly once.
+  const shard = options.shard;
+  const mine = plan
+    .map((entry, position) => ({ ...entry, position }))
+    .filter(({ position }) => shard === undefined || position % shard.count === shard.index - 1);
+  options.onProgress?.({ type: 'start', total: mine.length });
   const results: CheckResult[] = [];
-  for (const [index, { check, profile }] of plan.entries()) {
+  for (const [index, { check, profile, position }] of mine.entries()) {
     options.onProgress?.({
       type: 'check-start',
       index,
-      total: plan.length,
+      total: mine.length,
       check: check.name,
       profile,
     });
-    const result = await runOne(options, check, profile);
+    const result = { ...(await runOne(options, check, profile)), position };
     results.push(result);
-    for (const id of check.rules) byRule.set(id, [...(byRule.get(id) ?? []), result]);
-    options.onProgress?.({ type: 'check-end', index, total: plan.length, result });
+    options.onProgress?.({ type: 'check-end', index, total: mine.length, result });
   }
+  const planned = new Set(plan.flatMap(({ check }) => check.rules));
+  return assembleReport(
+    { ...options, planned },
+    {
+      tool: { name: 'fedconn', version: options.version },
+      target: options.target.label,
+      profiles: options.profiles,
+      seed: options.seed,
+      runs: options.runs,
+      ...(options.mutant === undefined ? {} : { mutant: options.mutant }),
+      ...(shard === undefined ? {} : { shard }),
+      strict: options.strict,
+      expectedToFail: [...options.expectedToFail],
+      startedAt,
+      durationMs: Date.now() - started,
+    },
+    results,
+  );
+}
 
+/** What a report says of its run besides the verdicts. */
+export type RunMeta = Omit<RunReport, 'summary' | 'rules' | 'checks' | 'exitCode'>;
+
+/** Folds check results (of a run, or of merged shards) into rule verdicts and a report. */
+export function assembleReport(
+  options: VerdictOptions,
+  meta: RunMeta,
+  results: readonly CheckResult[],
+): RunReport {
+  const rules = RULES.filter((r) => r.retired === undefined);
+  const byRule = new Map<string, CheckResult[]>();
+  for (const result of results)
+    for (const id of result.rules) byRule.set(id, [...(byRule.get(id) ?? []), result]);
   const ruleResults: RuleResult[] = rules.map((rule) =>
     verdict(rule, byRule.get(rule.id) ?? [], options),
   );
@@ -172,14 +228,7 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
         r.status === 'xpass'),
   );
   return {
-    tool: { name: 'fedconn', version: options.version },
-    target: options.target.label,
-    profiles: options.profiles,
-    seed: options.seed,
-    runs: options.runs,
-    ...(options.mutant === undefined ? {} : { mutant: options.mutant }),
-    startedAt,
-    durationMs: Date.now() - started,
+    ...meta,
     summary,
     rules: ruleResults,
     checks: results,
@@ -328,7 +377,7 @@ const KEPT_EXCHANGES = 12;
 const lastExchanges = (all: readonly Exchange[]) =>
   all.length === 0 ? {} : { exchanges: all.slice(-KEPT_EXCHANGES) };
 
-function verdict(rule: Rule, results: readonly CheckResult[], options: RunOptions): RuleResult {
+function verdict(rule: Rule, results: readonly CheckResult[], options: VerdictOptions): RuleResult {
   const base = {
     id: rule.id,
     level: rule.level,
@@ -372,7 +421,11 @@ function verdict(rule: Rule, results: readonly CheckResult[], options: RunOption
         note: inapplicable.skipReason ?? 'not applicable',
       };
     }
-    const reason = skipped?.skipReason ?? 'no check ran';
+    const reason =
+      skipped?.skipReason ??
+      (results.length === 0 && options.planned.has(rule.id)
+        ? 'its checks ran in other shards (--shard): fedconn merge gives its verdict'
+        : 'no check ran');
     return { ...base, status: 'skip', checks: 0, failures: [], note: reason };
   }
   const worst: RuleStatus = ran.some((r) => r.status === 'error')
