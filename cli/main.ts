@@ -1,6 +1,6 @@
 // The fedconn command line. Each command lives in commands/; this file only
 // parses arguments and maps errors to exit codes.
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { SpecSyncError } from '../suites/catalog/markdown.ts';
 import { rulesCommand } from './commands/rules.ts';
 import { interopCommand } from './commands/interop.ts';
@@ -74,6 +74,11 @@ function program(io: Io, setCode: (code: number) => void): Command {
       '--shard <K/N>',
       'run only shard K of N of the checks (one CI job each); fedconn merge joins them',
     )
+    .option(
+      '--workers <n>',
+      'child processes to run the checks in (sim target; default: one per core, fewer for a small selection)',
+    )
+    .addOption(new Option('--events', 'progress as JSON lines, no summary (a worker)').hideHelp())
     .option('--quiet', 'print nothing but errors')
     .option('--verbose', "print each failure's whole transcript (the requests and answers kept)")
     .addHelpText('after', EXIT_HELP)

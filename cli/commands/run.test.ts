@@ -59,6 +59,40 @@ describe('fedconn run against the simulator', () => {
     else expect(io.stdout()).not.toContain('planned: no conformance check');
   }, 240_000);
 
+  test('--workers 2 gives the report of one worker: verdicts, failures, repros, transcripts', async () => {
+    const args = (workers: string, out: string) => [
+      'run',
+      '--seed',
+      '6',
+      '--rules',
+      'CRED-CHAIN,FED-KEYS',
+      '--mutant',
+      'FED-KEYS-04/sign-with-foreign-key',
+      '--workers',
+      workers,
+      '--out',
+      out,
+    ];
+    const one = capture();
+    const two = capture();
+    expect(await main(args('1', join(dir, 'w1')), one)).toBe(1);
+    expect(await main(args('2', join(dir, 'w2')), two)).toBe(1);
+    const timeless = (out: string) => {
+      const doc = JSON.parse(readFileSync(join(out, 'conformance.json'), 'utf8')) as {
+        checks: Record<string, unknown>[];
+      };
+      return {
+        ...doc,
+        startedAt: '',
+        durationMs: 0,
+        checks: doc.checks.map((c) => ({ ...c, durationMs: 0 })),
+      };
+    };
+    expect(timeless(join(dir, 'w2'))).toEqual(timeless(join(dir, 'w1')));
+    expect(two.stdout()).toContain('(2 workers)');
+    expect(two.stdout()).toMatch(/running \d+ check executions\n\[1\//);
+  });
+
   test('a mutant fails its rule: exit 1, with the failure, expected vs actual and a repro', async () => {
     const out = join(dir, 'mutant');
     const io = capture();
@@ -174,6 +208,8 @@ describe('fedconn run against the simulator', () => {
     ],
     [['--target', 'moon'], /--target: unknown target "moon"/],
     [['--mutant', 'nope'], /--mutant: unknown mutant "nope"/],
+    [['--workers', '0'], /--workers: expected an integer from 1 to 64/],
+    [['--workers', '2', '--shard', '1/2'], /--workers 2 with --shard/],
     [
       ['--client', 'element'],
       /--client: unknown client "element"; expected one of: reference, matrix-js-sdk/,

@@ -2,6 +2,7 @@
 // prints a verdict per family and every failure, and writes the reports.
 import { curlOf } from '../../simulator/net/exchanges.ts';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pc from 'picocolors';
 import { z } from 'zod';
 import {
@@ -33,6 +34,8 @@ import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { NetworkError } from '../../simulator/net/transport.ts';
 import { writeReports } from '../../reports/write.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
+import { runInWorkers } from './workers.ts';
+import { availableParallelism } from 'node:os';
 
 export const VERSION = '0.1.0';
 
@@ -60,6 +63,10 @@ export interface RunCommandOptions {
   readonly quiet?: boolean;
   /** Print every kept exchange of each failure, not only the last few. */
   readonly verbose?: boolean;
+  /** Child processes to run the checks in (sim target; default: one per core). */
+  readonly workers?: string;
+  /** Progress as JSON lines on stdout, and no summary: a worker's output (hidden). */
+  readonly events?: boolean;
 }
 
 /** Rule patterns are IDs or ID prefixes (CRED-CHAIN, CRED-CHAIN-0); each must match a rule. */
@@ -481,6 +488,24 @@ export function renderSummary(report: RunReport, verbose = false): string {
 export async function runCommand(options: RunCommandOptions, io: Io): Promise<number> {
   const p = prepare(options, io);
   if (options.list === true) return listPlan(p, io, options.json === true);
+  const workers = workerCount(options, p);
+  if (workers > 1) {
+    const out = options.out ?? 'reports/out';
+    return runInWorkers({
+      args: workerArgs(options, p.seed),
+      count: workers,
+      out,
+      onProgress: progress(io, options.quiet === true),
+      report: (report) => {
+        if (options.quiet === true) return;
+        io.out(renderSummary(report, options.verbose === true));
+        io.out(
+          `reports: ${join(out, 'conformance.json')}, ${join(out, 'junit.xml')}, ${join(out, 'report.html')} (${workers} workers)\n`,
+        );
+      },
+      io,
+    });
+  }
   let acquired: Acquired;
   try {
     acquired = await p.acquire();
@@ -526,13 +551,14 @@ async function runAgainst(
     ...(mutant === undefined ? {} : { mutant }),
     repro: (rule, profile) =>
       `npx fedconn run ${p.targetArgs} --profile ${profile} --rules ${rule} --seed ${p.seed}${p.runs === 1 ? '' : ` --runs ${p.runs}`}`,
-    onProgress: progress(io, options.quiet === true),
+    onProgress: options.events === true ? events(io) : progress(io, options.quiet === true),
     version: VERSION,
     ...(p.shard === undefined ? {} : { shard: p.shard }),
   });
-  if (options.quiet !== true) io.out(renderSummary(report, options.verbose === true));
+  const quiet = options.quiet === true || options.events === true;
+  if (!quiet) io.out(renderSummary(report, options.verbose === true));
   const paths = writeReports(report, options.out ?? 'reports/out');
-  if (options.quiet !== true) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}\n`);
+  if (!quiet) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}\n`);
   return report.exitCode;
 }
 
@@ -568,4 +594,72 @@ function parseShard(text: string | undefined): Shard | undefined {
   if (m === null || index < 1 || count < 1 || index > count || count > 1000)
     throw new UsageError(`--shard: expected K/N with 1 <= K <= N (such as 2/4), got "${text}"`);
   return { index, count };
+}
+
+/** Progress as JSON lines, for the parent of a worker (cli/commands/workers.ts). */
+function events(io: Io): (e: ProgressEvent) => void {
+  return (e) => {
+    if (e.type === 'start') io.out(`${JSON.stringify({ type: 'start', total: e.total })}\n`);
+    if (e.type === 'check-end')
+      io.out(`${JSON.stringify({ type: 'check-end', result: e.result })}\n`);
+  };
+}
+
+/** Fewer executions than this per worker are not worth a process (about a second to start). */
+const EXECUTIONS_PER_WORKER = 16;
+
+/**
+ * How many child processes run the checks. Against the simulator, one per core by default
+ * (fewer for a small selection); against real servers always one: a server under test
+ * would meet several runs at once, and the race checks, request timeouts and the test
+ * network expect one client of fedconn's at a time.
+ */
+function workerCount(options: RunCommandOptions, p: Prepared): number {
+  const kind = options.target ?? 'sim';
+  if (options.workers !== undefined) {
+    const n = Number(options.workers);
+    if (!Number.isInteger(n) || n < 1 || n > 64)
+      throw new UsageError(`--workers: expected an integer from 1 to 64, got "${options.workers}"`);
+    if (n > 1 && kind !== 'sim')
+      throw new UsageError(
+        `--workers ${n}: only the sim target runs in several workers; servers under test are judged by one`,
+      );
+    if (n > 1 && p.shard !== undefined)
+      throw new UsageError(`--workers ${n} with --shard: a shard runs in one worker`);
+    return n;
+  }
+  if (kind !== 'sim' || p.shard !== undefined || options.events === true) return 1;
+  const executions = CHECKS.filter((c) =>
+    c.rules.some((id) => {
+      const rule = RULES.find((r) => r.id === id);
+      return rule !== undefined && rule.retired === undefined && p.selected(rule);
+    }),
+  ).flatMap((c) => c.profiles.filter((x) => p.profiles.includes(x))).length;
+  return Math.max(
+    1,
+    Math.min(availableParallelism(), Math.floor(executions / EXECUTIONS_PER_WORKER)),
+  );
+}
+
+/** The run's own options as a worker's arguments, with the seed fixed. */
+function workerArgs(options: RunCommandOptions, seed: number): string[] {
+  const args = ['--seed', String(seed)];
+  const one = (flag: string, value: string | undefined) => {
+    if (value !== undefined) args.push(flag, value);
+  };
+  const many = (flag: string, values: readonly string[] | undefined) => {
+    if (values !== undefined && values.length > 0) args.push(flag, values.join(','));
+  };
+  one('--target', options.target);
+  many('--profile', options.profile);
+  many('--rules', options.rules);
+  many('--skip', options.skip);
+  one('--runs', options.runs);
+  one('--timeout', options.timeout);
+  one('--request-timeout', options.requestTimeout);
+  one('--expect', options.expect);
+  if (options.strict === true) args.push('--strict');
+  one('--mutant', options.mutant);
+  one('--client', options.client);
+  return args;
 }
