@@ -266,3 +266,14 @@ export function allPlannedReport(): RunReport {
     exitCode: 0,
   };
 }
+
+/** conformance.json as a value without what differs between two runs of a seed (times). */
+export function timelessReport(json: string): unknown {
+  const doc = JSON.parse(json) as Record<string, unknown> & { checks: Record<string, unknown>[] };
+  return {
+    ...doc,
+    startedAt: '',
+    durationMs: 0,
+    checks: doc.checks.map((c) => ({ ...c, durationMs: 0 })),
+  };
+}

@@ -12,6 +12,7 @@ import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { RULES } from '../../suites/catalog/index.ts';
 import { main } from '../main.ts';
 import { capturedIo } from '../captured-io.ts';
+import { timelessReport } from '../../reports/test-fixture.ts';
 
 const capture = capturedIo;
 
@@ -77,17 +78,8 @@ describe('fedconn run against the simulator', () => {
     const two = capture();
     expect(await main(args('1', join(dir, 'w1')), one)).toBe(1);
     expect(await main(args('2', join(dir, 'w2')), two)).toBe(1);
-    const timeless = (out: string) => {
-      const doc = JSON.parse(readFileSync(join(out, 'conformance.json'), 'utf8')) as {
-        checks: Record<string, unknown>[];
-      };
-      return {
-        ...doc,
-        startedAt: '',
-        durationMs: 0,
-        checks: doc.checks.map((c) => ({ ...c, durationMs: 0 })),
-      };
-    };
+    const timeless = (out: string) =>
+      timelessReport(readFileSync(join(out, 'conformance.json'), 'utf8'));
     expect(timeless(join(dir, 'w2'))).toEqual(timeless(join(dir, 'w1')));
     expect(two.stdout()).toContain('(2 workers)');
     expect(two.stdout()).toMatch(/running \d+ check executions\n\[1\//);
@@ -96,23 +88,20 @@ describe('fedconn run against the simulator', () => {
   test('a mutant fails its rule: exit 1, with the failure, expected vs actual and a repro', async () => {
     const out = join(dir, 'mutant');
     const io = capture();
-    expect(
-      await main(
-        [
-          'run',
-          '--seed',
-          '5',
-          '--mutant',
-          'FED-KEYS-03/omit-valid-until-ts',
-          // The family is enough to see the verdict; the whole suite is run above.
-          '--rules',
-          'FED-KEYS',
-          '--out',
-          out,
-        ],
-        io,
-      ),
-    ).toBe(1);
+    const mutantRun = (rules: string, ...more: string[]) => [
+      'run',
+      '--seed',
+      '5',
+      '--mutant',
+      'FED-KEYS-03/omit-valid-until-ts',
+      '--rules',
+      rules,
+      '--out',
+      out,
+      ...more,
+    ];
+    // The family is enough to see the verdict; the whole suite is run above.
+    expect(await main(mutantRun('FED-KEYS'), io)).toBe(1);
     const report = conformance(out);
     expect(report.mutant).toBe('FED-KEYS-03/omit-valid-until-ts');
     const failed = rule(report, 'FED-KEYS-03');
@@ -133,21 +122,7 @@ describe('fedconn run against the simulator', () => {
     expect(html).toContain('<details class="transcript" open><summary>Transcript:');
     expect(html).toContain('/_matrix/key/v2/server');
     const verbose = capture();
-    await main(
-      [
-        'run',
-        '--seed',
-        '5',
-        '--mutant',
-        'FED-KEYS-03/omit-valid-until-ts',
-        '--rules',
-        'FED-KEYS-03',
-        '--out',
-        out,
-        '--verbose',
-      ],
-      verbose,
-    );
+    await main(mutantRun('FED-KEYS-03', '--verbose'), verbose);
     const wireLines = (text: string) =>
       text.split('\n').filter((l) => l.startsWith('  wire: ')).length;
     expect(wireLines(verbose.stdout())).toBeGreaterThanOrEqual(

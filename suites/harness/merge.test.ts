@@ -3,6 +3,7 @@
 // of the same seed, apart from durations; shards of different runs are refused.
 import { describe, expect, test } from 'vitest';
 import { toConformanceJson } from '../../reports/json.ts';
+import { timelessReport } from '../../reports/test-fixture.ts';
 import { ALL_SERVICES } from '../../simulator/services/index.ts';
 import { CHECKS } from '../registry.ts';
 import { MergeError, mergeShards, readShard } from './merge.ts';
@@ -28,19 +29,6 @@ const run = (shard?: Shard, seed = 4) =>
     ...(shard === undefined ? {} : { shard }),
   });
 
-/** conformance.json without what differs from run to run (durations, start, shard). */
-const comparable = (json: string) => {
-  const doc = JSON.parse(json) as Record<string, unknown> & {
-    checks: Record<string, unknown>[];
-  };
-  return {
-    ...doc,
-    startedAt: '',
-    durationMs: 0,
-    checks: doc.checks.map((c) => ({ ...c, durationMs: 0 })),
-  };
-};
-
 describe('fedconn merge', () => {
   test('two shards merged give the unsharded run: verdicts, failures, repros, transcripts', async () => {
     const whole = await run();
@@ -57,7 +45,9 @@ describe('fedconn merge', () => {
     const failed = whole.rules.find((r) => r.id === 'FED-KEYS-04');
     expect(failed?.status).toBe('fail');
     expect(failed?.failures[0]?.exchanges?.length).toBeGreaterThan(0);
-    expect(comparable(toConformanceJson(merged))).toEqual(comparable(toConformanceJson(whole)));
+    expect(timelessReport(toConformanceJson(merged))).toEqual(
+      timelessReport(toConformanceJson(whole)),
+    );
     expect(merged.exitCode).toBe(whole.exitCode);
   });
 
