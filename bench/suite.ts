@@ -27,6 +27,8 @@ export interface SuiteCheck {
 
 export interface SuiteFigure {
   readonly command: string;
+  /** Worker processes the run used (`--workers`). */
+  readonly workers: number;
   /** Wall time of the whole command, process start to exit. */
   readonly wallMs: number;
   /** The runner's own total (check executions only, no start-up). */
@@ -51,10 +53,21 @@ interface ReportJson {
   }[];
 }
 
-export async function measureSuite(): Promise<SuiteFigure> {
+export async function measureSuite(workers: number): Promise<SuiteFigure> {
   const out = mkdtempSync(join(tmpdir(), 'fedconn-bench-'));
-  // `npm start` is `node cli/bin.js run --seed 1`; only the report directory differs.
-  const args = ['cli/bin.js', 'run', '--seed', '1', '--quiet', '--out', out];
+  // `npm start` is `node cli/bin.js run --seed 1`; only the report directory and the
+  // worker count (by default one per core) are set.
+  const args = [
+    'cli/bin.js',
+    'run',
+    '--seed',
+    '1',
+    '--workers',
+    String(workers),
+    '--quiet',
+    '--out',
+    out,
+  ];
   try {
     const start = performance.now();
     const exitCode = await new Promise<number | null>((resolve, reject) => {
@@ -82,6 +95,7 @@ export async function measureSuite(): Promise<SuiteFigure> {
     }
     return {
       command: `node ${args.join(' ')}`,
+      workers,
       wallMs,
       runnerMs: report.durationMs,
       exitCode,
