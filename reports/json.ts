@@ -68,6 +68,7 @@ function checkJson(check: CheckResult) {
     ...optional('skipReason', check.skipReason),
     ...(check.notes === undefined ? {} : { notes: check.notes }),
     ...(check.failure === undefined ? {} : { failure: failureJson(check.failure) }),
+    ...(check.untried === undefined ? {} : { untried: check.untried }),
     ...(check.position === undefined ? {} : { position: check.position }),
   };
 }

@@ -16,7 +16,7 @@ import {
 import { decodeCredential } from '../../simulator/protocol/credentials/schema.ts';
 import { verifyWithLabel } from '../../simulator/protocol/labels.ts';
 import { signWithLabel } from '../../simulator/protocol/labels.ts';
-import { CheckFailure, checkProperty, defineCheck, expectThat } from '../harness/check.ts';
+import { CheckFailure, checkProperty, defineCheck, eachOf, expectThat } from '../harness/check.ts';
 import {
   AS,
   clientRequest,
@@ -168,7 +168,7 @@ export const asRefusesCsrWithoutPossession = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [fc.constantFrom('foreign-key', 'flipped-signature', 'wrong-label'), fc.nat(255)] as [
+      [eachOf('foreign-key', 'flipped-signature', 'wrong-label'), fc.nat(255)] as [
         fc.Arbitrary<'foreign-key' | 'flipped-signature' | 'wrong-label'>,
         fc.Arbitrary<number>,
       ],

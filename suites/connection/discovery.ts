@@ -9,11 +9,12 @@ import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import {
+  type CheckContext,
   checkProperty,
   defineCheck,
+  eachOf,
   expectEqual,
   expectThat,
-  type CheckContext,
 } from '../harness/check.ts';
 import { referenceUser } from './initiator-support.ts';
 import {
@@ -356,7 +357,7 @@ export const federatedUsersReachedAsLocal = defineCheck({
       // Establishments are the heaviest step of the suite (MLS joins): few, small responders.
       [
         fc.integer({ min: 1, max: ctx.profile === 'multi-device' ? 2 : 1 }),
-        fc.constantFrom<'user-id' | 'alias'>(...vias),
+        eachOf<'user-id' | 'alias'>(...vias),
       ],
       async (devices, via) => {
         const n = run++;

@@ -12,7 +12,13 @@ import {
   createConnectionPackagePayload,
   type ConnectionPackage,
 } from '../../simulator/protocol/packages/connection-package.ts';
-import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import {
+  type CheckContext,
+  checkProperty,
+  defineCheck,
+  eachOf,
+  expectThat,
+} from '../harness/check.ts';
 import { referenceUser, type Sent } from './initiator-support.ts';
 import { flipped, forgeChain, FORGED_DOMAIN, forgedUser } from './responder-support.ts';
 import { AS, firstServer, rngFor } from './support.ts';
@@ -150,10 +156,7 @@ export const initiatorVerifiesPackages = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [fc.constantFrom(...CORRUPTIONS), fc.nat(511)] as [
-        fc.Arbitrary<Corruption>,
-        fc.Arbitrary<number>,
-      ],
+      [eachOf(...CORRUPTIONS), fc.nat(511)] as [fc.Arbitrary<Corruption>, fc.Arbitrary<number>],
       async (corruption, bit) => {
         const r = fork(rng, `run ${run++}`);
         const { chain, pkg } = await forgedPackage(r, now(), s.domain);
@@ -240,10 +243,10 @@ export const initiatorRefusesStalePackages = defineCheck({
     await checkProperty(
       ctx,
       [
-        fc.constantFrom<'expired' | 'not-yet-valid'>('expired', 'not-yet-valid'),
+        eachOf<'expired' | 'not-yet-valid'>('expired', 'not-yet-valid'),
         fc.integer({ min: 1, max: 10 * 24 * 60 }),
         fc.integer({ min: 1, max: 60 * 24 }),
-        fc.constantFrom(...vias),
+        eachOf(...vias),
       ] as [
         fc.Arbitrary<'expired' | 'not-yet-valid'>,
         fc.Arbitrary<number>,

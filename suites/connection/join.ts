@@ -10,11 +10,12 @@ import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.t
 import { generateKeyPackage } from '../../simulator/protocol/mls/index.ts';
 import { populate } from '../../simulator/scenario.ts';
 import {
+  type CheckContext,
   checkProperty,
   defineCheck,
+  eachOf,
   expectEqual,
   expectThat,
-  type CheckContext,
 } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
 import {
@@ -61,7 +62,7 @@ export const wrongEarKeyRefused = defineCheck({
     const rng = rngFor(ctx, 'ear keys');
     await checkProperty(
       ctx,
-      [fc.constantFrom('flipped-bit', 'random-key'), fc.nat(255)] as [
+      [eachOf('flipped-bit', 'random-key'), fc.nat(255)] as [
         fc.Arbitrary<'flipped-bit' | 'random-key'>,
         fc.Arbitrary<number>,
       ],
@@ -121,7 +122,7 @@ export const secondJoinRefused = defineCheck({
     const next = runs(ctx, 'join-03');
     await checkProperty(
       ctx,
-      [fc.constantFrom('another user', 'a second client of the joined user'), fc.nat(7)] as [
+      [eachOf('another user', 'a second client of the joined user'), fc.nat(7)] as [
         fc.Arbitrary<string>,
         fc.Arbitrary<number>,
       ],
@@ -218,7 +219,7 @@ export const joinAddsOnlyTheJoiner = defineCheck({
     const next = runs(ctx, 'join-05');
     await checkProperty(
       ctx,
-      [fc.constantFrom<Extra>('add', 'remove', 'add and remove'), fc.boolean(), fc.nat(7)] as [
+      [eachOf<Extra>('add', 'remove', 'add and remove'), fc.boolean(), fc.nat(7)] as [
         fc.Arbitrary<Extra>,
         fc.Arbitrary<boolean>,
         fc.Arbitrary<number>,

@@ -6,11 +6,12 @@ import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { verifyConnectionPackage } from '../../simulator/protocol/packages/connection-package.ts';
 import {
+  type CheckContext,
   checkProperty,
   defineCheck,
+  eachOf,
   expectEqual,
   expectThat,
-  type CheckContext,
 } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
 import { heldResponder, recordingEnv } from './initiator-support.ts';
@@ -53,7 +54,7 @@ export const aliasTakesPayloadsOnly = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [fc.constantFrom('full-package', 'with-credential', 'with-signature')] as [
+      [eachOf('full-package', 'with-credential', 'with-signature')] as [
         fc.Arbitrary<'full-package' | 'with-credential' | 'with-signature'>,
       ],
       async (shape) => {
@@ -187,7 +188,7 @@ export const uploadsNeedOwner = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [fc.constantFrom('none', 'other-client', 'forged-key-ref')] as [
+      [eachOf('none', 'other-client', 'forged-key-ref')] as [
         fc.Arbitrary<'none' | 'other-client' | 'forged-key-ref'>,
       ],
       async (attempt) => {
@@ -455,7 +456,7 @@ export const packagesHandedOutOnce = defineCheck({
         fc.integer({ min: 1, max: 5 }),
         fc.integer({ min: 1, max: 3 }),
         fc.boolean(),
-        fc.constantFrom<'user-id' | 'alias'>(...vias),
+        eachOf<'user-id' | 'alias'>(...vias),
       ],
       async (count, extra, concurrent, via) => {
         const n = run++;

@@ -8,7 +8,7 @@
 // offline), so it must keep the package and join once back.
 import fc from 'fast-check';
 import type { ClientEvent, PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
-import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
+import { checkProperty, defineCheck, eachOf, expectEqual, expectThat } from '../harness/check.ts';
 import {
   expectNoOrphanedGroup,
   gate,
@@ -102,13 +102,7 @@ async function loseTheRace(
 }
 
 const races = (...losses: Loss[]) =>
-  [
-    fc.integer({ min: 2, max: 5 }),
-    fc.nat(4),
-    fc.nat(3),
-    fc.constantFrom(...losses),
-    fc.boolean(),
-  ] as const;
+  [fc.integer({ min: 2, max: 5 }), fc.nat(4), fc.nat(3), eachOf(...losses), fc.boolean()] as const;
 
 /** Builds the world and runs the race the property drew: the loser and the winner are distinct. */
 async function race(

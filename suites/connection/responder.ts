@@ -30,7 +30,7 @@ import { canonicalJson } from '../../simulator/protocol/encoding/canonical-json.
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import { createConnectionPackage } from '../../simulator/protocol/packages/connection-package.ts';
 import { populate } from '../../simulator/scenario.ts';
-import { checkProperty, defineCheck, expectThat, type Check } from '../harness/check.ts';
+import { type Check, checkProperty, defineCheck, eachOf, expectThat } from '../harness/check.ts';
 import { AS, rngFor } from './support.ts';
 import {
   CEP_INFO,
@@ -66,7 +66,7 @@ const NEEDS = ['reference-client', 'impostor'] as const;
 // (an AS's own obligations) is another check's, and a real target gets `n/a` here.
 const ROLES = ['CLIENT'] as const;
 
-const level = fc.constantFrom<ChainLevel>(...LEVELS);
+const level = eachOf<ChainLevel>(...LEVELS);
 
 /** One property over forged deliveries, each expected to be rejected for `expected`. */
 async function rejectsEach<Ts extends [unknown, ...unknown[]]>(
@@ -119,11 +119,7 @@ export const responderVerifiesChain = defineCheck({
     >(
       ctx,
       'chain01',
-      [
-        level,
-        fc.constantFrom('verifying_key', 'self_signature', 'signature', 'wrong-signer'),
-        fc.nat(511),
-      ],
+      [level, eachOf('verifying_key', 'self_signature', 'signature', 'wrong-signer'), fc.nat(511)],
       async (s, f, at, field, bit) => {
         const link = linkOf(f, at);
         let changed;
@@ -159,13 +155,7 @@ export const responderChecksIntermediateIssuer = defineCheck({
     rejectsEach<[IssuerCase]>(
       ctx,
       'chain03',
-      [
-        fc.constantFrom<IssuerCase>(
-          'foreign-domain-as',
-          'unpublished-as',
-          'fingerprint-names-another',
-        ),
-      ],
+      [eachOf<IssuerCase>('foreign-domain-as', 'unpublished-as', 'fingerprint-names-another')],
       async (s, f, kind) => {
         const otherKey = await generateEd25519KeyPair(fork(s.rng, `other as ${kind}`));
         const window = f.as.payload.expiration_data;
@@ -215,7 +205,7 @@ export const responderChecksClientIssuer = defineCheck({
       ctx,
       'chain04',
       [
-        fc.constantFrom<ClientIssuerCase>(
+        eachOf<ClientIssuerCase>(
           'other-domain-intermediate',
           'unpublished-intermediate',
           'wrong-signer-named',
@@ -290,7 +280,7 @@ export const responderChecksValidity = defineCheck({
       'chain05',
       [
         level,
-        fc.constantFrom<'expired' | 'not-yet-valid'>('expired', 'not-yet-valid'),
+        eachOf<'expired' | 'not-yet-valid'>('expired', 'not-yet-valid'),
         fc.integer({ min: 1, max: 30 * DAY }),
       ],
       async (s, _f, at, when, off) => {
@@ -321,8 +311,8 @@ export const responderChecksNesting = defineCheck({
       ctx,
       'chain06',
       [
-        fc.constantFrom<'intermediate' | 'client'>('intermediate', 'client'),
-        fc.constantFrom<'before' | 'after'>('before', 'after'),
+        eachOf<'intermediate' | 'client'>('intermediate', 'client'),
+        eachOf<'before' | 'after'>('before', 'after'),
         fc.integer({ min: 1, max: 10 * DAY }),
       ],
       async (s, _f, at, side, by) => {
@@ -374,8 +364,8 @@ export const responderChecksLabels = defineCheck({
       'chain07',
       [
         level,
-        fc.constantFrom<'signature' | 'self_signature'>('signature', 'self_signature'),
-        fc.constantFrom(...OTHER_LABELS),
+        eachOf<'signature' | 'self_signature'>('signature', 'self_signature'),
+        eachOf(...OTHER_LABELS),
       ],
       async (_s, f, at, which, label) => {
         const type = TYPE_OF[at];
@@ -459,7 +449,7 @@ export const responderRejectsMalleated = defineCheck({
     rejectsEach<[Malleable]>(
       ctx,
       'chain10',
-      [fc.constantFrom(...MALLEABLE)],
+      [eachOf(...MALLEABLE)],
       async (_s, f, target) => {
         if (target === 'package') {
           return {
@@ -535,7 +525,7 @@ export const responderChecksPackageSignature = defineCheck({
       ctx,
       'cep04',
       [
-        fc.constantFrom<CepCorruption>(
+        eachOf<CepCorruption>(
           'flip-signature',
           'flip-group-id',
           'flip-ear-key',
@@ -712,7 +702,7 @@ export const responderShowsCredentialName = defineCheck({
       ctx,
       [
         fc.stringMatching(/^[a-z0-9._=-]{1,12}$/),
-        fc.constantFrom('Bank of Fedconn', 'device-1', '@admin:hs1.example', 'Ünïcode ☎', 'x'),
+        eachOf('Bank of Fedconn', 'device-1', '@admin:hs1.example', 'Ünïcode ☎', 'x'),
       ] as [fc.Arbitrary<string>, fc.Arbitrary<string>],
       async (localpart, device) => {
         const userId = `@${localpart}:${s.domain}`;
@@ -814,7 +804,7 @@ export const initiatorChecksPackageUser = defineCheck({
       ctx,
       [
         fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
-        fc.constantFrom<OtherUser>('another-user', 'case-variant', 'longer-name'),
+        eachOf<OtherUser>('another-user', 'case-variant', 'longer-name'),
       ] as [fc.Arbitrary<string>, fc.Arbitrary<OtherUser>],
       async (localpart, how) => {
         const claimed = `@${localpart}:${domain}`;

@@ -9,11 +9,12 @@ import { createFakeServer } from '../../simulator/federation/testing.ts';
 import { parseXMatrix, verifyXMatrix, xMatrixHeader } from '../../simulator/federation/x-matrix.ts';
 import { SimNetwork } from '../../simulator/net/transport.ts';
 import {
+  type CheckContext,
   checkProperty,
   CheckSkipped,
   defineCheck,
+  eachOf,
   expectThat,
-  type CheckContext,
 } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
 import {
@@ -91,12 +92,7 @@ export const badRequestSignatureRefused = defineCheck({
     await checkProperty(
       ctx,
       [
-        fc.constantFrom<Tamper>(
-          'flip-signature-bit',
-          'other-uri',
-          'other-content',
-          'other-key-pair',
-        ),
+        eachOf<Tamper>('flip-signature-bit', 'other-uri', 'other-content', 'other-key-pair'),
         fc.nat({ max: 511 }),
       ],
       async (tamper, bit) => {
@@ -498,8 +494,8 @@ export const destinationAuthenticatedFirst = defineCheck({
     await checkProperty(
       ctx,
       [
-        fc.constantFrom('invite' as const, 'join' as const),
-        fc.constantFrom('forwarded' as const, 'altered' as const),
+        eachOf('invite' as const, 'join' as const),
+        eachOf('forwarded' as const, 'altered' as const),
         fc.uint8Array({ minLength: 1, maxLength: 16 }).filter((m) => m.some((b) => b !== 0)),
       ],
       async (action, lie, mask) => {

@@ -3,7 +3,13 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
-import { checkProperty, defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
+import {
+  type CheckContext,
+  checkProperty,
+  defineCheck,
+  eachOf,
+  expectThat,
+} from '../harness/check.ts';
 import { eventually } from '../harness/eventually.ts';
 import {
   answerOf,
@@ -333,7 +339,7 @@ export const makeJoinForeignUserRefused = defineCheck({
     await checkProperty(
       ctx,
       [
-        fc.constantFrom(...servers.map((s) => s.serverName), 'bystander.example'),
+        eachOf(...servers.map((s) => s.serverName), 'bystander.example'),
         fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/),
       ],
       async (home, local) => {
@@ -488,7 +494,7 @@ export const lyingStateRefused = defineCheck({
     let n = 0;
     await checkProperty(
       ctx,
-      [fc.constantFrom(...Object.keys(lies))],
+      [eachOf(...Object.keys(lies))],
       async (lie) => {
         resident.script.state = lies[lie] ?? ((s) => s);
         const user = userOn(ctx, joiner, `bob${n++}`);

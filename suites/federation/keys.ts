@@ -22,11 +22,12 @@ import {
 } from '../../simulator/protocol/encoding/canonical-json.ts';
 import { checkJsonSignature } from '../../simulator/protocol/encoding/signed-json.ts';
 import {
+  type CheckContext,
   CheckFailure,
   checkProperty,
   defineCheck,
+  eachOf,
   expectThat,
-  type CheckContext,
 } from '../harness/check.ts';
 import type { TargetServer } from '../harness/target.ts';
 import {
@@ -603,7 +604,7 @@ export const canonicalJsonSigning = defineCheck({
     );
     await checkProperty(
       ctx,
-      [fc.constantFrom(2 ** 53, -(2 ** 53), 2 ** 60, 1.5, -0.25, 1e21)],
+      [eachOf(2 ** 53, -(2 ** 53), 2 ** 60, 1.5, -0.25, 1e21)],
       async (number) => {
         const answer = await withNumber(number);
         const body = jsonObject.safeParse(answer.body).data ?? {};

@@ -20,6 +20,11 @@ export interface CheckContext {
   iterations(count: number): void;
   /** Records what this execution could not try, and why; shown beside its verdict. */
   note(text: string): void;
+  /**
+   * Records how much of a fixed list (`eachOf`) a property run tried: the meta-test
+   * fails a check that leaves a member untried. Optional: contexts made by hand skip it.
+   */
+  covered?(list: readonly unknown[], tried: ReadonlySet<unknown>): void;
 }
 
 export type Need =
@@ -125,22 +130,71 @@ export function expectEqual<T>(actual: T, expected: T, message: string): void {
     throw new CheckFailure(message, { expected: show(expected), actual: show(actual) });
 }
 
+const FIXED_LIST = Symbol('fixed list');
+
+/**
+ * The members of a fixed list (defects, corruptions, variants) as an arbitrary that
+ * checkProperty tries in full: every member at least once in every run, whatever the
+ * seed, before the random runs. A list sampled a few draws at a time would leave a defect
+ * untried for many seeds in a row, and a server with exactly that bug would pass.
+ */
+export function eachOf<T>(...list: readonly T[]): fc.Arbitrary<T> {
+  if (list.length === 0) throw new Error('eachOf: an empty list');
+  return Object.assign(fc.constantFrom(...list), { [FIXED_LIST]: list });
+}
+
+const fixedListOf = (arbitrary: fc.Arbitrary<unknown>): readonly unknown[] | undefined =>
+  (arbitrary as { [FIXED_LIST]?: readonly unknown[] })[FIXED_LIST];
+
 /**
  * Runs a fast-check property with the check's seed and scaled run count. A
  * failure becomes a CheckFailure carrying the shrunk counterexample and the
- * path that replays it.
+ * path that replays it. Arguments drawn by `eachOf` go through every member of
+ * their list first (fast-check examples, the other arguments drawn from the seed),
+ * then the scaled number of random runs.
  */
 export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   ctx: CheckContext,
   arbitraries: { [K in keyof Ts]: fc.Arbitrary<Ts[K]> },
   predicate: (...args: Ts) => Promise<void>,
-  options: { readonly numRuns: number; readonly path?: string },
+  options: {
+    readonly numRuns: number;
+    readonly path?: string;
+    /** Draw `eachOf` lists at random like any list (only to show the meta-test failing). */
+    readonly sampleFixedLists?: boolean;
+  },
 ): Promise<void> {
-  const numRuns = Math.max(1, Math.round(options.numRuns * ctx.runs));
-  const details = await fc.check(fc.asyncProperty(...arbitraries, predicate), {
+  const arbs = arbitraries as readonly fc.Arbitrary<unknown>[];
+  const lists = arbs.map(fixedListOf);
+  const longest = Math.max(0, ...lists.map((l) => l?.length ?? 0));
+  const examples =
+    // Kept with a replay path too: the path counts the examples among the runs.
+    options.sampleFixedLists === true
+      ? []
+      : Array.from({ length: longest }, (_, i) =>
+          arbs.map((a, k) => {
+            const list = lists[k];
+            return list === undefined
+              ? fc.sample(a, { seed: ctx.seed + i, numRuns: 1 })[0]
+              : list[i % list.length];
+          }),
+        );
+  const tried = lists.map(() => new Set<unknown>());
+  const recording = async (...args: Ts) => {
+    args.forEach((arg, k) => {
+      if (lists[k] !== undefined) tried[k]?.add(arg);
+    });
+    await predicate(...args);
+  };
+  const numRuns = Math.max(1, Math.round(options.numRuns * ctx.runs)) + examples.length;
+  const details = await fc.check(fc.asyncProperty(...arbitraries, recording), {
     seed: ctx.seed,
     numRuns,
+    ...(examples.length === 0 ? {} : { examples: examples as Ts[] }),
     ...(options.path === undefined ? {} : { path: options.path, endOnFailure: true }),
+  });
+  lists.forEach((list, k) => {
+    if (list !== undefined) ctx.covered?.(list, tried[k] ?? new Set());
   });
   ctx.iterations(details.numRuns);
   if (!details.failed) return;

@@ -42,6 +42,7 @@ const check = z.object({
   skipReason: z.string().optional(),
   notes: z.array(z.string()).optional(),
   failure: failure.optional(),
+  untried: z.array(z.string()).optional(),
   position: z.number().int().min(0),
 });
 

@@ -63,6 +63,8 @@ export interface CheckResult {
   readonly skipReason?: string;
   /** What a passing check could not try, and why (a driver without a verb, say). */
   readonly notes?: readonly string[];
+  /** Members of its fixed lists (eachOf) that a passing run did not try. */
+  readonly untried?: readonly string[];
   /** Its place in the run's plan (the same in every shard of the run). */
   readonly position?: number;
 }

@@ -287,6 +287,8 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
       ? profile
       : (options.target.phoenixProfiles[0] ?? 'multi-device');
   const withNotes = () => (notes.length === 0 ? {} : { notes: [...new Set(notes)] });
+  // Members of fixed lists (eachOf) a passing run left untried: the meta-test fails them.
+  const untried: string[] = [];
   const timeoutsBefore = options.target.timedOutRequests?.() ?? 0;
   let exchangesOf: (() => readonly Exchange[]) | undefined;
   try {
@@ -318,6 +320,9 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
           note: (text) => {
             notes.push(text);
           },
+          covered: (list, tried) => {
+            for (const member of list) if (!tried.has(member)) untried.push(JSON.stringify(member));
+          },
         });
       } finally {
         await opened.close();
@@ -326,6 +331,7 @@ async function runOne(options: RunOptions, check: Check, profile: Profile): Prom
     return {
       ...base,
       status: 'pass',
+      ...(untried.length === 0 ? {} : { untried }),
       durationMs: performance.now() - start,
       iterations,
       ...withNotes(),
