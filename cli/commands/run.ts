@@ -2,7 +2,6 @@
 // prints a verdict per family and every failure, and writes the reports.
 import { curlOf } from '../../simulator/net/exchanges.ts';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import pc from 'picocolors';
 import { z } from 'zod';
 import {
@@ -15,7 +14,13 @@ import {
 import { CHECKS } from '../../suites/registry.ts';
 import { findMutant, MUTANTS } from '../../suites/mutants.ts';
 import { RULE_STATUSES, type RuleStatus, type RunReport } from '../../suites/harness/report.ts';
-import { planOf, runChecks, type ProgressEvent, type Shard } from '../../suites/harness/runner.ts';
+import {
+  planExecutions,
+  planOf,
+  runChecks,
+  type ProgressEvent,
+  type Shard,
+} from '../../suites/harness/runner.ts';
 import {
   httpTarget,
   openHttpTarget,
@@ -490,21 +495,13 @@ export async function runCommand(options: RunCommandOptions, io: Io): Promise<nu
   if (options.list === true) return listPlan(p, io, options.json === true);
   const workers = workerCount(options, p);
   if (workers > 1) {
-    const out = options.out ?? 'reports/out';
-    return runInWorkers({
+    const ran = await runInWorkers({
       args: workerArgs(options, p.seed),
       count: workers,
-      out,
       onProgress: progress(io, options.quiet === true),
-      report: (report) => {
-        if (options.quiet === true) return;
-        io.out(renderSummary(report, options.verbose === true));
-        io.out(
-          `reports: ${join(out, 'conformance.json')}, ${join(out, 'junit.xml')}, ${join(out, 'report.html')} (${workers} workers)\n`,
-        );
-      },
       io,
     });
+    return typeof ran === 'number' ? ran : present(ran, options, io, ` (${workers} workers)`);
   }
   let acquired: Acquired;
   try {
@@ -555,10 +552,15 @@ async function runAgainst(
     version: VERSION,
     ...(p.shard === undefined ? {} : { shard: p.shard }),
   });
+  return present(report, options, io);
+}
+
+/** Prints the summary (unless quiet, or a worker), writes the reports; the exit code. */
+function present(report: RunReport, options: RunCommandOptions, io: Io, how = ''): number {
   const quiet = options.quiet === true || options.events === true;
   if (!quiet) io.out(renderSummary(report, options.verbose === true));
   const paths = writeReports(report, options.out ?? 'reports/out');
-  if (!quiet) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}\n`);
+  if (!quiet) io.out(`reports: ${paths.json}, ${paths.junit}, ${paths.html}${how}\n`);
   return report.exitCode;
 }
 
@@ -629,12 +631,7 @@ function workerCount(options: RunCommandOptions, p: Prepared): number {
     return n;
   }
   if (kind !== 'sim' || p.shard !== undefined || options.events === true) return 1;
-  const executions = CHECKS.filter((c) =>
-    c.rules.some((id) => {
-      const rule = RULES.find((r) => r.id === id);
-      return rule !== undefined && rule.retired === undefined && p.selected(rule);
-    }),
-  ).flatMap((c) => c.profiles.filter((x) => p.profiles.includes(x))).length;
+  const executions = planExecutions({ checks: CHECKS, ...p }).length;
   return Math.max(
     1,
     Math.min(availableParallelism(), Math.floor(executions / EXECUTIONS_PER_WORKER)),

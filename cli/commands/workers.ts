@@ -9,9 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mergeShards, readShard } from '../../suites/harness/merge.ts';
-import type { CheckResult } from '../../suites/harness/report.ts';
+import type { CheckResult, RunReport } from '../../suites/harness/report.ts';
 import type { ProgressEvent } from '../../suites/harness/runner.ts';
-import { writeReports } from '../../reports/write.ts';
 import { EXIT, type Io } from '../io.ts';
 
 const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
@@ -21,15 +20,17 @@ export type WorkerEvent =
   | { readonly type: 'start'; readonly total: number }
   | { readonly type: 'check-end'; readonly result: CheckResult };
 
+/**
+ * The merged report of the run, or the exit code of a worker that could not run (usage,
+ * unreachable, crash), whose message is already on standard error.
+ */
 export async function runInWorkers(options: {
   /** The run's own arguments, less --workers, --shard, --out and output options. */
   readonly args: readonly string[];
   readonly count: number;
-  readonly out: string;
   readonly onProgress: (event: ProgressEvent) => void;
-  readonly report: (merged: ReturnType<typeof mergeShards>) => void;
   readonly io: Io;
-}): Promise<number> {
+}): Promise<RunReport | number> {
   const dir = mkdtempSync(join(tmpdir(), 'fedconn-workers-'));
   const children: ChildProcess[] = [];
   const stop = () => {
@@ -120,10 +121,7 @@ export async function runInWorkers(options: {
     );
     // The whole run's report, as one worker would have written it, timed by the clock on
     // the wall (the workers' start included).
-    const whole = { ...merged, durationMs: Date.now() - started };
-    options.report(whole);
-    writeReports(whole, options.out);
-    return whole.exitCode;
+    return { ...merged, durationMs: Date.now() - started };
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -148,9 +148,10 @@ function classify(error: unknown): {
   };
 }
 
-export async function runChecks(options: RunOptions): Promise<RunReport> {
-  const started = Date.now();
-  const startedAt = new Date(started).toISOString();
+/** The run's plan: each check proving a selected rule, once in each selected profile. */
+export function planExecutions(
+  options: Pick<RunOptions, 'checks' | 'profiles' | 'selected'>,
+): { readonly check: Check; readonly profile: Profile }[] {
   const rules = RULES.filter((r) => r.retired === undefined);
   const plan: { check: Check; profile: Profile }[] = [];
   for (const check of options.checks) {
@@ -158,6 +159,13 @@ export async function runChecks(options: RunOptions): Promise<RunReport> {
     for (const profile of check.profiles)
       if (options.profiles.includes(profile)) plan.push({ check, profile });
   }
+  return plan;
+}
+
+export async function runChecks(options: RunOptions): Promise<RunReport> {
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const plan = planExecutions(options);
   // A shard takes every count-th execution of the plan: the same plan in every shard, so
   // the shards together run each execution exactly once.
   const shard = options.shard;

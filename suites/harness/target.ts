@@ -172,7 +172,8 @@ export interface Target {
 
 /**
  * `target` with `client` as the client under test and only the client judged: its
- * servers are what the client is judged against (the reference by default).
+ * servers are what the client is judged against (the reference by default). Whoever
+ * started the client closes it.
  */
 export function withClientUnderTest(target: Target, client: ClientUnderTest): Target {
   return {
@@ -187,13 +188,6 @@ export function withClientUnderTest(target: Target, client: ClientUnderTest): Ta
         ...(client.phoenix ? (['phoenix'] as const) : []),
       ],
       serversUnderTest: false,
-    },
-    close: async () => {
-      try {
-        await target.close();
-      } finally {
-        await client.close();
-      }
     },
   };
 }
