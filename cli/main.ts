@@ -136,6 +136,11 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--port <port>', 'first port (servers take consecutive ports); 0 picks free ports', '0')
     .option('--mutant <name>', 'serve this mutant of the reference (see `fedconn mutants --list`)')
     .option(
+      '--store-latency <ms>',
+      'give each store operation of the DS this latency (real time), as a database would, so races at the server show',
+      '0',
+    )
+    .option(
       '--tls',
       'serve HTTPS (self-signed) under the names localhost:PORT, so a real homeserver (Synapse) can federate with them',
     )

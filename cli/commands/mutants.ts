@@ -9,6 +9,7 @@ import { httpTarget } from '../../suites/harness/target.ts';
 import { MUTANTS, type Mutant } from '../../suites/mutants.ts';
 import { serverName } from '../../simulator/scenario.ts';
 import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
+import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 
 const PHOENIX_PROFILES = ['multi-device', 'aliases'] as const;
 import { CHECKS } from '../../suites/registry.ts';
@@ -95,6 +96,8 @@ async function serveMutant(mutant: Mutant): Promise<ServedMutant> {
     seed: 'fedconn',
     services: ALL_SERVICES,
     mutants: [mutant.name],
+    // As CI serves the reference: races at the DS overlap (net/latent-store.ts).
+    storeLatency: { ms: RACE_STORE_LATENCY_MS },
   });
   let target;
   try {

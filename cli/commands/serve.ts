@@ -22,6 +22,8 @@ export interface ServeCommandOptions {
   readonly mutant?: string;
   /** HTTPS under the names localhost:PORT, for a federation with real homeservers. */
   readonly tls?: boolean;
+  /** Latency of each store operation, in ms (races at the server, net/latent-store.ts). */
+  readonly storeLatency?: string;
 }
 
 export async function serveCommand(
@@ -56,7 +58,14 @@ export async function serveCommand(
       `--mutant: unknown mutant "${options.mutant}"; see \`fedconn mutants --list\``,
     );
   }
+  const latency = Number(options.storeLatency ?? '0');
+  if (!Number.isInteger(latency) || latency < 0 || latency > 10_000) {
+    throw new UsageError(
+      `--store-latency: expected whole milliseconds from 0 to 10000, got "${options.storeLatency}"`,
+    );
+  }
   const served = await serveFederation({
+    ...(latency > 0 ? { storeLatency: { ms: latency } } : {}),
     ...(mutant === undefined ? {} : { mutants: [mutant.name] }),
     // Profile after profile, each its own run of names: hs1..hsN, then hsN+1..hs2N.
     servers: profiles.flatMap((profile, k) =>
@@ -80,7 +89,7 @@ export async function serveCommand(
   }
   for (const s of served.config.servers) io.out(`${s.server_name.padEnd(16)} ${s.base_url}\n`);
   io.out(
-    `fedconn serve: ${total} reference homeservers (${profiles.map((p) => `${count} ${p}`).join(', ')})${options.tls === true ? ', HTTPS' : ''}${mutant === undefined ? '' : `, mutant ${mutant.name}`}; target config written to ${options.config}\n`,
+    `fedconn serve: ${total} reference homeservers (${profiles.map((p) => `${count} ${p}`).join(', ')})${options.tls === true ? ', HTTPS' : ''}${mutant === undefined ? '' : `, mutant ${mutant.name}`}${latency > 0 ? `, store latency ${latency} ms` : ''}; target config written to ${options.config}\n`,
   );
   io.out('ready; stop with Ctrl-C (SIGINT) or SIGTERM\n');
   const why = await until;

@@ -5,6 +5,7 @@ import type { Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import type { Rng } from '../protocol/crypto/rng.ts';
 import type { Clock } from '../net/clock.ts';
 import type { ServerRecorder } from '../net/observer.ts';
+import type { StoreLatency } from '../net/latent-store.ts';
 import type { Transport } from '../net/transport.ts';
 
 export type PhoenixProfile = 'multi-device' | 'aliases';
@@ -49,6 +50,8 @@ export interface HomeserverContext {
   readonly recorder: ServerRecorder;
   readonly signingKey: ServerSigningKey;
   readonly directory: Directory;
+  /** Latency of the store rows that races turn on (net/latent-store.ts); none when absent. */
+  readonly storeLatency?: StoreLatency;
 }
 
 export const isMutant = (ctx: HomeserverContext, name: string): boolean =>

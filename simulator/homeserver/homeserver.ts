@@ -6,6 +6,7 @@ import { generateEd25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import { fork, type Rng } from '../protocol/crypto/rng.ts';
 import type { Clock } from '../net/clock.ts';
 import { observed, type Recording } from '../net/observer.ts';
+import type { StoreLatency } from '../net/latent-store.ts';
 import type { Handler, Transport } from '../net/transport.ts';
 import type { Directory, HomeserverConfig, HomeserverContext } from './context.ts';
 import { router } from './http.ts';
@@ -21,6 +22,8 @@ export interface HomeserverOptions {
   readonly observer: Recording;
   readonly directory: Directory;
   readonly services: readonly Service[];
+  /** Latency of the store rows races are judged on (net/latent-store.ts). */
+  readonly storeLatency?: StoreLatency;
 }
 
 export interface Homeserver {
@@ -52,6 +55,7 @@ export async function createHomeserver(options: HomeserverOptions): Promise<Home
       validUntil: options.clock.now() + SIGNING_KEY_LIFETIME_MS,
     },
     directory: options.directory,
+    ...(options.storeLatency === undefined ? {} : { storeLatency: options.storeLatency }),
   };
   const app = router();
   for (const service of options.services) app.route('/', service(ctx));

@@ -13,6 +13,7 @@ import { VirtualClock } from '../net/clock.ts';
 import type { DnsResolver } from '../net/dns.ts';
 import { Observer } from '../net/observer.ts';
 import { presentCertificate } from '../net/tls.ts';
+import type { StoreLatency } from '../net/latent-store.ts';
 import { compose, SimNetwork, type Middleware, type Transport } from '../net/transport.ts';
 import { resolvingDirectory, scopedDirectory } from '../federation/discovery.ts';
 import { serverCertificate } from '../federation/tls-certificate.ts';
@@ -33,6 +34,11 @@ export interface SimFederationOptions {
   readonly start?: number;
   /** Matrix federation profile of every server; 'matrix-current' when absent. */
   readonly matrixProfile?: MatrixProfile;
+  /**
+   * The servers' store latency, which a check may set while it runs (races at the
+   * server, net/latent-store.ts); none when absent.
+   */
+  readonly storeLatency?: StoreLatency;
   /** Resolve server names through this DNS instead of the static directory. */
   readonly dns?: {
     readonly resolver: DnsResolver;
@@ -113,6 +119,7 @@ export async function createSimFederation(options: SimFederationOptions): Promis
       observer,
       directory: directoryFor(server.serverName, config.mutants),
       services: options.services,
+      ...(options.storeLatency === undefined ? {} : { storeLatency: options.storeLatency }),
     });
     const handler = presentCertificate(serverCertificate(homeserver.ctx), homeserver.fetch);
     network.register(originOf(server.serverName), handler);

@@ -9,6 +9,7 @@ import { fork, seededRng } from '../protocol/crypto/rng.ts';
 import { OffsetClock } from '../net/clock.ts';
 import { withClockApi } from './clock-api.ts';
 import { Observer, type Recording } from '../net/observer.ts';
+import type { StoreLatency } from '../net/latent-store.ts';
 import { compose, httpTransport, type Middleware } from '../net/transport.ts';
 import { TestNetwork } from '../net/test-network.ts';
 import { MATRIX_MUTANTS } from '../federation/mutants.ts';
@@ -60,6 +61,8 @@ export interface ServeOptions {
    * (`ServedFederation.observer`), which then holds every view since the start.
    */
   readonly recording?: Recording;
+  /** Latency of each store operation (net/latent-store.ts); none when absent. */
+  readonly storeLatency?: StoreLatency;
 }
 
 export interface ServedFederation {
@@ -188,6 +191,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
           (name) => !isFixed(name),
         ),
         services: options.services,
+        ...(options.storeLatency === undefined ? {} : { storeLatency: options.storeLatency }),
       });
       const slot = slots[i];
       if (slot !== undefined)

@@ -41,6 +41,11 @@ export const DS_JOIN_MUTANTS = {
   skipSingleUserCheck: 'CONN-JOIN-03/skip-single-user-check',
   /** Accept commits (member commits and joins) for any epoch, not only the current one. */
   acceptStaleEpoch: 'CONN-JOIN-04/accept-stale-epoch',
+  /**
+   * Read the group, check the epoch, then write across the store's await without holding
+   * the group's lock: with store latency, two commits for one epoch both pass the check.
+   */
+  checkThenWrite: 'CONN-JOIN-04/check-then-write-without-lock',
   /** Accept any external commit as a join, whatever proposals it carries besides ExternalInit. */
   acceptAnyExternalCommit: 'CONN-JOIN-05/accept-any-external-commit',
   /** Accept every join connection group commit: no epoch check, no single-user check. */

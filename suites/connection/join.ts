@@ -8,6 +8,7 @@ import type { Proposal } from 'ts-mls';
 import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { generateKeyPackage } from '../../simulator/protocol/mls/index.ts';
+import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 import { populate } from '../../simulator/scenario.ts';
 import {
   type CheckContext,
@@ -154,6 +155,9 @@ export const oneCommitPerEpoch = defineCheck({
   rules: ['CONN-JOIN-04'],
   profiles: ['multi-device', 'aliases'],
   async run(ctx) {
+    // Store latency makes the contenders overlap at the DS between its epoch check and
+    // its write, as at a server with an asynchronous database (a real one has its own).
+    ctx.instance.setStoreLatency?.(RACE_STORE_LATENCY_MS);
     const next = runs(ctx, 'join-04');
     await checkProperty(
       ctx,

@@ -6,6 +6,7 @@
 // until the loser has finished (the queue is still empty when it looks again).
 // A third case is no loss: the device's join never reaches the DS (it is
 // offline), so it must keep the package and join once back.
+import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 import fc from 'fast-check';
 import type { ClientEvent, PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
 import { checkProperty, defineCheck, eachOf, expectEqual, expectThat } from '../harness/check.ts';
@@ -184,6 +185,8 @@ export const loserLeavesNoGroupBehind = defineCheck({
   profiles: ['multi-device'],
   needs: ['reference-client', 'observer'],
   async run(ctx) {
+    // The DS's half of the race is judged with store latency, so requests overlap there too.
+    ctx.instance.setStoreLatency?.(RACE_STORE_LATENCY_MS);
     let run = 0;
     await checkProperty(
       ctx,

@@ -8,6 +8,7 @@
 // Afterwards the group holds every client of both users exactly once, joined
 // exactly once, exactly one device joined by external commit and every other
 // responder device by its WelcomeBundle, and no DS holds any other group.
+import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 import fc from 'fast-check';
 import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
 import { drop, duplicate } from '../../simulator/net/faults.ts';
@@ -98,6 +99,8 @@ export const oneGroupWhateverTheRace = defineCheck({
   profiles: ['multi-device', 'aliases'],
   needs: ['reference-client', 'observer'],
   async run(ctx) {
+    // The DS's half of the race is judged with store latency, so requests overlap there too.
+    ctx.instance.setStoreLatency?.(RACE_STORE_LATENCY_MS);
     let run = 0;
     const rng = rngFor(ctx, 'race-05 faults');
     await checkProperty(

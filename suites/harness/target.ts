@@ -27,6 +27,7 @@ import {
   referenceTrust,
 } from '../../simulator/homeserver/sim-federation.ts';
 import type { ClientEnv } from '../../simulator/clients/phoenix/env.ts';
+import type { StoreLatency } from '../../simulator/net/latent-store.ts';
 import {
   phoenixProfilesOf,
   referenceRoles,
@@ -138,6 +139,13 @@ export interface TargetInstance {
    * crossed a real wire (shown with a failure so it can be replayed); undefined elsewhere.
    */
   readonly exchanges?: () => readonly Exchange[];
+  /**
+   * Gives every store operation of the servers this latency (real time), so concurrent
+   * requests overlap between a server's check and its write (net/latent-store.ts): the
+   * simulator only. `fedconn serve --store-latency` sets it for served servers; a real
+   * server's own store has latency of its own.
+   */
+  readonly setStoreLatency?: (ms: number) => void;
   close(): Promise<void>;
 }
 
@@ -247,8 +255,10 @@ export function simTarget(options: {
         }
         return next(request);
       };
+      const storeLatency: StoreLatency = { ms: 0 };
       const federation = await createSimFederation({
         seed,
+        storeLatency,
         servers: names.map((n) => ({
           serverName: n,
           mutants,
@@ -317,6 +327,9 @@ export function simTarget(options: {
         capabilities: { clientCertificates: true },
         namespace: '',
         transportFrom: undefined,
+        setStoreLatency: (ms) => {
+          storeLatency.ms = ms;
+        },
         env: (label) => ({
           transport,
           clock: federation.clock,

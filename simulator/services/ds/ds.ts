@@ -24,6 +24,7 @@ import {
 } from '../phoenix-mutants.ts';
 import { demandClientSignature } from '../../homeserver/client-auth.ts';
 import { fail, readJson, router } from '../../homeserver/http.ts';
+import { keyLock, latent } from '../../net/latent-store.ts';
 import { Table } from '../../net/store.ts';
 import { federationRequest } from '../../federation/client.ts';
 import { queueStore, type QueueMessage, type QueueRef } from '../qs/queues.ts';
@@ -54,6 +55,15 @@ export function deliveryService(ctx: HomeserverContext) {
     'ds_groups',
     ctx.recorder,
   );
+  // Reads and writes of group state go through the store's latency, as at a server
+  // backed by an asynchronous database; each group's check and write stay together
+  // under its lock (phnx-ds: lock, then check the epoch), so of concurrent commits for
+  // one epoch only the first is accepted (CONN-JOIN-04).
+  const stored = latent(groups, ctx.storeLatency);
+  const locks = keyLock();
+  const checkThenWrite = isMutant(ctx, DS_JOIN_MUTANTS.checkThenWrite);
+  const locked = <T>(groupId: string, work: () => Promise<T>): Promise<T> =>
+    checkThenWrite ? work() : locks.run(groupId, work);
   const nonces = fork(ctx.rng, 'ds nonces');
   // Only the CONN-JOIN-02 mutant remembers EAR keys; the reference never keeps them.
   const rememberedKeys = new Map<string, Uint8Array>();
@@ -78,11 +88,11 @@ export function deliveryService(ctx: HomeserverContext) {
   };
 
   /** Opens a group with the EAR key the client sent; a wrong key reads as "forbidden". */
-  const open = (
+  const open = async (
     groupId: string,
     earKeyText: string,
-  ): { state: GroupState; key: Uint8Array } | Response => {
-    const row = groups.get(groupId);
+  ): Promise<{ state: GroupState; key: Uint8Array } | Response> => {
+    const row = await stored.read(groupId);
     if (row === undefined) return fail('M_NOT_FOUND', 'no such group');
     const sent = decodeBase64(earKeyText);
     if (!sent.ok || sent.value.length !== EAR_KEY_BYTES)
@@ -102,9 +112,9 @@ export function deliveryService(ctx: HomeserverContext) {
     }
   };
 
-  const store = (groupId: string, key: Uint8Array, state: GroupState) => {
+  const store = async (groupId: string, key: Uint8Array, state: GroupState) => {
     if (ignoreEarKey) rememberedKeys.set(groupId, key);
-    groups.put(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()), ...(isMutant(ctx, 'CONN-PRIV-02/store-group-state-in-clear') ? { state } : {}) }); // prettier-ignore
+    await stored.write(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()), ...(isMutant(ctx, 'CONN-PRIV-02/store-group-state-in-clear') ? { state } : {}) }); // prettier-ignore
   };
 
   const deliver = async (queue: QueueRef, message: QueueMessage): Promise<boolean> => {
@@ -153,9 +163,9 @@ export function deliveryService(ctx: HomeserverContext) {
   const groupParam = (c: Context) => c.req.param('groupId') ?? '';
 
   /** Opens the group named in the path with the EAR key and reads the commit sent for it. */
-  const openWithCommit = (c: Context, earKey: string, commitText: string) => {
+  const openWithCommit = async (c: Context, earKey: string, commitText: string) => {
     const groupId = groupParam(c);
-    const opened = open(groupId, earKey);
+    const opened = await open(groupId, earKey);
     if (opened instanceof Response) return opened;
     const inspection = readCommit(commitText);
     if (inspection instanceof Response) return inspection;
@@ -191,29 +201,34 @@ export function deliveryService(ctx: HomeserverContext) {
     );
     if (!body.ok) return body.error;
     const { group_id, ear_key } = body.value;
-    // A create names a new group: one that exists stays its creator's (CONN-CEP-06).
-    if (groups.has(group_id) && !isMutant(ctx, GROUP_MUTANTS.overwriteExistingGroup))
-      return fail('M_CONFLICT', 'group_id is taken');
-    const key = decodeBase64(ear_key);
-    if (!key.ok || key.value.length !== EAR_KEY_BYTES)
-      return fail('M_INVALID_PARAM', 'ear_key must be 32 bytes');
-    const info = decodeBase64(body.value.group_info);
-    const groupInfo = info.ok ? decodeGroupInfo(info.value) : info;
-    if (!groupInfo.ok) return fail('M_BAD_JSON', 'group_info is not a GroupInfo');
-    store(group_id, key.value, {
-      epoch: Number(groupInfo.value.groupContext.epoch),
-      group_info: body.value.group_info,
-      ratchet_tree: body.value.ratchet_tree,
-      credential_infos: body.value.credential_infos,
-      members: [{ queue: body.value.queue, user: 0 }],
+    return locked(group_id, async () => {
+      // A create names a new group: one that exists stays its creator's (CONN-CEP-06).
+      if (
+        (await stored.read(group_id)) !== undefined &&
+        !isMutant(ctx, GROUP_MUTANTS.overwriteExistingGroup)
+      )
+        return fail('M_CONFLICT', 'group_id is taken');
+      const key = decodeBase64(ear_key);
+      if (!key.ok || key.value.length !== EAR_KEY_BYTES)
+        return fail('M_INVALID_PARAM', 'ear_key must be 32 bytes');
+      const info = decodeBase64(body.value.group_info);
+      const groupInfo = info.ok ? decodeGroupInfo(info.value) : info;
+      if (!groupInfo.ok) return fail('M_BAD_JSON', 'group_info is not a GroupInfo');
+      await store(group_id, key.value, {
+        epoch: Number(groupInfo.value.groupContext.epoch),
+        group_info: body.value.group_info,
+        ratchet_tree: body.value.ratchet_tree,
+        credential_infos: body.value.credential_infos,
+        members: [{ queue: body.value.queue, user: 0 }],
+      });
+      return c.json({}, 201);
     });
-    return c.json({}, 201);
   });
 
   app.post(`${DS_PREFIX}/groups/:groupId/external_commit_info`, async (c) => {
     const body = await readJson(c, z.strictObject({ ear_key: base64 }));
     if (!body.ok) return body.error;
-    const opened = open(groupParam(c), body.value.ear_key);
+    const opened = await open(groupParam(c), body.value.ear_key);
     if (opened instanceof Response) return opened;
     const { group_info, ratchet_tree, credential_infos } = opened.state;
     return c.json({ group_info, ratchet_tree, credential_infos });
@@ -236,38 +251,40 @@ export function deliveryService(ctx: HomeserverContext) {
       }),
     );
     if (!body.ok) return body.error;
-    const opened = openWithCommit(c, body.value.ear_key, body.value.commit);
-    if (opened instanceof Response) return opened;
-    const { groupId, state, key, inspection } = opened;
-    // An external commit that adds the joiner and nothing else (CONN-JOIN-05).
-    const join = checkConnectionJoin(inspection);
-    const externalOnly = acceptAnyExternalCommit && inspection.isExternal;
-    if (!join.ok && !externalOnly)
-      return fail('M_FORBIDDEN', `not a connection group join: ${join.error.detail}`);
-    const stale = acceptEveryJoin ? undefined : staleEpoch(inspection, state);
-    if (stale !== undefined) return stale;
-    // Only a single-user group is a connection group (CONN-JOIN-03).
-    if (!skipSingleUserCheck && new Set(state.members.map((m) => m.user)).size !== 1) {
-      return fail('M_FORBIDDEN', 'the group already holds two users: not a connection group');
-    }
-    const joined: GroupState = {
-      epoch: state.epoch + 1,
-      group_info: body.value.group_info,
-      ratchet_tree: body.value.ratchet_tree,
-      credential_infos: [...state.credential_infos, body.value.credential_info],
-      members: [...state.members, { queue: body.value.queue, user: 1 }],
-    };
-    store(groupId, key, joined);
-    // The join reaches the existing members through their queues (CONN-JOIN-06).
-    if (dropJoinFanOut) return c.json({ epoch: joined.epoch, undelivered: 0 });
-    const undelivered = await fanOut(state, undefined, {
-      kind: 'commit',
-      group_id: groupId,
-      commit: body.value.commit,
-      credential_infos: joined.credential_infos,
+    return locked(groupParam(c), async () => {
+      const opened = await openWithCommit(c, body.value.ear_key, body.value.commit);
+      if (opened instanceof Response) return opened;
+      const { groupId, state, key, inspection } = opened;
+      // An external commit that adds the joiner and nothing else (CONN-JOIN-05).
+      const join = checkConnectionJoin(inspection);
+      const externalOnly = acceptAnyExternalCommit && inspection.isExternal;
+      if (!join.ok && !externalOnly)
+        return fail('M_FORBIDDEN', `not a connection group join: ${join.error.detail}`);
+      const stale = acceptEveryJoin ? undefined : staleEpoch(inspection, state);
+      if (stale !== undefined) return stale;
+      // Only a single-user group is a connection group (CONN-JOIN-03).
+      if (!skipSingleUserCheck && new Set(state.members.map((m) => m.user)).size !== 1) {
+        return fail('M_FORBIDDEN', 'the group already holds two users: not a connection group');
+      }
+      const joined: GroupState = {
+        epoch: state.epoch + 1,
+        group_info: body.value.group_info,
+        ratchet_tree: body.value.ratchet_tree,
+        credential_infos: [...state.credential_infos, body.value.credential_info],
+        members: [...state.members, { queue: body.value.queue, user: 1 }],
+      };
+      await store(groupId, key, joined);
+      // The join reaches the existing members through their queues (CONN-JOIN-06).
+      if (dropJoinFanOut) return c.json({ epoch: joined.epoch, undelivered: 0 });
+      const undelivered = await fanOut(state, undefined, {
+        kind: 'commit',
+        group_id: groupId,
+        commit: body.value.commit,
+        credential_infos: joined.credential_infos,
+      });
+      for (const message of backlog?.get(groupId) ?? []) await deliver(body.value.queue, message);
+      return c.json({ epoch: joined.epoch, undelivered });
     });
-    for (const message of backlog?.get(groupId) ?? []) await deliver(body.value.queue, message);
-    return c.json({ epoch: joined.epoch, undelivered });
   });
 
   app.post(`${DS_PREFIX}/groups/:groupId/commit`, async (c) => {
@@ -293,63 +310,65 @@ export function deliveryService(ctx: HomeserverContext) {
       }),
     );
     if (!body.ok) return body.error;
-    const opened = openWithCommit(c, body.value.ear_key, body.value.commit);
-    if (opened instanceof Response) return opened;
-    const { groupId, state, key, inspection } = opened;
-    if (inspection.sender.type !== 'member')
-      return fail('M_FORBIDDEN', 'only members may commit here');
-    const adds = inspection.proposals.filter((p) => p.type === 'add').length;
-    if (adds !== body.value.added.length || adds !== inspection.proposals.length) {
-      return fail('M_INVALID_PARAM', 'the commit must add exactly the clients listed in `added`');
-    }
-    const stale = staleEpoch(inspection, state);
-    if (stale !== undefined) return stale;
-    const sender = state.members.find(
-      (m) =>
-        m.queue.server === body.value.sender_queue.server &&
-        m.queue.queue_id === body.value.sender_queue.queue_id,
-    );
-    if (sender === undefined)
-      return fail('M_FORBIDDEN', 'sender_queue is not a member of this group');
-    // Clients are only ever added for their own user (their siblings), so they share its index.
-    const next: GroupState = {
-      epoch: state.epoch + 1,
-      group_info: body.value.group_info,
-      ratchet_tree: body.value.ratchet_tree,
-      credential_infos: [
-        ...state.credential_infos,
-        ...body.value.added.map((a) => a.credential_info),
-      ],
-      members: [
-        ...state.members,
-        ...body.value.added.map((a) => ({ queue: a.queue, user: sender.user })),
-      ],
-    };
-    store(groupId, key, next);
-    const undeliveredCommit = await fanOut(state, sender.queue, {
-      kind: 'commit',
-      group_id: groupId,
-      commit: body.value.commit,
-      credential_infos: next.credential_infos,
-    });
-    const dropWelcomes = isMutant(ctx, DS_JOIN_MUTANTS.dropWelcomeBundles);
-    const welcomes = await Promise.all(
-      body.value.added.map((a) =>
-        dropWelcomes
-          ? Promise.resolve(true)
-          : deliver(a.queue, {
-              kind: 'welcome_bundle',
-              group_id: groupId,
-              welcome: body.value.welcome,
-              ratchet_tree: body.value.ratchet_tree,
-              credential_infos: next.credential_infos,
-              encrypted_joiner_info: a.encrypted_joiner_info,
-            }),
-      ),
-    );
-    return c.json({
-      epoch: next.epoch,
-      undelivered: undeliveredCommit + welcomes.filter((ok) => !ok).length,
+    return locked(groupParam(c), async () => {
+      const opened = await openWithCommit(c, body.value.ear_key, body.value.commit);
+      if (opened instanceof Response) return opened;
+      const { groupId, state, key, inspection } = opened;
+      if (inspection.sender.type !== 'member')
+        return fail('M_FORBIDDEN', 'only members may commit here');
+      const adds = inspection.proposals.filter((p) => p.type === 'add').length;
+      if (adds !== body.value.added.length || adds !== inspection.proposals.length) {
+        return fail('M_INVALID_PARAM', 'the commit must add exactly the clients listed in `added`');
+      }
+      const stale = staleEpoch(inspection, state);
+      if (stale !== undefined) return stale;
+      const sender = state.members.find(
+        (m) =>
+          m.queue.server === body.value.sender_queue.server &&
+          m.queue.queue_id === body.value.sender_queue.queue_id,
+      );
+      if (sender === undefined)
+        return fail('M_FORBIDDEN', 'sender_queue is not a member of this group');
+      // Clients are only ever added for their own user (their siblings), so they share its index.
+      const next: GroupState = {
+        epoch: state.epoch + 1,
+        group_info: body.value.group_info,
+        ratchet_tree: body.value.ratchet_tree,
+        credential_infos: [
+          ...state.credential_infos,
+          ...body.value.added.map((a) => a.credential_info),
+        ],
+        members: [
+          ...state.members,
+          ...body.value.added.map((a) => ({ queue: a.queue, user: sender.user })),
+        ],
+      };
+      await store(groupId, key, next);
+      const undeliveredCommit = await fanOut(state, sender.queue, {
+        kind: 'commit',
+        group_id: groupId,
+        commit: body.value.commit,
+        credential_infos: next.credential_infos,
+      });
+      const dropWelcomes = isMutant(ctx, DS_JOIN_MUTANTS.dropWelcomeBundles);
+      const welcomes = await Promise.all(
+        body.value.added.map((a) =>
+          dropWelcomes
+            ? Promise.resolve(true)
+            : deliver(a.queue, {
+                kind: 'welcome_bundle',
+                group_id: groupId,
+                welcome: body.value.welcome,
+                ratchet_tree: body.value.ratchet_tree,
+                credential_infos: next.credential_infos,
+                encrypted_joiner_info: a.encrypted_joiner_info,
+              }),
+        ),
+      );
+      return c.json({
+        epoch: next.epoch,
+        undelivered: undeliveredCommit + welcomes.filter((ok) => !ok).length,
+      });
     });
   });
 
@@ -360,7 +379,7 @@ export function deliveryService(ctx: HomeserverContext) {
     );
     if (!body.ok) return body.error;
     const groupId = groupParam(c);
-    const opened = open(groupId, body.value.ear_key);
+    const opened = await open(groupId, body.value.ear_key);
     if (opened instanceof Response) return opened;
     const message: QueueMessage = {
       kind: 'application',

@@ -624,7 +624,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'The DS serialises the operations on one group and checks the epoch, so that of several commits for the same epoch at most one is accepted.',
       checkedBy:
-        'Concurrent joins and commits for one epoch, interleaved by the scheduler; exactly one is accepted. Mutant: DS accepts stale-epoch commits.',
+        'Concurrent joins and commits for one epoch, interleaved by the scheduler, with store latency at the DS (3 ms per group read and write, in the simulator and `fedconn serve --store-latency 3`) so that they overlap between its epoch check and its write; exactly one is accepted. Mutants: DS accepts stale-epoch commits; DS checks the epoch and writes across the store’s await without the group lock (CONN-JOIN-04/check-then-write-without-lock, killed only with the latency).',
     },
     'CONN-JOIN-05': {
       level: 'MUST',
