@@ -32,7 +32,9 @@ describe('conformance checks against the reference', () => {
     const judged = report.checks.filter((c) => c.status !== 'skip' && c.status !== 'n/a');
     expect(judged.length, 'the check ran').toBeGreaterThan(0);
     expect(
-      judged.filter((c) => c.status !== 'pass').map((c) => `${c.status}: ${c.failure?.message ?? ''}`),
+      judged
+        .filter((c) => c.status !== 'pass')
+        .map((c) => `${c.status}: ${c.failure?.message ?? ''}`),
     ).toEqual([]);
   });
 });
