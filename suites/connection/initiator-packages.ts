@@ -2,6 +2,9 @@
 // fedconn serves the responder's homeserver itself (an impostor AS for
 // a forged domain) and hands the reference client forged, tampered, foreign or
 // stale packages; the initiator must refuse each, create no group and send nothing.
+import { signWithLabel } from '../../simulator/protocol/labels.ts';
+import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
+import { narrowed, narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
 import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
@@ -127,7 +130,8 @@ type Corruption =
   | 'lifetime-extended'
   | 'credential-of-another-client'
   | 'issuer-not-published'
-  | 'credential-of-another-user';
+  | 'credential-of-another-user'
+  | Narrowing;
 
 const CORRUPTIONS: readonly Corruption[] = [
   'signature-bit',
@@ -136,6 +140,13 @@ const CORRUPTIONS: readonly Corruption[] = [
   'credential-of-another-client',
   'issuer-not-published',
   'credential-of-another-user',
+  // Signed by the client's own key over the wrong fields (simulator/protocol/narrowing.ts).
+  ...narrowingsOf([
+    'payload.version',
+    'payload.encryption_key',
+    'payload.lifetime',
+    'client_credential',
+  ]),
 ];
 
 export const initiatorVerifiesPackages = defineCheck({
@@ -189,6 +200,14 @@ export const initiatorVerifiesPackages = defineCheck({
         } else if (corruption === 'issuer-not-published') {
           // Signed and chained correctly, but under an AS the user's homeserver does not publish.
           published = (await forgeChain(fork(r, 'published'), now(), s.domain)).published;
+        } else if (corruption !== 'credential-of-another-user') {
+          const tbs = { payload: pkg.payload, client_credential: pkg.client_credential };
+          const signature = await signWithLabel(
+            chain.keys.client,
+            'ConnectionPackage',
+            narrowed(tbs, corruption),
+          );
+          served = { ...pkg, signature: encodeUnpaddedBase64(signature) };
         } else {
           const other = await forgeChain(fork(r, 'other user'), now(), s.domain, {
             userId: `@eve:${s.domain}`,

@@ -3,6 +3,7 @@
 // initiator whose homeserver it serves itself, forges the sender's credential
 // chain with one corruption generated per run, and checks that the responder
 // rejects the package with the right reason, joins nothing and shows nothing.
+import { narrowed, narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import {
   generateEd25519KeyPair,
@@ -107,38 +108,82 @@ const anyOf = (level: ChainLevel, kinds: readonly string[]) => ({
 
 // --- CRED-CHAIN-01 ------------------------------------------------------------------
 
+type ChainBreak = 'verifying_key' | 'self_signature' | 'signature' | 'wrong-signer';
+
 export const responderVerifiesChain = defineCheck({
-  name: 'the responder rejects a package whose sender chain is broken at any link (bit flips, wrong signer)',
+  name: 'the responder rejects a package whose sender chain is broken at any link (bit flips, wrong signer, a signature over the wrong fields)',
   rules: ['CRED-CHAIN-01'],
   profiles: PROFILES,
   needs: NEEDS,
   roles: ROLES,
   run: (ctx) =>
-    rejectsEach<
-      [ChainLevel, 'verifying_key' | 'self_signature' | 'signature' | 'wrong-signer', number]
-    >(
+    rejectsEach<[[ChainLevel, ChainBreak | Narrowing], number]>(
       ctx,
       'chain01',
-      [level, eachOf('verifying_key', 'self_signature', 'signature', 'wrong-signer'), fc.nat(511)],
-      async (s, f, at, field, bit) => {
+      [eachOf(...CHAIN_BREAKS), fc.nat(511)],
+      async (s, f, [at, kind], bit) => {
         const link = linkOf(f, at);
         let changed;
-        if (field === 'wrong-signer') {
+        if (kind === 'wrong-signer') {
           const other = await generateEd25519KeyPair(fork(s.rng, `other signer ${bit}`));
           changed = await signRequest(TYPE_OF[at], other, issuerSignedContent(link));
-        } else if (field === 'verifying_key') {
+        } else if (kind === 'verifying_key') {
           changed = {
             ...link,
             payload: { ...link.payload, verifying_key: flipped(link.payload.verifying_key, bit) },
           };
+        } else if (kind === 'self_signature' || kind === 'signature') {
+          changed = { ...link, [kind]: flipped(link[kind], bit) };
         } else {
-          changed = { ...link, [field]: flipped(link[field], bit) };
+          // Signed by the right issuer over the wrong fields (simulator/protocol/narrowing.ts).
+          const content = issuerSignedContent(link);
+          const signature = await signWithLabel(
+            f.keys[at === 'client' ? 'intermediate' : 'as'],
+            credentialLabel(TYPE_OF[at]),
+            narrowed(content, kind),
+          );
+          changed = { ...content, signature: encodeUnpaddedBase64(signature) };
         }
         const forged = await replaceLink(f, at, changed);
         return { delivery: deliveryOf(forged), ...anyOf(at, SIGNATURE_KINDS) };
       },
       6,
     ),
+});
+
+/** What each issuer signs, by path: the payload's fields and the subject's self-signature. */
+const SIGNED_BY_ISSUER: Record<ChainLevel, readonly string[]> = {
+  as: ['version', 'domain', 'expiration_data', 'credential_ciphersuite', 'verifying_key'],
+  intermediate: [
+    'version',
+    'domain',
+    'expiration_data',
+    'credential_ciphersuite',
+    'verifying_key',
+    'signer_fingerprint',
+  ],
+  client: [
+    'version',
+    'client_id',
+    'expiration_data',
+    'credential_ciphersuite',
+    'verifying_key',
+    'signer_fingerprint',
+  ],
+};
+
+/**
+ * Every break at every level: bit flips, a wrong signer, and signatures by the right
+ * issuer over the wrong fields (each field left out and one extra at every level, each
+ * renamed on the client's credential).
+ */
+const CHAIN_BREAKS: readonly [ChainLevel, ChainBreak | Narrowing][] = LEVELS.flatMap((at) => {
+  const paths = [...SIGNED_BY_ISSUER[at].map((f) => `payload.${f}`), 'self_signature'];
+  const narrowings = narrowingsOf(paths).filter((n) => at === 'client' || !n.startsWith('rename '));
+  return [
+    ...(['verifying_key', 'self_signature', 'signature', 'wrong-signer'] as const),
+    ...narrowings,
+  ].map((kind): [ChainLevel, ChainBreak | Narrowing] => [at, kind]);
 });
 
 // --- CRED-CHAIN-03 ------------------------------------------------------------------
@@ -512,7 +557,17 @@ type CepCorruption =
   | 'flip-ear-key'
   | 'flip-credential-key'
   | 'another-key'
-  | 'another-label';
+  | 'another-label'
+  | Narrowing;
+
+/** What the sender signs of a package: every field but the signature. */
+const CEP_SIGNED_FIELDS = [
+  'version',
+  'sender_client_credential',
+  'connection_group_id',
+  'connection_group_ear_key',
+  'connection_group_credential_key',
+] as const;
 
 export const responderChecksPackageSignature = defineCheck({
   name: "the responder rejects a package whose signature fails under the sender's credential",
@@ -532,6 +587,8 @@ export const responderChecksPackageSignature = defineCheck({
           'flip-credential-key',
           'another-key',
           'another-label',
+          // Signed by the right key over the wrong fields (simulator/protocol/narrowing.ts).
+          ...narrowingsOf(CEP_SIGNED_FIELDS),
         ),
         fc.nat(511),
       ],
@@ -562,6 +619,15 @@ export const responderChecksPackageSignature = defineCheck({
             }
             case 'another-label': {
               const sig = await signWithLabel(f.keys.client, 'ConnectionPackage', tbs);
+              return { ...cep, signature: encodeUnpaddedBase64(sig) };
+            }
+            case 'extra':
+            default: {
+              const sig = await signWithLabel(
+                f.keys.client,
+                'ConnectionEstablishmentPackage',
+                narrowed(tbs, kind),
+              );
               return { ...cep, signature: encodeUnpaddedBase64(sig) };
             }
           }

@@ -18,7 +18,7 @@ import {
   encodeUnpaddedBase64,
   encodeUnpaddedBase64Url,
 } from '../../protocol/encoding/base64.ts';
-import type { AsCredentialsResponse } from '../../protocol/credentials/chain.ts';
+import type { AsCredentialsResponse, ChainLeniency } from '../../protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
   userDomain,
@@ -362,9 +362,7 @@ export class PhoenixClient {
           now: this.env.clock.now(),
           published,
           expectedUserId: target.userId,
-          ...(this.env.mutants?.has(RESPONDER_CLIENT_MUTANTS.skipUserCheck) === true
-            ? { lenient: new Set(['skip-user-check'] as const) }
-            : {}),
+          ...packageLeniency(this.env.mutants),
         });
         const used = verified.ok
           ? {
@@ -1030,6 +1028,15 @@ function decodeB64<T>(
 }
 
 /** The checks the reference client's responder mutants loosen (none without mutants). */
+/** What the initiator's mutants loosen in verifyConnectionPackage. */
+function packageLeniency(mutants: ReadonlySet<string> | undefined) {
+  const lenient = new Set<ChainLeniency>();
+  if (mutants?.has(RESPONDER_CLIENT_MUTANTS.skipUserCheck) === true) lenient.add('skip-user-check');
+  if (mutants?.has(INIT.packageSignatureWithoutLifetime) === true)
+    lenient.add('uncovered ConnectionPackage payload.lifetime');
+  return lenient.size === 0 ? {} : { lenient };
+}
+
 function lenientOf(env: ClientEnv) {
   const lenient = responderLeniency(env.mutants);
   return lenient === undefined ? {} : { lenient };

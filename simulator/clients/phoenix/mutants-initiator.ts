@@ -16,6 +16,8 @@ export const INITIATOR_CLIENT_MUTANTS = {
   ignoreLifetime: 'CONN-PKG-05/initiator-ignores-lifetime',
   /** Use a fetched connection package without verifying its signature, chain or user. */
   skipPackageVerification: 'CONN-PKG-06/skip-package-verification',
+  /** Also take a package signature that covers every field but the payload's lifetime. */
+  packageSignatureWithoutLifetime: 'CONN-PKG-06/verifies-signature-without-lifetime',
   /** Sign the establishment package over every field but the connection group id. */
   signatureOmitsGroupId: 'CONN-CEP-01/signature-omits-group-id',
   /** Send the establishment package to the responder's first client only. */

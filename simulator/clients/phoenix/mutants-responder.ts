@@ -28,6 +28,10 @@ export const RESPONDER_CLIENT_MUTANTS = {
   skipUserCheck: 'CRED-CHAIN-12/skip-user-check',
   /** Skip the verification of the establishment package's own signature. */
   skipPackageSignature: 'CONN-CEP-04/skip-package-signature',
+  /** Also take a package signature that covers every field but the group state EAR key. */
+  cepSignatureWithoutEarKey: 'CONN-CEP-04/verifies-signature-without-ear-key',
+  /** Also take a client credential signed over its payload without the validity window. */
+  credentialSignatureWithoutExpiration: 'CRED-CHAIN-01/verifies-signature-without-expiration',
   /** A queued message that does not open aborts the processing of later messages. */
   abortOnUndecodable: 'CONN-CEP-05/abort-on-undecodable',
   /** Show (and decide on) the device name the initiator chose instead of the user name. */
@@ -51,6 +55,10 @@ const LENIENCY: Partial<
   [RESPONDER_CLIENT_MUTANTS.lenientVerifier]: 'malleable-signatures',
   [RESPONDER_CLIENT_MUTANTS.acceptSmallOrderKeys]: 'small-order-keys',
   [RESPONDER_CLIENT_MUTANTS.skipPackageSignature]: 'skip-package-signature',
+  [RESPONDER_CLIENT_MUTANTS.cepSignatureWithoutEarKey]:
+    'uncovered ConnectionEstablishmentPackage connection_group_ear_key',
+  [RESPONDER_CLIENT_MUTANTS.credentialSignatureWithoutExpiration]:
+    'uncovered ClientCredential payload.expiration_data',
 };
 
 /** The checks the active mutants loosen; undefined when none. */

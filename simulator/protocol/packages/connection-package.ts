@@ -13,6 +13,7 @@ import type { Rng } from '../crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
 import {
   verifyClientCredentialChain,
+  verifyLabelled,
   type AsCredentialsResponse,
   type ChainFailure,
   type ChainLeniency,
@@ -21,7 +22,7 @@ import {
 import type { ClientCredential } from '../credentials/credential.ts';
 import { validityAt, type ExpirationData } from '../credentials/expiration.ts';
 import { clientCredentialSchema } from '../credentials/schema.ts';
-import { signWithLabel, verifyWithLabel } from '../labels.ts';
+import { signWithLabel } from '../labels.ts';
 import { err, ok, type Result } from '../result.ts';
 
 export interface ConnectionPackagePayload {
@@ -185,11 +186,12 @@ export async function verifyConnectionPackage(input: {
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const signature = decodeBase64(pkg.signature);
   const verdict = signature.ok
-    ? await verifyWithLabel(
+    ? await verifyLabelled(
         chain.value.verifyingKey,
         'ConnectionPackage',
         { payload: pkg.payload, client_credential: pkg.client_credential },
         signature.value,
+        input.lenient,
       )
     : signature;
   if (!verdict.ok) return reject('bad-signature', `package signature: ${verdict.error.detail}`);

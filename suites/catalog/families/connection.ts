@@ -25,7 +25,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         "Before deciding on a connection, the responder fetches the initiator's AS credential and AS intermediate credential from the initiator's AS and verifies the chain client credential -> intermediate -> AS credential; a break anywhere in the chain means the establishment package is rejected.",
       checkedBy:
-        'Property: generated chains with one link corrupted are delivered to the responder; it must reject each, report the reason, join no group and show nothing to its user. Mutant: skip the chain check.',
+        'Property: generated chains with one link corrupted are delivered to the responder; it must reject each, report the reason, join no group and show nothing to its user. Every link gets every break: bit flips, a wrong signer, and the right issuer’s signature over the wrong fields (each payload field and the self-signature left out, one extra field, and on the client credential each renamed). Mutants: skip the chain check; take a client credential signed over its payload without expiration_data (CRED-CHAIN-01/verifies-signature-without-expiration).',
     },
     'CRED-CHAIN-02': {
       level: 'MUST',
@@ -238,7 +238,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'Before using a package fetched by user id, the initiator verifies its signature and the chain of its credential, and that the credential belongs to the user it looked up.',
       checkedBy:
-        'An impostor AS serves packages with a flipped signature bit, a replaced encryption key or lifetime, another client’s credential, a chain under an unpublished AS, or another user’s valid credential; the initiator must refuse each (after a valid control is used), create no group and send no establishment package. Mutant: the initiator skips package verification.',
+        'An impostor AS serves packages with a flipped signature bit, a replaced encryption key or lifetime, another client’s credential, a chain under an unpublished AS, another user’s valid credential, or a signature by the client’s own key over the wrong fields (each of payload.version, payload.encryption_key, payload.lifetime and client_credential left out or renamed, one extra); the initiator must refuse each (after a valid control is used), create no group and send no establishment package. Mutants: the initiator skips package verification; it also takes a signature that leaves out the payload’s lifetime (CONN-PKG-06/verifies-signature-without-lifetime).',
     },
     'CONN-PKG-07': {
       level: 'SHOULD',
@@ -395,7 +395,7 @@ export const CONN_CEP = defineFamily(
       statement:
         'The responder verifies the establishment package’s signature under the sender’s client credential; a package whose signature fails is rejected and nothing is shown to the user.',
       checkedBy:
-        'Bit flips in every signed field and in the signature. Mutant: responder skips the package signature.',
+        'Bit flips in every signed field and in the signature, and signatures by the sender’s key over the wrong fields: each signed field left out, each renamed, one extra (the package itself whole). Mutants: responder skips the package signature; responder also takes a signature that leaves out connection_group_ear_key (CONN-CEP-04/verifies-signature-without-ear-key).',
     },
     'CONN-CEP-05': {
       level: 'MUST',
