@@ -38,6 +38,9 @@ export async function authenticateServer(
       skipSignature: isMutant(ctx, MATRIX_MUTANTS.skipRequestSignature),
       strictBase64: isMutant(ctx, MATRIX_MUTANTS.strictBase64Decoder),
       fixedSpelling: isMutant(ctx, MATRIX_MUTANTS.fixedHeaderSpelling),
+      ...(isMutant(ctx, MATRIX_MUTANTS.requestSignatureWithoutContent)
+        ? { uncovered: 'content' }
+        : {}),
     },
   });
   if (verdict.ok) {

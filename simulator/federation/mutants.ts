@@ -28,10 +28,16 @@ export const MATRIX_MUTANTS = {
   strictBase64Decoder: 'FED-KEYS-11/strict-decoder',
   /** Take a request without a valid X-Matrix header from the origin its body names. */
   acceptUnsignedRequests: 'FED-AUTH-01/accept-unsigned-requests',
+  /** Also take a key document whose self-signature leaves valid_until_ts out. */
+  keysSignatureWithoutValidity: 'FED-KEYS-04/verifies-keys-without-valid-until',
+  /** Also take an event whose signature covers its redacted form without the content hash. */
+  eventSignatureWithoutHashes: 'FED-INVITE-03/verifies-event-without-hashes',
   /** Ignore the X-Matrix destination. */
   ignoreDestination: 'FED-AUTH-02/ignore-destination',
   /** Skip the X-Matrix signature check (any known key id passes). */
   skipRequestSignature: 'FED-AUTH-03/skip-request-signature',
+  /** Also take an X-Matrix signature that covers the request but not its content. */
+  requestSignatureWithoutContent: 'FED-AUTH-03/verifies-request-without-content',
   /** Parse X-Matrix only in one fixed spelling: lower-case names, quoted, in the usual order. */
   fixedHeaderSpelling: 'FED-AUTH-04/fixed-parameter-order',
   /** matrix-2014: send a request without first authenticating the destination's certificate. */

@@ -71,6 +71,8 @@ export interface ValidateOptions {
   readonly uncappedTrust?: boolean;
   /** Mutant FED-KEYS-11: refuse padded base64 keys and signatures. */
   readonly strictBase64?: boolean;
+  /** Mutant FED-KEYS-04: also take a self-signature that leaves this field out. */
+  readonly uncovered?: string;
 }
 
 /** Validates a /_matrix/key/v2/server response for `serverName` at time `now`. */
@@ -120,7 +122,7 @@ export async function validateServerKeys(
       [signer]: Object.fromEntries(own.map((id) => [id, body.signatures[signer]?.[id] ?? ''])),
     },
   };
-  const checked = await checkJsonSignature(onlyOwn, signer, keys);
+  const checked = await checkJsonSignature(onlyOwn, signer, keys, options.uncovered);
   if (!checked.ok) return fail('not-self-signed', checked.error.detail);
   const trustedUntil =
     options.uncappedTrust === true
@@ -254,6 +256,9 @@ export async function fetchServerKeys(
   return validateServerKeys(body, serverName, now, {
     acceptAnyServerName: isMutant(ctx, MATRIX_MUTANTS.acceptAnyServerName),
     uncappedTrust: isMutant(ctx, MATRIX_MUTANTS.uncappedKeyTrust),
+    ...(isMutant(ctx, MATRIX_MUTANTS.keysSignatureWithoutValidity)
+      ? { uncovered: 'valid_until_ts' }
+      : {}),
     strictBase64: isMutant(ctx, MATRIX_MUTANTS.strictBase64Decoder),
   });
 }

@@ -3,6 +3,8 @@
 // /_matrix/key/v1 with a modelled certificate), and any routes the caller adds. It
 // signs requests and JSON like a homeserver, or forges them on request. The reference
 // servers cannot tell it from a homeserver, which is the point.
+import { narrowed, type Narrowing } from '../protocol/narrowing.ts';
+import type { RequestToSign } from './x-matrix.ts';
 import { Hono } from 'hono';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
@@ -181,4 +183,31 @@ function legacyKeyPath(request: Request): Request {
   if (!/^\/_matrix\/key\/v2\/server\/[^/]+$/.test(url.pathname)) return request;
   url.pathname = '/_matrix/key/v2/server';
   return new Request(url, { method: request.method, headers: request.headers });
+}
+
+/**
+ * An X-Matrix header whose signature, by the right key, covers the wrong fields of the
+ * request (simulator/protocol/narrowing.ts): the request itself is sent whole.
+ */
+export async function narrowedXMatrixHeader(
+  request: RequestToSign,
+  signingKey: { readonly keyId: string; readonly pair: Ed25519KeyPair },
+  narrowing: Narrowing,
+): Promise<string> {
+  const json = {
+    method: request.method.toUpperCase(),
+    uri: request.uri,
+    origin: request.origin,
+    destination: request.destination,
+    ...(request.content === undefined ? {} : { content: request.content }),
+  };
+  const signed = unwrap(
+    await signJson(narrowed(json, narrowing), {
+      entity: request.origin,
+      keyId: signingKey.keyId,
+      keyPair: signingKey.pair,
+    }),
+  );
+  const sig = signed.signatures[request.origin]?.[signingKey.keyId] ?? '';
+  return `X-Matrix origin="${request.origin}",destination="${request.destination}",key="${signingKey.keyId}",sig="${sig}"`;
 }

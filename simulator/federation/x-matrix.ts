@@ -113,6 +113,8 @@ export interface XMatrixMutations {
   readonly strictBase64?: boolean;
   /** Parse only the one usual spelling of the header (FED-AUTH-04 mutant). */
   readonly fixedSpelling?: boolean;
+  /** Also take a signature over the request without this field (FED-AUTH-03 mutant). */
+  readonly uncovered?: string;
 }
 
 // The one spelling a naive parser understands: lower-case names, quoted values, this order.
@@ -174,6 +176,11 @@ export async function verifyXMatrix(input: {
     ...(input.content === undefined ? {} : { content: input.content }),
     signatures: { [origin]: { [key]: sig } },
   };
-  const checked = await checkJsonSignature(json, origin, new Map([[key, publicKey]]));
+  const checked = await checkJsonSignature(
+    json,
+    origin,
+    new Map([[key, publicKey]]),
+    mutations.uncovered,
+  );
   return checked.ok ? ok(origin) : fail('bad-signature', checked.error.detail);
 }

@@ -1,5 +1,7 @@
 // Request authentication (FED-AUTH, FED-NAME-04): fedconn signs federation requests
 // with a key it controls and lies about one thing at a time; the target must refuse.
+import { narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
+import { narrowedXMatrixHeader } from '../../simulator/federation/testing.ts';
 import fc from 'fast-check';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { seededRng } from '../../simulator/protocol/crypto/rng.ts';
@@ -92,7 +94,14 @@ export const badRequestSignatureRefused = defineCheck({
     await checkProperty(
       ctx,
       [
-        eachOf<Tamper>('flip-signature-bit', 'other-uri', 'other-content', 'other-key-pair'),
+        eachOf<Tamper | Narrowing>(
+          'flip-signature-bit',
+          'other-uri',
+          'other-content',
+          'other-key-pair',
+          // The peer's own key over the wrong fields (simulator/protocol/narrowing.ts).
+          ...narrowingsOf(['method', 'uri', 'origin', 'destination', 'content']),
+        ),
         fc.nat({ max: 511 }),
       ],
       async (tamper, bit) => {
@@ -138,6 +147,13 @@ export const badRequestSignatureRefused = defineCheck({
               { keyId: peer.key.keyId, pair: stranger },
             );
             break;
+          case 'extra':
+          default:
+            authorization = await narrowedXMatrixHeader(
+              { method: 'PUT', uri, origin: peer.serverName, destination: target, content },
+              peer.key,
+              tamper,
+            );
         }
         const answer = await answerOf(
           await peer.request(target, 'PUT', uri, content, { authorization }),

@@ -50,6 +50,7 @@ import {
   keyDocumentV1Shape,
   keyServerNameMismatch,
   keyTrustCapped,
+  narrowedKeyDocumentRefused,
   oldKeysNeverAuthenticate,
   paddedBase64Accepted,
   unpaddedBase64Emitted,
@@ -58,6 +59,7 @@ import {
 export const FEDERATION_CHECKS: readonly Check[] = [
   keyDocumentShape,
   keyDocumentSelfSigned,
+  narrowedKeyDocumentRefused,
   keyDocumentV1Shape,
   keyCertificateChecked,
   keyServerNameMismatch,

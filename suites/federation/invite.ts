@@ -1,5 +1,7 @@
 // The invite dance (FED-INVITE): fedconn plays a server in the room, a malicious
 // inviter and an inviting server, and watches what the target signs and sends.
+import { redactEvent } from '../../simulator/protocol/events/redaction.ts';
+import { narrowed, narrowingsOf, without, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
@@ -289,7 +291,30 @@ const PATH_DEFECTS: Record<string, Defect> = {
 type Defect = (
   e: Json,
   names: { readonly other: string; readonly invitee: string },
-) => { event: Json; room?: string; eventId?: string; sign?: boolean; breakAfter?: boolean };
+) => {
+  event: Json;
+  room?: string;
+  eventId?: string;
+  sign?: boolean;
+  breakAfter?: boolean;
+  /** Signed by the impostor's key over the wrong fields of the redacted event. */
+  narrowing?: Narrowing;
+};
+
+/** What a room version 10 member event's signature covers: its redacted form. */
+const SIGNED_EVENT_FIELDS = [
+  'type',
+  'room_id',
+  'sender',
+  'state_key',
+  'origin',
+  'origin_server_ts',
+  'depth',
+  'content.membership',
+  'prev_events',
+  'auth_events',
+  'hashes',
+];
 
 const INVITE_DEFECTS: Record<string, Defect> = {
   'not a member event': (e) => ({ event: { ...e, type: 'm.room.message' } }),
@@ -303,6 +328,13 @@ const INVITE_DEFECTS: Record<string, Defect> = {
   'depth changed after signing': (e) => ({ event: e, breakAfter: true }),
 
   'not an event': () => ({ event: { hello: 'world' } }),
+  // The right key over the wrong fields (simulator/protocol/narrowing.ts).
+  ...Object.fromEntries(
+    narrowingsOf(SIGNED_EVENT_FIELDS).map((n): [string, Defect] => [
+      `signed over the wrong fields (${n})`,
+      (e) => ({ event: e, narrowing: n }),
+    ]),
+  ),
 };
 
 export const onlyGenuineInvitesSigned = defineCheck({
@@ -330,6 +362,11 @@ export const onlyGenuineInvitesSigned = defineCheck({
         });
         let event: Json = defect.event;
         if (defect.sign !== false) event = await evil.signEvent(event);
+        if (defect.narrowing !== undefined) {
+          const hashed = without(event, 'signatures') as Json;
+          const partial = await evil.sign(narrowed(redactEvent(hashed), defect.narrowing));
+          event = { ...hashed, signatures: partial.signatures };
+        }
         // depth is kept by redaction, so the signature no longer verifies.
         if (defect.breakAfter === true) event = { ...event, depth: 6 };
         const answer = await answerOf(

@@ -1,5 +1,6 @@
 // Server keys as the target serves them (FED-KEYS): fedconn fetches each
 // server's key document and validates it the way a federating server must.
+import { narrowed, narrowingsOf } from '../../simulator/protocol/narrowing.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import { z } from 'zod';
@@ -163,6 +164,43 @@ export const keyDocumentSelfSigned = defineCheck({
         verdict.ok ? 'valid' : verdict.error.detail,
       );
     }
+  },
+});
+
+export const narrowedKeyDocumentRefused = defineCheck({
+  name: 'a key document self-signed over the wrong fields is not trusted: requests signed with its key get 401',
+  rules: ['FED-KEYS-04'],
+  profiles: ['matrix-current'],
+  needs: ['impostor'],
+  async run(ctx) {
+    const target = server(ctx, 0).serverName;
+    const control = await impostor(ctx, 'whole.keys.example');
+    expectAuthenticated(
+      await probe(ctx, control, target),
+      `${target}: a request of a peer whose key document is signed whole did not authenticate`,
+    );
+    // The document is served whole; its own key signed a narrowed copy of it.
+    const narrowings = narrowingsOf(['server_name', 'valid_until_ts', 'verify_keys']);
+    for (const [i, narrowing] of narrowings.entries()) {
+      const peer: Impostor = await impostor(ctx, `n${i}.narrowed.keys.example`, (app) => {
+        app.get('/_matrix/key/v2/server', async (c) => {
+          const document = {
+            server_name: peer.serverName,
+            valid_until_ts: ctx.instance.clock.now() + DAY,
+            verify_keys: {
+              [peer.key.keyId]: { key: encodeUnpaddedBase64(peer.key.pair.publicKey) },
+            },
+          };
+          const signed = await peer.sign(narrowed(document, narrowing));
+          return c.json({ ...document, signatures: signed.signatures });
+        });
+      });
+      expectUnauthorized(
+        await probe(ctx, peer, target),
+        `${target} authenticated a request of a peer whose key document is self-signed over the wrong fields (${narrowing})`,
+      );
+    }
+    ctx.iterations(narrowings.length + 1);
   },
 });
 

@@ -4,6 +4,8 @@
 // Forged pushes are signed with keys fedconn holds: an impostor attached to the
 // simulator's network, or the peer's own key, whose good pushes must be accepted
 // first so that a refused forgery means something.
+import { narrowingsOf } from '../../simulator/protocol/narrowing.ts';
+import { narrowedXMatrixHeader } from '../../simulator/federation/testing.ts';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { seededRng } from '../../simulator/protocol/crypto/rng.ts';
 import { createFakeServer } from '../../simulator/federation/testing.ts';
@@ -384,6 +386,26 @@ export const forgedPushUnauthorized = defineCheck({
         ),
         own,
       ],
+      // The pusher's own key over the wrong fields (simulator/protocol/narrowing.ts).
+      ...(await Promise.all(
+        narrowingsOf(['method', 'uri', 'origin', 'destination', 'content']).map(
+          async (n): Promise<[string, string, unknown]> => [
+            `a push signed over the wrong fields (${n})`,
+            await narrowedXMatrixHeader(
+              {
+                method: 'POST',
+                uri,
+                origin: signing.origin,
+                destination: a.serverName,
+                content: own,
+              },
+              signing.key,
+              n,
+            ),
+            own,
+          ],
+        ),
+      )),
     ];
     for (const [what, authorization, content] of cases) {
       expectUnauthorized(a, await signing.send(content, authorization), what);

@@ -3,6 +3,7 @@
 // `unsigned`; the signature lands in signatures[entity][keyId] as unpadded standard
 // base64. Objects are never mutated: signing returns a new object.
 
+import { without } from '../narrowing.ts';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import {
   ED25519_FAILURE_KINDS,
@@ -137,6 +138,11 @@ export async function checkJsonSignature(
   object: unknown,
   entity: string,
   verifyKeys: ReadonlyMap<string, Uint8Array>,
+  /**
+   * Mutants only: a field (by path) the verifier forgot, so that a signature over the
+   * object without it is taken too (simulator/protocol/narrowing.ts).
+   */
+  uncovered?: string,
 ): Promise<Result<readonly string[], Failure<CheckSignatureFailureKind>>> {
   if (!isJsonRecord(object)) return fail('not-an-object', 'only JSON objects carry signatures');
   const { signatures } = object;
@@ -181,8 +187,15 @@ export async function checkJsonSignature(
 
   const bytes = signingBytes(object);
   if (!bytes.ok) return bytes;
+  const partial = uncovered === undefined ? undefined : signingBytes(without(object, uncovered));
   for (const { keyId, key, signature } of decoded) {
     const verdict = await verifyEd25519(key, bytes.value, signature);
+    if (
+      !verdict.ok &&
+      partial?.ok === true &&
+      (await verifyEd25519(key, partial.value, signature)).ok
+    )
+      continue;
     if (!verdict.ok) {
       return fail<Ed25519FailureKind>(
         verdict.error.kind,

@@ -49,8 +49,10 @@ export function checkEventSignature(
   event: JsonRecord,
   entity: string,
   verifyKeys: ReadonlyMap<string, Uint8Array>,
+  /** Mutants only: a field of the redacted event the verifier forgot (narrowing.ts). */
+  uncovered?: string,
 ): Promise<Result<readonly string[], Failure<CheckSignatureFailureKind>>> {
-  return checkJsonSignature(redactEvent(event), entity, verifyKeys);
+  return checkJsonSignature(redactEvent(event), entity, verifyKeys, uncovered);
 }
 
 export const CONTENT_HASH_FAILURE_KINDS = ['no-content-hash', 'content-hash-mismatch'] as const;

@@ -69,6 +69,8 @@ export interface PushAuthMutations {
   readonly acceptUntrusted?: boolean;
   readonly trustClaimedOrigin?: boolean;
   readonly ignoreDestination?: boolean;
+  /** Also take a signature over the request without this field (narrowing.ts). */
+  readonly uncovered?: string;
 }
 
 async function mutatedAuthentication(
@@ -82,7 +84,7 @@ async function mutatedAuthentication(
     const claimed = parseXMatrix(header);
     if (claimed.ok) return { ok: true, origin: claimed.value.origin };
   }
-  if (mutations.ignoreDestination === true) {
+  if (mutations.ignoreDestination === true || mutations.uncovered !== undefined) {
     const url = new URL(c.req.url);
     const verdict = await verifyXMatrix({
       header,
@@ -92,7 +94,10 @@ async function mutatedAuthentication(
       ownServerName: ctx.config.serverName,
       lookup: remoteKeyLookup(ctx),
       originProfile: matrixProfile(ctx),
-      mutations: { ignoreDestination: true },
+      mutations: {
+        ...(mutations.ignoreDestination === true ? { ignoreDestination: true } : {}),
+        ...(mutations.uncovered === undefined ? {} : { uncovered: mutations.uncovered }),
+      },
     });
     if (verdict.ok) return { ok: true, origin: verdict.value };
     return { ok: false, response: fail('M_UNAUTHORIZED', verdict.error.detail, {}, 401) };

@@ -32,6 +32,8 @@ export const IDENTITY_SERVER_MUTANTS = {
   trustClaimedOrigin: 'IS-PUSH-02/trust-claimed-origin',
   /** Skip the X-Matrix destination check on pushes. */
   skipPushDestination: 'IS-PUSH-03/skip-destination-check',
+  /** Also take a push whose X-Matrix signature covers the request but not its body. */
+  pushSignatureWithoutContent: 'IS-PUSH-03/verifies-push-without-content',
   /** Store a push's hashes before deciding whether the pusher is trusted. */
   storeBeforeAuthorising: 'IS-PUSH-04/store-before-authorising',
   /** Accept pushed hashes whatever pepper they name. */

@@ -36,6 +36,7 @@ export async function handlePush(
     acceptUntrusted: isMutant(ctx, M.acceptUntrustedPush),
     trustClaimedOrigin: isMutant(ctx, M.trustClaimedOrigin),
     ignoreDestination: isMutant(ctx, M.skipPushDestination),
+    ...(isMutant(ctx, M.pushSignatureWithoutContent) ? { uncovered: 'content' } : {}),
   });
   if (!caller.ok) return caller.error;
   const origin = caller.value.serverName;

@@ -173,7 +173,12 @@ export async function checkEventSignature(
   // Only ed25519 ids can name a key; others must not make us refetch.
   const keyIds = Object.keys(own).filter((id) => ED25519_KEY_ID.test(id));
   const keys = await eventVerifyKeys(ctx, server, keyIds, event.origin_server_ts);
-  const checked = await checkSignatureWithKeys(event, server, keys);
+  const checked = await checkSignatureWithKeys(
+    event,
+    server,
+    keys,
+    isMutant(ctx, MATRIX_MUTANTS.eventSignatureWithoutHashes) ? 'hashes' : undefined,
+  );
   return checked.ok ? ok(undefined) : checked;
 }
 

@@ -202,7 +202,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'A key response is signed by the server itself with a key among its own verify_keys, over the canonical JSON of the object without signatures.',
       checkedBy:
-        'Verify the served object; as impostor, serve objects signed only by a foreign key. Mutant: sign with a key not in verify_keys.',
+        'Verify the served object; as impostors, serve key documents whole but self-signed over the wrong fields (server_name, valid_until_ts or verify_keys left out or renamed, one extra field): a request signed with such a peer’s key must get 401, after a control peer authenticates. Mutants: sign with a key not in verify_keys; also take a self-signature that leaves valid_until_ts out (FED-KEYS-04/verifies-keys-without-valid-until).',
       note: 'The current spec has no explicit self-signature rule; it is de facto (Synapse, sytest, Complement).',
     },
     'FED-KEYS-05': {
@@ -320,7 +320,7 @@ export const FED_AUTH = defineFamily(
       statement:
         'A receiver answers 401 when the signature does not verify, when the key id is unknown for the origin, or when the signed method, URI or content differ from the request.',
       checkedBy:
-        'Bit flips in the signature, swapped key ids, replay of a signature on another URI or body. Mutant: verify over the URI only.',
+        'Bit flips in the signature, swapped key ids, replay of a signature on another URI or body, and the peer’s own key over the wrong fields of the signed request (method, uri, origin, destination or content left out or renamed, one extra field). Mutants: verify over the URI only; also take a signature that leaves the content out (FED-AUTH-03/verifies-request-without-content).',
     },
     'FED-AUTH-04': {
       level: 'SHOULD',

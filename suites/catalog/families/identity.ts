@@ -208,7 +208,7 @@ export const IS_PUSH = defineFamily(
       statement:
         'A push with a forged origin, a wrong destination or a bad signature is refused with 401.',
       checkedBy:
-        'Forgeries of the destination, the key and the body, signed for an origin whose key the target can fetch: an impostor on the simulator, or fedconn’s trusted peer once a correctly signed push from it is accepted (skip otherwise). Mutant: skip the destination check.',
+        'Forgeries of the destination, the key and the body, signed for an origin whose key the target can fetch: an impostor on the simulator, or fedconn’s trusted peer once a correctly signed push from it is accepted (skip otherwise); and pushes signed by the pusher’s key over the wrong fields of the request (method, uri, origin, destination or content left out or renamed, one extra field). Mutants: skip the destination check; also take a signature that leaves the pushed body out (IS-PUSH-03/verifies-push-without-content).',
     },
     'IS-PUSH-04': {
       level: 'MUST',

@@ -47,7 +47,7 @@ export const FED_INVITE = defineFamily(
       statement:
         'The invited server signs only genuine invites: an event that is not m.room.member, whose membership is not invite, whose sender is not on the origin server, whose state_key is not on the receiving server, or whose signature fails, is refused and not signed (the spec says the refusal SHOULD be 400 M_INVALID_PARAM).',
       checkedBy:
-        'fedconn sends generated malformed invites; each must be refused and none may come back signed. A refusal other than 400 M_INVALID_PARAM (the SHOULD) is noted beside the verdict, as is a signed invite whose room or event id differs from the path (not among the spec’s checks). Mutant: sign whatever arrives.',
+        'fedconn sends generated malformed invites; each must be refused and none may come back signed. A refusal other than 400 M_INVALID_PARAM (the SHOULD) is noted beside the verdict, as is a signed invite whose room or event id differs from the path (not among the spec’s checks). Among the defects: invites signed by the impostor’s key over the wrong fields of the redacted event (each of type, room_id, sender, state_key, origin, origin_server_ts, depth, content.membership, prev_events, auth_events and hashes left out or renamed, one extra field). Mutants: sign whatever arrives; also take an event signature that leaves the content hash out (FED-INVITE-03/verifies-event-without-hashes).',
     },
     'FED-INVITE-04': {
       level: 'MUST',
