@@ -1,7 +1,12 @@
 // The invite dance (FED-INVITE): fedconn plays a server in the room, a malicious
 // inviter and an inviting server, and watches what the target signs and sends.
 import { redactEvent } from '../../simulator/protocol/events/redaction.ts';
-import { narrowed, narrowingsOf, without, type Narrowing } from '../../simulator/protocol/narrowing.ts';
+import {
+  narrowed,
+  narrowingsOf,
+  without,
+  type Narrowing,
+} from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import { z } from 'zod';
 import { checkEventSignature } from '../../simulator/protocol/events/signing.ts';
