@@ -18,6 +18,10 @@ export const MATRIX_MUTANTS = {
   uncappedKeyTrust: 'FED-KEYS-06/uncapped-key-trust',
   /** Let old_verify_keys authenticate requests. */
   oldKeysAuthenticateRequests: 'FED-KEYS-07/old-keys-authenticate-requests',
+  /** Rotating the signing key drops the old one instead of publishing it in old_verify_keys. */
+  rotationForgetsOldKey: 'FED-KEYS-07/rotation-forgets-old-key',
+  /** After a rotation, go on signing events and requests with the key the server was born with. */
+  signWithRetiredKey: 'FED-KEYS-07/signs-with-retired-key',
   /** Sign events over JSON whose keys are sorted by UTF-16 code unit, not code point. */
   sortKeysByCodeUnit: 'FED-KEYS-08/sort-keys-by-utf16-code-unit',
   /** Sign events over JSON that still holds `unsigned`. */

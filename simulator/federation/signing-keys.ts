@@ -11,7 +11,8 @@ import { generateEd25519KeyPair, type Ed25519KeyPair } from '../protocol/crypto/
 import { fork } from '../protocol/crypto/rng.ts';
 import { ED25519_KEY_ID } from '../protocol/encoding/signed-json.ts';
 import { fail, ok, type Failure, type Result } from '../protocol/result.ts';
-import type { HomeserverContext, ServerSigningKey } from '../homeserver/context.ts';
+import { isMutant, type HomeserverContext, type ServerSigningKey } from '../homeserver/context.ts';
+import { MATRIX_MUTANTS } from './mutants.ts';
 import { Table } from '../net/store.ts';
 
 /** How long a published key is valid (valid_until_ts), as the homeserver's first key. */
@@ -70,7 +71,12 @@ function currentRow(table: Table<KeyRow>): KeyRow {
 
 /** The key this server signs with now. */
 export function currentSigningKey(ctx: HomeserverContext): ServerSigningKey {
-  const { keyId, pair, validUntil } = currentRow(keyTable(ctx));
+  const table = keyTable(ctx);
+  // The mutant goes on signing with the key it was born with, whatever it publishes.
+  const born = isMutant(ctx, MATRIX_MUTANTS.signWithRetiredKey)
+    ? table.get(ctx.signingKey.keyId)
+    : undefined;
+  const { keyId, pair, validUntil } = born ?? currentRow(table);
   return { keyId, pair, validUntil };
 }
 
@@ -118,7 +124,8 @@ export async function rotateSigningKey(
   const pair = await generateEd25519KeyPair(fork(ctx.rng, `signing key ${keyId}`));
   const old = currentRow(table);
   const now = ctx.clock.now();
-  table.put(old.keyId, { ...old, status: 'old', expiredTs: now });
+  if (isMutant(ctx, MATRIX_MUTANTS.rotationForgetsOldKey)) table.delete(old.keyId);
+  else table.put(old.keyId, { ...old, status: 'old', expiredTs: now });
   table.put(keyId, { keyId, pair, status: 'current', validUntil: now + SIGNING_KEY_LIFETIME_MS });
   return ok({ keyId, oldKeyId: old.keyId, expiredTs: now });
 }

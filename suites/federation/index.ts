@@ -52,6 +52,7 @@ import {
   keyTrustCapped,
   narrowedKeyDocumentRefused,
   oldKeysNeverAuthenticate,
+  ownKeyRotation,
   paddedBase64Accepted,
   unpaddedBase64Emitted,
 } from './keys.ts';
@@ -65,6 +66,7 @@ export const FEDERATION_CHECKS: readonly Check[] = [
   keyServerNameMismatch,
   keyTrustCapped,
   oldKeysNeverAuthenticate,
+  ownKeyRotation,
   canonicalJsonSigning,
   jsonSigningRules,
   unpaddedBase64Emitted,

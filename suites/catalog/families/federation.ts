@@ -233,7 +233,7 @@ export const FED_KEYS = defineFamily(
       statement:
         'After a key rotation the old key is listed in old_verify_keys and is valid only for signatures made before its expired_ts, never for authenticating requests.',
       checkedBy:
-        'Rotate a reference server’s key; requests signed with the old key must get 401. Mutant: accept old keys for requests.',
+        'Rotate a reference server’s key; requests signed with the old key must get 401. And the target’s own rotation (driver verb keys.rotate; skip without it): before and after, its key document is read and an impostor’s invite co-signed; afterwards verify_keys holds a new key, every earlier key is in old_verify_keys with its key and gone from verify_keys, the document verifies under the new keys, the invite co-signed before verifies with the old keys, and the next one is co-signed by a current key. Mutants: accept old keys for requests; rotation drops the old key (FED-KEYS-07/rotation-forgets-old-key); sign with the retired key after rotating (FED-KEYS-07/signs-with-retired-key).',
     },
     'FED-KEYS-08': {
       level: 'MUST',

@@ -25,6 +25,8 @@ export const VERBS = {
   'identity.retire_pepper': empty,
   /** Makes this server push the hashes of its bindings `addresses` to `destination` (MSC4004). */
   'identity.push': z.looseObject({ status: z.number().int().optional(), report: z.unknown() }),
+  /** Rotates the server's federation signing key: a new current key, the old one retired. */
+  'keys.rotate': empty,
 } as const;
 
 export type Verb = keyof typeof VERBS;
@@ -41,6 +43,7 @@ export interface VerbArgs {
     readonly addresses: readonly { readonly address: string; readonly medium: string }[];
     readonly pepper?: string;
   };
+  'keys.rotate': Record<string, never>;
 }
 export type VerbResult<V extends Verb> = z.output<(typeof VERBS)[V]>;
 

@@ -14,12 +14,13 @@ import {
 export const PROVISION_IDENTITY = '/_fedconn/v1/provision/identity';
 
 const PATHS: Record<Verb, string> = {
-  'identity.token': 'token',
-  'identity.expiring_token': 'token',
-  'identity.bind': 'bind',
-  'identity.rotate_pepper': 'pepper/rotate',
-  'identity.retire_pepper': 'pepper/retire',
-  'identity.push': 'push',
+  'identity.token': `${PROVISION_IDENTITY}/token`,
+  'identity.expiring_token': `${PROVISION_IDENTITY}/token`,
+  'identity.bind': `${PROVISION_IDENTITY}/bind`,
+  'identity.rotate_pepper': `${PROVISION_IDENTITY}/pepper/rotate`,
+  'identity.retire_pepper': `${PROVISION_IDENTITY}/pepper/retire`,
+  'identity.push': `${PROVISION_IDENTITY}/push`,
+  'keys.rotate': '/_fedconn/v1/provision/keys/rotate',
 };
 
 /**
@@ -56,7 +57,7 @@ export function fedconnDriver(options: {
     kind: 'fedconn',
     verbs: () => Promise.resolve(verbs),
     async call(verb, args, signal) {
-      const path = `${PROVISION_IDENTITY}/${PATHS[verb]}`;
+      const path = PATHS[verb];
       const response = await options.transport(
         provisioningRequest({ ...options, method: 'POST', path, body: args, signal }),
       );

@@ -118,6 +118,8 @@ export function sydentDriver(options: {
               verb,
               `${HOW_TO_ADD.sydent} (sydent implements IS v2 without MSC4004)`,
             );
+          case 'keys.rotate':
+            throw new DriverUnsupported('sydent', verb, 'sydent is an identity server only');
         }
       };
       return (await run().catch(failed(verb))) as VerbResult<V>;

@@ -153,6 +153,8 @@ export function tomDriver(options: { readonly database: string }): Driver {
           verb,
           `${HOW_TO_ADD.tom}: the federated identity service receives pushes and sends none; fedconn pushes to it as a peer (roles.identity.trusted_addresses)`,
         );
+      case 'keys.rotate':
+        throw new DriverUnsupported('tom', verb, 'ToM’s identity service signs no federation keys');
     }
   }
 
