@@ -25,7 +25,7 @@ const result = spawnSync(
     'run',
     'mutation/stryker.config.mjs',
     '--mutate',
-    `${clean}/**/*.ts,!${clean}/**/*.test.ts`,
+    `${clean}/**/*.ts,!${clean}/**/*.test.ts,!${clean}/**/test-support.ts,!${clean}/**/testing.ts`,
     ...rest,
   ],
   {
