@@ -5,6 +5,8 @@
 export const PHOENIX_MUTANTS = {
   /** Publish the intermediate credential signed by its own key instead of the AS credential's. */
   intermediateNotSignedByAs: 'CRED-CHAIN-02/intermediate-not-signed-by-as',
+  /** Take revocations but publish an empty revoked_fingerprints list (as Air's AS does). */
+  revocationsNeverPublished: 'CRED-CHAIN-02/revocations-never-published',
   /** Sign CSRs without checking the self-signature (no proof of possession). */
   skipPossessionCheck: 'CRED-CHAIN-08/skip-possession-check',
   /** Issue a client credential for a window that is not valid now (expired or not yet begun). */

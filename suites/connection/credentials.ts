@@ -16,6 +16,7 @@ import {
 import { decodeCredential } from '../../simulator/protocol/credentials/schema.ts';
 import { verifyWithLabel } from '../../simulator/protocol/labels.ts';
 import { signWithLabel } from '../../simulator/protocol/labels.ts';
+import { populate } from '../../simulator/scenario.ts';
 import { CheckFailure, checkProperty, defineCheck, eachOf, expectThat } from '../harness/check.ts';
 import {
   AS,
@@ -154,6 +155,56 @@ export const asPublishesCredentials = defineCheck({
           signer.payload.verifying_key,
         );
       }
+    }
+  },
+});
+
+export const asPublishesRevocations = defineCheck({
+  name: 'once an AS revokes a client credential it lists the fingerprint among revoked_fingerprints, its other credentials unchanged',
+  rules: ['CRED-CHAIN-02'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const server = firstServer(ctx);
+    const population = await populate(ctx.instance.env('revoke'), {
+      servers: [server.serverName],
+      usersPerServer: 1,
+      devicesPerUser: 1,
+      profile: ctx.instance.profile,
+      userPrefix: `${ctx.instance.namespace}revoked-`,
+    });
+    const client = population.users[0]?.primary;
+    if (client === undefined) throw new Error('no user registered');
+    const revoked = fingerprint(client.credential);
+    const published = async (when: string) => {
+      const o = await send(ctx, `${server.origin}${AS}/credentials`);
+      expectOk(o, `${server.serverName}: GET ${AS}/credentials ${when}`);
+      const body = (o.body ?? {}) as Record<string, unknown>;
+      const list = body.revoked_fingerprints;
+      return { body, list: Array.isArray(list) ? (list as unknown[]) : [], shown: show(o) };
+    };
+    const before = await published('before the revocation');
+    expectThat(
+      !before.list.includes(revoked),
+      `${server.serverName}: a credential it never revoked is listed as revoked`,
+      `revoked_fingerprints without ${revoked}`,
+      before.shown,
+    );
+    // A driver without the verb skips the check here, saying so.
+    await server.driver.call('as.revoke', { fingerprint: revoked }, ctx.signal);
+    const after = await published('after the revocation');
+    expectThat(
+      after.list.includes(revoked),
+      `${server.serverName}: the client credential it revoked is not among revoked_fingerprints`,
+      `revoked_fingerprints holding ${revoked}`,
+      after.shown,
+    );
+    for (const field of ['as_credentials', 'as_intermediate_credentials']) {
+      expectThat(
+        JSON.stringify(after.body[field]) === JSON.stringify(before.body[field]),
+        `${server.serverName}: revoking a client credential changed ${field}`,
+        JSON.stringify(before.body[field]),
+        JSON.stringify(after.body[field]),
+      );
     }
   },
 });

@@ -6,7 +6,11 @@ import { PRIVACY_CHECKS, PRIVACY_MUTANTS } from './privacy-index.ts';
 import { RACE_CHECKS, RACE_MUTANTS } from './race-index.ts';
 import { RESPONDER_CHECKS, RESPONDER_MUTANTS } from './responder-index.ts';
 import { TRUST_CHECKS, TRUST_MUTANTS } from './trust-index.ts';
-import { asPublishesCredentials, asRefusesCsrWithoutPossession } from './credentials.ts';
+import {
+  asPublishesCredentials,
+  asPublishesRevocations,
+  asRefusesCsrWithoutPossession,
+} from './credentials.ts';
 import { AS_CSR_CHECKS } from './credentials-csr.ts';
 import {
   aliasRegisteredOnce,
@@ -28,6 +32,7 @@ import {
 
 export const CONNECTION_CHECKS: readonly Check[] = [
   asPublishesCredentials,
+  asPublishesRevocations,
   asRefusesCsrWithoutPossession,
   ...AS_CSR_CHECKS,
   aliasTakesPayloadsOnly,

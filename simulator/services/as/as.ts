@@ -76,6 +76,8 @@ export function authenticationService(ctx: HomeserverContext) {
     readonly payload: ConnectionPackagePayload;
   }>('as_alias_payloads', ctx.recorder);
   const queues = new Table<Queue>('as_queues', ctx.recorder);
+  // Fingerprints of credentials this AS revoked (CRED-CHAIN-02), published with its credentials.
+  const revoked = new Table<{ readonly fingerprint: string }>('as_revoked', ctx.recorder);
   let rowId = 0;
   const nextId = () => `r${(rowId++).toString(36)}`;
 
@@ -91,7 +93,9 @@ export function authenticationService(ctx: HomeserverContext) {
     return {
       as_credentials: [a.asCredential],
       as_intermediate_credentials: [a.intermediate],
-      revoked_fingerprints: [],
+      revoked_fingerprints: isMutant(ctx, PHOENIX_MUTANTS.revocationsNeverPublished)
+        ? []
+        : revoked.values().map((r) => r.fingerprint),
     };
   };
 
@@ -152,6 +156,23 @@ export function authenticationService(ctx: HomeserverContext) {
       return fail('M_INVALID_PARAM', `${user_id} is not a user of ${ctx.config.serverName}`);
     if (users.has(user_id)) return fail('M_CONFLICT', `${user_id} already exists`);
     users.put(user_id, { user_id });
+    return c.json({});
+  });
+
+  // Revokes a credential by its fingerprint: an intermediate of this AS or a client
+  // credential it issued. Test-only, like every provisioning verb.
+  app.post('/_fedconn/v1/provision/as/revoke', async (c) => {
+    const denied = provisioningDenied(ctx, c);
+    if (denied !== undefined) return denied;
+    const body = await readJson(c, z.strictObject({ fingerprint: z.string().min(1) }));
+    if (!body.ok) return body.error;
+    const { fingerprint: revokedFingerprint } = body.value;
+    const a = await getAuthority();
+    const known =
+      revokedFingerprint === fingerprint(a.intermediate) ||
+      clients.values().some((r) => fingerprint(r.client_credential) === revokedFingerprint);
+    if (!known) return fail('M_NOT_FOUND', 'no credential of this AS has that fingerprint');
+    revoked.put(revokedFingerprint, { fingerprint: revokedFingerprint });
     return c.json({});
   });
 

@@ -38,7 +38,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         'The AS credential is self-signed and is the trust anchor of its domain; the AS publishes its AS credentials, its intermediate credentials and the fingerprints it revoked on an unauthenticated endpoint.',
       checkedBy:
-        'Fetch the credentials of every AS unauthenticated; each AS credential must verify under its own key and label, each intermediate under a published AS credential.',
+        'Fetch the credentials of every AS unauthenticated; each AS credential must verify under its own key and label, each intermediate under a published AS credential. Revocation, as a lifecycle: register a client, revoke its credential (driver verb as.revoke; skip without it); its fingerprint must be absent before and listed in revoked_fingerprints after, the AS and intermediate credentials unchanged. Mutants: intermediate not signed by the AS; revocations taken but never published, as Air’s AS does (CRED-CHAIN-02/revocations-never-published).',
     },
     'CRED-CHAIN-03': {
       level: 'MUST',

@@ -27,6 +27,8 @@ export const VERBS = {
   'identity.push': z.looseObject({ status: z.number().int().optional(), report: z.unknown() }),
   /** Rotates the server's federation signing key: a new current key, the old one retired. */
   'keys.rotate': empty,
+  /** Revokes the credential with this fingerprint at the server's AS (a client's or an intermediate). */
+  'as.revoke': empty,
 } as const;
 
 export type Verb = keyof typeof VERBS;
@@ -44,6 +46,7 @@ export interface VerbArgs {
     readonly pepper?: string;
   };
   'keys.rotate': Record<string, never>;
+  'as.revoke': { readonly fingerprint: string };
 }
 export type VerbResult<V extends Verb> = z.output<(typeof VERBS)[V]>;
 

@@ -21,6 +21,7 @@ const PATHS: Record<Verb, string> = {
   'identity.retire_pepper': `${PROVISION_IDENTITY}/pepper/retire`,
   'identity.push': `${PROVISION_IDENTITY}/push`,
   'keys.rotate': '/_fedconn/v1/provision/keys/rotate',
+  'as.revoke': '/_fedconn/v1/provision/as/revoke',
 };
 
 /**

@@ -119,6 +119,7 @@ export function sydentDriver(options: {
               `${HOW_TO_ADD.sydent} (sydent implements IS v2 without MSC4004)`,
             );
           case 'keys.rotate':
+          case 'as.revoke':
             throw new DriverUnsupported('sydent', verb, 'sydent is an identity server only');
         }
       };

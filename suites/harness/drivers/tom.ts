@@ -154,7 +154,8 @@ export function tomDriver(options: { readonly database: string }): Driver {
           `${HOW_TO_ADD.tom}: the federated identity service receives pushes and sends none; fedconn pushes to it as a peer (roles.identity.trusted_addresses)`,
         );
       case 'keys.rotate':
-        throw new DriverUnsupported('tom', verb, 'ToM’s identity service signs no federation keys');
+      case 'as.revoke':
+        throw new DriverUnsupported('tom', verb, 'ToM’s identity service is not a homeserver');
     }
   }
 
