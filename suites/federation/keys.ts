@@ -450,6 +450,8 @@ async function coSignedInvite(
       eve,
       userOn(ctx, target, label),
       'invite',
+      // Its own time, not memberEvent's process-wide counter: a shard must see the same event.
+      { origin_server_ts: ctx.instance.clock.now() + (label === 'before' ? 1 : 2) },
     ),
   );
   const answer = await impostorInvite(evil, target.serverName, event);

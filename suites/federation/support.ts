@@ -180,6 +180,14 @@ export const userOn = (ctx: CheckContext, server: TargetServer, local: string) =
   `@${ctx.instance.namespace}${local}:${server.serverName}`.toLowerCase();
 
 let counter = 0;
+// Per check, so an event's time (and so its id) is the same whatever ran before it in
+// the process: a shard and an unsharded run show the same events.
+const checkCounters = new WeakMap<CheckContext, number>();
+const nextOfCheck = (ctx: CheckContext): number => {
+  const n = checkCounters.get(ctx) ?? 0;
+  checkCounters.set(ctx, n + 1);
+  return n;
+};
 
 export type Impostor = FakeServer;
 
@@ -308,7 +316,7 @@ export function memberEvent(
     origin,
     // Event ids are hashes of the redacted event: a few milliseconds apart keeps two
     // otherwise equal events of one check apart (content is redacted away).
-    origin_server_ts: ctx.instance.clock.now() + (counter++ % 1000),
+    origin_server_ts: ctx.instance.clock.now() + (nextOfCheck(ctx) % 1000),
     content: { membership },
     prev_events: [],
     auth_events: [],
