@@ -2,7 +2,9 @@
 // inside a Hono handler. The service supplies how a key reference maps to a key.
 import type { Context } from 'hono';
 import { parseAuthorization, verifySignedRequest } from '../protocol/request-auth.ts';
-import type { HomeserverContext } from './context.ts';
+// The names of the services' mutants: a constants module, the one thing taken from services/.
+import { PHOENIX_MUTANTS } from '../services/phoenix-mutants.ts';
+import { isMutant, type HomeserverContext } from './context.ts';
 import { fail } from './http.ts';
 
 export type KeyResolver = (keyRef: string) => Uint8Array | undefined;
@@ -34,6 +36,9 @@ export async function authenticateClient(
     url: new URL(c.req.url),
     content,
     now: ctx.clock.now(),
+    ...(isMutant(ctx, PHOENIX_MUTANTS.requestSignatureWithoutContent)
+      ? { uncovered: 'content' }
+      : {}),
   });
   if (!verdict.ok) {
     return {

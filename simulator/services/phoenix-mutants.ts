@@ -5,6 +5,8 @@
 export const PHOENIX_MUTANTS = {
   /** Publish the intermediate credential signed by its own key instead of the AS credential's. */
   intermediateNotSignedByAs: 'CRED-CHAIN-02/intermediate-not-signed-by-as',
+  /** Also take a Fedconn-Sig request signature that covers the request but not its body. */
+  requestSignatureWithoutContent: 'CONN-PKG-08/verifies-request-without-content',
   /** Take revocations but publish an empty revoked_fingerprints list (as Air's AS does). */
   revocationsNeverPublished: 'CRED-CHAIN-02/revocations-never-published',
   /** Sign CSRs without checking the self-signature (no proof of possession). */

@@ -1,6 +1,7 @@
 // Connection packages as clients publish them and the AS stores and serves them
 // (CONN-PKG): complete and signed, one per client, what the AS accepts under an
 // alias, never outside their lifetime, only from their owner, each handed out once.
+import { narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
@@ -30,6 +31,7 @@ import {
   registerUser,
   rngFor,
   send,
+  sendNarrowed,
   show,
   type Outcome,
 } from './support.ts';
@@ -177,6 +179,8 @@ export const noPackageOutsideLifetime = defineCheck({
   },
 });
 
+type UploadAuth = 'none' | 'other-client' | 'forged-key-ref' | Narrowing;
+
 export const uploadsNeedOwner = defineCheck({
   name: 'the AS stores packages only from their owner: no one else, and no unauthenticated caller',
   rules: ['CONN-PKG-08'],
@@ -188,24 +192,37 @@ export const uploadsNeedOwner = defineCheck({
     let run = 0;
     await checkProperty(
       ctx,
-      [eachOf('none', 'other-client', 'forged-key-ref')] as [
-        fc.Arbitrary<'none' | 'other-client' | 'forged-key-ref'>,
-      ],
+      [
+        eachOf<UploadAuth>(
+          'none',
+          'other-client',
+          'forged-key-ref',
+          // The owner's own key over the wrong fields of the request (narrowing.ts).
+          ...narrowingsOf(['method', 'uri', 'host', 'key', 'ts', 'content']),
+        ),
+      ] as [fc.Arbitrary<UploadAuth>],
       async (attempt) => {
         const r = fork(rng, `run ${run}`);
         const victim = await registerUser(ctx, server, `pkg8-victim${run++}`, r);
         const now = ctx.instance.clock.now();
         const pkg = await makePackage(victim, fork(r, 'package'), lifetimeAround(now));
-        const signer =
-          attempt === 'none'
-            ? undefined
-            : attempt === 'other-client'
-              ? other.signer
-              : { key: other.key, keyRef: victim.signer.keyRef };
-        const upload = await send(ctx, `${server.origin}${AS}/connection_packages`, {
-          body: { connection_packages: [pkg] },
-          ...(signer === undefined ? {} : { signer }),
-        });
+        const uploadUrl = `${server.origin}${AS}/connection_packages`;
+        const body = { connection_packages: [pkg] };
+        let upload;
+        if (attempt === 'none' || attempt === 'other-client' || attempt === 'forged-key-ref') {
+          const signer =
+            attempt === 'none'
+              ? undefined
+              : attempt === 'other-client'
+                ? other.signer
+                : { key: other.key, keyRef: victim.signer.keyRef };
+          upload = await send(ctx, uploadUrl, {
+            body,
+            ...(signer === undefined ? {} : { signer }),
+          });
+        } else {
+          upload = await sendNarrowed(ctx, uploadUrl, body, victim.signer, attempt);
+        }
         expectRefused(upload, `uploading ${victim.userId}'s package (auth: ${attempt})`);
         const url = `${server.origin}${AS}/users/${encodeURIComponent(victim.userId)}/connection_packages`;
         const o = await send(ctx, url);

@@ -6,6 +6,8 @@ import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.
 import { fork, seededRng, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { buildRequest } from '../../simulator/clients/phoenix/env.ts';
+import { signWithLabel } from '../../simulator/protocol/labels.ts';
+import { narrowed, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
@@ -48,9 +50,44 @@ export async function send(
     readonly bearer?: string;
   } = {},
 ): Promise<Outcome> {
-  const response = await ctx.instance.transport(
-    await buildRequest(ctx.instance.clock.now(), url, { ...options, signal: ctx.signal }),
+  return outcomeOf(
+    await ctx.instance.transport(
+      await buildRequest(ctx.instance.clock.now(), url, { ...options, signal: ctx.signal }),
+    ),
   );
+}
+
+/**
+ * A POST whose Fedconn-Sig signature the signer's own key made over the wrong fields of
+ * the signed request (simulator/protocol/narrowing.ts); the request itself is whole.
+ */
+export async function sendNarrowed(
+  ctx: CheckContext,
+  url: string,
+  body: unknown,
+  signer: Signer,
+  narrowing: Narrowing,
+): Promise<Outcome> {
+  const ts = ctx.instance.clock.now();
+  const target = new URL(url);
+  const signed = {
+    method: 'POST',
+    uri: target.pathname + target.search,
+    host: target.host,
+    key: signer.keyRef,
+    ts,
+    content: body,
+  };
+  const sig = await signWithLabel(signer.key, 'ClientRequest', narrowed(signed, narrowing));
+  const request = await buildRequest(ts, url, { body, signal: ctx.signal });
+  request.headers.set(
+    'authorization',
+    `Fedconn-Sig key="${signer.keyRef}",ts="${ts}",sig="${encodeUnpaddedBase64(sig)}"`,
+  );
+  return outcomeOf(await ctx.instance.transport(request));
+}
+
+async function outcomeOf(response: Response): Promise<Outcome> {
   const text = await response.text();
   let body: unknown = undefined;
   try {

@@ -266,7 +266,7 @@ export const CONN_PKG = defineFamily(
       statement:
         'Uploading packages under a user id requires authentication by that user’s client credential; uploading under an alias requires the alias auth key; anyone else is refused.',
       checkedBy:
-        'Uploads signed by another user’s client, by no one, or with another alias’s key must be refused and leave the stored packages unchanged. Mutant: AS accepts unauthenticated uploads.',
+        'Uploads signed by another user’s client, by no one, or with another alias’s key must be refused and leave the stored packages unchanged; so must uploads whose Fedconn-Sig signature the owner’s own key made over the wrong fields of the request (method, uri, host, key, ts or content left out or renamed, one extra field). Mutants: AS accepts unauthenticated uploads; the servers also take a request signature that leaves the body out (CONN-PKG-08/verifies-request-without-content).',
     },
   },
 );
