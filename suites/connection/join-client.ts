@@ -2,6 +2,8 @@
 // client): the responder joins at the initiator's DS, the group then carries
 // every member's messages to every other member, and the initiator treats a
 // joiner as its connection only when the joiner's credential authenticates.
+import { signWithLabel } from '../../simulator/protocol/labels.ts';
+import { narrowed, narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
@@ -155,12 +157,14 @@ export const groupCarriesEveryMessage = defineCheck({
 
 // --- CONN-JOIN-07 -------------------------------------------------------------------
 
-type Joiner = 'unpublished-domain' | 'broken-signature' | 'replayed-info' | 'garbage';
+type Joiner = 'unpublished-domain' | 'broken-signature' | 'replayed-info' | 'garbage' | Narrowing;
 const JOINERS: readonly Joiner[] = [
   'unpublished-domain',
   'broken-signature',
   'replayed-info',
   'garbage',
+  // A leaf binding the joiner's own key signed over the wrong fields (narrowing.ts).
+  ...narrowingsOf(['leaf_signature_key']),
 ];
 
 export const initiatorAuthenticatesJoiner = defineCheck({
@@ -315,7 +319,9 @@ async function thirdPartyInfo(
     }
     case 'valid':
     case 'unpublished-domain':
-    case 'broken-signature': {
+    case 'broken-signature':
+    case 'extra':
+    default: {
       const f = await forgeChain(fork(input.rng, 'chain'), input.now, input.domain);
       const other = await forgeChain(fork(input.rng, 'other chain'), input.now, input.domain);
       // An unpublished domain: the AS publishes another chain than the joiner's.
@@ -324,13 +330,19 @@ async function thirdPartyInfo(
         kind === 'broken-signature'
           ? { ...f.client, signature: flipped(f.client.signature, 9) }
           : f.client;
-      return seal(
-        await createCredentialInfo({
-          clientKey: f.keys.client,
-          clientCredential: credential,
-          leafSignatureKey: input.leaf,
-        }),
+      const info = await createCredentialInfo({
+        clientKey: f.keys.client,
+        clientCredential: credential,
+        leafSignatureKey: input.leaf,
+      });
+      if (kind === 'valid' || kind === 'unpublished-domain' || kind === 'broken-signature')
+        return seal(info);
+      const binding = await signWithLabel(
+        f.keys.client,
+        'LeafBinding',
+        narrowed({ leaf_signature_key: info.leaf_signature_key }, kind),
       );
+      return seal({ ...info, binding: encodeUnpaddedBase64(binding) });
     }
   }
 }

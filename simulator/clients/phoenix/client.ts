@@ -798,6 +798,9 @@ export class PhoenixClient {
         info: info.value,
         published: creds,
         now: this.env.clock.now(),
+        ...(this.env.mutants?.has(TRUST.bindingWithoutLeafKey) === true
+          ? { lenient: new Set(['uncovered LeafBinding leaf_signature_key'] as const) }
+          : {}),
       });
       if (!verified.ok) {
         this.events.push({

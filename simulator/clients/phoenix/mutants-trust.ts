@@ -21,6 +21,8 @@ export const TRUST_CLIENT_MUTANTS = {
   joinAtOwnDs: 'CONN-JOIN-01/join-at-own-ds',
   /** Take the user ids of a joining client's CredentialInfo at its word, unverified. */
   acceptAnyJoiner: 'CONN-JOIN-07/accept-any-joiner',
+  /** Also take a leaf binding signed without the leaf key it is meant to vouch for. */
+  bindingWithoutLeafKey: 'CONN-JOIN-07/verifies-binding-without-leaf-key',
 } as const;
 
 // The HPKE info of establishment packages (docs/binding.md, "Signed bytes and values").

@@ -13,13 +13,15 @@ import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
 import { canonicalJson } from '../encoding/canonical-json.ts';
 import {
   verifyClientCredentialChain,
+  verifyLabelled,
+  type ChainLeniency,
   type AsCredentialsResponse,
   type ChainFailure,
   type VerifiedClient,
 } from '../credentials/chain.ts';
 import type { ClientCredential } from '../credentials/credential.ts';
 import { clientCredentialSchema } from '../credentials/schema.ts';
-import { signWithLabel, verifyWithLabel } from '../labels.ts';
+import { signWithLabel } from '../labels.ts';
 import { err, ok, type Result } from '../result.ts';
 
 export interface CredentialInfo {
@@ -113,6 +115,8 @@ export async function verifyCredentialInfo(input: {
   readonly info: CredentialInfo;
   readonly published: AsCredentialsResponse;
   readonly now: number;
+  /** Checks to loosen: only the reference client's mutants pass any. */
+  readonly lenient?: ReadonlySet<ChainLeniency>;
 }): Promise<Result<VerifiedClient, CredentialInfoFailure>> {
   const chain = await verifyClientCredentialChain({
     credential: input.info.client_credential,
@@ -122,11 +126,12 @@ export async function verifyCredentialInfo(input: {
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const binding = decodeBase64(input.info.binding);
   const verdict = binding.ok
-    ? await verifyWithLabel(
+    ? await verifyLabelled(
         chain.value.verifyingKey,
         'LeafBinding',
         { leaf_signature_key: input.info.leaf_signature_key },
         binding.value,
+        input.lenient,
       )
     : binding;
   if (!verdict.ok) return reject('bad-binding', `leaf binding: ${verdict.error.detail}`);

@@ -664,7 +664,7 @@ export const CONN_JOIN = defineFamily(
       statement:
         'The initiator treats the connection as established only when the joining client’s credential chain verifies and names a user, and every member authenticates the other members’ credentials.',
       checkedBy:
-        'A third party that learned the group id and keys joins a reference initiator’s group through the DS with a CredentialInfo whose chain is unpublished, whose signature is broken, which is replayed from another member, or which does not open; the initiator’s clients must keep their member list and report the rejection. Control: a joiner with a valid credential is taken. Enumerated: each kind once, against an initiator with two clients. Mutant: CONN-JOIN-07/accept-any-joiner.',
+        'A third party that learned the group id and keys joins a reference initiator’s group through the DS with a CredentialInfo whose chain is unpublished, whose signature is broken, which is replayed from another member, which does not open, or whose leaf binding its own key signed over the wrong fields (leaf_signature_key left out or renamed, one extra field); the initiator’s clients must keep their member list and report the rejection. Control: a joiner with a valid credential is taken. Enumerated: each kind once, against an initiator with two clients. Mutants: CONN-JOIN-07/accept-any-joiner; a binding signed without the leaf key is taken too (CONN-JOIN-07/verifies-binding-without-leaf-key).',
     },
   },
 );
