@@ -4,7 +4,7 @@
 // signs requests and JSON like a homeserver, or forges them on request. The reference
 // servers cannot tell it from a homeserver, which is the point.
 import { narrowed, type Narrowing } from '../protocol/narrowing.ts';
-import type { RequestToSign } from './x-matrix.ts';
+import { xMatrixHeaderWith, xMatrixSignedJson, type RequestToSign } from './x-matrix.ts';
 import { Hono } from 'hono';
 import { generateEd25519KeyPair, type Ed25519KeyPair } from '../protocol/crypto/ed25519.ts';
 import { fork, seededRng } from '../protocol/crypto/rng.ts';
@@ -194,20 +194,16 @@ export async function narrowedXMatrixHeader(
   signingKey: { readonly keyId: string; readonly pair: Ed25519KeyPair },
   narrowing: Narrowing,
 ): Promise<string> {
-  const json = {
-    method: request.method.toUpperCase(),
-    uri: request.uri,
-    origin: request.origin,
-    destination: request.destination,
-    ...(request.content === undefined ? {} : { content: request.content }),
-  };
   const signed = unwrap(
-    await signJson(narrowed(json, narrowing), {
+    await signJson(narrowed(xMatrixSignedJson(request), narrowing), {
       entity: request.origin,
       keyId: signingKey.keyId,
       keyPair: signingKey.pair,
     }),
   );
-  const sig = signed.signatures[request.origin]?.[signingKey.keyId] ?? '';
-  return `X-Matrix origin="${request.origin}",destination="${request.destination}",key="${signingKey.keyId}",sig="${sig}"`;
+  return xMatrixHeaderWith(
+    request,
+    signingKey.keyId,
+    signed.signatures[request.origin]?.[signingKey.keyId] ?? '',
+  );
 }

@@ -26,25 +26,33 @@ export interface RequestToSign {
 
 const quote = (value: string) => `"${value.replace(/(["\\])/g, '\\$1')}"`;
 
-export async function xMatrixHeader(
-  request: RequestToSign,
-  signingKey: { readonly keyId: string; readonly pair: Ed25519KeyPair },
-): Promise<string> {
-  const json = {
+/** What an X-Matrix signature covers: the request as JSON, content only where there is a body. */
+export function xMatrixSignedJson(request: RequestToSign): Record<string, unknown> {
+  return {
     method: request.method.toUpperCase(),
     uri: request.uri,
     origin: request.origin,
     destination: request.destination,
     ...(request.content === undefined ? {} : { content: request.content }),
   };
-  const signed = await signJson(json, {
+}
+
+/** The Authorization header carrying `sig`, made by `keyId` of the request's origin. */
+export const xMatrixHeaderWith = (request: RequestToSign, keyId: string, sig: string): string =>
+  `X-Matrix origin=${quote(request.origin)},destination=${quote(request.destination)},key=${quote(keyId)},sig=${quote(sig)}`;
+
+export async function xMatrixHeader(
+  request: RequestToSign,
+  signingKey: { readonly keyId: string; readonly pair: Ed25519KeyPair },
+): Promise<string> {
+  const signed = await signJson(xMatrixSignedJson(request), {
     entity: request.origin,
     keyId: signingKey.keyId,
     keyPair: signingKey.pair,
   });
   if (!signed.ok) throw new Error(`cannot sign request: ${signed.error.detail}`);
   const sig = signed.value.signatures[request.origin]?.[signingKey.keyId] ?? '';
-  return `X-Matrix origin=${quote(request.origin)},destination=${quote(request.destination)},key=${quote(signingKey.keyId)},sig=${quote(sig)}`;
+  return xMatrixHeaderWith(request, signingKey.keyId, sig);
 }
 
 export const X_MATRIX_FAILURE_KINDS = [
