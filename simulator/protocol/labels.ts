@@ -5,7 +5,8 @@
 import { canonicalJson } from './encoding/canonical-json.ts';
 import type { Ed25519KeyPair } from './crypto/ed25519.ts';
 import { verifyEd25519, type Ed25519FailureKind } from './crypto/ed25519.ts';
-import { fail, type Failure, type Result } from './result.ts';
+import { without } from './narrowing.ts';
+import { fail, ok, type Failure, type Result } from './result.ts';
 
 export const SIGNATURE_LABELS = [
   'AsCredential',
@@ -60,11 +61,20 @@ export async function verifyWithLabel(
   label: SignatureLabel,
   content: unknown,
   signature: Uint8Array,
+  /**
+   * Mutants only: fields (by path) the verifier forgot, so that a signature over the
+   * content without one of them is taken too (narrowing.ts).
+   */
+  uncovered: readonly string[] = [],
 ): Promise<Result<void, Failure<LabelledVerifyFailureKind>>> {
   const json = canonicalJson(content);
   if (!json.ok) return fail('not-canonical-json', json.error.detail);
   const verdict = await verifyEd25519(publicKey, labelledBytes(label, content), signature);
   if (verdict.ok || verdict.error.kind !== 'bad-signature') return verdict;
+  for (const field of uncovered) {
+    const partial = labelledBytes(label, without(content, field));
+    if ((await verifyEd25519(publicKey, partial, signature)).ok) return ok(undefined);
+  }
   for (const other of SIGNATURE_LABELS) {
     if (other === label) continue;
     const under = await verifyEd25519(publicKey, labelledBytes(other, content), signature);

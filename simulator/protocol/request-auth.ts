@@ -9,7 +9,6 @@
 import type { Ed25519KeyPair } from './crypto/ed25519.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from './encoding/base64.ts';
 import { signWithLabel, verifyWithLabel } from './labels.ts';
-import { without } from './narrowing.ts';
 import { fail, ok, type Failure, type Result } from './result.ts';
 
 export const REQUEST_MAX_SKEW_MS = 5 * 60 * 1000;
@@ -23,6 +22,26 @@ export interface SignedRequestContent {
   readonly content: unknown;
 }
 
+/** What a Fedconn-Sig signature covers of a request. */
+export const signedRequestContent = (input: {
+  readonly keyRef: string;
+  readonly method: string;
+  readonly url: URL;
+  readonly ts: number;
+  readonly content: unknown;
+}): SignedRequestContent => ({
+  method: input.method.toUpperCase(),
+  uri: input.url.pathname + input.url.search,
+  host: input.url.host,
+  key: input.keyRef,
+  ts: input.ts,
+  content: input.content ?? null,
+});
+
+/** The Authorization header carrying `sig`, made at `ts` by the key `keyRef` names. */
+export const fedconnSigHeader = (keyRef: string, ts: number, sig: Uint8Array): string =>
+  `Fedconn-Sig key="${keyRef}",ts="${ts}",sig="${encodeUnpaddedBase64(sig)}"`;
+
 export async function authorizationHeader(input: {
   readonly key: Ed25519KeyPair;
   readonly keyRef: string;
@@ -31,16 +50,8 @@ export async function authorizationHeader(input: {
   readonly ts: number;
   readonly content: unknown;
 }): Promise<string> {
-  const signed: SignedRequestContent = {
-    method: input.method.toUpperCase(),
-    uri: input.url.pathname + input.url.search,
-    host: input.url.host,
-    key: input.keyRef,
-    ts: input.ts,
-    content: input.content ?? null,
-  };
-  const sig = await signWithLabel(input.key, 'ClientRequest', signed);
-  return `Fedconn-Sig key="${input.keyRef}",ts="${input.ts}",sig="${encodeUnpaddedBase64(sig)}"`;
+  const sig = await signWithLabel(input.key, 'ClientRequest', signedRequestContent(input));
+  return fedconnSigHeader(input.keyRef, input.ts, sig);
 }
 
 export interface ParsedAuthorization {
@@ -91,20 +102,13 @@ export async function verifySignedRequest(input: {
       `request timestamp ${input.auth.ts} is more than 5 minutes from ${input.now}`,
     );
   }
-  const signed: SignedRequestContent = {
-    method: input.method.toUpperCase(),
-    uri: input.url.pathname + input.url.search,
-    host: input.url.host,
-    key: input.auth.keyRef,
-    ts: input.auth.ts,
-    content: input.content ?? null,
-  };
-  const verdict = await verifyWithLabel(input.publicKey, 'ClientRequest', signed, input.auth.sig);
-  if (verdict.ok) return ok(undefined);
-  if (input.uncovered !== undefined) {
-    const partial = without(signed, input.uncovered);
-    if ((await verifyWithLabel(input.publicKey, 'ClientRequest', partial, input.auth.sig)).ok)
-      return ok(undefined);
-  }
-  return fail('bad-signature', verdict.error.detail);
+  const signed = signedRequestContent({ ...input, keyRef: input.auth.keyRef, ts: input.auth.ts });
+  const verdict = await verifyWithLabel(
+    input.publicKey,
+    'ClientRequest',
+    signed,
+    input.auth.sig,
+    input.uncovered === undefined ? [] : [input.uncovered],
+  );
+  return verdict.ok ? ok(undefined) : fail('bad-signature', verdict.error.detail);
 }

@@ -16,7 +16,7 @@ import {
 import { decodeCredential } from '../../simulator/protocol/credentials/schema.ts';
 import { verifyWithLabel } from '../../simulator/protocol/labels.ts';
 import { signWithLabel } from '../../simulator/protocol/labels.ts';
-import { populate } from '../../simulator/scenario.ts';
+import { referenceUser } from './initiator-support.ts';
 import { CheckFailure, checkProperty, defineCheck, eachOf, expectThat } from '../harness/check.ts';
 import {
   AS,
@@ -165,16 +165,8 @@ export const asPublishesRevocations = defineCheck({
   profiles: ['multi-device', 'aliases'],
   async run(ctx) {
     const server = firstServer(ctx);
-    const population = await populate(ctx.instance.env('revoke'), {
-      servers: [server.serverName],
-      usersPerServer: 1,
-      devicesPerUser: 1,
-      profile: ctx.instance.profile,
-      userPrefix: `${ctx.instance.namespace}revoked-`,
-    });
-    const client = population.users[0]?.primary;
-    if (client === undefined) throw new Error('no user registered');
-    const revoked = fingerprint(client.credential);
+    const { user } = await referenceUser(ctx, server, 'revoked', 1);
+    const revoked = fingerprint(user.primary.credential);
     const published = async (when: string) => {
       const o = await send(ctx, `${server.origin}${AS}/credentials`);
       expectOk(o, `${server.serverName}: GET ${AS}/credentials ${when}`);

@@ -8,6 +8,7 @@ import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.t
 import { buildRequest } from '../../simulator/clients/phoenix/env.ts';
 import { signWithLabel } from '../../simulator/protocol/labels.ts';
 import { narrowed, type Narrowing } from '../../simulator/protocol/narrowing.ts';
+import { fedconnSigHeader, signedRequestContent } from '../../simulator/protocol/request-auth.ts';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
@@ -69,21 +70,16 @@ export async function sendNarrowed(
   narrowing: Narrowing,
 ): Promise<Outcome> {
   const ts = ctx.instance.clock.now();
-  const target = new URL(url);
-  const signed = {
+  const signed = signedRequestContent({
+    keyRef: signer.keyRef,
     method: 'POST',
-    uri: target.pathname + target.search,
-    host: target.host,
-    key: signer.keyRef,
+    url: new URL(url),
     ts,
     content: body,
-  };
-  const sig = await signWithLabel(signer.key, 'ClientRequest', narrowed(signed, narrowing));
+  });
+  const sig = await signWithLabel(signer.key, 'ClientRequest', narrowed({ ...signed }, narrowing));
   const request = await buildRequest(ts, url, { body, signal: ctx.signal });
-  request.headers.set(
-    'authorization',
-    `Fedconn-Sig key="${signer.keyRef}",ts="${ts}",sig="${encodeUnpaddedBase64(sig)}"`,
-  );
+  request.headers.set('authorization', fedconnSigHeader(signer.keyRef, ts, sig));
   return outcomeOf(await ctx.instance.transport(request));
 }
 

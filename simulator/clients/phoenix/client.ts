@@ -1030,7 +1030,6 @@ function decodeB64<T>(
   return decoded.ok ? decoded.value : undefined;
 }
 
-/** The checks the reference client's responder mutants loosen (none without mutants). */
 /** What the initiator's mutants loosen in verifyConnectionPackage. */
 function packageLeniency(mutants: ReadonlySet<string> | undefined) {
   const lenient = new Set<ChainLeniency>();
@@ -1040,6 +1039,7 @@ function packageLeniency(mutants: ReadonlySet<string> | undefined) {
   return lenient.size === 0 ? {} : { lenient };
 }
 
+/** The checks the reference client's responder mutants loosen (none without mutants). */
 function lenientOf(env: ClientEnv) {
   const lenient = responderLeniency(env.mutants);
   return lenient === undefined ? {} : { lenient };
