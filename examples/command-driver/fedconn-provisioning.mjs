@@ -60,6 +60,10 @@ const verbs = {
     });
     return { ...(report.answer ? { status: report.answer.status } : {}), report };
   },
+  'identity.push_raw': async ({ destination, content }) => {
+    const report = await provision('push', { destination, content });
+    return { ...(report.answer ? { status: report.answer.status } : {}), report };
+  },
 };
 
 function answer(line) {

@@ -262,7 +262,7 @@ export const lookupNeedsToken = defineCheck({
   rules: ['IS-LOOKUP-07'],
   profiles: ['matrix-current'],
   async run(ctx) {
-    const { server, user, details } = await session(ctx, 'auth');
+    const { server, user, token: valid, details } = await session(ctx, 'auth');
     const { rng } = names(ctx, 'IS-LOOKUP-07');
     const forged = Buffer.from(rng.bytes(32)).toString('base64url');
     const request = {
@@ -303,7 +303,30 @@ export const lookupNeedsToken = defineCheck({
         `${server.serverName}: hash_details with ${what} was not refused`,
       );
     }
-    ctx.iterations(cases.length * 2);
+    // A valid token is still no token outside `Authorization: Bearer <token>`.
+    const malformed: [string, string][] = [
+      ['another scheme', `Basic ${valid}`],
+      ['no scheme', valid],
+      ['a scheme with Bearer inside it', `xBearer ${valid}`],
+      ['no space after Bearer', `Bearer${valid}`],
+      ['a second word after the token', `Bearer ${valid} ${valid}`],
+    ];
+    for (const [what, authorization] of malformed) {
+      const headers = { authorization };
+      expectError(
+        await call(ctx, server, `${IS_PREFIX}/lookup`, { body: request, headers }),
+        401,
+        'M_UNAUTHORIZED',
+        `${server.serverName}: lookup with a valid token under ${what} (${JSON.stringify(authorization.replaceAll(valid, '<token>'))}) was not refused`,
+      );
+      expectError(
+        await call(ctx, server, `${IS_PREFIX}/hash_details`, { headers }),
+        401,
+        'M_UNAUTHORIZED',
+        `${server.serverName}: hash_details with a valid token under ${what} was not refused`,
+      );
+    }
+    ctx.iterations((cases.length + malformed.length) * 2);
   },
 });
 

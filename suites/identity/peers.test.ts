@@ -17,7 +17,13 @@ import type { RunReport } from '../harness/report.ts';
 import { runChecks } from '../harness/runner.ts';
 import { httpTarget } from '../harness/target.ts';
 
-type Bug = 'accept-untrusted' | 'store-nothing' | 'ignore-pepper' | 'none';
+type Bug =
+  | 'accept-untrusted'
+  | 'store-nothing'
+  | 'ignore-pepper'
+  | 'accept-foreign'
+  | 'accept-malformed'
+  | 'none';
 
 const TOKEN = 'provisioning-secret';
 const TRUSTED = '127.0.0.2';
@@ -75,9 +81,24 @@ function addressTrustingServer(bug: Bug): Hono {
   app.post('/_matrix/identity/v2/lookups', async (c) => {
     if (remote(c) !== TRUSTED && bug !== 'accept-untrusted')
       return c.json({ errcode: 'M_FORBIDDEN', error: 'not a trusted address' }, 403);
-    const body = await c.req.json<{ pepper: string; mappings: Record<string, string[]> }>();
+    const body = await c.req.json<{
+      algorithm: string;
+      pepper: string;
+      mappings: Record<string, string[]>;
+    }>();
     if (body.pepper !== pepper && bug !== 'ignore-pepper')
       return c.json({ errcode: 'M_INVALID_PEPPER', lookup_pepper: pepper }, 400);
+    // Trusted by address, it takes the pusher's name from the header, unverified.
+    const origin = /origin="?([^",]+)"?/.exec(c.req.header('authorization') ?? '')?.[1];
+    if (bug !== 'accept-foreign' && Object.keys(body.mappings).some((s) => s !== origin))
+      return c.json({ errcode: 'M_FORBIDDEN', error: 'only your own hashes' }, 403);
+    const wellFormed =
+      body.algorithm === 'sha256' &&
+      Object.values(body.mappings).every((hashes) =>
+        hashes.every((h) => /^[A-Za-z0-9_-]{42}[AEIMQUYcgkosw048]$/.test(h)),
+      );
+    if (!wellFormed && bug !== 'accept-malformed')
+      return c.json({ errcode: 'M_INVALID_PARAM', error: 'not sha256 hashes' }, 400);
     if (bug !== 'store-nothing')
       for (const [server, hashes] of Object.entries(body.mappings)) {
         const set = pushed.get(server) ?? new Set<string>();
@@ -131,6 +152,8 @@ const PEER_RULES = [
   'IS-PUSH-04',
   'IS-PUSH-05',
   'IS-PUSH-06',
+  'IS-PUSH-07',
+  'IS-PUSH-08',
 ];
 
 async function judge(bug: Bug): Promise<Map<string, string>> {
@@ -181,6 +204,8 @@ describe('fedconn as a peer pushing from a trusted and an untrusted address', ()
       'IS-PUSH-04': 'pass',
       'IS-PUSH-05': 'pass',
       'IS-PUSH-06': 'pass',
+      'IS-PUSH-07': 'pass',
+      'IS-PUSH-08': 'pass',
     });
   }, 60_000);
 
@@ -188,6 +213,8 @@ describe('fedconn as a peer pushing from a trusted and an untrusted address', ()
     ['accept-untrusted', ['IS-PUSH-01', 'IS-PUSH-04']],
     ['store-nothing', ['IS-FED-03', 'IS-PUSH-06']],
     ['ignore-pepper', ['IS-PUSH-05']],
+    ['accept-foreign', ['IS-PUSH-07']],
+    ['accept-malformed', ['IS-PUSH-08']],
   ] as const)(
     'with the bug %s, the peer-path checks of %j fail',
     async (bug, rules) => {

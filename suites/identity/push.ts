@@ -4,6 +4,7 @@
 // Forged pushes are signed with keys fedconn holds: an impostor attached to the
 // simulator's network, or the peer's own key, whose good pushes must be accepted
 // first so that a refused forgery means something.
+import { createHash } from 'node:crypto';
 import { narrowingsOf } from '../../simulator/protocol/narrowing.ts';
 import { narrowedXMatrixHeader } from '../../simulator/federation/testing.ts';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
@@ -199,6 +200,145 @@ export const trustedPushShowsUp = defineCheck({
       );
     }
     ctx.iterations(addresses.length);
+  },
+});
+
+// --- what a trusted pusher may declare -----------------------------------------------------
+
+/** A fresh address of this check's namespace, and its hash under `pepper`. */
+function freshAddress(ctx: CheckContext, word: () => string, pepper: string) {
+  const address = `${ctx.instance.namespace}${word()}@example.org`;
+  return { address, hash: sha256Hash(address, 'email', pepper) };
+}
+
+/** The trusted pusher, once a correctly made push of its own hashes was accepted. */
+async function acceptedPusher(ctx: CheckContext, a: TargetServer, label: string) {
+  const pusher = await trustedPusher(ctx, a);
+  // Without an accepted push of its own, a refusal below could be distrust, not judgment.
+  expectAccepted(
+    await pusher.push(ctx, a, await pusher.hold(ctx, label, 1)),
+    `${a.serverName} refused a correctly made push from ${pusher.describe}`,
+  );
+  return pusher;
+}
+
+const refused = (pushed: PushOutcome) =>
+  pushed.status !== undefined && pushed.status >= 400 && pushed.status < 500;
+
+export const foreignMappingsRefused = defineCheck({
+  name: 'a trusted push declaring hashes under another server is refused and stores nothing for it',
+  rules: ['IS-PUSH-07'],
+  profiles: ['matrix-current'],
+  async run(ctx) {
+    const a = receiver(ctx);
+    const pusher = await acceptedPusher(ctx, a, 'P07');
+    const pepper = await currentPepper(ctx, a, 'push07');
+    const { word } = names(ctx, 'IS-PUSH-07');
+    const third = ctx.instance.servers.find(
+      (s) => s.serverName !== a.serverName && s.serverName !== pusher.serverName,
+    );
+    const claims: [string, string][] = [
+      ['a server nobody configured', `${ctx.instance.namespace}victim.example`],
+      [`${a.serverName} itself`, a.serverName],
+    ];
+    if (third !== undefined) claims.unshift(['another server of the target', third.serverName]);
+    for (const [whose, claimed] of claims) {
+      const foreign = freshAddress(ctx, word, pepper);
+      const content = { algorithm: 'sha256', pepper, mappings: { [claimed]: [foreign.hash] } };
+      const pushed = await pusher.pushContent(ctx, a, content);
+      expectThat(
+        refused(pushed),
+        `${a.serverName} accepted a push from ${pusher.describe} declaring hashes of ${whose} (${claimed})`,
+        'a 4xx refusal: a server declares only its own hashes',
+        pushed.report,
+      );
+      expectNoTrace(a, await lookupAt(ctx, a, `asker07${claimed}`, [foreign.address]), whose);
+    }
+    // Its own hashes beside another server's: refused whole, or the other's part dropped.
+    const own = freshAddress(ctx, word, pepper);
+    const foreign = freshAddress(ctx, word, pepper);
+    const other = third?.serverName ?? `${ctx.instance.namespace}victim.example`;
+    const mixed = await pusher.pushContent(ctx, a, {
+      algorithm: 'sha256',
+      pepper,
+      mappings: { [pusher.serverName]: [own.hash], [other]: [foreign.hash] },
+    });
+    expectNoTrace(
+      a,
+      await lookupAt(ctx, a, 'asker07mixed', [foreign.address]),
+      `hashes declared under ${other} beside ${pusher.serverName}'s own (answered ${String(mixed.status)})`,
+    );
+    ctx.iterations(claims.length + 1);
+  },
+});
+
+/** Standard base64 of a hash that has a URL-safe character, so the two differ. */
+function standardBase64Variant(ctx: CheckContext, word: () => string, pepper: string) {
+  for (let i = 0; i < 200; i++) {
+    const candidate = freshAddress(ctx, word, pepper);
+    if (/[-_]/.test(candidate.hash)) {
+      return { ...candidate, sent: candidate.hash.replaceAll('-', '+').replaceAll('_', '/') };
+    }
+  }
+  throw new Error('no generated hash held - or _ in 200 tries');
+}
+
+/** The same 43 characters, but the last one with its two unused bits set (non-canonical). */
+function nonCanonical(hash: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = alphabet.indexOf(hash.charAt(hash.length - 1));
+  return hash.slice(0, -1) + alphabet.charAt(last | 3);
+}
+
+export const malformedPushRefused = defineCheck({
+  name: 'a trusted push with another algorithm or a malformed hash is refused and stores nothing',
+  rules: ['IS-PUSH-08'],
+  profiles: ['matrix-current'],
+  async run(ctx) {
+    const a = receiver(ctx);
+    const pusher = await acceptedPusher(ctx, a, 'P08');
+    const pepper = await currentPepper(ctx, a, 'push08');
+    const { word } = names(ctx, 'IS-PUSH-08');
+    const hex = (text: string) => createHash('sha256').update(text).digest('hex');
+    // Each defect with the address it stands for: none of them may make that address found.
+    const defects: { what: string; address: string; algorithm: string; hash: string }[] = [];
+    const add = (
+      what: string,
+      algorithm: string,
+      make: (f: { address: string; hash: string }) => string,
+    ) => {
+      const f = freshAddress(ctx, word, pepper);
+      defects.push({ what, address: f.address, algorithm, hash: make(f) });
+    };
+    add('algorithm none, the address in clear', 'none', (f) => `${f.address} email`);
+    add('an algorithm the server does not offer', 'sha512', (f) => f.hash);
+    const standard = standardBase64Variant(ctx, word, pepper);
+    defects.push({
+      what: 'the hash in standard base64',
+      address: standard.address,
+      algorithm: 'sha256',
+      hash: standard.sent,
+    });
+    add('the hash padded with =', 'sha256', (f) => `${f.hash}=`);
+    add('the hash cut to 42 characters', 'sha256', (f) => f.hash.slice(0, 42));
+    add('the hash with a non-canonical last character', 'sha256', (f) => nonCanonical(f.hash));
+    add('the hash in hex', 'sha256', (f) => hex(`${f.address} email ${pepper}`));
+    add('an empty hash', 'sha256', () => '');
+    for (const defect of defects) {
+      const pushed = await pusher.pushContent(ctx, a, {
+        algorithm: defect.algorithm,
+        pepper,
+        mappings: { [pusher.serverName]: [defect.hash] },
+      });
+      expectThat(
+        refused(pushed),
+        `${a.serverName} accepted a push from ${pusher.describe} with ${defect.what}`,
+        'a 4xx refusal',
+        pushed.report,
+      );
+      expectNoTrace(a, await lookupAt(ctx, a, 'asker08', [defect.address]), defect.what);
+    }
+    ctx.iterations(defects.length);
   },
 });
 
@@ -421,4 +561,6 @@ export const PUSH_CHECKS = [
   refusedPushLeavesNoTrace,
   pushWithForeignPepperRefused,
   trustedPushShowsUp,
+  foreignMappingsRefused,
+  malformedPushRefused,
 ];

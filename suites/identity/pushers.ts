@@ -47,6 +47,12 @@ export interface Pusher {
     addresses: readonly string[],
     pepper?: string,
   ): Promise<PushOutcome>;
+  /** Pushes `content` exactly as given, correctly signed by the pusher, to `to`. */
+  pushContent(
+    ctx: CheckContext,
+    to: TargetServer,
+    content: Readonly<Record<string, unknown>>,
+  ): Promise<PushOutcome>;
   /** Sends a push request exactly as given, from the pusher's own address. */
   send(
     ctx: CheckContext,
@@ -107,6 +113,14 @@ function targetPusher(ctx: CheckContext, server: TargetServer, describe: string)
       );
       return { status: result.status, report: result.report };
     },
+    async pushContent(c, to, content) {
+      const result = await server.driver.call(
+        'identity.push_raw',
+        { destination: to.serverName, content },
+        c.signal,
+      );
+      return { status: result.status, report: result.report };
+    },
     send: sender(ctx.instance.transport, server.serverName),
   };
 }
@@ -133,6 +147,17 @@ async function peerPusher(
     pair: await generateEd25519KeyPair(seededRng(`${ctx.seed}/${label} key`)),
   };
   const send = sender(transport, serverName);
+  const pushContent: Pusher['pushContent'] = async (c, to, content) => {
+    const authorization = await xMatrixHeader(
+      { method: 'POST', uri: LOOKUPS, origin: serverName, destination: to.serverName, content },
+      key,
+    );
+    const answer = await send(c, to, content, authorization);
+    return {
+      status: answer.status,
+      report: { from: localAddress, sent: content, answer },
+    };
+  };
   return {
     serverName,
     describe,
@@ -145,22 +170,14 @@ async function peerPusher(
         Array.from({ length: n }, () => `${c.instance.namespace}${word()}@example.org`),
       );
     },
+    pushContent,
     async push(c, to, addresses, pepper) {
       const used = pepper ?? (await currentPepper(c, to, `${label}pepper`));
-      const content = {
+      return pushContent(c, to, {
         algorithm: 'sha256',
         pepper: used,
         mappings: { [serverName]: addresses.map((a) => sha256Hash(a, 'email', used)) },
-      };
-      const authorization = await xMatrixHeader(
-        { method: 'POST', uri: LOOKUPS, origin: serverName, destination: to.serverName, content },
-        key,
-      );
-      const answer = await send(c, to, content, authorization);
-      return {
-        status: answer.status,
-        report: { from: localAddress, sent: content, answer },
-      };
+      });
     },
     send,
   };

@@ -3,7 +3,8 @@
 // Servers present an X-Matrix signature; only hash_details and the hash push
 // accept them, and only from servers this one trusts.
 import type { Context } from 'hono';
-import type { HomeserverContext } from '../../homeserver/context.ts';
+import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
+import { IDENTITY_SERVER_MUTANTS as M } from './mutants.ts';
 import { fail } from '../../homeserver/http.ts';
 import { authenticateServer } from '../../federation/inbound.ts';
 import { parseXMatrix, verifyXMatrix } from '../../federation/x-matrix.ts';
@@ -21,8 +22,11 @@ const unauthorized = (why: string): { ok: false; error: Response } => ({
   error: fail('M_UNAUTHORIZED', why),
 });
 
-function bearerToken(c: Context): string | undefined {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '');
+function bearerToken(ctx: HomeserverContext, c: Context): string | undefined {
+  const header = c.req.header('authorization') ?? '';
+  // The mutant reads a token out of any scheme ("Basic <token>", a bare token).
+  if (isMutant(ctx, M.lenientBearerParsing)) return header.trim().split(/\s+/).pop() || undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
 }
 
@@ -32,7 +36,7 @@ export function authenticateUser(
   state: IdentityState,
   c: Context,
 ): Authenticated<Extract<Caller, { kind: 'user' }>> {
-  const token = bearerToken(c);
+  const token = bearerToken(ctx, c);
   if (token === undefined) return unauthorized('an identity service access token is required');
   const userId = state.tokenUser(token, ctx.clock.now());
   if (userId === undefined) return unauthorized('unknown or expired access token');

@@ -16,6 +16,8 @@ export const IDENTITY_SERVER_MUTANTS = {
   unknownAlgorithmAsNone: 'IS-LOOKUP-06/treat-unknown-algorithm-as-none',
   /** Answer lookups without an access token. */
   lookupWithoutAuthentication: 'IS-LOOKUP-07/lookup-without-authentication',
+  /** Take the last word of any Authorization header as the access token, whatever its scheme. */
+  lenientBearerParsing: 'IS-LOOKUP-07/lenient-bearer-parsing',
   /** Skip the pepper check for the none algorithm. */
   nonePepperUnchecked: 'IS-LOOKUP-08/skip-pepper-check-for-none',
   /** Generate peppers with an underscore in them. */
@@ -40,6 +42,12 @@ export const IDENTITY_SERVER_MUTANTS = {
   ignorePushPepper: 'IS-PUSH-05/ignore-push-pepper',
   /** Accept a trusted push but store nothing. */
   storeNothing: 'IS-PUSH-06/store-nothing',
+  /** Store the hashes of every server a trusted push names, not only the pusher's own. */
+  acceptForeignMappings: 'IS-PUSH-07/accept-foreign-mappings',
+  /** Accept pushes whatever algorithm they name. */
+  acceptAnyPushAlgorithm: 'IS-PUSH-08/accept-any-algorithm',
+  /** Store pushed strings that are not sha256 lookup hashes. */
+  acceptMalformedPushedHashes: 'IS-PUSH-08/accept-malformed-hashes',
 } as const;
 
 export type IdentityServerMutant =

@@ -20,11 +20,7 @@ export interface RemoteAnswer {
 export interface PushReport {
   readonly destination: string;
   readonly hash_details?: RemoteAnswer;
-  readonly sent?: {
-    readonly algorithm: 'sha256';
-    readonly pepper: string;
-    readonly mappings: Readonly<Record<string, readonly string[]>>;
-  };
+  readonly sent?: unknown;
   readonly answer?: RemoteAnswer;
   /** Why the push stopped before an answer: unreachable, refused hash_details, no sha256. */
   readonly error?: string;
@@ -68,13 +64,24 @@ export async function pushHashes(
   request: PushDriveRequest,
 ): Promise<{ ok: true; report: PushReport } | { ok: false; unbound: string }> {
   const { destination } = request;
-  const addresses = request.addresses ?? state.bindingList();
-  const unbound = addresses.find((a) => state.binding(a.medium, a.address) === undefined);
-  if (unbound !== undefined) return { ok: false, unbound: `${unbound.address} ${unbound.medium}` };
   const report = (r: Omit<PushReport, 'destination'>) => ({
     ok: true as const,
     report: { destination, ...r },
   });
+  const sendPush = async (sent: unknown, fetched: { hash_details: RemoteAnswer } | object) => {
+    const answer = await send(ctx, destination, 'POST', `${IS_PREFIX}/lookups`, sent);
+    return report(
+      typeof answer === 'string'
+        ? { ...fetched, sent, error: answer }
+        : { ...fetched, sent, answer },
+    );
+  };
+  // Tests of how the destination judges a push's body: exactly what they wrote, signed.
+  if (request.content !== undefined) return sendPush(request.content, {});
+
+  const addresses = request.addresses ?? state.bindingList();
+  const unbound = addresses.find((a) => state.binding(a.medium, a.address) === undefined);
+  if (unbound !== undefined) return { ok: false, unbound: `${unbound.address} ${unbound.medium}` };
 
   let pepper = request.pepper;
   let fetched: { hash_details: RemoteAnswer } | Record<string, never> = {};
@@ -99,13 +106,8 @@ export async function pushHashes(
     if (!hashed.ok) return report({ ...fetched, error: hashed.error.detail });
     hashes.push(hashed.value);
   }
-  const sent = {
-    algorithm: 'sha256' as const,
-    pepper,
-    mappings: { [ctx.config.serverName]: hashes },
-  };
-  const answer = await send(ctx, destination, 'POST', `${IS_PREFIX}/lookups`, sent);
-  return report(
-    typeof answer === 'string' ? { ...fetched, sent, error: answer } : { ...fetched, sent, answer },
+  return sendPush(
+    { algorithm: 'sha256', pepper, mappings: { [ctx.config.serverName]: hashes } },
+    fetched,
   );
 }

@@ -45,7 +45,7 @@ export async function handlePush(
   if (!body.ok) return errorResponse(body.error);
   const { algorithm, pepper, mappings } = body.value;
   // Pushing `none` would hand this server the cleartext addresses of another server's users.
-  if (algorithm !== 'sha256') {
+  if (algorithm !== 'sha256' && !isMutant(ctx, M.acceptAnyPushAlgorithm)) {
     return fail('M_INVALID_PARAM', `pushes use sha256, not ${JSON.stringify(algorithm)}`);
   }
   // Only the current pepper: a hash made with an alternative pepper would stop matching
@@ -54,6 +54,11 @@ export async function handlePush(
     return invalidPepper(state, 'pushed hashes must use the current lookup_pepper');
   }
   const servers = Object.keys(mappings);
+  if (isMutant(ctx, M.acceptForeignMappings)) {
+    for (const [server, hashes] of Object.entries(mappings))
+      state.recordPush(server, pepper, hashes);
+    return c.json({});
+  }
   const foreign = servers.find((server) => server !== origin);
   if (foreign !== undefined) {
     // A trusted server vouches for its own users only; naming another server would let it
@@ -65,7 +70,7 @@ export async function handlePush(
     return fail('M_TOO_LARGE', `${hashes.length} hashes; at most ${MAX_PUSHED_HASHES} per push`);
   }
   const bad = hashes.find((hash) => !SHA256_HASH.test(hash));
-  if (bad !== undefined) {
+  if (bad !== undefined && !isMutant(ctx, M.acceptMalformedPushedHashes)) {
     return fail('M_INVALID_PARAM', `${JSON.stringify(bad)} is not a sha256 lookup hash`);
   }
   state.recordPush(origin, pepper, hashes);

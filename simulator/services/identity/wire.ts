@@ -50,5 +50,7 @@ export const pushDriveRequestSchema = z.strictObject({
   destination: z.string().min(1),
   addresses: z.array(z.strictObject({ address, medium })).optional(),
   pepper: z.string().regex(PEPPER_PATTERN, 'a pepper is [a-zA-Z0-9]+').optional(),
+  /** Sign and send this body as it is, in place of one made from addresses (IS-PUSH-07, -08). */
+  content: z.record(z.string(), z.unknown()).optional(),
 });
 export type PushDriveRequest = z.output<typeof pushDriveRequestSchema>;

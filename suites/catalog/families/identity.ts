@@ -76,7 +76,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'hash_details and lookup without a valid access token are refused with 401 M_UNAUTHORIZED.',
       checkedBy:
-        'Requests with no, expired and forged tokens; the expired case only where the driver can issue a token that expires (the check notes when it cannot). Mutant: lookup without authentication.',
+        'Requests with no, expired and forged tokens; the expired case only where the driver can issue a token that expires (the check notes when it cannot); and a valid token in malformed Authorization headers (another scheme, no scheme, a prefixed scheme, no space, a second word). Mutants: lookup without authentication; read the token out of any scheme (IS-LOOKUP-07/lenient-bearer-parsing).',
     },
     'IS-LOOKUP-08': {
       level: 'MUST',
@@ -239,6 +239,36 @@ export const IS_PUSH = defineFamily(
         'Hashes accepted from a trusted push show up in third_party_mappings of later lookups.',
       checkedBy:
         'Trusted push, then lookup of each hash. Mutant: accept the push but store nothing.',
+    },
+    'IS-PUSH-07': {
+      level: 'MUST',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [
+        {
+          doc: 'seed-msc4004',
+          section:
+            'POST /_matrix/identity/v2/lookups ("hashes owned by the (trusted) server"); Potential issues',
+        },
+      ],
+      statement:
+        'A trusted server declares only the hashes it owns: a push whose mappings name any server other than the authenticated pusher is refused with a 4xx and leaves no trace in later lookups.',
+      checkedBy:
+        'After a control push of its own hashes is accepted, the trusted pusher pushes, correctly signed, hashes under another server of the target, an unknown server, the receiving server itself, and its own name beside another; each must be a 4xx, and a lookup of each hash must not name the other server. Mutant: store every server a push names (IS-PUSH-07/accept-foreign-mappings).',
+    },
+    'IS-PUSH-08': {
+      level: 'SHOULD',
+      roles: ['IS'],
+      profiles: CURRENT,
+      sources: [
+        { doc: 'seed-msc4004', section: 'POST /_matrix/identity/v2/lookups' },
+        { doc: 'matrix-is-api', section: 'Association lookup (sha256)' },
+      ],
+      statement:
+        'A push is refused with a 4xx unless its algorithm is sha256 and every pushed hash is a sha256 lookup hash (43 characters of unpadded URL-safe base64 of 32 bytes); nothing of a refused push is stored.',
+      checkedBy:
+        'Correctly signed pushes from the trusted pusher, each with one defect from a fixed list tried in full: algorithm none with the address in clear, an unknown algorithm, the hash in standard base64, padded, truncated, with a non-canonical last character, in hex, and empty; each must be a 4xx and the address’s proper hash unanswered by later lookups. Mutants: accept any algorithm (IS-PUSH-08/accept-any-algorithm), store malformed hashes (IS-PUSH-08/accept-malformed-hashes).',
+      note: 'MSC4004 shows only sha256 pushes and says the hashes are made with the recipient’s pepper; it names no error for other algorithms or malformed hashes, hence SHOULD.',
     },
   },
 );

@@ -25,6 +25,8 @@ export const VERBS = {
   'identity.retire_pepper': empty,
   /** Makes this server push the hashes of its bindings `addresses` to `destination` (MSC4004). */
   'identity.push': z.looseObject({ status: z.number().int().optional(), report: z.unknown() }),
+  /** Makes this server sign and send `content` as a push to `destination`, exactly as given. */
+  'identity.push_raw': z.looseObject({ status: z.number().int().optional(), report: z.unknown() }),
   /** Rotates the server's federation signing key: a new current key, the old one retired. */
   'keys.rotate': empty,
   /** Revokes the credential with this fingerprint at the server's AS (a client's or an intermediate). */
@@ -44,6 +46,10 @@ export interface VerbArgs {
     readonly destination: string;
     readonly addresses: readonly { readonly address: string; readonly medium: string }[];
     readonly pepper?: string;
+  };
+  'identity.push_raw': {
+    readonly destination: string;
+    readonly content: Readonly<Record<string, unknown>>;
   };
   'keys.rotate': Record<string, never>;
   'as.revoke': { readonly fingerprint: string };

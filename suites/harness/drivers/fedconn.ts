@@ -20,6 +20,7 @@ const PATHS: Record<Verb, string> = {
   'identity.rotate_pepper': `${PROVISION_IDENTITY}/pepper/rotate`,
   'identity.retire_pepper': `${PROVISION_IDENTITY}/pepper/retire`,
   'identity.push': `${PROVISION_IDENTITY}/push`,
+  'identity.push_raw': `${PROVISION_IDENTITY}/push`,
   'keys.rotate': '/_fedconn/v1/provision/keys/rotate',
   'as.revoke': '/_fedconn/v1/provision/as/revoke',
 };
@@ -84,7 +85,7 @@ export function fedconnDriver(options: {
           `POST ${path} answered ${response.status} ${text.slice(0, 300)}`,
         );
       }
-      if (verb === 'identity.push') {
+      if (verb === 'identity.push' || verb === 'identity.push_raw') {
         const report = value as { answer?: { status?: unknown } } | null;
         const status = report?.answer?.status;
         return parseResult('fedconn', verb, {

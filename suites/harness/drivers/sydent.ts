@@ -113,6 +113,7 @@ export function sydentDriver(options: {
             throw new DriverUnsupported('sydent', verb, 'sydent’s v2 access tokens do not expire');
           case 'identity.retire_pepper':
           case 'identity.push':
+          case 'identity.push_raw':
             throw new DriverUnsupported(
               'sydent',
               verb,

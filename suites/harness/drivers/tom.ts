@@ -148,6 +148,7 @@ export function tomDriver(options: { readonly database: string }): Driver {
           'ToM’s access tokens carry no expiry that ToM checks',
         );
       case 'identity.push':
+      case 'identity.push_raw':
         throw new DriverUnsupported(
           'tom',
           verb,
