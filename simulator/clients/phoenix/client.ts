@@ -39,6 +39,7 @@ import {
   verifyCredentialInfo,
   type CredentialInfo,
 } from '../../protocol/packages/credential-info.ts';
+import { VerifiedSignatures } from '../../protocol/credentials/verified-signatures.ts';
 import {
   buildEstablishmentPackage,
   openEstablishmentPackage,
@@ -162,6 +163,8 @@ export class PhoenixClient {
   /** Groups whose join failed (kept only by the CONN-RACE-06 mutant that ignores their Welcome). */
   readonly #lostRaces = new Set<string>();
   readonly #rng: Rng;
+  /** Credential signatures this device has verified: each is verified once. */
+  readonly #verified = new VerifiedSignatures();
   #draws = 0;
 
   constructor(
@@ -362,6 +365,7 @@ export class PhoenixClient {
           now: this.env.clock.now(),
           published,
           expectedUserId: target.userId,
+          memo: this.#verified,
           ...packageLeniency(this.env.mutants),
         });
         const used = verified.ok
@@ -590,6 +594,7 @@ export class PhoenixClient {
       cep: opened,
       published: await this.#asCredentials(domain),
       now: this.env.clock.now(),
+      memo: this.#verified,
       ...lenientOf(this.env),
     });
     if (!verified.ok) {
@@ -798,6 +803,7 @@ export class PhoenixClient {
         info: info.value,
         published: creds,
         now: this.env.clock.now(),
+        memo: this.#verified,
         ...(this.env.mutants?.has(TRUST.bindingWithoutLeafKey) === true
           ? { lenient: new Set(['uncovered LeafBinding leaf_signature_key'] as const) }
           : {}),
@@ -836,6 +842,7 @@ export class PhoenixClient {
         info: info.value,
         published: await this.#asCredentials(this.user.serverName),
         now: this.env.clock.now(),
+        memo: this.#verified,
       });
       if (!verified.ok || verified.value.clientId.user_id !== this.user.userId) {
         throw new Error('a sibling KeyPackage carries a credential that is not our user’s');

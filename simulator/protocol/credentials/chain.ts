@@ -5,6 +5,7 @@
 // signatures, proof of possession, revocation, time, nesting, identity) so a
 // single corruption always yields the same reason.
 import { decodeBase64 } from '../encoding/base64.ts';
+import { canonicalJson } from '../encoding/canonical-json.ts';
 import { err, fail, ok, type Err, type Failure, type Result } from '../result.ts';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import {
@@ -28,6 +29,7 @@ import {
 } from './credential.ts';
 import { nestsWithin, validityAt, type ExpirationData } from './expiration.ts';
 import { decodeCredential, type DecodedCredential } from './schema.ts';
+import { VerifiedSignatures } from './verified-signatures.ts';
 
 export const CHAIN_FAILURE_KINDS = [
   'malformed-encoding',
@@ -104,6 +106,8 @@ export interface ChainInput {
   readonly expectedUserId?: string;
   /** Checks to skip or loosen (mutants of the reference client only). */
   readonly lenient?: ReadonlySet<ChainLeniency>;
+  /** The verifier's good signatures so far: each is verified once (verified-signatures.ts). */
+  readonly memo?: VerifiedSignatures;
 }
 
 const L = ed25519.Point.Fn.ORDER;
@@ -113,6 +117,26 @@ const L = ed25519.Point.Fn.ORDER;
  * small-order keys checked with noble's cofactored ZIP-215 equation, any label.
  */
 export async function verifyLabelled(
+  publicKey: Uint8Array,
+  label: SignatureLabel,
+  content: unknown,
+  signature: Uint8Array,
+  lenient: ReadonlySet<ChainLeniency> | undefined,
+  memo?: VerifiedSignatures,
+): Promise<Result<void, Failure<LabelledVerifyFailureKind>>> {
+  // Only a strict verifier remembers: a mutant's leniency is exercised every time.
+  const json = memo === undefined || (lenient?.size ?? 0) > 0 ? undefined : canonicalJson(content);
+  if (memo === undefined || json === undefined || !json.ok) {
+    return verifyLabelledOnce(publicKey, label, content, signature, lenient);
+  }
+  const key = VerifiedSignatures.key(publicKey, label, json.value, signature);
+  if (memo.has(key)) return ok(undefined);
+  const verdict = await verifyLabelledOnce(publicKey, label, content, signature, lenient);
+  if (verdict.ok) memo.add(key);
+  return verdict;
+}
+
+async function verifyLabelledOnce(
   publicKey: Uint8Array,
   label: SignatureLabel,
   content: unknown,
@@ -137,7 +161,7 @@ export async function verifyLabelled(
       reduced[i] = Number(s & 0xffn);
       s >>= 8n;
     }
-    return verifyLabelled(publicKey, label, content, reduced, lenient);
+    return verifyLabelledOnce(publicKey, label, content, reduced, lenient);
   }
   if (kind === 'small-order-key' && lenient.has('small-order-keys')) {
     const good = ed25519.verify(signature, labelledBytes(label, content), publicKey, {
@@ -178,7 +202,8 @@ async function checkSignatures(
   subjectKey: Uint8Array,
   issuerKey: Uint8Array,
   level: ChainLevel,
-  lenient?: ReadonlySet<ChainLeniency>,
+  lenient: ReadonlySet<ChainLeniency> | undefined,
+  memo: VerifiedSignatures | undefined,
   skipIssuer = false,
 ): Promise<Step<void>> {
   const signature = decodeSignature(credential.signature, level, 'signature');
@@ -191,6 +216,7 @@ async function checkSignatures(
         issuerSignedContent(credential),
         signature.value,
         lenient,
+        memo,
       );
   if (!byIssuer.ok) {
     const kind = fromLabelled(byIssuer.error.kind);
@@ -209,6 +235,7 @@ async function checkSignatures(
     credential.payload,
     selfSignature.value,
     lenient,
+    memo,
   );
   if (!possession.ok) {
     const kind = fromLabelled(possession.error.kind);
@@ -263,7 +290,7 @@ export async function verifyClientCredentialChain(
   const anchors = decodeAll('AsCredential', input.published.as_credentials, 'as');
   if (!anchors.ok) return anchors;
   const credential = client.value;
-  const lenient = input.lenient;
+  const { lenient, memo } = input;
   const has = (l: ChainLeniency) => lenient?.has(l) === true;
   const domain = userDomain(credential.payload.client_id.user_id);
   if (domain === undefined) {
@@ -318,7 +345,7 @@ export async function verifyClientCredentialChain(
   const clientKey = decodeKey(credential, 'client');
   if (!clientKey.ok) return clientKey;
   for (const step of [
-    () => checkSignatures('AsCredential', anchor, asKey.value, asKey.value, 'as', lenient),
+    () => checkSignatures('AsCredential', anchor, asKey.value, asKey.value, 'as', lenient, memo),
     () =>
       checkSignatures(
         'AsIntermediateCredential',
@@ -327,6 +354,7 @@ export async function verifyClientCredentialChain(
         asKey.value,
         'intermediate',
         lenient,
+        memo,
         has('any-intermediate-issuer'),
       ),
     () =>
@@ -337,6 +365,7 @@ export async function verifyClientCredentialChain(
         intermediateKey.value,
         'client',
         lenient,
+        memo,
         has('any-client-issuer'),
       ),
   ]) {

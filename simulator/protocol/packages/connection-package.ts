@@ -19,6 +19,7 @@ import {
   type ChainLeniency,
   type VerifiedClient,
 } from '../credentials/chain.ts';
+import type { VerifiedSignatures } from '../credentials/verified-signatures.ts';
 import type { ClientCredential } from '../credentials/credential.ts';
 import { validityAt, type ExpirationData } from '../credentials/expiration.ts';
 import { clientCredentialSchema } from '../credentials/schema.ts';
@@ -165,6 +166,8 @@ export async function verifyConnectionPackage(input: {
   readonly expectedUserId: string;
   /** Checks to skip or loosen: only the reference client's mutants pass any. */
   readonly lenient?: ReadonlySet<ChainLeniency>;
+  /** The verifier's good signatures so far: each is verified once. */
+  readonly memo?: VerifiedSignatures;
 }): Promise<Result<VerifiedPackage, PackageFailure>> {
   const parsed = connectionPackageSchema.safeParse(input.value);
   if (!parsed.success) {
@@ -182,6 +185,7 @@ export async function verifyConnectionPackage(input: {
     now: input.now,
     expectedUserId: input.expectedUserId,
     ...(input.lenient === undefined ? {} : { lenient: input.lenient }),
+    ...(input.memo === undefined ? {} : { memo: input.memo }),
   });
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const signature = decodeBase64(pkg.signature);

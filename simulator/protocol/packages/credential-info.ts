@@ -20,6 +20,7 @@ import {
   type VerifiedClient,
 } from '../credentials/chain.ts';
 import type { ClientCredential } from '../credentials/credential.ts';
+import type { VerifiedSignatures } from '../credentials/verified-signatures.ts';
 import { clientCredentialSchema } from '../credentials/schema.ts';
 import { signWithLabel } from '../labels.ts';
 import { err, ok, type Result } from '../result.ts';
@@ -117,11 +118,14 @@ export async function verifyCredentialInfo(input: {
   readonly now: number;
   /** Checks to loosen: only the reference client's mutants pass any. */
   readonly lenient?: ReadonlySet<ChainLeniency>;
+  /** The verifier's good signatures so far: each is verified once. */
+  readonly memo?: VerifiedSignatures;
 }): Promise<Result<VerifiedClient, CredentialInfoFailure>> {
   const chain = await verifyClientCredentialChain({
     credential: input.info.client_credential,
     published: input.published,
     now: input.now,
+    ...(input.memo === undefined ? {} : { memo: input.memo }),
   });
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const binding = decodeBase64(input.info.binding);
@@ -132,6 +136,7 @@ export async function verifyCredentialInfo(input: {
         { leaf_signature_key: input.info.leaf_signature_key },
         binding.value,
         input.lenient,
+        input.memo,
       )
     : binding;
   if (!verdict.ok) return reject('bad-binding', `leaf binding: ${verdict.error.detail}`);

@@ -17,6 +17,7 @@ import {
   type ChainFailure,
   type VerifiedClient,
 } from '../credentials/chain.ts';
+import type { VerifiedSignatures } from '../credentials/verified-signatures.ts';
 import { userDomain, type ClientCredential } from '../credentials/credential.ts';
 import { clientCredentialSchema } from '../credentials/schema.ts';
 import { decodeCredential } from '../credentials/schema.ts';
@@ -168,6 +169,8 @@ export async function verifyEstablishmentPackage(input: {
    * (suites/connection/responder*.ts); without them nothing changes.
    */
   readonly lenient?: ReadonlySet<ChainLeniency | 'skip-chain' | 'skip-package-signature'>;
+  /** The verifier's good signatures so far: each is verified once. */
+  readonly memo?: VerifiedSignatures;
 }): Promise<Result<VerifiedEstablishmentPackage, CepFailure>> {
   const { cep, lenient } = input;
   const chainLenient = lenient as ReadonlySet<ChainLeniency> | undefined;
@@ -179,6 +182,7 @@ export async function verifyEstablishmentPackage(input: {
           published: input.published,
           now: input.now,
           ...(chainLenient === undefined ? {} : { lenient: chainLenient }),
+          ...(input.memo === undefined ? {} : { memo: input.memo }),
         });
   if (!chain.ok) return reject('credential-rejected', chain.error.detail, chain.error);
   const { signature, ...tbs } = cep;

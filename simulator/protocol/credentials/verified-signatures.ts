@@ -1,0 +1,31 @@
+// The signatures one verifier has already checked and found good. A signature's
+// validity is a function of its bytes alone (key, label, content, signature), so a
+// client that meets the same credential again (every commit of a group carries the
+// credentials of the members it adds, and a WelcomeBundle those of every member)
+// need not verify it again; expiry, issuers and revocation are still judged each
+// time. Each client keeps its own, as each device would: nothing is shared between
+// verifiers, so the crypto one device performs is what that device must perform.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+
+/** How many signatures one verifier remembers; past it, it starts afresh. */
+const LIMIT = 4096;
+
+export class VerifiedSignatures {
+  readonly #good = new Set<string>();
+
+  static key(publicKey: Uint8Array, label: string, json: string, signature: Uint8Array): string {
+    const hash = sha256.create();
+    hash.update(publicKey).update(utf8ToBytes(`\0${label}\0${json}\0`)).update(signature);
+    return bytesToHex(hash.digest());
+  }
+
+  has(key: string): boolean {
+    return this.#good.has(key);
+  }
+
+  add(key: string): void {
+    if (this.#good.size >= LIMIT) this.#good.clear();
+    this.#good.add(key);
+  }
+}
