@@ -58,6 +58,12 @@ export const DS_JOIN_MUTANTS = {
   dropJoinFanOut: 'CONN-JOIN-06/drop-join-fan-out',
   /** Take an add commit but deliver its WelcomeBundles to nobody: a device that lost the race stays out. */
   dropWelcomeBundles: 'CONN-RACE-06/ds-drops-welcome-bundles',
+  /** Take a commit at the commit endpoint whoever sent it (an external commit too). */
+  acceptCommitFromNonMember: 'CONN-JOIN-08/accept-commit-from-non-member',
+  /** Take a member commit for whatever sender_queue the request names. */
+  ignoreSenderQueue: 'CONN-JOIN-08/ignore-sender-queue',
+  /** Take an add commit whatever number of clients the request's `added` lists. */
+  ignoreAddedCount: 'CONN-JOIN-08/ignore-added-count',
   /** Keep the messages sent into a single-user group and hand them to whoever joins it. */
   deliverBacklogToJoiner: 'CONN-TRUST-01/deliver-backlog-to-joiner',
 } as const;

@@ -22,6 +22,7 @@ import type { TargetServer } from '../harness/target.ts';
 import {
   commitInfo,
   craftGroup,
+  createQueue,
   memberFrom,
   prepareAdd,
   prepareJoin,
@@ -250,6 +251,56 @@ export const joinAddsOnlyTheJoiner = defineCheck({
         // The group is still joinable: the refusal was for the proposals.
         const clean = await prepareJoin(ctx, g, g.group, 'clean joiner');
         expectOk(await sendJoin(ctx, g, clean), `a clean join into group ${g.id} afterwards`);
+      },
+      { numRuns: 4 },
+    );
+  },
+});
+
+type Outsider = 'external commit' | 'stranger queue' | 'two listed for one add';
+
+export const onlyMembersAddClients = defineCheck({
+  name: 'the DS refuses an add commit from outside the group, for a stranger queue, or listing other clients than it adds',
+  rules: ['CONN-JOIN-08'],
+  profiles: ['multi-device', 'aliases'],
+  async run(ctx) {
+    const next = runs(ctx, 'join-08');
+    await checkProperty(
+      ctx,
+      [
+        eachOf<Outsider>('external commit', 'stranger queue', 'two listed for one add'),
+        fc.nat(7),
+      ] as [fc.Arbitrary<Outsider>, fc.Arbitrary<number>],
+      async (outsider, server) => {
+        const g = await craftGroup(ctx, pickServer(ctx, server), next());
+        const add = await prepareAdd(ctx, g, g.group, g.creatorQueue, 'sibling');
+        let body: Record<string, unknown>;
+        if (outsider === 'external commit') {
+          // A stranger's external commit that, like the member's, only adds one client.
+          const smuggled = await generateKeyPackage(await memberFrom(g.rng, 'smuggled'));
+          const join = await prepareJoin(ctx, g, g.group, 'stranger', (commit, joiner) =>
+            withProposals(commit, joiner, g.group, () => [
+              { proposalType: 'add', add: { keyPackage: smuggled.publicPackage } },
+            ]),
+          );
+          body = { ...add.body, commit: join.body.commit };
+        } else if (outsider === 'stranger queue') {
+          const stranger = await createQueue(ctx, g.ds, fork(g.rng, 'stranger queue'));
+          body = { ...add.body, sender_queue: stranger };
+        } else {
+          const listed = add.body.added as readonly Record<string, unknown>[];
+          const extra = await createQueue(ctx, g.ds, fork(g.rng, 'unadded queue'));
+          body = { ...add.body, added: [...listed, { ...listed[0], queue: extra }] };
+        }
+        const before = await commitInfo(ctx, g);
+        expectRefused(
+          await send(ctx, `${g.url}/commit`, { body }),
+          `an add commit into group ${g.id} (${outsider})`,
+        );
+        const after = await commitInfo(ctx, g);
+        expectEqual(after.body, before.body, `group ${g.id} changed after a refused commit`);
+        // The same commit from the member, as it was made, is taken: the refusal was for the outsider.
+        expectOk(await sendCommit(ctx, g, add), `the member's own add commit into group ${g.id}`);
       },
       { numRuns: 4 },
     );

@@ -220,8 +220,30 @@ function stateStrings(v: unknown, out: Set<string>, key = ''): Set<string> {
   return out;
 }
 
+const YEAR_MS = 366 * 86_400_000;
+
+/**
+ * A clear value of a stored row that dates an event finer than its month (DS-ACT-01 of
+ * phnx-ds: "A timestamp consists only of the month and the year of last activity"): a
+ * calendar date with its day, or a millisecond or second count within a year of `now`.
+ */
+function finerThanMonth(value: unknown, now: number): string | number | undefined {
+  if (typeof value === 'string') return /\d{4}-\d{2}-\d{2}/.test(value) ? value : undefined;
+  if (typeof value === 'number') {
+    const near = (ms: number) => Math.abs(ms - now) < YEAR_MS;
+    return near(value) || near(value * 1000) ? value : undefined;
+  }
+  if (Array.isArray(value))
+    return value.map((v) => finerThanMonth(v, now)).find((v) => v !== undefined);
+  if (value !== null && typeof value === 'object')
+    return Object.values(value)
+      .map((v) => finerThanMonth(v, now))
+      .find((v) => v !== undefined);
+  return undefined;
+}
+
 export const dsStoresStateSealed = defineCheck({
-  name: 'the DS stores no credential, user id or key material in clear',
+  name: 'the DS stores no credential, user id or key material in clear, and activity by month only',
   rules: ['CONN-PRIV-02'],
   profiles: ['multi-device', 'aliases'],
   // What the DS stores is not on the wire.
@@ -247,6 +269,13 @@ export const dsStoresStateSealed = defineCheck({
             `${view.server}'s DS stores group state in clear`,
             'only the group id, last activity and sealed state',
             `${found?.slice(0, 60) ?? ''} in ${describeEvent(view.server, e)}`,
+          );
+          const fine = finerThanMonth(e.value, e.at);
+          expectThat(
+            fine === undefined,
+            `${view.server}'s DS stores a time finer than month and year`,
+            'the time of last activity as month and year only',
+            `${String(fine)} in ${describeEvent(view.server, e)}`,
           );
         }
       }

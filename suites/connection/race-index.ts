@@ -2,7 +2,12 @@
 import { RACE_CLIENT_MUTANTS } from '../../simulator/clients/phoenix/mutants-race.ts';
 import { DS_JOIN_MUTANTS } from '../../simulator/services/phoenix-mutants.ts';
 import type { Check } from '../harness/check.ts';
-import { joinAddsOnlyTheJoiner, oneCommitPerEpoch, secondJoinRefused } from './join.ts';
+import {
+  joinAddsOnlyTheJoiner,
+  oneCommitPerEpoch,
+  onlyMembersAddClients,
+  secondJoinRefused,
+} from './join.ts';
 import { acceptorAddsItsSiblings, queueCheckedFirst, welcomeBundleWins } from './race-client.ts';
 import { failedJoinRechecksQueue, loserLeavesNoGroupBehind } from './race-loser.ts';
 import { oneGroupWhateverTheRace } from './race.ts';
@@ -11,6 +16,7 @@ export const RACE_CHECKS: readonly Check[] = [
   secondJoinRefused,
   oneCommitPerEpoch,
   joinAddsOnlyTheJoiner,
+  onlyMembersAddClients,
   queueCheckedFirst,
   welcomeBundleWins,
   acceptorAddsItsSiblings,

@@ -30,6 +30,8 @@ export const PRIVACY_CLIENT_MUTANTS = {
 export const PRIVACY_DS_MUTANTS = {
   /** Keep a plaintext copy of the group state next to the sealed one. */
   storeGroupStateInClear: 'CONN-PRIV-02/store-group-state-in-clear',
+  /** Store the time of last activity to the millisecond, not as month and year. */
+  lastActivityToTheMillisecond: 'CONN-PRIV-02/last-activity-to-the-millisecond',
 } as const;
 
 export const PRIVACY_MUTANT_NAMES: readonly string[] = [

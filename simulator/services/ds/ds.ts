@@ -51,6 +51,10 @@ const month = (ms: number) => new Date(ms).toISOString().slice(0, 7);
 
 export function deliveryService(ctx: HomeserverContext) {
   const app = router();
+  const activity = () =>
+    isMutant(ctx, 'CONN-PRIV-02/last-activity-to-the-millisecond')
+      ? new Date(ctx.clock.now()).toISOString()
+      : month(ctx.clock.now());
   const groups = new Table<{ readonly sealed: string; readonly last_activity: string }>(
     'ds_groups',
     ctx.recorder,
@@ -73,6 +77,9 @@ export function deliveryService(ctx: HomeserverContext) {
   const acceptStaleEpoch = isMutant(ctx, DS_JOIN_MUTANTS.acceptStaleEpoch);
   const acceptAnyExternalCommit = isMutant(ctx, DS_JOIN_MUTANTS.acceptAnyExternalCommit);
   const dropJoinFanOut = isMutant(ctx, DS_JOIN_MUTANTS.dropJoinFanOut);
+  const acceptCommitFromNonMember = isMutant(ctx, DS_JOIN_MUTANTS.acceptCommitFromNonMember);
+  const ignoreSenderQueue = isMutant(ctx, DS_JOIN_MUTANTS.ignoreSenderQueue);
+  const ignoreAddedCount = isMutant(ctx, DS_JOIN_MUTANTS.ignoreAddedCount);
   // Only the CONN-TRUST-01 mutant keeps messages; the reference forwards and forgets them.
   const backlog = isMutant(ctx, DS_JOIN_MUTANTS.deliverBacklogToJoiner)
     ? new Map<string, QueueMessage[]>()
@@ -114,7 +121,7 @@ export function deliveryService(ctx: HomeserverContext) {
 
   const store = async (groupId: string, key: Uint8Array, state: GroupState) => {
     if (ignoreEarKey) rememberedKeys.set(groupId, key);
-    await stored.write(groupId, { sealed: seal(key, state), last_activity: month(ctx.clock.now()), ...(isMutant(ctx, 'CONN-PRIV-02/store-group-state-in-clear') ? { state } : {}) }); // prettier-ignore
+    await stored.write(groupId, { sealed: seal(key, state), last_activity: activity(), ...(isMutant(ctx, 'CONN-PRIV-02/store-group-state-in-clear') ? { state } : {}) }); // prettier-ignore
   };
 
   const deliver = async (queue: QueueRef, message: QueueMessage): Promise<boolean> => {
@@ -314,19 +321,22 @@ export function deliveryService(ctx: HomeserverContext) {
       const opened = await openWithCommit(c, body.value.ear_key, body.value.commit);
       if (opened instanceof Response) return opened;
       const { groupId, state, key, inspection } = opened;
-      if (inspection.sender.type !== 'member')
+      if (inspection.sender.type !== 'member' && !acceptCommitFromNonMember)
         return fail('M_FORBIDDEN', 'only members may commit here');
       const adds = inspection.proposals.filter((p) => p.type === 'add').length;
-      if (adds !== body.value.added.length || adds !== inspection.proposals.length) {
+      const listed = ignoreAddedCount ? adds : body.value.added.length;
+      if (adds !== listed || adds !== inspection.proposals.length) {
         return fail('M_INVALID_PARAM', 'the commit must add exactly the clients listed in `added`');
       }
       const stale = staleEpoch(inspection, state);
       if (stale !== undefined) return stale;
-      const sender = state.members.find(
+      const named = state.members.find(
         (m) =>
           m.queue.server === body.value.sender_queue.server &&
           m.queue.queue_id === body.value.sender_queue.queue_id,
       );
+      // The mutant takes a stranger's queue as the first member's.
+      const sender = named ?? (ignoreSenderQueue ? state.members[0] : undefined);
       if (sender === undefined)
         return fail('M_FORBIDDEN', 'sender_queue is not a member of this group');
       // Clients are only ever added for their own user (their siblings), so they share its index.
@@ -391,7 +401,7 @@ export function deliveryService(ctx: HomeserverContext) {
     const undelivered = await fanOut(opened.state, body.value.sender_queue, message);
     groups.put(groupId, {
       sealed: groups.get(groupId)?.sealed ?? '',
-      last_activity: month(ctx.clock.now()),
+      last_activity: activity(),
     });
     return c.json({ undelivered });
   });

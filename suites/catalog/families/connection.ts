@@ -666,6 +666,19 @@ export const CONN_JOIN = defineFamily(
       checkedBy:
         'A third party that learned the group id and keys joins a reference initiator’s group through the DS with a CredentialInfo whose chain is unpublished, whose signature is broken, which is replayed from another member, which does not open, or whose leaf binding its own key signed over the wrong fields (leaf_signature_key left out or renamed, one extra field); the initiator’s clients must keep their member list and report the rejection. Control: a joiner with a valid credential is taken. Enumerated: each kind once, against an initiator with two clients. Mutants: CONN-JOIN-07/accept-any-joiner; a binding signed without the leaf key is taken too (CONN-JOIN-07/verifies-binding-without-leaf-key).',
     },
+    'CONN-JOIN-08': {
+      level: 'MUST',
+      roles: ['DS'],
+      profiles: BOTH,
+      sources: [
+        { doc: 'phnx-ds', section: 'Authentication (DsAuthToken: sender LeafIndex)' },
+        { doc: 'phnx-ds', section: 'Validation (full MLS receiver validation)' },
+      ],
+      statement:
+        'Outside the join connection group endpoint, the DS accepts a commit that adds clients only from a member of the group: a member commit, sent for a member’s queue, adding exactly the clients the request lists; anything else is refused and leaves the group unchanged.',
+      checkedBy:
+        'On a group fedconn creates on the DS: a stranger’s external commit re-signed to carry only one Add, sent to the commit endpoint, a member’s add commit sent for a queue that is no member’s, and one whose request lists two added clients for its one Add, each refused with the group unchanged (each case every run); then the same add commit, correctly sent, is accepted. Mutants: CONN-JOIN-08/accept-commit-from-non-member, CONN-JOIN-08/ignore-sender-queue, CONN-JOIN-08/ignore-added-count.',
+    },
   },
 );
 
@@ -746,9 +759,9 @@ export const CONN_PRIV = defineFamily(
       profiles: BOTH,
       sources: [{ doc: 'phnx-ds', section: 'Group state encryption' }],
       statement:
-        'The DS keeps group state encrypted at rest under the group’s EAR key; only the group id, last activity and queue bookkeeping are stored in clear.',
+        'The DS keeps group state encrypted at rest under the group’s EAR key; only the group id, last activity (its month and year only) and queue bookkeeping are stored in clear.',
       checkedBy:
-        'Inspect the DS rows for any credential, user id or key material in clear. Mutant: store the group state unencrypted.',
+        'Inspect the DS rows for any credential, user id or key material in clear, and for a time finer than month and year (a date with its day, or a second or millisecond count). Mutants: store the group state unencrypted; store the last activity to the millisecond (CONN-PRIV-02/last-activity-to-the-millisecond).',
     },
     'CONN-PRIV-03': {
       level: 'MUST',
