@@ -36,6 +36,7 @@ import { AS, rngFor } from './support.ts';
 import {
   CEP_INFO,
   chainReason,
+  deliverAndRun,
   deliveryOf,
   enqueue,
   expectRejected,
@@ -80,6 +81,8 @@ async function rejectsEach<Ts extends [unknown, ...unknown[]]>(
     ...args: Ts
   ) => Promise<{ delivery: Delivery; expected: string; accepts?: (reason: string) => boolean }>,
   numRuns: number,
+  /** What to judge on the same stage afterwards (its forged domain is registered once). */
+  after?: (s: Stage) => Promise<void>,
 ): Promise<void> {
   const s = await stage(ctx, label);
   let run = 0;
@@ -99,6 +102,7 @@ async function rejectsEach<Ts extends [unknown, ...unknown[]]>(
     },
     { numRuns },
   );
+  await after?.(s);
 }
 
 const anyOf = (level: ChainLevel, kinds: readonly string[]) => ({
@@ -381,6 +385,32 @@ export const responderChecksNesting = defineCheck({
         };
       },
       4,
+      // Containment is inclusive: a window that touches its signer's edges exactly nests.
+      async (s) => {
+        const now = s.now();
+        const as = { not_before: now - YEAR, not_after: now + 9 * YEAR };
+        const intermediate = { not_before: now - 30 * DAY, not_after: now + 335 * DAY };
+        const client = { not_before: now - DAY, not_after: now + 89 * DAY };
+        for (const [what, windows] of [
+          [
+            "the intermediate's window equal to its AS credential's",
+            { as, intermediate: as, client },
+          ],
+          [
+            "the client's window equal to its intermediate's",
+            { as, intermediate, client: intermediate },
+          ],
+        ] as const) {
+          const forged = await forgeChain(fork(s.rng, what), now, s.domain, { windows });
+          const events = await deliverAndRun(s, deliveryOf(forged), what);
+          expectThat(
+            events.some((e) => e.type === 'offer-shown'),
+            `the responder did not show a package whose sender chain has ${what}`,
+            'an offer-shown event: a window equal to its signer’s nests within it',
+            events,
+          );
+        }
+      },
     ),
 });
 

@@ -34,6 +34,21 @@ describe('a verifier that remembers the signatures it found good', () => {
     expect(verdict.ok ? 'accepted' : verdict.error.kind).toBe('bad-signature');
   });
 
+  test('still refuses other content under a signature it verified', async () => {
+    const memo = new VerifiedSignatures();
+    expect((await verifyClientCredentialChain({ ...input, memo })).ok).toBe(true);
+    // The genuine signatures, over a payload with another client id.
+    const other = {
+      ...f.client,
+      payload: {
+        ...f.client.payload,
+        client_id: { ...f.client.payload.client_id, client: 'another-device' },
+      },
+    };
+    const verdict = await verifyClientCredentialChain({ ...input, credential: other, memo });
+    expect(verdict.ok ? 'accepted' : verdict.error.kind).toBe('bad-signature');
+  });
+
   test('still judges expiry and revocation of a chain whose signatures it remembers', async () => {
     const memo = new VerifiedSignatures();
     expect((await verifyClientCredentialChain({ ...input, memo })).ok).toBe(true);
