@@ -278,6 +278,16 @@ export const lookupNeedsToken = defineCheck({
     ];
     // An expired token, where the driver can issue one that expires.
     try {
+      // Control: a token that expires later is valid until then, so its refusal below is
+      // for the expiry, not for being an expiring token.
+      const later = await issueExpiringToken(ctx, server, user, 600_000);
+      const before = await lookup(ctx, server, later, request);
+      expectThat(
+        before.status === 200,
+        `${server.serverName}: lookup with a token that expires in 10 minutes was refused`,
+        '200',
+        `${before.status} ${JSON.stringify(before.body)}`,
+      );
       const expiring = await issueExpiringToken(ctx, server, user, 1);
       if (ctx.instance.advance === undefined) {
         await new Promise((resolve) => setTimeout(resolve, 20));
