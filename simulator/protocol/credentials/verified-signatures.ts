@@ -16,7 +16,10 @@ export class VerifiedSignatures {
 
   static key(publicKey: Uint8Array, label: string, json: string, signature: Uint8Array): string {
     const hash = sha256.create();
-    hash.update(publicKey).update(utf8ToBytes(`\0${label}\0${json}\0`)).update(signature);
+    hash
+      .update(publicKey)
+      .update(utf8ToBytes(`\0${label}\0${json}\0`))
+      .update(signature);
     return bytesToHex(hash.digest());
   }
 
