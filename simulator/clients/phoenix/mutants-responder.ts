@@ -16,6 +16,8 @@ export const RESPONDER_CLIENT_MUTANTS = {
   ignoreValidity: 'CRED-CHAIN-05/ignore-validity',
   /** Skip the check that each window nests within its signer's. */
   skipNestingCheck: 'CRED-CHAIN-06/skip-nesting-check',
+  /** Refuse a window that touches its signer's edges (containment taken as strict). */
+  strictNesting: 'CRED-CHAIN-06/strict-nesting',
   /** One shared label: a signature made under any label verifies. */
   sharedLabel: 'CRED-CHAIN-07/shared-label',
   /** Ignore the AS's list of revoked fingerprints. */
@@ -50,6 +52,7 @@ const LENIENCY: Partial<
   [RESPONDER_CLIENT_MUTANTS.acceptClientFromAnyIntermediate]: 'any-client-issuer',
   [RESPONDER_CLIENT_MUTANTS.ignoreValidity]: 'ignore-validity',
   [RESPONDER_CLIENT_MUTANTS.skipNestingCheck]: 'skip-nesting',
+  [RESPONDER_CLIENT_MUTANTS.strictNesting]: 'strict-nesting',
   [RESPONDER_CLIENT_MUTANTS.sharedLabel]: 'any-label',
   [RESPONDER_CLIENT_MUTANTS.ignoreRevocation]: 'ignore-revocation',
   [RESPONDER_CLIENT_MUTANTS.lenientVerifier]: 'malleable-signatures',

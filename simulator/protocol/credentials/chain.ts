@@ -86,6 +86,8 @@ export type ChainLeniency =
   | 'any-client-issuer'
   | 'ignore-validity'
   | 'skip-nesting'
+  /** Require each window strictly inside its signer's: equal edges refused (CRED-CHAIN-06). */
+  | 'strict-nesting'
   /** Accept a signature made under any label (CRED-CHAIN-07). */
   | 'any-label'
   | 'ignore-revocation'
@@ -394,7 +396,10 @@ export async function verifyClientCredentialChain(
     if (!timed.ok && !has('ignore-validity')) return timed;
   }
   const nests = (inner: ExpirationData, outer: ExpirationData) =>
-    has('skip-nesting') || nestsWithin(inner, outer);
+    has('skip-nesting') ||
+    (has('strict-nesting')
+      ? inner.not_before > outer.not_before && inner.not_after < outer.not_after
+      : nestsWithin(inner, outer));
   if (!nests(intermediate.payload.expiration_data, anchor.payload.expiration_data)) {
     return reject(
       'validity-outside-signer',

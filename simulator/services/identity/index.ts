@@ -27,6 +27,7 @@ export function identityService(ctx: HomeserverContext): Hono {
       dropOldPeppers: isMutant(ctx, M.dropOldPeppers),
       acceptRetiredPepper: isMutant(ctx, M.acceptRetiredPepper),
       storeNothing: isMutant(ctx, M.storeNothing),
+      refuseExpiringTokens: isMutant(ctx, M.refuseExpiringTokens),
     },
   );
   const app = router();

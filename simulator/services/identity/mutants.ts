@@ -18,6 +18,8 @@ export const IDENTITY_SERVER_MUTANTS = {
   lookupWithoutAuthentication: 'IS-LOOKUP-07/lookup-without-authentication',
   /** Take the last word of any Authorization header as the access token, whatever its scheme. */
   lenientBearerParsing: 'IS-LOOKUP-07/lenient-bearer-parsing',
+  /** Refuse every token that has an expiry, even before it expires. */
+  refuseExpiringTokens: 'IS-LOOKUP-07/refuse-unexpired-expiring-token',
   /** Skip the pepper check for the none algorithm. */
   nonePepperUnchecked: 'IS-LOOKUP-08/skip-pepper-check-for-none',
   /** Generate peppers with an underscore in them. */

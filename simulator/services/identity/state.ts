@@ -51,6 +51,7 @@ export interface StateMutations {
   readonly dropOldPeppers?: boolean;
   readonly acceptRetiredPepper?: boolean;
   readonly storeNothing?: boolean;
+  readonly refuseExpiringTokens?: boolean;
 }
 
 export type RotateFailureKind = 'pepper-in-use';
@@ -203,6 +204,8 @@ export class IdentityState {
     const entry = this.#tokens.get(token);
     if (entry === undefined) return undefined;
     if (entry.expires_at !== null && now >= entry.expires_at) return undefined;
+    if (entry.expires_at !== null && this.#mutations.refuseExpiringTokens === true)
+      return undefined;
     return entry.user_id;
   }
 

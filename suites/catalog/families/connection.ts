@@ -85,7 +85,7 @@ export const CRED_CHAIN = defineFamily(
       statement:
         "A credential may only be signed by a credential whose validity window contains the signed credential's window; a chain that violates this nesting is rejected, and an AS never issues such a credential.",
       checkedBy:
-        'Responder: generated windows that stick out of the signer’s by at least one millisecond on either side, then windows equal to the signer’s (containment is inclusive) accepted. AS: a CSR whose window reaches before or after the intermediate’s is refused. Mutants: the responder skips the nesting check; the AS issues beyond its intermediate.',
+        'Responder: generated windows that stick out of the signer’s by at least one millisecond on either side, then windows equal to the signer’s (containment is inclusive) accepted. AS: a CSR whose window reaches before or after the intermediate’s is refused. Mutants: the responder skips the nesting check; the responder takes containment as strict (CRED-CHAIN-06/strict-nesting); the AS issues beyond its intermediate.',
     },
     'CRED-CHAIN-07': {
       level: 'MUST',

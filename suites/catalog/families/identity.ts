@@ -76,7 +76,7 @@ export const IS_LOOKUP = defineFamily(
       statement:
         'hash_details and lookup without a valid access token are refused with 401 M_UNAUTHORIZED.',
       checkedBy:
-        'Requests with no, expired and forged tokens; the expired case only where the driver can issue a token that expires (the check notes when it cannot), after a token expiring 10 minutes later is accepted; and a valid token in malformed Authorization headers (another scheme, no scheme, a prefixed scheme, no space, a second word). Mutants: lookup without authentication; read the token out of any scheme (IS-LOOKUP-07/lenient-bearer-parsing).',
+        'Requests with no, expired and forged tokens; the expired case only where the driver can issue a token that expires (the check notes when it cannot), after a token expiring 10 minutes later is accepted; and a valid token in malformed Authorization headers (another scheme, no scheme, a prefixed scheme, no space, a second word). Mutants: lookup without authentication; read the token out of any scheme (IS-LOOKUP-07/lenient-bearer-parsing); refuse every token that has an expiry (IS-LOOKUP-07/refuse-unexpired-expiring-token).',
     },
     'IS-LOOKUP-08': {
       level: 'MUST',
