@@ -45,6 +45,10 @@ import {
 const accepted = (status: number | undefined) =>
   status !== undefined && status >= 200 && status <= 299;
 
+/** Refused with a 4xx: judged and turned down, not failed. */
+const refused = (pushed: PushOutcome) =>
+  pushed.status !== undefined && pushed.status >= 400 && pushed.status < 500;
+
 /** Lookup at `at` of `addresses` under its current pepper, as a fresh user. */
 async function lookupAt(ctx: CheckContext, at: TargetServer, label: string, addresses: string[]) {
   const token = await issueToken(ctx, at, userId(ctx, at, `is${label}`));
@@ -167,7 +171,7 @@ export const pushWithForeignPepperRefused = defineCheck({
     ] as const) {
       const pushed = await pusher.push(ctx, a, addresses, pepper);
       expectThat(
-        pushed.status !== undefined && pushed.status >= 400 && pushed.status < 500,
+        refused(pushed),
         `${a.serverName} accepted a push made with ${what}, from ${pusher.describe}`,
         'a 4xx refusal (M_INVALID_PEPPER)',
         pushed.report,
@@ -221,9 +225,6 @@ async function acceptedPusher(ctx: CheckContext, a: TargetServer, label: string)
   );
   return pusher;
 }
-
-const refused = (pushed: PushOutcome) =>
-  pushed.status !== undefined && pushed.status >= 400 && pushed.status < 500;
 
 export const foreignMappingsRefused = defineCheck({
   name: 'a trusted push declaring hashes under another server is refused and stores nothing for it',
