@@ -23,12 +23,12 @@
 
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
-import { bytesToHex, concatBytes, hexToBytes } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
-import { decodeBase64Url } from '../encoding/base64.ts';
 import type { Rng } from './rng.ts';
 import { meter, timedOp } from './meter.ts';
+import { importRawPrivateKey } from './private-keys.ts';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -135,8 +135,6 @@ function checkSignatureEncoding(signature: Uint8Array): Verdict {
 // Key pairs (WebCrypto)
 
 const subtle = globalThis.crypto.subtle;
-// PKCS#8 PrivateKeyInfo for Ed25519 (RFC 8410) is this fixed DER prefix plus the seed.
-const PKCS8_PREFIX = hexToBytes('302e020100300506032b657004220420');
 
 export interface Ed25519KeyPair {
   /** The raw 32-byte public key A (a fresh copy on every read). */
@@ -152,21 +150,8 @@ export async function ed25519KeyPairFromSeed(
   if (seed.length !== ED25519_SEED_BYTES) {
     return fail('malformed-seed', `seed is ${seed.length} bytes, expected 32`);
   }
-  // Extractable only so the public key can be read back from the JWK `x` member; WebCrypto
-  // has no other way to derive the public half of an imported private key.
-  const privateKey = await subtle.importKey(
-    'pkcs8',
-    concatBytes(PKCS8_PREFIX, seed),
-    { name: 'Ed25519' },
-    true,
-    ['sign'],
-  );
-  const jwk = await subtle.exportKey('jwk', privateKey);
-  const x = decodeBase64Url(jwk.x ?? '');
-  if (!x.ok || x.value.length !== ED25519_PUBLIC_KEY_BYTES) {
-    throw new Error('WebCrypto exported an Ed25519 JWK without a valid x member');
-  }
-  const publicKey = x.value;
+  // Imported from the raw seed, which also yields the public key (./private-keys.ts).
+  const { privateKey, publicKey } = await importRawPrivateKey('Ed25519', seed, false);
   return ok(
     Object.freeze({
       get publicKey(): Uint8Array {

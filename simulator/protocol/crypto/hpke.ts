@@ -10,6 +10,7 @@ import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
 import { meter, timedOp } from './meter.ts';
 import { cachedKey } from './key-cache.ts';
+import { deriveX25519KeyPair, importRawPrivateKey } from './private-keys.ts';
 
 const suite = new CipherSuite({
   kem: new DhkemX25519HkdfSha256(),
@@ -39,9 +40,10 @@ export const deriveHpkeKeyPair = timedOp(
   'hpke.derive',
   async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
     meter.count('hpke.derive');
-    const pair = await suite.kem.deriveKeyPair(rng.bytes(IKM_BYTES));
-    const publicKey = new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey));
-    return { publicKey, privateKey: pair.privateKey };
+    const derived = await deriveX25519KeyPair(rng.bytes(IKM_BYTES));
+    const pair: HpkeKeyPair = { publicKey: derived.publicKeyBytes, privateKey: derived.privateKey };
+    publicHandles.set(pair, Promise.resolve(derived.publicKey));
+    return pair;
   },
 );
 
@@ -122,8 +124,11 @@ export async function hpkeKeyPairFromRaw(
   publicKey: Uint8Array,
 ): Promise<HpkeKeyPair> {
   // Usually a key ts-mls just generated and exported, so already in the cache.
-  const handle = await cachedKey('x25519-private', privateKey, () =>
-    suite.kem.deserializePrivateKey(privateKey),
-  );
+  const handle = await cachedKey('x25519-private', privateKey, async () => {
+    if (privateKey.length !== HPKE_PUBLIC_KEY_BYTES) {
+      throw new RangeError(`X25519 private key is ${privateKey.length} bytes, expected 32`);
+    }
+    return (await importRawPrivateKey('X25519', privateKey)).privateKey;
+  });
   return { publicKey: publicKey.slice(), privateKey: handle };
 }

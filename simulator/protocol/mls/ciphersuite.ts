@@ -42,6 +42,13 @@ import {
   type Signature,
 } from 'ts-mls';
 import { cachedKey, rememberKey } from '../crypto/key-cache.ts';
+import {
+  deriveX25519KeyPair,
+  importRawPrivateKey,
+  importRawPublicKey,
+  knownPrivateBytes,
+  knownPublicBytes,
+} from '../crypto/private-keys.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -58,16 +65,13 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
   const signature: Signature = {
     ...cs.signature,
     async sign(signKey, message) {
-      const key = await cachedKey('ed25519-sign', signKey, () =>
+      const key = await cachedKey('ed25519-sign', signKey, async () => {
         // ts-mls accepts a bare 32-byte seed or its PKCS#8 wrapping; so does this.
-        subtle.importKey(
-          'pkcs8',
-          signKey.length === 32 ? pkcs8(signKey) : signKey,
-          'Ed25519',
-          false,
-          ['sign'],
-        ),
-      );
+        const seed = seedOf(signKey);
+        return seed === undefined
+          ? subtle.importKey('pkcs8', signKey, 'Ed25519', false, ['sign'])
+          : (await importRawPrivateKey('Ed25519', seed, false)).privateKey;
+      });
       return new Uint8Array(await subtle.sign('Ed25519', key, message));
     },
     async verify(publicKey, message, signatureBytes) {
@@ -77,16 +81,29 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
       return subtle.verify('Ed25519', key, signatureBytes, message);
     },
   };
+  // Keys are imported from and derived to raw bytes (../crypto/private-keys.ts), so
+  // exporting them is a lookup; a key from elsewhere falls back to ts-mls's export.
   const hpke: Hpke = {
     ...cs.hpke,
     importPrivateKey: async (k) =>
-      (await cachedKey('x25519-private', k, () => cs.hpke.importPrivateKey(k))) as PrivateKey,
+      (await cachedKey('x25519-private', k, async () =>
+        k.length === 32
+          ? (await importRawPrivateKey('X25519', k)).privateKey
+          : cs.hpke.importPrivateKey(k),
+      )) as PrivateKey,
     importPublicKey: async (k) =>
-      (await cachedKey('x25519-public', k, () => cs.hpke.importPublicKey(k))) as PublicKey,
+      (await cachedKey('x25519-public', k, () =>
+        k.length === 32 ? importRawPublicKey('X25519', k) : cs.hpke.importPublicKey(k),
+      )) as PublicKey,
     async exportPrivateKey(k) {
-      const bytes = await cs.hpke.exportPrivateKey(k);
+      const bytes = knownPrivateBytes(k) ?? (await cs.hpke.exportPrivateKey(k));
       rememberKey('x25519-private', bytes, k);
       return bytes;
+    },
+    exportPublicKey: async (k) => knownPublicBytes(k) ?? cs.hpke.exportPublicKey(k),
+    async deriveKeyPair(ikm) {
+      const pair = await deriveX25519KeyPair(ikm);
+      return { privateKey: pair.privateKey as PrivateKey, publicKey: pair.publicKey as PublicKey };
     },
   };
   return { ...cs, signature, hpke };
@@ -189,17 +206,24 @@ function pkcs8(seed: Uint8Array): Uint8Array {
   return signKey;
 }
 
+/** The 32-byte seed of a bare seed or of its fixed RFC 8410 wrapping; undefined otherwise. */
+function seedOf(signKey: Uint8Array): Uint8Array | undefined {
+  if (signKey.length === 32) return signKey;
+  const prefix = signKey.subarray(0, PKCS8_ED25519_PREFIX.length);
+  const wrapped =
+    signKey.length === PKCS8_ED25519_PREFIX.length + 32 &&
+    prefix.every((byte, i) => byte === PKCS8_ED25519_PREFIX[i]);
+  return wrapped ? signKey.subarray(PKCS8_ED25519_PREFIX.length) : undefined;
+}
+
 async function ed25519FromSeed(
   seed: Uint8Array,
 ): Promise<{ signKey: Uint8Array; publicKey: Uint8Array }> {
   const signKey = pkcs8(seed);
-  // WebCrypto cannot derive a public key directly, but its JWK export carries it.
-  const key = await crypto.subtle.importKey('pkcs8', signKey, 'Ed25519', true, ['sign']);
-  // The member signs with this key next: keep the import (extractable or not, it signs alike).
-  rememberKey('ed25519-sign', signKey, key);
-  const jwk = await crypto.subtle.exportKey('jwk', key);
-  if (jwk.x === undefined) throw new Error('Ed25519 JWK export lacks the public key');
-  return { signKey, publicKey: new Uint8Array(Buffer.from(jwk.x, 'base64url')) };
+  const { privateKey, publicKey } = await importRawPrivateKey('Ed25519', seed, false);
+  // The member signs with this key next: keep the import.
+  rememberKey('ed25519-sign', signKey, privateKey);
+  return { signKey, publicKey };
 }
 
 function buffer(bytes: Uint8Array): ArrayBuffer {
