@@ -628,7 +628,8 @@ function workerCount(options: RunCommandOptions, p: Prepared): number {
       );
     if (n > 1 && p.shard !== undefined)
       throw new UsageError(`--workers ${n} with --shard: a shard runs in one worker`);
-    return n;
+    // More workers than executions would start processes with nothing to run.
+    return Math.max(1, Math.min(n, planExecutions({ checks: CHECKS, ...p }).length));
   }
   if (kind !== 'sim' || p.shard !== undefined || options.events === true) return 1;
   const executions = planExecutions({ checks: CHECKS, ...p }).length;

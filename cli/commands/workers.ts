@@ -106,7 +106,10 @@ export async function runInWorkers(options: {
       }),
     );
     // A worker that could not run (usage, unreachable, crash) makes the run's outcome its own.
-    const broken = exits.findIndex((e) => e.code === null || e.code >= 2);
+    // One whose slice got no verdict (exit 4: a small selection) ran fine; the merge decides.
+    const broken = exits.findIndex(
+      (e) => e.code === null || (e.code >= 2 && e.code !== EXIT.nothingChecked),
+    );
     if (broken >= 0) {
       const exit = exits[broken];
       options.io.err(
