@@ -85,6 +85,19 @@ describe('fedconn run against the simulator', () => {
     expect(two.stdout()).toMatch(/running \d+ check executions\n\[1\//);
   });
 
+  test('--workers beyond the executions runs as many as there are, and all pass', async () => {
+    // FED-NAME-01 is one execution: a second worker would get nothing to run.
+    const io = capture();
+    const out = join(dir, 'one-check');
+    const code = await main(
+      ['run', '--seed', '6', '--rules', 'FED-NAME-01', '--workers', '2', '--out', out],
+      io,
+    );
+    expect(io.stderr()).toBe('');
+    expect(code).toBe(0);
+    expect(rule(conformance(out), 'FED-NAME-01')?.status).toBe('pass');
+  });
+
   test('a mutant fails its rule: exit 1, with the failure, expected vs actual and a repro', async () => {
     const out = join(dir, 'mutant');
     const io = capture();
