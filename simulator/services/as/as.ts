@@ -19,6 +19,7 @@ import {
   type ClientId,
 } from '../../protocol/credentials/credential.ts';
 import { nestsWithin, validityAt } from '../../protocol/credentials/expiration.ts';
+import { VerifiedSignatures } from '../../protocol/credentials/verified-signatures.ts';
 import { clientCredentialSchema } from '../../protocol/credentials/schema.ts';
 import {
   verifyConnectionPackage,
@@ -81,6 +82,9 @@ export function authenticationService(ctx: HomeserverContext) {
   let rowId = 0;
   const nextId = () => `r${(rowId++).toString(36)}`;
 
+  // Every package a client publishes carries the same chain (this AS's own credentials
+  // and the client's): its signatures are verified once per AS, as a server would.
+  const verifiedSignatures = new VerifiedSignatures();
   let authority: Promise<Authority> | undefined;
   const getAuthority = () =>
     (authority ??= createAuthority({
@@ -260,6 +264,7 @@ export function authenticationService(ctx: HomeserverContext) {
         now: ctx.clock.now(),
         published: creds,
         expectedUserId: userId,
+        memo: verifiedSignatures,
       });
       if (!verified.ok)
         return fail(
