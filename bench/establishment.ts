@@ -6,12 +6,22 @@ import { ALL_SERVICES } from '../simulator/services/index.ts';
 import { inProfile, serveFederation } from '../simulator/serve/serve.ts';
 import type { Population } from '../simulator/scenario.ts';
 import type { Floor } from './floor.ts';
+import { mandatoryOps, type EstablishmentShape } from './mandatory.ts';
 import { median } from './stats.ts';
 
 export interface EstablishmentFigure {
   readonly name: string;
+  readonly shape: EstablishmentShape;
+  /** True for the case over real HTTP (fedconn serve), whose budget is its own. */
+  readonly overHttp: boolean;
   readonly runs: number;
   readonly medianMs: number;
+  /** The headline: the operations the protocol forces (bench/mandatory.ts), priced. */
+  readonly mandatoryFloorMs: number;
+  readonly mandatoryRatio: number;
+  readonly cpuMandatoryFloorMs: number;
+  readonly cpuMandatoryRatio: number;
+  /** The operations this establishment performed, priced. */
   readonly floorMs: number;
   readonly ratio: number;
   /** The same in CPU time (all threads): establishment CPU over the floor priced in CPU. */
@@ -38,7 +48,7 @@ export const priceOf = (
 ) => CRYPTO_OPS.reduce((sum, op) => sum + ops[op] * unit[op], 0);
 
 /** Times connect() until every client of both users is in the group, excluding registration. */
-async function establish(
+export async function establish(
   population: Population,
   initiator: string,
   responder: string,
@@ -62,7 +72,7 @@ async function establish(
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops };
 }
 
-interface Sample {
+export interface Sample {
   readonly ms: number;
   readonly cpuMs: number;
   readonly cryptoMs: number;
@@ -77,6 +87,11 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
     { name: 'sim, same homeserver, 3 devices each', homeservers: 1, devices: 3 },
     { name: 'sim, two homeservers, 3 devices each', homeservers: 2, devices: 3 },
   ];
+  const shape = (homeservers: number, devices: number): EstablishmentShape => ({
+    initiatorDevices: devices,
+    responderDevices: devices,
+    sameServer: homeservers === 1,
+  });
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
     const samples: Sample[] = [];
@@ -91,7 +106,7 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
       const responder = c.homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
       samples.push(await establish(s, `@user1:${serverName(0)}`, responder));
     }
-    figures.push(summarise(c.name, samples, unit));
+    figures.push(summarise(c.name, shape(c.homeservers, c.devices), false, samples, unit));
   }
   // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
   const served = await serveFederation({
@@ -113,24 +128,47 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
         await establish(p, `@run${i}-1:${serverName(0)}`, `@run${i}-1:${serverName(1)}`),
       );
     }
-    figures.push(summarise('fedconn serve (HTTP), two homeservers, 1 device each', samples, unit));
+    figures.push(
+      summarise(
+        'fedconn serve (HTTP), two homeservers, 1 device each',
+        shape(2, 1),
+        true,
+        samples,
+        unit,
+      ),
+    );
   } finally {
     await served.close();
   }
   return figures;
 }
 
-function summarise(name: string, samples: readonly Sample[], floor: Floor): EstablishmentFigure {
+function summarise(
+  name: string,
+  shape: EstablishmentShape,
+  overHttp: boolean,
+  samples: readonly Sample[],
+  floor: Floor,
+): EstablishmentFigure {
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
   const unit = floor.wall;
   const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
   const cpuMs = median(samples.map((s) => s.cpuMs));
   const cpuFloorMs = median(samples.map((s) => priceOf(s.ops, floor.cpu)));
+  const mandatory = mandatoryOps(shape);
+  const mandatoryFloorMs = priceOf(mandatory, unit);
+  const cpuMandatoryFloorMs = priceOf(mandatory, floor.cpu);
   return {
     name,
+    shape,
+    overHttp,
     runs: samples.length,
     medianMs,
+    mandatoryFloorMs,
+    mandatoryRatio: medianMs / mandatoryFloorMs,
+    cpuMandatoryFloorMs,
+    cpuMandatoryRatio: cpuMs / cpuMandatoryFloorMs,
     floorMs,
     ratio: medianMs / floorMs,
     cpuMs,

@@ -36,7 +36,14 @@ const sizes = (values.sizes ?? (values.quick ? '100,1000' : '100,1000,10000'))
   .map(Number);
 const runs = Number(values.runs ?? (values.quick ? 5 : 9));
 
-const BUDGET = { establishmentRatio: 1.5, suiteMs: 20_000, scaleMemoryMiB: 4096 };
+// Establishment against its mandatory floor: 1.3x in the simulator, 1.6x over HTTP.
+const BUDGET = {
+  establishmentRatio: 1.3,
+  establishmentHttpRatio: 1.6,
+  suiteMs: 20_000,
+  scaleMs: 180_000,
+  scaleMemoryMiB: 8192,
+};
 const ms = (n: number, digits = 1) => `${n.toFixed(digits)} ms`;
 const over = (bad: boolean) => (bad ? '  OVER BUDGET' : '');
 
@@ -101,15 +108,19 @@ if (only.has('floor') || only.has('establishment')) {
 
   if (only.has('establishment')) {
     console.log(
-      `\nConnection establishment against its crypto floor (median of ${runs}; budget ${BUDGET.establishmentRatio}x)`,
+      `\nConnection establishment against its mandatory crypto floor (median of ${runs}; budget ${BUDGET.establishmentRatio}x, ${BUDGET.establishmentHttpRatio}x over HTTP)`,
     );
     const establishment = await measureEstablishment(unit, runs);
     for (const e of establishment) {
+      const budget = e.overHttp ? BUDGET.establishmentHttpRatio : BUDGET.establishmentRatio;
       console.log(
-        `  ${e.name.padEnd(52)} ${ms(e.medianMs).padStart(9)}  floor ${ms(e.floorMs).padStart(9)}  ratio ${e.ratio.toFixed(2)}x${over(e.ratio > BUDGET.establishmentRatio)}`,
+        `  ${e.name.padEnd(52)} ${ms(e.medianMs).padStart(9)}  mandatory floor ${ms(e.mandatoryFloorMs).padStart(9)}  ratio ${e.mandatoryRatio.toFixed(2)}x${over(e.mandatoryRatio > budget)}`,
       );
       console.log(
-        `  ${''.padEnd(52)} in CPU time: ${ms(e.cpuMs)} against ${ms(e.cpuFloorMs)}, ratio ${e.cpuRatio.toFixed(2)}x${over(e.cpuRatio > BUDGET.establishmentRatio)}`,
+        `  ${''.padEnd(52)} in CPU time: ${ms(e.cpuMs)} against ${ms(e.cpuMandatoryFloorMs)}, ratio ${e.cpuMandatoryRatio.toFixed(2)}x${over(e.cpuMandatoryRatio > budget)}`,
+      );
+      console.log(
+        `  ${''.padEnd(52)} against the operations it performed: floor ${ms(e.floorMs)}, ratio ${e.ratio.toFixed(2)}x (CPU ${e.cpuRatio.toFixed(2)}x)`,
       );
       console.log(
         `  ${''.padEnd(52)} crypto in flight ${ms(e.cryptoMs)} (${(e.cryptoMs / e.floorMs).toFixed(2)}x floor), the rest ${ms(e.otherMs)} (${(e.otherMs / e.floorMs).toFixed(2)}x floor)`,
@@ -165,7 +176,7 @@ if (only.has('suite')) {
 
 if (only.has('scale')) {
   console.log(
-    `\nScale: 4 homeservers, users of 2 devices, churn of users/100 connections, half of them torn down and re-established; one child process per size (goal: linear, 10,000 users in ${BUDGET.scaleMemoryMiB / 1024} GiB)`,
+    `\nScale: 4 homeservers, users of 2 devices, churn of users/100 connections, half of them torn down and re-established; one child process per size (budgets: 10,000 users in ${BUDGET.scaleMs / 1000} s, peak memory ${BUDGET.scaleMemoryMiB / 1024} GiB)`,
   );
   // Figures from before sizes carried their own date get the date of their section.
   const previousScale = previous.scale as

@@ -1,0 +1,64 @@
+// The mandatory floor's formulas against the counts derived by hand in
+// bench/mandatory-floor.md §3, and against what the reference performs: never less than
+// the floor, and exactly the floor for every HPKE and MLS operation the protocol fixes.
+import { describe, expect, it } from 'vitest';
+import { CRYPTO_OPS } from '../simulator/protocol/crypto/meter.ts';
+import { createScenario, serverName } from '../simulator/scenario.ts';
+import { establish } from './establishment.ts';
+import { mandatoryOps } from './mandatory.ts';
+
+const CASES = [
+  { n: 1, m: 1, sameServer: true, sign: 6, verify: 19, seal: 1, commits: 1, welcomes: 0 },
+  { n: 1, m: 1, sameServer: false, sign: 6, verify: 19, seal: 1, commits: 1, welcomes: 0 },
+  { n: 3, m: 3, sameServer: true, sign: 12, verify: 127, seal: 7, commits: 6, welcomes: 4 },
+  { n: 3, m: 3, sameServer: false, sign: 14, verify: 153, seal: 7, commits: 6, welcomes: 4 },
+] as const;
+
+describe('the mandatory floor of one establishment', () => {
+  it.each(CASES)('n=$n, m=$m, same server $sameServer: the hand-derived counts', (c) => {
+    const ops = mandatoryOps({
+      initiatorDevices: c.n,
+      responderDevices: c.m,
+      sameServer: c.sameServer,
+    });
+    expect(ops['ed25519.sign']).toBe(c.sign);
+    expect(ops['ed25519.verify']).toBe(c.verify);
+    expect(ops['hpke.seal']).toBe(c.seal);
+    expect(ops['hpke.open']).toBe(c.seal);
+    expect(ops['mls.processCommit']).toBe(c.commits);
+    expect(ops['mls.joinByWelcome']).toBe(c.welcomes);
+    expect(ops['mls.keyPackage']).toBe(0);
+  });
+
+  it('refuses a shape without devices', () => {
+    expect(() =>
+      mandatoryOps({ initiatorDevices: 0, responderDevices: 1, sameServer: true }),
+    ).toThrow('device counts must be integers from 1, got n=0, m=1');
+  });
+
+  it.each(CASES.filter((c) => c.n === 3))(
+    'the reference performs no less than the floor, and exactly it for HPKE and MLS (n=$n, same server $sameServer)',
+    async (c) => {
+      const scenario = await createScenario({
+        seed: `mandatory ${String(c.sameServer)}`,
+        homeservers: c.sameServer ? 1 : 2,
+        usersPerServer: c.sameServer ? 2 : 1,
+        devicesPerUser: c.n,
+        profile: 'multi-device',
+      });
+      const responder = c.sameServer ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
+      const { ops } = await establish(scenario, `@user1:${serverName(0)}`, responder);
+      const floor = mandatoryOps({
+        initiatorDevices: c.n,
+        responderDevices: c.m,
+        sameServer: c.sameServer,
+      });
+      // Imports are cached process-wide in the simulator, so fewer than each device must do.
+      for (const op of CRYPTO_OPS.filter((o) => o !== 'ed25519.importKey'))
+        expect(ops[op], op).toBeGreaterThanOrEqual(floor[op]);
+      for (const op of CRYPTO_OPS.filter((o) => o.startsWith('hpke.') || o.startsWith('mls.')))
+        if (op !== 'mls.keyPackage') expect(ops[op], op).toBe(floor[op]);
+    },
+    30_000,
+  );
+});
