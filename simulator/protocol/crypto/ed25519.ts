@@ -1,10 +1,12 @@
 // Ed25519 (RFC 8032) for signed JSON, server keys and request signatures.
 //
-// Signing and verification run on WebCrypto (Node's OpenSSL): here about 0.06 ms per sign
-// and 0.14 ms per verify, against 0.4 ms and 1.5 ms for @noble/curves. WebCrypto alone is
-// not strict enough, so verifyEd25519 puts cheap checks in front of it (about 7 us).
-// What crypto.subtle.verify itself does, on Node 20.20 / OpenSSL 3.0.19 (pinned by the
-// "WebCrypto behaviour" tests in ed25519.test.ts):
+// Signing and verification run on Node's OpenSSL through KeyObjects, synchronously: here
+// about 0.04 ms per sign and 0.1 ms per verify, against 0.07 and 0.13 ms through WebCrypto
+// (same OpenSSL, plus a job on libuv's pool and a promise) and 0.4 and 1.5 ms for
+// @noble/curves. OpenSSL alone is not strict enough, so verifyEd25519 puts cheap checks in
+// front of it (about 7 us). What OpenSSL's verify itself does, on Node 20.20 / OpenSSL
+// 3.0.19, through crypto.verify and crypto.subtle.verify alike (pinned by the "Node
+// behaviour" tests in ed25519.test.ts):
 //   (a) S >= L (the malleated signature R || S+L): rejected.
 //   (b) small-order public keys: ACCEPTED. If A has small order, [k]A = O whenever the
 //       order of A divides k, so R = rB, S = r verifies for one message in eight or
@@ -24,11 +26,15 @@
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
-import type { webcrypto } from 'node:crypto';
+import {
+  sign as signWithKeyObject,
+  verify as verifyWithKeyObject,
+  type KeyObject,
+} from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
 import { meter, timedOp } from './meter.ts';
-import { importRawPrivateKey } from './private-keys.ts';
+import { privateKeyObject, publicKeyObject } from './private-keys.ts';
 
 export const ED25519_SEED_BYTES = 32;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
@@ -132,9 +138,7 @@ function checkSignatureEncoding(signature: Uint8Array): Verdict {
 }
 
 // ---------------------------------------------------------------------------------------
-// Key pairs (WebCrypto)
-
-const subtle = globalThis.crypto.subtle;
+// Key pairs (Node KeyObjects)
 
 export interface Ed25519KeyPair {
   /** The raw 32-byte public key A (a fresh copy on every read). */
@@ -144,24 +148,30 @@ export interface Ed25519KeyPair {
 }
 
 /** Imports a 32-byte RFC 8032 seed (the "private key") as a key pair. */
-export async function ed25519KeyPairFromSeed(
+export function ed25519KeyPairFromSeed(
   seed: Uint8Array,
 ): Promise<Result<Ed25519KeyPair, Failure<Ed25519SeedFailureKind>>> {
+  return Promise.resolve(keyPairFromSeed(seed));
+}
+
+function keyPairFromSeed(
+  seed: Uint8Array,
+): Result<Ed25519KeyPair, Failure<Ed25519SeedFailureKind>> {
   if (seed.length !== ED25519_SEED_BYTES) {
     return fail('malformed-seed', `seed is ${seed.length} bytes, expected 32`);
   }
-  // Imported from the raw seed, which also yields the public key (./private-keys.ts).
-  const { privateKey, publicKey } = await importRawPrivateKey('Ed25519', seed, false);
+  // A KeyObject from the raw seed, which also yields the public key (./private-keys.ts).
+  const { keyObject, publicKey } = privateKeyObject('Ed25519', seed);
   return ok(
     Object.freeze({
       get publicKey(): Uint8Array {
         return publicKey.slice();
       },
-      async sign(message: Uint8Array): Promise<Uint8Array> {
+      sign(message: Uint8Array): Promise<Uint8Array> {
         meter.count('ed25519.sign');
         return meter.timed(
           'ed25519.sign',
-          async () => new Uint8Array(await subtle.sign('Ed25519', privateKey, message)),
+          () => new Uint8Array(signWithKeyObject(null, message, keyObject)),
         );
       },
     }),
@@ -171,9 +181,9 @@ export async function ed25519KeyPairFromSeed(
 /** Draws a 32-byte seed from rng, so key generation is as reproducible as the rng. */
 export const generateEd25519KeyPair = timedOp(
   'ed25519.keygen',
-  async function generateEd25519KeyPair(rng: Rng): Promise<Ed25519KeyPair> {
+  function generateEd25519KeyPair(rng: Rng): Ed25519KeyPair {
     meter.count('ed25519.keygen');
-    const pair = await ed25519KeyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
+    const pair = keyPairFromSeed(rng.bytes(ED25519_SEED_BYTES));
     if (!pair.ok) throw new Error(`rng returned a bad seed: ${pair.error.detail}`);
     return pair.value;
   },
@@ -182,15 +192,15 @@ export const generateEd25519KeyPair = timedOp(
 // ---------------------------------------------------------------------------------------
 // Verification
 
-type ImportedKey = Result<webcrypto.CryptoKey, Failure<Ed25519KeyFailureKind>>;
+type ImportedKey = Result<KeyObject, Failure<Ed25519KeyFailureKind>>;
 
 // Importing and validating a key (one point decompression) costs more than a verify, and
 // the same few server keys verify most signatures, so both are cached, failures included.
 // The bound keeps long property-test runs with random keys from growing without limit.
 const KEY_CACHE_LIMIT = 4096;
-const keyCache = new Map<string, Promise<ImportedKey>>();
+const keyCache = new Map<string, ImportedKey>();
 
-function importVerifyKey(publicKey: Uint8Array): Promise<ImportedKey> {
+function importVerifyKey(publicKey: Uint8Array): ImportedKey {
   const id = bytesToHex(publicKey);
   const cached = keyCache.get(id);
   if (cached !== undefined) {
@@ -209,37 +219,37 @@ function importVerifyKey(publicKey: Uint8Array): Promise<ImportedKey> {
   return imported;
 }
 
-async function importChecked(publicKey: Uint8Array): Promise<ImportedKey> {
+function importChecked(publicKey: Uint8Array): ImportedKey {
   const checked = checkEd25519PublicKey(publicKey);
   if (!checked.ok) return checked;
   try {
-    return ok(await subtle.importKey('raw', publicKey, { name: 'Ed25519' }, false, ['verify']));
+    return ok(publicKeyObject('Ed25519', publicKey));
   } catch (error) {
-    return fail('malformed-key', `WebCrypto rejected the key: ${String(error)}`);
+    return fail('malformed-key', `Node rejected the key: ${String(error)}`);
   }
 }
 
 /**
  * The reference verifier: strict (libsodium policy, see the top of this file) and fast
- * (WebCrypto, with the key import and key checks cached).
+ * (OpenSSL, with the key import and key checks cached).
  */
 export const verifyEd25519 = timedOp(
   'ed25519.verify',
-  async function verifyEd25519(
+  function verifyEd25519(
     publicKey: Uint8Array,
     message: Uint8Array,
     signature: Uint8Array,
-  ): Promise<Verdict> {
+  ): Verdict {
     meter.count('ed25519.verify');
-    const key = await importVerifyKey(publicKey);
+    const key = importVerifyKey(publicKey);
     if (!key.ok) return key;
     const encoding = checkSignatureEncoding(signature);
     if (!encoding.ok) return encoding;
     let valid: boolean;
     try {
-      valid = await subtle.verify('Ed25519', key.value, signature, message);
+      valid = verifyWithKeyObject(null, message, key.value, signature);
     } catch (error) {
-      return fail('bad-signature', `WebCrypto could not verify: ${String(error)}`);
+      return fail('bad-signature', `Node could not verify: ${String(error)}`);
     }
     return valid ? ok(undefined) : fail('bad-signature', 'signature does not match');
   },

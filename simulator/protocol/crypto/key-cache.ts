@@ -1,22 +1,28 @@
-// Imported WebCrypto keys, by their bytes. Importing a key costs more than using
-// it: about 0.4 ms for a PKCS#8 private key on Node 20 (OpenSSL 3's decoder),
-// against 0.15 ms for an Ed25519 signature. ts-mls imports the signing key on every
-// signature and re-imports HPKE private keys it stored as bytes, so each distinct
-// key is imported once here and reused. A CryptoKey is immutable, so sharing one
+// Imported keys (WebCrypto CryptoKeys and Node KeyObjects), by their bytes. ts-mls hands
+// over the raw signing key on every signature and re-imports HPKE private keys it stored
+// as bytes; importing costs about as much as the operation it serves, so each distinct
+// key is imported once here and reused. Imported keys are immutable, so sharing one
 // between callers that hold the same bytes changes nothing they can observe.
 import { bytesToHex } from '@noble/hashes/utils.js';
-import type { webcrypto } from 'node:crypto';
+import type { KeyObject, webcrypto } from 'node:crypto';
 
-export type KeyKind = 'ed25519-sign' | 'ed25519-verify' | 'x25519-private' | 'x25519-public';
+/** What each kind of key is imported as: Ed25519 signs and verifies on Node KeyObjects. */
+export interface KeyKinds {
+  readonly 'ed25519-sign': KeyObject;
+  readonly 'ed25519-verify': KeyObject;
+  readonly 'x25519-private': webcrypto.CryptoKey;
+  readonly 'x25519-public': webcrypto.CryptoKey;
+}
+export type KeyKind = keyof KeyKinds;
 
 // Bounded so that runs creating millions of keys keep a flat memory profile; the
 // least recently used key is dropped first (Map order is insertion order).
 const LIMIT = 8192;
-const cache = new Map<string, Promise<webcrypto.CryptoKey>>();
+const cache = new Map<string, Promise<unknown>>();
 
 const id = (kind: KeyKind, bytes: Uint8Array) => `${kind}:${bytesToHex(bytes)}`;
 
-function put(key: string, value: Promise<webcrypto.CryptoKey>): void {
+function put(key: string, value: Promise<unknown>): void {
   cache.set(key, value);
   if (cache.size > LIMIT) {
     const oldest = cache.keys().next();
@@ -25,19 +31,23 @@ function put(key: string, value: Promise<webcrypto.CryptoKey>): void {
 }
 
 /** The key imported from `bytes`, importing it only the first time. A failed import is not kept. */
-export function cachedKey(
-  kind: KeyKind,
+export function cachedKey<K extends KeyKind>(
+  kind: K,
   bytes: Uint8Array,
-  load: () => Promise<webcrypto.CryptoKey>,
-): Promise<webcrypto.CryptoKey> {
+  load: () => KeyKinds[K] | Promise<KeyKinds[K]>,
+): Promise<KeyKinds[K]> {
   const key = id(kind, bytes);
-  const hit = cache.get(key);
+  // Only `put` below and `rememberKey` fill the cache, each under the kind's own type.
+  const hit = cache.get(key) as Promise<KeyKinds[K]> | undefined;
   if (hit !== undefined) {
     cache.delete(key);
     cache.set(key, hit);
     return hit;
   }
-  const loaded = load();
+  // A load that throws rejects, like one that fails asynchronously.
+  const loaded = new Promise<KeyKinds[K]>((resolve) => {
+    resolve(load());
+  });
   put(key, loaded);
   loaded.catch(() => {
     if (cache.get(key) === loaded) cache.delete(key);
@@ -46,6 +56,6 @@ export function cachedKey(
 }
 
 /** Records that `key` is the import of `bytes` (e.g. when a key was just exported to them). */
-export function rememberKey(kind: KeyKind, bytes: Uint8Array, key: webcrypto.CryptoKey): void {
+export function rememberKey<K extends KeyKind>(kind: K, bytes: Uint8Array, key: KeyKinds[K]): void {
   put(id(kind, bytes), Promise.resolve(key));
 }

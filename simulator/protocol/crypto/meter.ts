@@ -45,7 +45,7 @@ export const meter = {
    * flight, and then also to `op` in `inSituMs` (an operation nested in another is
    * part of the outer one's time).
    */
-  async timed<T>(op: CryptoOp, run: () => Promise<T>): Promise<T> {
+  async timed<T>(op: CryptoOp, run: () => T | Promise<T>): Promise<T> {
     const outer = inFlight++ === 0;
     const start = performance.now();
     if (outer) busySince = start;
@@ -85,7 +85,7 @@ export const meter = {
 /** `fn` with every call run under `meter.timed(op)`. */
 export function timedOp<A extends unknown[], R>(
   op: CryptoOp,
-  fn: (...args: A) => Promise<R>,
+  fn: (...args: A) => R | Promise<R>,
 ): (...args: A) => Promise<R> {
   return (...args) => meter.timed(op, () => fn(...args));
 }

@@ -43,11 +43,19 @@ import {
 } from 'ts-mls';
 import { cachedKey, rememberKey } from '../crypto/key-cache.ts';
 import {
+  createPrivateKey,
+  sign as signWithKeyObject,
+  verify as verifyWithKeyObject,
+  type KeyObject,
+} from 'node:crypto';
+import {
   deriveX25519KeyPair,
   importRawPrivateKey,
   importRawPublicKey,
   knownPrivateBytes,
   knownPublicBytes,
+  privateKeyObject,
+  publicKeyObject,
 } from '../crypto/private-keys.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
@@ -58,27 +66,34 @@ export interface RandomSource {
   bytes(n: number): Uint8Array;
 }
 
-const subtle = globalThis.crypto.subtle;
-
-/** ts-mls's WebCrypto signature and HPKE, with every key import going through the cache. */
+/**
+ * ts-mls's ciphersuite with Ed25519 on Node KeyObjects (synchronous: no round trip through
+ * libuv's pool, see ../crypto/ed25519.ts) and every key import going through the cache.
+ */
 function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
   const signature: Signature = {
     ...cs.signature,
     async sign(signKey, message) {
-      const key = await cachedKey('ed25519-sign', signKey, async () => {
+      const key = await cachedKey('ed25519-sign', signKey, () => {
         // ts-mls accepts a bare 32-byte seed or its PKCS#8 wrapping; so does this.
         const seed = seedOf(signKey);
         return seed === undefined
-          ? subtle.importKey('pkcs8', signKey, 'Ed25519', false, ['sign'])
-          : (await importRawPrivateKey('Ed25519', seed, false)).privateKey;
+          ? createPrivateKey({ key: Buffer.from(signKey), format: 'der', type: 'pkcs8' })
+          : privateKeyObject('Ed25519', seed).keyObject;
       });
-      return new Uint8Array(await subtle.sign('Ed25519', key, message));
+      return new Uint8Array(signWithKeyObject(null, message, key));
     },
     async verify(publicKey, message, signatureBytes) {
-      const key = await cachedKey('ed25519-verify', publicKey, () =>
-        subtle.importKey('raw', publicKey, 'Ed25519', false, ['verify']),
-      );
-      return subtle.verify('Ed25519', key, signatureBytes, message);
+      // A key that does not import verifies nothing, as WebCrypto's verify answered false.
+      let key: KeyObject;
+      try {
+        key = await cachedKey('ed25519-verify', publicKey, () =>
+          publicKeyObject('Ed25519', publicKey),
+        );
+      } catch {
+        return false;
+      }
+      return verifyWithKeyObject(null, message, key, signatureBytes);
     },
   };
   // Keys are imported from and derived to raw bytes (../crypto/private-keys.ts), so
@@ -178,7 +193,10 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
     exportSecret,
     generateKeyPair: () => native.hpke.deriveKeyPair(draw(32)),
   };
-  const signature: Signature = { ...native.signature, keygen: () => ed25519FromSeed(draw(32)) };
+  const signature: Signature = {
+    ...native.signature,
+    keygen: () => Promise.resolve(ed25519FromSeed(draw(32))),
+  };
   return { ...native, hpke, signature, rng: { randomBytes: draw } };
 }
 
@@ -216,13 +234,11 @@ function seedOf(signKey: Uint8Array): Uint8Array | undefined {
   return wrapped ? signKey.subarray(PKCS8_ED25519_PREFIX.length) : undefined;
 }
 
-async function ed25519FromSeed(
-  seed: Uint8Array,
-): Promise<{ signKey: Uint8Array; publicKey: Uint8Array }> {
+function ed25519FromSeed(seed: Uint8Array): { signKey: Uint8Array; publicKey: Uint8Array } {
   const signKey = pkcs8(seed);
-  const { privateKey, publicKey } = await importRawPrivateKey('Ed25519', seed, false);
+  const { keyObject, publicKey } = privateKeyObject('Ed25519', seed);
   // The member signs with this key next: keep the import.
-  rememberKey('ed25519-sign', signKey, privateKey);
+  rememberKey('ed25519-sign', signKey, keyObject);
   return { signKey, publicKey };
 }
 
