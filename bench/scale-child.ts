@@ -31,6 +31,8 @@ export interface ScaleFigure {
   /** Resident set and heap with the four empty homeservers up, before any user: the floor of both. */
   readonly baseRssMiB: number;
   readonly baseHeapMiB: number;
+  /** The servers the observer recorded in full (the others record nothing). */
+  readonly observed: readonly string[];
   /** Events the observer recorded (requests and stored rows): the simulator's own log. */
   readonly observedEvents: number;
 }
@@ -65,12 +67,15 @@ export async function runScale(users: number, connections: number): Promise<Scal
   const perServer = Math.ceil(users / HOMESERVERS);
   const start = performance.now();
   const cpuStart = process.cpuUsage();
+  // A researcher observes some servers, not all: here the first homeserver, in full.
+  const observed = [serverName(0)];
   const scenario = await createScenario({
     seed: `scale ${users}`,
     homeservers: HOMESERVERS,
     usersPerServer: 0,
     devicesPerUser: DEVICES,
     profile: 'multi-device',
+    observe: observed,
   });
   const base = process.memoryUsage();
   // The homeservers register their users concurrently, as four real servers would.
@@ -133,6 +138,7 @@ export async function runScale(users: number, connections: number): Promise<Scal
     peakHeapMiB: peakHeap / 2 ** 20,
     baseRssMiB: base.rss / 2 ** 20,
     baseHeapMiB: base.heapUsed / 2 ** 20,
+    observed,
     observedEvents,
   };
 }

@@ -28,6 +28,11 @@ export interface ScenarioOptions {
   readonly faults?: readonly Middleware[];
   readonly services?: readonly Service[];
   readonly mutants?: readonly string[];
+  /**
+   * The servers whose views are recorded, for populations too large to record everything
+   * (bench/scale-child.ts); all of them when undefined, as conformance checks need.
+   */
+  readonly observe?: readonly string[];
 }
 
 /** Users on a set of servers, and the loop that runs their clients. */
@@ -139,6 +144,7 @@ export async function createScenario(options: ScenarioOptions): Promise<Scenario
     profile: options.profile,
     services: options.services ?? ALL_SERVICES,
     ...(options.faults === undefined ? {} : { faults: options.faults }),
+    ...(options.observe === undefined ? {} : { observe: options.observe }),
   });
   const env: ClientEnv = {
     transport: federation.transport,

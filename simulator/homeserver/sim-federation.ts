@@ -39,6 +39,8 @@ export interface SimFederationOptions {
    * server, net/latent-store.ts); none when absent.
    */
   readonly storeLatency?: StoreLatency;
+  /** The servers whose views the observer records; all of them when undefined. */
+  readonly observe?: readonly string[];
   /** Resolve server names through this DNS instead of the static directory. */
   readonly dns?: {
     readonly resolver: DnsResolver;
@@ -64,7 +66,10 @@ export const PROVISIONING_TOKEN = 'fedconn-provisioning-token';
 export async function createSimFederation(options: SimFederationOptions): Promise<SimFederation> {
   const root = seededRng(options.seed);
   const clock = new VirtualClock(options.start);
-  const observer = new Observer(clock);
+  const observer = new Observer(
+    clock,
+    options.observe === undefined ? undefined : new Set(options.observe),
+  );
   const network = new SimNetwork();
   const transport = compose(network.transport, ...(options.faults ?? []));
   const originOf = (serverName: string) => `https://${serverName}`;

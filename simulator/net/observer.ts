@@ -51,6 +51,11 @@ export function recordable(value: unknown): unknown {
 
 export interface ServerRecorder {
   readonly server: string;
+  /**
+   * False when this server is not observed: what it receives and stores is dropped, so
+   * callers skip building records (a copy of every body and row) nobody will read.
+   */
+  readonly recording: boolean;
   /** Records a request; returns a function that adds its answer's status (wire views). */
   request(request: Omit<RecordedRequest, 'kind' | 'seq' | 'at'>): (status: number) => void;
   row(row: Omit<RecordedRow, 'kind' | 'seq' | 'at'>): void;
@@ -76,6 +81,7 @@ export class SwitchedRecording implements Recording {
   recorder(server: string): ServerRecorder {
     return {
       server,
+      recording: true,
       request: (r) => this.#current?.recorder(server).request(r) ?? (() => undefined),
       row: (r) => {
         this.#current?.recorder(server).row(r);
@@ -84,17 +90,35 @@ export class SwitchedRecording implements Recording {
   }
 }
 
+/** A server nobody observes: it records nothing. */
+const unobserved = (server: string): ServerRecorder => ({
+  server,
+  recording: false,
+  request: () => () => undefined,
+  row: () => undefined,
+});
+
 export class Observer implements Recording {
   #seq = 0;
   readonly #views = new Map<string, RecordedEvent[]>();
 
-  constructor(private readonly clock: Clock) {}
+  /**
+   * @param observed the servers whose views are recorded (a researcher's choice, for runs
+   *   too large to record everything); every server when undefined, as conformance checks
+   *   need. An unobserved server's view is empty.
+   */
+  constructor(
+    private readonly clock: Clock,
+    private readonly observed?: ReadonlySet<string>,
+  ) {}
 
   recorder(server: string): ServerRecorder {
+    if (this.observed !== undefined && !this.observed.has(server)) return unobserved(server);
     const events = this.#views.get(server) ?? [];
     this.#views.set(server, events);
     return {
       server,
+      recording: true,
       request: (r) => {
         const event: RecordedRequest = {
           kind: 'request',
@@ -150,6 +174,7 @@ export function observed(
   recorder: ServerRecorder,
   handler: (request: Request) => Promise<Response>,
 ): (request: Request) => Promise<Response> {
+  if (!recorder.recording) return handler;
   return async (request) => {
     recorder.request(await requestRecord(request));
     return handler(request);
@@ -168,8 +193,9 @@ export function observeWire(
 ): (next: (request: Request) => Promise<Response>) => (request: Request) => Promise<Response> {
   return (next) => async (request) => {
     const server = serverOf(new URL(request.url));
-    if (server === undefined) return next(request);
-    const answered = observer.recorder(server).request(await requestRecord(request));
+    const recorder = server === undefined ? undefined : observer.recorder(server);
+    if (recorder?.recording !== true) return next(request);
+    const answered = recorder.request(await requestRecord(request));
     const response = await next(request);
     answered(response.status);
     return response;

@@ -63,11 +63,11 @@ export function authenticationService(ctx: HomeserverContext) {
   const clients = new Table<{ readonly client_credential: ClientCredential }>(
     'as_clients',
     ctx.recorder,
-  );
+  ).index('user', (row) => row.client_credential.payload.client_id.user_id);
   const packages = new Table<{ readonly owner: string; readonly package: ConnectionPackage }>(
     'as_connection_packages',
     ctx.recorder,
-  );
+  ).index('owner', (row) => row.owner);
   const aliases = new Table<{ readonly alias: string; readonly auth_key: string }>(
     'as_aliases',
     ctx.recorder,
@@ -75,7 +75,7 @@ export function authenticationService(ctx: HomeserverContext) {
   const aliasPayloads = new Table<{
     readonly alias: string;
     readonly payload: ConnectionPackagePayload;
-  }>('as_alias_payloads', ctx.recorder);
+  }>('as_alias_payloads', ctx.recorder).index('alias', (row) => row.alias);
   const queues = new Table<Queue>('as_queues', ctx.recorder);
   // Fingerprints of credentials this AS revoked (CRED-CHAIN-02), published with its credentials.
   const revoked = new Table<{ readonly fingerprint: string }>('as_revoked', ctx.recorder);
@@ -304,13 +304,10 @@ export function authenticationService(ctx: HomeserverContext) {
     const userId = c.req.param('userId');
     if (!users.has(userId)) return fail('M_NOT_FOUND', `no user ${userId}`);
     const now = ctx.clock.now();
-    const owners = clients
-      .entries()
-      .filter(([, v]) => v.client_credential.payload.client_id.user_id === userId)
-      .map(([k]) => k);
+    const owners = clients.where('user', userId).map(([k]) => k);
     const served: ConnectionPackage[] = [];
     for (const owner of owners) {
-      const mine = packages.entries().filter(([, v]) => v.owner === owner);
+      const mine = packages.where('owner', owner);
       // Expired packages are never served (CONN-PKG-05); they are removed when met.
       const ignoreLifetimes = isMutant(ctx, PHOENIX_MUTANTS.serveExpiredPackages);
       const usable = mine.filter(([id, v]) => {
@@ -403,8 +400,7 @@ export function authenticationService(ctx: HomeserverContext) {
     aliases.delete(alias.data);
     if (!isMutant(ctx, PHOENIX_MUTANTS.deleteOnlyAliasEntry)) {
       queues.delete(`alias:${alias.data}`);
-      for (const [id, v] of aliasPayloads.entries())
-        if (v.alias === alias.data) aliasPayloads.delete(id);
+      for (const [id] of aliasPayloads.where('alias', alias.data)) aliasPayloads.delete(id);
     }
     return c.json({});
   });
@@ -454,12 +450,11 @@ export function authenticationService(ctx: HomeserverContext) {
     if (!alias.success || !aliases.has(alias.data)) return fail('M_NOT_FOUND', 'no such alias');
     const now = ctx.clock.now();
     const usable = aliasPayloads
-      .entries()
+      .where('alias', alias.data)
       .filter(
         ([, v]) =>
-          v.alias === alias.data &&
-          (isMutant(ctx, PHOENIX_MUTANTS.serveExpiredPackages) ||
-            validityAt(v.payload.lifetime, now) === 'valid'),
+          isMutant(ctx, PHOENIX_MUTANTS.serveExpiredPackages) ||
+          validityAt(v.payload.lifetime, now) === 'valid',
       );
     const first = usable[0];
     if (first === undefined)

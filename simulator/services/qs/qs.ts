@@ -102,8 +102,7 @@ export function queuingService(ctx: HomeserverContext) {
     const auth = await authenticateQueue(c, queueId, body.value);
     if (!auth.ok) return auth.response;
     // Publishing replaces every KeyPackage of this queue.
-    for (const [id, row] of store.keyPackages.entries())
-      if (row.queue_id === queueId) store.keyPackages.delete(id);
+    for (const [id] of store.keyPackages.where('queue', queueId)) store.keyPackages.delete(id);
     body.value.key_packages.forEach((kp, i) => {
       store.keyPackages.put(`${queueId}/${i}`, {
         queue_id: queueId,
@@ -120,7 +119,7 @@ export function queuingService(ctx: HomeserverContext) {
       z.strictObject({ queue_id: z.string(), friendship_token: z.string() }),
     );
     if (!body.ok) return body.error;
-    const rows = store.keyPackages.entries().filter(([, r]) => r.queue_id === body.value.queue_id);
+    const rows = store.keyPackages.where('queue', body.value.queue_id);
     const first = rows[0];
     if (first === undefined) return fail('M_NOT_FOUND', 'no KeyPackages for this queue');
     if (first[1].friendship_token !== body.value.friendship_token)

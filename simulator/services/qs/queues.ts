@@ -64,7 +64,10 @@ export function queueStore(ctx: HomeserverContext): QueueStore {
   if (existing !== undefined) return existing;
   const rng = fork(ctx.rng, 'qs queue ids');
   const queues = new Table<QueueRow>('qs_queues', ctx.recorder);
-  const keyPackages = new Table<KeyPackageRow>('qs_key_packages', ctx.recorder);
+  const keyPackages = new Table<KeyPackageRow>('qs_key_packages', ctx.recorder).index(
+    'queue',
+    (row) => row.queue_id,
+  );
   const store: QueueStore = {
     queues,
     keyPackages,
