@@ -188,7 +188,7 @@ if (only.has('scale')) {
   }));
   const show = (f: ScaleFigure, note = '') => {
     console.log(
-      `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events, load ${f.loadAverage[0]?.toFixed(1) ?? '?'}${note}`,
+      `  ${String(f.users).padStart(6)} users: ${(f.totalMs / 1000).toFixed(1)} s wall${over(f.users === 10_000 && f.totalMs > BUDGET.scaleMs)} (register ${(f.registerMs / 1000).toFixed(1)} s, churn ${(f.churnMs / 1000).toFixed(1)} s for ${f.connections}+${f.reconnections} connections), ${(f.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${f.maxRssMiB.toFixed(0)} MiB${over(f.maxRssMiB > BUDGET.scaleMemoryMiB)}, peak heap ${f.peakHeapMiB.toFixed(0)} MiB (empty federation ${f.baseHeapMiB.toFixed(0)} MiB), ${f.observedEvents} observed events, load ${f.loadAverage[0]?.toFixed(1) ?? '?'}${note}`,
     );
   };
   for (const f of earlier.filter((e) => !sizes.includes(e.users)))

@@ -138,6 +138,15 @@ export function ciphersuite(rng?: RandomSource): CiphersuiteImpl {
   return rng === undefined ? native : seeded(rng);
 }
 
+// @hpke/core's suite, for seals with a given ephemeral key. It holds no per-member state,
+// so every seeded member shares it: one suite per member cost a few KiB each, times every
+// member of a large population.
+const hpkeWithEkm = new HpkeSuite({
+  kem: new DhkemX25519HkdfSha256(),
+  kdf: new HkdfSha256(),
+  aead: new Aes128Gcm(),
+});
+
 function seeded(rng: RandomSource): CiphersuiteImpl {
   const draw = (n: number): Uint8Array => {
     const bytes = rng.bytes(n);
@@ -151,11 +160,7 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
   // under a key drawn once here (like RFC 6979 nonces): order-independent, and
   // fresh because every sealed plaintext is itself a fresh secret.
   const sealKey = draw(32);
-  const suite = new HpkeSuite({
-    kem: new DhkemX25519HkdfSha256(),
-    kdf: new HkdfSha256(),
-    aead: new Aes128Gcm(),
-  });
+  const suite = hpkeWithEkm;
   const seal = async (
     publicKey: Parameters<Hpke['seal']>[0],
     plaintext: Uint8Array,
