@@ -4,16 +4,17 @@
 //
 // Key pairs are derived from Rng bytes and the sender's ephemeral key too, so a
 // seeded run seals to identical bytes (@hpke/core's `ekm` parameter).
-import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
+import { Aes128Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
 import type { webcrypto } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
 import { meter, timedOp } from './meter.ts';
 import { cachedKey } from './key-cache.ts';
 import { deriveX25519KeyPair, importRawPrivateKey } from './private-keys.ts';
+import { X25519Kem } from './x25519-kem.ts';
 
 const suite = new CipherSuite({
-  kem: new DhkemX25519HkdfSha256(),
+  kem: new X25519Kem(),
   kdf: new HkdfSha256(),
   aead: new Aes128Gcm(),
 });

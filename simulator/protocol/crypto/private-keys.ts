@@ -34,6 +34,8 @@ const USAGES: Readonly<Record<PrivateKeyCurve, webcrypto.KeyUsage[]>> = {
 
 const rawPrivate = new WeakMap<webcrypto.CryptoKey, Uint8Array>();
 const rawPublic = new WeakMap<webcrypto.CryptoKey, Uint8Array>();
+/** The public key bytes of each private key imported here. */
+const publicOfPrivate = new WeakMap<webcrypto.CryptoKey, Uint8Array>();
 
 const base64Url = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
@@ -94,6 +96,7 @@ export async function importRawPrivateKey(
     USAGES[curve],
   );
   rawPrivate.set(privateKey, d.slice());
+  publicOfPrivate.set(privateKey, publicKey.slice());
   return { privateKey, publicKey };
 }
 
@@ -114,6 +117,11 @@ export function knownPrivateBytes(key: webcrypto.CryptoKey): Uint8Array | undefi
 
 export function knownPublicBytes(key: webcrypto.CryptoKey): Uint8Array | undefined {
   return rawPublic.get(key)?.slice();
+}
+
+/** The public key of a private key imported here, or undefined for one imported elsewhere. */
+export function knownPublicBytesOfPrivate(key: webcrypto.CryptoKey): Uint8Array | undefined {
+  return publicOfPrivate.get(key)?.slice();
 }
 
 // RFC 9180 §4 and §7.1: suite_id = "KEM" || I2OSP(kem_id, 2), kem_id 0x0020 for

@@ -23,7 +23,6 @@
 import {
   Aes128Gcm,
   CipherSuite as HpkeSuite,
-  DhkemX25519HkdfSha256,
   HkdfSha256,
   type CipherSuiteSealResponse,
   type SenderContext,
@@ -57,6 +56,7 @@ import {
   privateKeyObject,
   publicKeyObject,
 } from '../crypto/private-keys.ts';
+import { withPublicKey, X25519Kem } from '../crypto/x25519-kem.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -120,6 +120,12 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
       const pair = await deriveX25519KeyPair(ikm);
       return { privateKey: pair.privateKey as PrivateKey, publicKey: pair.publicKey as PublicKey };
     },
+    // A recipient key pair rather than the bare private key: @hpke/core's decap then takes
+    // the public key as given instead of recomputing it (../crypto/x25519-kem.ts).
+    open: async (privateKey, ...rest) =>
+      cs.hpke.open((await withPublicKey(privateKey)) as PrivateKey, ...rest),
+    importSecret: async (privateKey, ...rest) =>
+      cs.hpke.importSecret((await withPublicKey(privateKey)) as PrivateKey, ...rest),
   };
   return { ...cs, signature, hpke };
 }
@@ -142,7 +148,7 @@ export function ciphersuite(rng?: RandomSource): CiphersuiteImpl {
 // so every seeded member shares it: one suite per member cost a few KiB each, times every
 // member of a large population.
 const hpkeWithEkm = new HpkeSuite({
-  kem: new DhkemX25519HkdfSha256(),
+  kem: new X25519Kem(),
   kdf: new HkdfSha256(),
   aead: new Aes128Gcm(),
 });
