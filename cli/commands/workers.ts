@@ -1,8 +1,8 @@
-// `fedconn run --workers N`: the run as N shards (`--shard K/N`) in N child processes, one
-// per core, joined as `fedconn merge` joins them. Each check already has its own seed, so
-// the verdicts, counterexamples and reports are those of a one-worker run of the seed
-// (suites/harness/merge.test.ts). The children report progress as JSON lines; the parent
-// shows one progress of the whole run.
+// `fedconn run --workers N`: the run as N shards (`--shard K/N`), one per core: N-1 in child
+// processes and the last in this process, joined as `fedconn merge` joins them. Each check
+// already has its own seed, so the verdicts, counterexamples and reports are those of a
+// one-worker run of the seed (suites/harness/merge.test.ts). Every shard reports progress
+// as JSON lines; the parent shows one progress of the whole run.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -47,51 +47,68 @@ export async function runInWorkers(options: {
     const ended = (result: CheckResult) => {
       options.onProgress({ type: 'check-end', index: done++, total: sum(totals), result });
     };
-    const exits = await Promise.all(
-      Array.from({ length: options.count }, (_, k) => {
-        const child = spawn(
-          process.execPath,
-          [
-            BIN,
-            'run',
-            ...options.args,
-            '--shard',
-            `${k + 1}/${options.count}`,
-            '--workers',
-            '1',
-            '--out',
-            join(dir, String(k + 1)),
-            '--events',
-          ],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        children.push(child);
-        let pending = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-          pending += chunk;
-          for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-            const line = pending.slice(0, nl);
-            pending = pending.slice(nl + 1);
-            let event: WorkerEvent;
-            try {
-              event = JSON.parse(line) as WorkerEvent;
-            } catch {
-              continue;
-            }
-            if (event.type === 'start') {
-              totals.set(k, event.total);
-              if (totals.size === options.count) {
-                options.onProgress({ type: 'start', total: sum(totals) });
-                for (const result of early.splice(0)) ended(result);
-              }
-            } else if (totals.size < options.count) {
-              early.push(event.result);
-            } else {
-              ended(event.result);
-            }
+    /** Feeds a worker's output, chunk by chunk, to the progress of the whole run. */
+    const progressOf = (k: number) => {
+      let pending = '';
+      return (chunk: string) => {
+        pending += chunk;
+        for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          let event: WorkerEvent;
+          try {
+            event = JSON.parse(line) as WorkerEvent;
+          } catch {
+            continue;
           }
+          if (event.type === 'start') {
+            totals.set(k, event.total);
+            if (totals.size === options.count) {
+              options.onProgress({ type: 'start', total: sum(totals) });
+              for (const result of early.splice(0)) ended(result);
+            }
+          } else if (totals.size < options.count) {
+            early.push(event.result);
+          } else {
+            ended(event.result);
+          }
+        }
+      };
+    };
+    const shardArgs = (k: number) => [
+      'run',
+      ...options.args,
+      '--shard',
+      `${k + 1}/${options.count}`,
+      '--workers',
+      '1',
+      '--out',
+      join(dir, String(k + 1)),
+      '--events',
+    ];
+    // Every shard but the last in a child process; the last in this one, which has already
+    // loaded the suite (a child takes about a second to load it before its first check).
+    const last = options.count - 1;
+    const exits = await Promise.all(
+      Array.from({ length: options.count }, async (_, k) => {
+        if (k === last) {
+          let stderr = '';
+          const { main } = await import('../main.ts');
+          const code = await main(shardArgs(k), {
+            out: progressOf(k),
+            err: (text) => {
+              stderr += text;
+            },
+            columns: undefined,
+          });
+          return { code, stderr };
+        }
+        const child = spawn(process.execPath, [BIN, ...shardArgs(k)], {
+          stdio: ['ignore', 'pipe', 'pipe'],
         });
+        children.push(child);
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', progressOf(k));
         child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
           stderr += chunk;
         });
