@@ -76,7 +76,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
     )
     .option(
       '--workers <n>',
-      'child processes to run the checks in (sim target; default: one per core, fewer for a small selection)',
+      'workers to run the checks in, the last in this process (sim target; default: one per core, fewer for a small selection)',
     )
     .addOption(new Option('--events', 'progress as JSON lines, no summary (a worker)').hideHelp())
     .option('--quiet', 'print nothing but errors')
