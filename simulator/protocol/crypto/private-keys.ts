@@ -1,4 +1,6 @@
-// Private keys from their raw 32 bytes, and X25519 key derivation (RFC 9180 §7.1.3).
+// Ed25519 and X25519 keys from their raw 32 bytes, as Node KeyObjects (Ed25519 signs and
+// verifies on these) and as WebCrypto CryptoKeys (X25519, for HPKE); and X25519 key
+// derivation (RFC 9180 §7.1.3).
 //
 // Why this exists: WebCrypto on Node 20 imports a private key given as PKCS#8 through
 // OpenSSL 3's generic decoder, about 0.35 ms, more than the signature or key agreement
@@ -18,7 +20,8 @@ import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } fro
 
 export type PrivateKeyCurve = 'Ed25519' | 'X25519';
 
-export const PRIVATE_KEY_BYTES = 32;
+/** Both curves' private and public keys are 32 bytes raw. */
+export const KEY_BYTES = 32;
 
 export interface ImportedPrivateKey {
   readonly privateKey: webcrypto.CryptoKey;
@@ -49,7 +52,7 @@ export function privateKeyObject(
   curve: PrivateKeyCurve,
   d: Uint8Array,
 ): { readonly keyObject: KeyObject; readonly publicKey: Uint8Array } {
-  if (d.length !== PRIVATE_KEY_BYTES) {
+  if (d.length !== KEY_BYTES) {
     throw new RangeError(`${curve} private key is ${d.length} bytes, expected 32`);
   }
   // KeyObject's JWK import reads only `d` for a private key; `x` must merely be a string.
@@ -69,7 +72,7 @@ export function publicKeyOf(curve: PrivateKeyCurve, d: Uint8Array): Uint8Array {
 
 /** A raw 32-byte public key as a Node KeyObject (no validation beyond its length). */
 export function publicKeyObject(curve: PrivateKeyCurve, publicKey: Uint8Array): KeyObject {
-  if (publicKey.length !== PRIVATE_KEY_BYTES) {
+  if (publicKey.length !== KEY_BYTES) {
     throw new RangeError(`${curve} public key is ${publicKey.length} bytes, expected 32`);
   }
   return createPublicKey({
@@ -152,7 +155,7 @@ function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length:
  */
 export function deriveX25519PrivateKey(ikm: Uint8Array): Uint8Array {
   const dkpPrk = labeledExtract(new Uint8Array(), 'dkp_prk', ikm);
-  return labeledExpand(dkpPrk, 'sk', new Uint8Array(), PRIVATE_KEY_BYTES);
+  return labeledExpand(dkpPrk, 'sk', new Uint8Array(), KEY_BYTES);
 }
 
 /** DeriveKeyPair(ikm) as WebCrypto keys: the private one and its public one. */
