@@ -33,7 +33,14 @@ export function presentCertificate(certificate: Uint8Array, handler: Handler): H
   const encoded = encodeUnpaddedBase64(certificate);
   return async (request) => {
     const response = await handler(request);
-    // Responses from fetch have immutable headers: rebuild rather than mutate.
+    // A handler's own response is set in place (every request pays this); one from fetch
+    // has immutable headers, and is rebuilt.
+    try {
+      response.headers.set(TLS_CERTIFICATE_HEADER, encoded);
+      return response;
+    } catch {
+      // immutable: rebuilt below
+    }
     const headers = new Headers(response.headers);
     headers.set(TLS_CERTIFICATE_HEADER, encoded);
     return new Response(response.body, {
