@@ -57,6 +57,7 @@ import {
   publicKeyObject,
 } from '../crypto/private-keys.ts';
 import { withPublicKey, X25519Kem } from '../crypto/x25519-kem.ts';
+import { withNodePrimitives } from './node-primitives.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -131,8 +132,8 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
 }
 
 // WebCrypto-backed; built once, it holds no per-member state.
-const native: CiphersuiteImpl = withKeyCache(
-  await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE)),
+const native: CiphersuiteImpl = withNodePrimitives(
+  withKeyCache(await getCiphersuiteImpl(getCiphersuiteFromName(CIPHERSUITE))),
 );
 
 /**
