@@ -37,9 +37,11 @@ function runChild(users: number): Promise<ScaleFigure> {
       out += chunk.toString();
     });
     child.on('error', reject);
-    child.on('exit', (code) => {
+    child.on('exit', (code, signal) => {
       const line = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0) reject(new Error(`scale run with ${users} users exited with ${code}`));
+      if (signal !== null)
+        reject(new Error(`scale run with ${users} users was stopped by ${signal}`));
+      else if (code !== 0) reject(new Error(`scale run with ${users} users exited with ${code}`));
       else resolve(JSON.parse(line) as ScaleFigure);
     });
   });
