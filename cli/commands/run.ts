@@ -611,10 +611,10 @@ function events(io: Io): (e: ProgressEvent) => void {
 const EXECUTIONS_PER_WORKER = 16;
 
 /**
- * How many workers run the checks (all but one in child processes). Against the simulator, one per core by default
- * (fewer for a small selection); against real servers always one: a server under test
- * would meet several runs at once, and the race checks, request timeouts and the test
- * network expect one client of fedconn's at a time.
+ * How many workers run the checks (all but one in child processes). Against the
+ * simulator, one per core by default (fewer for a small selection); against real servers
+ * always one: a server under test would meet several runs at once, and the race checks,
+ * request timeouts and the test network expect one client of fedconn's at a time.
  */
 function workerCount(options: RunCommandOptions, p: Prepared): number {
   const kind = options.target ?? 'sim';

@@ -125,11 +125,11 @@ export async function hpkeKeyPairFromRaw(
   publicKey: Uint8Array,
 ): Promise<HpkeKeyPair> {
   // Usually a key ts-mls just generated and exported, so already in the cache.
-  const handle = await cachedKey('x25519-private', privateKey, async () => {
-    if (privateKey.length !== HPKE_PUBLIC_KEY_BYTES) {
-      throw new RangeError(`X25519 private key is ${privateKey.length} bytes, expected 32`);
-    }
-    return (await importRawPrivateKey('X25519', privateKey)).privateKey;
-  });
+  // A key that is not 32 bytes is refused by the import, naming its length.
+  const handle = await cachedKey(
+    'x25519-private',
+    privateKey,
+    async () => (await importRawPrivateKey('X25519', privateKey)).privateKey,
+  );
   return { publicKey: publicKey.slice(), privateKey: handle };
 }

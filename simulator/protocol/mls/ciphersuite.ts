@@ -167,7 +167,6 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
   // under a key drawn once here (like RFC 6979 nonces): order-independent, and
   // fresh because every sealed plaintext is itself a fresh secret.
   const sealKey = draw(32);
-  const suite = hpkeWithEkm;
   const seal = async (
     publicKey: Parameters<Hpke['seal']>[0],
     plaintext: Uint8Array,
@@ -176,7 +175,7 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
   ): Promise<{ ct: Uint8Array; enc: Uint8Array }> => {
     const pkR = await native.hpke.exportPublicKey(publicKey);
     const ekm = prf(sealKey, [pkR, info, aad ?? new Uint8Array(), plaintext]);
-    const sealed: CipherSuiteSealResponse = await suite.seal(
+    const sealed: CipherSuiteSealResponse = await hpkeWithEkm.seal(
       { recipientPublicKey: publicKey, info: buffer(info), ekm },
       buffer(plaintext),
       aad === undefined ? new ArrayBuffer(0) : buffer(aad),
@@ -191,7 +190,7 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
     length: number,
     info: Uint8Array,
   ): Promise<{ enc: Uint8Array; secret: Uint8Array }> => {
-    const context: SenderContext = await suite.createSenderContext({
+    const context: SenderContext = await hpkeWithEkm.createSenderContext({
       recipientPublicKey: publicKey,
       info: buffer(info),
       ekm: draw(32),
