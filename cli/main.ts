@@ -10,6 +10,7 @@ import { serveCommand, type ServeCommandOptions } from './commands/serve.ts';
 import { specSyncCommand } from './commands/spec-sync.ts';
 import { EXIT, EXIT_HELP, UsageError, processIo, type Io } from './io.ts';
 import { mergeCommand } from './commands/merge.ts';
+import { clientShimCommand, type ClientShimOptions } from './commands/client-shim.ts';
 
 const list = (value: string, previous: readonly string[] = []) => [
   ...previous,
@@ -146,6 +147,16 @@ function program(io: Io, setCode: (code: number) => void): Command {
     )
     .action(async (options: ServeCommandOptions) => {
       setCode(await serveCommand(options, io));
+    });
+
+  cli
+    .command('client-shim')
+    .description(
+      'fedconn’s reference client as a client under test: the client driver protocol on stdin/stdout (docs/client-driver.md)',
+    )
+    .option('--mutant <name>', 'a mutant of the reference client (`fedconn mutants --list`)')
+    .action(async (options: ClientShimOptions) => {
+      setCode(await clientShimCommand(options, io));
     });
 
   cli

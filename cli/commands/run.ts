@@ -1,7 +1,7 @@
 // `fedconn run`: runs the conformance checks against a target, shows progress,
 // prints a verdict per family and every failure, and writes the reports.
 import { curlOf } from '../../simulator/net/exchanges.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import pc from 'picocolors';
 import { z } from 'zod';
 import {
@@ -30,6 +30,7 @@ import {
 } from '../../suites/harness/target.ts';
 import { CLIENT_NAMES, isClientName } from '../../suites/harness/clients/index.ts';
 import { plannedClient, startClient } from '../../suites/harness/clients/start.ts';
+import { readClientDriverConfig } from '../../suites/harness/clients/driven.ts';
 import {
   ContainerTargetError,
   startContainerTarget,
@@ -267,10 +268,17 @@ function prepare(options: RunCommandOptions, io: Io): Prepared {
   }
   const client = options.client;
   if (client !== undefined) {
-    if (!isClientName(client))
-      throw new UsageError(
-        `--client: unknown client "${client}"; expected one of: ${CLIENT_NAMES.join(', ')}`,
-      );
+    if (!isClientName(client)) {
+      if (!existsSync(client))
+        throw new UsageError(
+          `--client: "${client}" is neither a client fedconn knows (${CLIENT_NAMES.join(', ')}) nor a client driver config file`,
+        );
+      try {
+        readClientDriverConfig(client);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+    }
     // The client is judged against the servers the target gives it, the reference's by default.
     const acquire = how.acquire;
     how = {

@@ -33,7 +33,7 @@ export async function authenticateClient(
     auth: parsed.value,
     publicKey: key,
     method: c.req.method,
-    url: new URL(c.req.url),
+    url: addressedUrl(c.req.raw),
     content,
     now: ctx.clock.now(),
     ...(isMutant(ctx, PHOENIX_MUTANTS.requestSignatureWithoutContent)
@@ -60,4 +60,17 @@ export function demandClientSignature(c: Context, what: string): Response | unde
   return parsed.ok && parsed.value.keyRef.startsWith('client:')
     ? undefined
     : fail('M_MISSING_TOKEN', `${what} must be signed by the sender's client credential`);
+}
+
+/**
+ * The URL as the client addressed it: the host is the Host header where the request has
+ * one (HTTP's own rule, and what a served server sees), else the URL's. The two differ for
+ * a client under test behind fedconn's loopback gateway (suites/harness/clients/gateway.ts),
+ * which signed the host it connected to.
+ */
+function addressedUrl(request: Request): URL {
+  const url = new URL(request.url);
+  const host = request.headers.get('host');
+  if (host !== null && host !== '') url.host = host;
+  return url;
 }

@@ -113,7 +113,8 @@ async function federatedLookup(
   const sent: Sent[] = [];
   const result = await identityClient(ctx).lookup({
     transport: recording(ctx.instance.transport, sent),
-    resolve: (name) => access.get(name),
+    referrals: access,
+    now: ctx.instance.clock.now(),
     first,
     address,
     medium: 'email',
@@ -279,7 +280,8 @@ export const clientHashesPerSpec = defineCheck({
       const sent: Sent[] = [];
       const result = await identityClient(ctx).lookup({
         transport: recording(ctx.instance.transport, sent),
-        resolve: () => undefined,
+        referrals: new Map(),
+        now: ctx.instance.clock.now(),
         first: { baseUrl: a.origin, token },
         address,
         medium: 'email',

@@ -127,7 +127,7 @@ export interface GroupEntry {
 }
 
 /** Decision policy: whether to accept an establishment package from this user. */
-export type Decide = (senderUserId: string) => boolean;
+export type Decide = (senderUserId: string) => boolean | Promise<boolean>;
 
 /** What a client's user shares with all its clients. */
 export interface UserShared {
@@ -621,7 +621,10 @@ export class PhoenixClient {
       }).catch(() => undefined);
     // Only the user name from the verified credential is shown (CONN-TRUST-02).
     this.events.push({ type: 'offer-shown', groupId: id, senderUserId });
-    if (!this.user.decide(senderUserId)) {
+    // A user asked over the client driver protocol answers later; one asked in-process
+    // answers at once, without an extra tick that would reorder the race checks' requests.
+    const decided = this.user.decide(senderUserId);
+    if (!(decided instanceof Promise ? await decided : decided)) {
       this.events.push({ type: 'offer-declined', groupId: id, senderUserId });
       return;
     }

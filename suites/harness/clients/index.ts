@@ -12,7 +12,9 @@ export interface IdentityLookupRequest {
   /** The identity server the client's user has configured, with an access token there. */
   readonly first: IdentityServerAccess;
   /** Other servers a third_party_mappings answer may name, by server name. */
-  readonly resolve: (serverName: string) => IdentityServerAccess | undefined;
+  readonly referrals: ReadonlyMap<string, IdentityServerAccess>;
+  /** The time the client must take as now (the servers' clock). */
+  readonly now: number;
   readonly address: string;
   readonly medium: string;
 }
@@ -41,8 +43,12 @@ export interface ClientUnderTest {
 export const clientKindOf = (family: string): 'identity' | 'phoenix' =>
   family.startsWith('IS-') ? 'identity' : 'phoenix';
 
-/** The clients `fedconn run --client` can judge. */
-export const CLIENT_NAMES = ['reference', 'matrix-js-sdk'] as const;
+/**
+ * The clients `fedconn run --client` knows by name; any other is a client driver config
+ * file (docs/client-driver.md). `reference-shim` is fedconn's own client behind the client
+ * driver protocol, in a process of its own (`fedconn client-shim`).
+ */
+export const CLIENT_NAMES = ['reference', 'reference-shim', 'matrix-js-sdk'] as const;
 export type ClientName = (typeof CLIENT_NAMES)[number];
 
 export const isClientName = (name: string): name is ClientName =>

@@ -9,8 +9,13 @@ export function referenceClient(mutants: ReadonlySet<string>): ClientUnderTest {
     name: 'fedconn reference client',
     phoenix: true,
     identity: {
-      async lookup({ transport, first, resolve, address, medium }) {
-        const found = await lookup({ transport, resolve, mutants }, first, address, medium);
+      async lookup({ transport, first, referrals, address, medium }) {
+        const found = await lookup(
+          { transport, resolve: (name) => referrals.get(name), mutants },
+          first,
+          address,
+          medium,
+        );
         return found.ok
           ? { ok: true, userId: found.value.userId }
           : { ok: false, error: `${found.error.kind}: ${found.error.detail}` };
