@@ -100,7 +100,7 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .option('--out <dir>', 'where to write mutants.json', 'reports/out')
     .option(
       '--target <kind>',
-      'sim (default), or http: each server mutant served by fedconn serve and judged over HTTP',
+      'sim (default); http: each server mutant served by fedconn serve and judged over HTTP; client-shim: each client mutant in `fedconn client-shim`, judged through the client driver protocol',
     )
     .action(
       async (options: {

@@ -16,7 +16,7 @@ import {
 import { ALL_SERVICES } from './services/index.ts';
 import type { ClientEnv } from './clients/phoenix/env.ts';
 import { PhoenixUser } from './clients/phoenix/user.ts';
-import type { PhoenixClient } from './clients/phoenix/client.ts';
+import type { PhoenixDevice, PhoenixUserHandle } from './clients/phoenix/handle.ts';
 
 export interface ScenarioOptions {
   readonly seed: string | number;
@@ -37,8 +37,8 @@ export interface ScenarioOptions {
 
 /** Users on a set of servers, and the loop that runs their clients. */
 export interface Population {
-  readonly users: readonly PhoenixUser[];
-  user(userId: string): PhoenixUser;
+  readonly users: readonly PhoenixUserHandle[];
+  user(userId: string): PhoenixUserHandle;
   /** Processes every client's queues until a full round changes nothing (or `maxRounds`). */
   settle(maxRounds?: number): Promise<number>;
 }
@@ -69,11 +69,13 @@ export interface PopulationOptions {
 
 /** Registers `@user<i>:<server>` users with their devices on every server. */
 export async function populate(env: ClientEnv, options: PopulationOptions): Promise<Population> {
-  const users: PhoenixUser[] = [];
+  const users: PhoenixUserHandle[] = [];
+  // The reference client in this process, unless the env names a client under test.
+  const createUser = env.createUser ?? ((e, o) => PhoenixUser.create(e, o));
   for (const server of options.servers) {
     for (let u = 0; u < options.usersPerServer; u++) {
       users.push(
-        await PhoenixUser.create(env, {
+        await createUser(env, {
           userId: `@${options.userPrefix ?? 'user'}${u + 1}:${server}`,
           devices: options.devicesPerUser,
           profile: options.profile,
@@ -115,10 +117,10 @@ export async function populate(env: ClientEnv, options: PopulationOptions): Prom
  * alias, so the order of polls links no alias to a user (ALIAS-UNLINK-01).
  */
 function aliasPolls(
-  users: readonly PhoenixUser[],
+  users: readonly PhoenixUserHandle[],
   rng: Rng,
   namespace = '',
-): { readonly client: PhoenixClient; readonly alias: string }[] {
+): { readonly client: PhoenixDevice; readonly alias: string }[] {
   const polls = users.flatMap((u) =>
     u.clients.flatMap((client) =>
       client.aliases.map((alias) => ({

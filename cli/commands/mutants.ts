@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import pc from 'picocolors';
 import { PROFILES } from '../../suites/catalog/index.ts';
 import { tryMutant, type MutantResult, type ServedMutant } from '../../suites/harness/mutation.ts';
-import { httpTarget } from '../../suites/harness/target.ts';
+import { httpTarget, simTarget, withClientUnderTest } from '../../suites/harness/target.ts';
+import { startClient } from '../../suites/harness/clients/start.ts';
 import { MUTANTS, type Mutant } from '../../suites/mutants.ts';
 import { serverName } from '../../simulator/scenario.ts';
 import { inProfile, serveFederation } from '../../simulator/serve/serve.ts';
@@ -23,14 +24,18 @@ export async function mutantsCommand(
     readonly only?: readonly string[];
     readonly seed?: string;
     readonly out?: string;
-    /** sim (default), or http: each server mutant served by fedconn serve, judged over HTTP. */
+    /**
+     * sim (default); http: each server mutant served by fedconn serve, judged over HTTP;
+     * client-shim: each client mutant in the reference client's shim process, judged
+     * through the client driver protocol.
+     */
     readonly target?: string;
   },
   io: Io,
 ): Promise<number> {
   const target = options.target ?? 'sim';
-  if (target !== 'sim' && target !== 'http')
-    throw new UsageError(`--target: expected sim or http, got "${target}"`);
+  if (target !== 'sim' && target !== 'http' && target !== 'client-shim')
+    throw new UsageError(`--target: expected sim, http or client-shim, got "${target}"`);
   const selected =
     options.only === undefined || options.only.length === 0
       ? MUTANTS
@@ -60,6 +65,9 @@ export async function mutantsCommand(
       // Over http, the mutant's own rule is enough to see it killed (a family per served
       // federation would cost minutes each).
       ...(target === 'http' ? { serve: serveMutant, scope: 'rule' as const } : {}),
+      ...(target === 'client-shim'
+        ? { serve: shimMutant, serves: 'client' as const, scope: 'rule' as const }
+        : {}),
     });
     results.push(result);
     const verdict =
@@ -74,14 +82,37 @@ export async function mutantsCommand(
   }
   const dir = options.out ?? 'reports/out';
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, target === 'http' ? 'mutants-http.json' : 'mutants.json');
+  const path = join(dir, target === 'sim' ? 'mutants.json' : `mutants-${target}.json`);
   writeFileSync(path, `${JSON.stringify({ seed, target, mutants: results }, null, 2)}\n`);
   const survivors = results.filter((r) => r.note === undefined && !r.killed);
   const unchecked = results.filter((r) => r.note !== undefined).length;
   io.out(
-    `\n${results.length} mutants${target === 'http' ? ' over http (fedconn serve --mutant)' : ''}: ${results.filter((r) => r.killed).length} killed, ${survivors.length} survived, ${unchecked} unchecked (${target === 'http' ? 'client mutants, planned rules, or rules that get no verdict over http' : 'their rules are planned'}). Written: ${path}\n`,
+    `\n${results.length} mutants${UNCHECKED[target].over}: ${results.filter((r) => r.killed).length} killed, ${survivors.length} survived, ${unchecked} unchecked (${UNCHECKED[target].why}). Written: ${path}\n`,
   );
   return survivors.length === 0 ? EXIT.ok : EXIT.failures;
+}
+
+const UNCHECKED = {
+  sim: { over: '', why: 'their rules are planned' },
+  http: {
+    over: ' over http (fedconn serve --mutant)',
+    why: 'client mutants, planned rules, or rules that get no verdict over http',
+  },
+  'client-shim': {
+    over: ' through the client shim (fedconn client-shim --mutant)',
+    why: 'server mutants, or planned rules',
+  },
+} as const;
+
+/** The reference client's shim with `mutant`, judged against the reference servers. */
+async function shimMutant(mutant: Mutant): Promise<ServedMutant> {
+  const client = await startClient('reference-shim', new Set([mutant.name]));
+  return {
+    target: withClientUnderTest(simTarget({ services: ALL_SERVICES }), client),
+    repro: (id, profile, seed) =>
+      `npx fedconn run --client reference-shim --mutant ${mutant.name} --rules ${id} --profile ${profile} --seed ${seed}`,
+    close: () => client.close(),
+  };
 }
 
 /** The reference federation of `fedconn serve --servers 3` (both profiles) serving `mutant`. */
@@ -112,6 +143,8 @@ async function serveMutant(mutant: Mutant): Promise<ServedMutant> {
   const opened = target;
   return {
     target: opened,
+    repro: (id, profile, seed) =>
+      `npx fedconn serve --servers 3 --mutant ${mutant.name} & npx fedconn run --target http --config reports/out/target.json --rules ${id} --profile ${profile} --seed ${seed}`,
     close: async () => {
       try {
         await opened.close();

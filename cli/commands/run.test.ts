@@ -200,7 +200,7 @@ describe('fedconn run against the simulator', () => {
     [['--workers', '2', '--shard', '1/2'], /--workers 2 with --shard/],
     [
       ['--client', 'element'],
-      /--client: unknown client "element"; expected one of: reference, matrix-js-sdk/,
+      /--client: "element" is neither a client fedconn knows \(reference, reference-shim, matrix-js-sdk\) nor a client driver config file/,
     ],
     [['--runs', '0'], /--runs: "0" is not valid/],
     [['--expect', '/nonexistent.json'], /--expect: cannot read/],

@@ -3,8 +3,7 @@
 // local ones, aliases are first come first served, deleting an alias deletes what
 // hangs off it, and only a queue's owner dequeues.
 import fc from 'fast-check';
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
-import { membersOf } from '../../simulator/protocol/mls/index.ts';
+import type { PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import { generateEd25519KeyPair } from '../../simulator/protocol/crypto/ed25519.ts';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
@@ -297,8 +296,8 @@ export const onlyOwnerDequeues = defineCheck({
 
 /** What one establishment from the initiator achieved, without names, to compare local and remote. */
 async function establishOutcome(
-  initiator: PhoenixUser,
-  responder: PhoenixUser,
+  initiator: PhoenixUserHandle,
+  responder: PhoenixUserHandle,
   target: { readonly userId: string } | { readonly alias: string; readonly server: string },
 ) {
   const everyone = [...initiator.clients, ...responder.clients];
@@ -324,8 +323,7 @@ async function establishOutcome(
   }
   await settle();
   const joined = responder.clients.filter((c) => c.groups.has(groupId)).length;
-  const own = initiator.primary.groups.get(groupId);
-  const members = own === undefined ? 0 : membersOf(own.group).length;
+  const members = initiator.primary.groupStatus(groupId)?.members ?? 0;
   const outcome = { connected: 'yes', joined, members, toResponder: 0, toInitiator: false };
   if (joined === 0) return outcome;
   await initiator.primary.send(groupId, 'from the initiator');

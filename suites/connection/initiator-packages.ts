@@ -6,7 +6,7 @@ import { signWithLabel } from '../../simulator/protocol/labels.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { narrowed, narrowingsOf, type Narrowing } from '../../simulator/protocol/narrowing.ts';
 import fc from 'fast-check';
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import type { PhoenixDevice } from '../../simulator/clients/phoenix/handle.ts';
 import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import type { AsCredentialsResponse } from '../../simulator/protocol/credentials/chain.ts';
 import type { ExpirationData } from '../../simulator/protocol/credentials/expiration.ts';
@@ -61,7 +61,7 @@ async function impostorStage(ctx: CheckContext, label: string) {
       return Promise.resolve(Response.json({ connection_package: served.payload }));
     return Promise.resolve(Response.json({}));
   });
-  const initiator: PhoenixClient = user.primary;
+  const initiator: PhoenixDevice = user.primary;
   /** Serves `offer`, lets the initiator connect, and reports what it did. */
   const offer = async (next: Served, target: Via) => {
     served = next;

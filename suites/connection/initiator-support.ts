@@ -3,7 +3,7 @@
 // reference client connect to it, records every request the initiator sent,
 // dequeues and opens what reached each responder client, and reads the
 // connection group the initiator created on its DS (CONN-CEP, CLIENT role).
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import type { ClientEnv } from '../../simulator/clients/phoenix/env.ts';
 import type { HpkeKeyPair } from '../../simulator/protocol/crypto/hpke.ts';
 import { fork, type Rng } from '../../simulator/protocol/crypto/rng.ts';
@@ -81,7 +81,7 @@ export async function referenceUser(
   server: TargetServer,
   label: string,
   devices: number,
-): Promise<{ user: PhoenixUser; log: Sent[] }> {
+): Promise<{ user: PhoenixUserHandle; log: Sent[] }> {
   const { env, log } = recordingEnv(ctx, label);
   const population = await populate(env, {
     servers: [server.serverName],

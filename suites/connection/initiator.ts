@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { fork } from '../../simulator/protocol/crypto/rng.ts';
 import { fingerprint } from '../../simulator/protocol/credentials/credential.ts';
 import { verifyEstablishmentPackage } from '../../simulator/protocol/packages/establishment-package.ts';
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import type { PhoenixDevice } from '../../simulator/clients/phoenix/handle.ts';
 import {
   checkProperty,
   defineCheck,
@@ -35,7 +35,7 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Connects the initiator to `responder` and opens every message each responder client got. */
 async function connectAndOpen(
   ctx: CheckContext,
-  initiator: PhoenixClient,
+  initiator: PhoenixDevice,
   responder: HeldResponder,
 ) {
   const groupId = await initiator.connect({ userId: responder.userId });

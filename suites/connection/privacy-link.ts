@@ -2,7 +2,7 @@
 // to users (CONN-PRIV-04) and establishment packages the servers see only as
 // ciphertext (CONN-CEP-02): connections within one homeserver and across two,
 // then oracles over every server's recorded view.
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import type { PhoenixProfile } from '../../simulator/homeserver/context.ts';
 import { encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
 import { defineCheck, expectThat, type CheckContext } from '../harness/check.ts';
@@ -22,8 +22,8 @@ import {
 } from './privacy-support.ts';
 
 interface Connection {
-  readonly initiator: PhoenixUser;
-  readonly responder: PhoenixUser;
+  readonly initiator: PhoenixUserHandle;
+  readonly responder: PhoenixUserHandle;
   readonly alias?: string;
   readonly groupId: string;
   readonly earKey: string;

@@ -11,7 +11,7 @@ import type {
 } from '../../simulator/net/observer.ts';
 import { decodeBase64, decodeBase64Url } from '../../simulator/protocol/encoding/base64.ts';
 import { populate, type Population } from '../../simulator/scenario.ts';
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import { RequestFailed } from '../../simulator/clients/phoenix/env.ts';
 import { CheckFailure, type CheckContext } from '../harness/check.ts';
 import type { TargetInstance } from '../harness/target.ts';
@@ -23,7 +23,7 @@ export interface World {
   readonly servers: readonly [string, string];
   readonly population: Population;
   /** Users by server: users[0..n) on servers[0], then users on servers[1]. */
-  readonly users: readonly PhoenixUser[];
+  readonly users: readonly PhoenixUserHandle[];
 }
 
 /** A fresh federation from `seed` with `usersPerServer` reference users on each of two servers. */
@@ -92,7 +92,7 @@ function identityDemanded(error: unknown): CheckFailure | undefined {
   );
 }
 
-export function userAt(world: World, index: number): PhoenixUser {
+export function userAt(world: World, index: number): PhoenixUserHandle {
   const user = world.users[index];
   if (user === undefined) throw new Error(`the world has no user ${index}`);
   return user;
@@ -243,7 +243,7 @@ export const describeEvent = (server: string, e: RecordedEvent): string =>
     : `${server}: row ${e.table} ${e.op} ${e.key} ${JSON.stringify(e.value ?? null).slice(0, 600)}`;
 
 /** What identifies a user to a server: its user id and its clients' verifying keys. */
-export function identifiersOf(user: PhoenixUser): string[] {
+export function identifiersOf(user: PhoenixUserHandle): string[] {
   return [
     user.userId,
     encodeURIComponent(user.userId),

@@ -4,11 +4,10 @@
 // the transport and from what it did. Devices process under a fast-check
 // scheduler, or one after another, in every order the property draws.
 import fc from 'fast-check';
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import type { PhoenixDevice } from '../../simulator/clients/phoenix/handle.ts';
 import { drop } from '../../simulator/net/faults.ts';
 import type { Middleware } from '../../simulator/net/transport.ts';
 import type { Rng } from '../../simulator/protocol/crypto/rng.ts';
-import { membersOf } from '../../simulator/protocol/mls/index.ts';
 import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
 import {
   groupOnDs,
@@ -97,7 +96,7 @@ export const welcomeBundleWins = defineCheck({
         });
         const { traffic, groupId } = world;
         const devices = world.responder.clients;
-        const acceptor = devices[first % devices.length] as PhoenixClient;
+        const acceptor = devices[first % devices.length] as PhoenixDevice;
         await processUntilDone(traffic, acceptor);
         // The others process once the acceptor's WelcomeBundles are in their queues.
         const late = devices.filter((c) => c !== acceptor);
@@ -135,7 +134,7 @@ export const welcomeBundleWins = defineCheck({
 /** The accepting device's requests from its join on fail for a while, as a device going offline. */
 function offlineAfterJoin(
   traffic: Traffic,
-  acceptor: PhoenixClient,
+  acceptor: PhoenixDevice,
   outage: { readonly after: number; readonly length: number } | null,
   rng: Rng,
 ): Middleware {
@@ -181,7 +180,7 @@ export const acceptorAddsItsSiblings = defineCheck({
         });
         const { traffic, groupId, everyone } = world;
         const devices = world.responder.clients;
-        const acceptor = devices[first % devices.length] as PhoenixClient;
+        const acceptor = devices[first % devices.length] as PhoenixDevice;
         // The add takes 2 requests per sibling and the commit: the outage falls among them.
         const span = 2 * devices.length - 1;
         const cut = outage === null ? null : { ...outage, after: 1 + (outage.after % span) };
@@ -195,9 +194,8 @@ export const acceptorAddsItsSiblings = defineCheck({
           everyone.length,
           `members of the connection group on the DS once ${where}`,
         );
-        const own = acceptor.groups.get(groupId);
         expectEqual(
-          own === undefined ? 0 : membersOf(own.group).length,
+          acceptor.groupStatus(groupId)?.members ?? 0,
           everyone.length,
           `members in the accepting device's view once ${where}`,
         );

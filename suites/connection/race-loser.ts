@@ -8,7 +8,8 @@
 // offline), so it must keep the package and join once back.
 import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 import fc from 'fast-check';
-import type { ClientEvent, PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import type { ClientEvent } from '../../simulator/clients/phoenix/client.ts';
+import type { PhoenixDevice } from '../../simulator/clients/phoenix/handle.ts';
 import { checkProperty, defineCheck, eachOf, expectEqual, expectThat } from '../harness/check.ts';
 import {
   expectNoOrphanedGroup,
@@ -37,8 +38,8 @@ interface Lost {
 /** Runs the race the check arranges; the loser's and the winner's processing both complete. */
 async function loseTheRace(
   world: RaceWorld,
-  loser: PhoenixClient,
-  winner: PhoenixClient,
+  loser: PhoenixDevice,
+  winner: PhoenixDevice,
   loss: Loss,
 ): Promise<Lost> {
   const { traffic } = world;
@@ -113,9 +114,9 @@ async function race(
 ) {
   const world = await raceWorld(ctx, label, { responderDevices, initiatorDevices: 1, sameServer });
   const devices = world.responder.clients;
-  const loser = devices[l % devices.length] as PhoenixClient;
+  const loser = devices[l % devices.length] as PhoenixDevice;
   const others = devices.filter((c) => c !== loser);
-  const winner = others[w % others.length] as PhoenixClient;
+  const winner = others[w % others.length] as PhoenixDevice;
   return { world, loser, lost: await loseTheRace(world, loser, winner, loss), loss };
 }
 

@@ -6,8 +6,7 @@
 // DS, and the groups created on every DS (the observer).
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type fc from 'fast-check';
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixDevice, PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import type { Observer } from '../../simulator/net/observer.ts';
 import { compose, type Middleware, type Transport } from '../../simulator/net/transport.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../simulator/protocol/encoding/base64.ts';
@@ -48,7 +47,7 @@ export function kindOf(request: Request): RequestKind {
 
 /** One request a device made, in the order the devices made them. */
 export interface Sent {
-  readonly device: PhoenixClient;
+  readonly device: PhoenixDevice;
   readonly kind: RequestKind;
   /** The status the device saw, 'network error', or undefined while unanswered. */
   result?: number | 'network error';
@@ -60,7 +59,7 @@ export interface Sent {
 // suite's CPU.
 const working = new AsyncLocalStorage<{
   readonly traffic: Traffic;
-  readonly device: PhoenixClient;
+  readonly device: PhoenixDevice;
 }>();
 let inside = 0;
 
@@ -89,13 +88,13 @@ export class Traffic {
   }
 
   /** The device on whose behalf the current request is made, if any. */
-  current(): PhoenixClient | undefined {
+  current(): PhoenixDevice | undefined {
     const store = working.getStore();
     return store?.traffic === this ? store.device : undefined;
   }
 
   /** Runs `work` as `device`: every request it makes is attributed to the device. */
-  async as<T>(device: PhoenixClient, work: () => Promise<T>): Promise<T> {
+  async as<T>(device: PhoenixDevice, work: () => Promise<T>): Promise<T> {
     inside++;
     try {
       return await working.run({ traffic: this, device }, work);
@@ -105,17 +104,17 @@ export class Traffic {
   }
 
   /** A device's requests so far (from `from` on, an index into `sent`). */
-  of(device: PhoenixClient, from = 0): readonly Sent[] {
+  of(device: PhoenixDevice, from = 0): readonly Sent[] {
     return this.sent.slice(from).filter((s) => s.device === device);
   }
 }
 
-export const nameOf = (c: PhoenixClient) => `${c.clientId.client} of ${c.clientId.user_id}`;
+export const nameOf = (c: PhoenixDevice) => `${c.clientId.client} of ${c.clientId.user_id}`;
 
 /** Processes a device's queues, again while it fails (offline), as a device that comes back. */
 export async function processUntilDone(
   traffic: Traffic,
-  device: PhoenixClient,
+  device: PhoenixDevice,
   attempts = 8,
 ): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -129,10 +128,10 @@ export async function processUntilDone(
 }
 
 export interface RaceWorld {
-  readonly initiator: PhoenixUser;
-  readonly responder: PhoenixUser;
+  readonly initiator: PhoenixUserHandle;
+  readonly responder: PhoenixUserHandle;
   /** Every client of both users, the initiator's first. */
-  readonly everyone: readonly PhoenixClient[];
+  readonly everyone: readonly PhoenixDevice[];
   readonly groupId: string;
   readonly traffic: Traffic;
   /** The last observer event before the run began (-1 when there is none yet). */
@@ -217,7 +216,7 @@ export async function raceWorld(
  */
 export async function connectionGroupOnDs(
   ctx: CheckContext,
-  initiator: PhoenixClient,
+  initiator: PhoenixDevice,
   groupId: string,
 ): Promise<{ readonly leaves: readonly string[]; readonly credentialInfos: number }> {
   const entry = initiator.groups.get(groupId);
@@ -245,9 +244,9 @@ export const groupOnDs = (ctx: CheckContext, world: RaceWorld) =>
 export const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex');
 
 /** A client's own leaf key in the connection group ('' when it is not a member). */
-export const leafOf = (c: PhoenixClient, groupId: string): string => {
-  const own = c.groups.get(groupId);
-  return own === undefined ? '' : hex(own.member.signaturePublicKey);
+export const leafOf = (c: PhoenixDevice, groupId: string): string => {
+  const own = c.groupStatus(groupId);
+  return own === undefined ? '' : hex(own.ownSignatureKey);
 };
 
 /** Fails unless every group any DS created since the run began is the connection group. */

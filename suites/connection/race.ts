@@ -10,11 +10,10 @@
 // responder device by its WelcomeBundle, and no DS holds any other group.
 import { RACE_STORE_LATENCY_MS } from '../../simulator/net/latent-store.ts';
 import fc from 'fast-check';
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
+import type { PhoenixDevice } from '../../simulator/clients/phoenix/handle.ts';
 import { drop, duplicate } from '../../simulator/net/faults.ts';
 import type { Middleware } from '../../simulator/net/transport.ts';
 import type { Rng } from '../../simulator/protocol/crypto/rng.ts';
-import { epochOf, membersOf } from '../../simulator/protocol/mls/index.ts';
 import { checkProperty, defineCheck, expectEqual, expectThat } from '../harness/check.ts';
 import {
   expectNoOrphanedGroup,
@@ -69,12 +68,12 @@ const packagesTwice = (faults: readonly DeviceFaults[], rng: Rng): Middleware =>
 /** Offline runs and duplicated requests of each responder device, by the index of its requests. */
 function faulty(
   traffic: Traffic,
-  devices: readonly PhoenixClient[],
+  devices: readonly PhoenixDevice[],
   faults: readonly DeviceFaults[],
   rng: Rng,
 ): Middleware {
   // Counted across requests: the transport builds the middleware chain afresh for each one.
-  const counts = new Map<PhoenixClient, number>();
+  const counts = new Map<PhoenixDevice, number>();
   return (next) => {
     const lose = drop({ rng, p: 1 })(next);
     const twice = duplicate({ rng, p: 1 })(next);
@@ -201,10 +200,8 @@ export const oneGroupWhateverTheRace = defineCheck({
         );
         // Every client's own view agrees: same epoch, every client once.
         const views = everyone.map((c) => {
-          const own = c.groups.get(groupId);
-          return own === undefined
-            ? 'no group'
-            : `epoch ${epochOf(own.group)}, ${membersOf(own.group).length} members`;
+          const own = c.groupStatus(groupId);
+          return own === undefined ? 'no group' : `epoch ${own.epoch}, ${own.members} members`;
         });
         const expected = views[0] ?? '';
         expectEqual(

@@ -3,8 +3,7 @@
 // homeserver publishing the forged AS credentials), builds establishment
 // packages signed under them, seals them to the responder's real package key
 // and enqueues them over HTTP; then it runs the responder and reads what it did.
-import type { PhoenixClient } from '../../simulator/clients/phoenix/client.ts';
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixDevice, PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import {
   generateEd25519KeyPair,
   type Ed25519KeyPair,
@@ -155,8 +154,8 @@ export interface Stage {
   /** The domain of the impostor AS, and its sender. */
   readonly domain: string;
   readonly sender: string;
-  readonly user: PhoenixUser;
-  readonly responder: PhoenixClient;
+  readonly user: PhoenixUserHandle;
+  readonly responder: PhoenixDevice;
   readonly encryptionKey: Uint8Array;
   readonly queueUrl: string;
   readonly rng: Rng;
@@ -268,7 +267,7 @@ export async function enqueue(s: Stage, message: unknown, what: string): Promise
 }
 
 /** Runs the responder over its queues; returns the events this run added. */
-export async function runResponder(s: Stage, what: string): Promise<PhoenixClient['events']> {
+export async function runResponder(s: Stage, what: string): Promise<PhoenixDevice['events']> {
   const mark = s.responder.events.length;
   try {
     await s.responder.processQueues();
@@ -285,7 +284,7 @@ export async function deliverAndRun(
   s: Stage,
   d: Delivery,
   what: string,
-): Promise<PhoenixClient['events']> {
+): Promise<PhoenixDevice['events']> {
   s.publish(d.published);
   await enqueue(s, await sealedFor(s, d), what);
   return runResponder(s, what);

@@ -3,7 +3,7 @@
 // within one homeserver or across two, the responder's transport wrapped so that
 // every request it sends (and what its queue fetches return) is recorded, and the
 // connection group as the initiator's DS serves it.
-import type { PhoenixUser } from '../../simulator/clients/phoenix/user.ts';
+import type { PhoenixUserHandle } from '../../simulator/clients/phoenix/handle.ts';
 import type { Transport } from '../../simulator/net/transport.ts';
 import { populate, type Population } from '../../simulator/scenario.ts';
 import type { CheckContext } from '../harness/check.ts';
@@ -44,8 +44,8 @@ export function serverAt(ctx: CheckContext, i: number): TargetServer {
 }
 
 export interface Pair {
-  readonly initiator: PhoenixUser;
-  readonly responder: PhoenixUser;
+  readonly initiator: PhoenixUserHandle;
+  readonly responder: PhoenixUserHandle;
   readonly initiators: Population;
   readonly responders: Population;
   /** Every request the responder's clients sent since the pair was made. */

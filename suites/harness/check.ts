@@ -88,6 +88,12 @@ export class CheckFailure extends Error {
  * Thrown by a check whose rule is optional and which the target does not declare it
  * implements: the runner reports `skip` with the reason, never `pass`.
  */
+/**
+ * Thrown when fedconn's own means fail (a driver, a client driver process): an `error`
+ * with the message, never a verdict, even when it happens inside a property run.
+ */
+export class SetupFailed extends Error {}
+
 export class CheckSkipped extends Error {
   constructor(readonly reason: string) {
     super(reason);
@@ -201,6 +207,8 @@ export async function checkProperty<Ts extends [unknown, ...unknown[]]>(
   const cause = details.errorInstance;
   // A precondition the target cannot meet, found inside a run, is a skip, not a failure.
   if (cause instanceof CheckSkipped) throw cause;
+  // So is a failure of fedconn's own means: an error, not a counterexample.
+  if (cause instanceof SetupFailed) throw cause;
   const inner = cause instanceof CheckFailure ? cause : undefined;
   throw new CheckFailure(
     inner?.message ?? (cause instanceof Error ? cause.message : 'property failed'),

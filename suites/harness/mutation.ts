@@ -9,9 +9,15 @@ import type { Check } from './check.ts';
 import { runChecks } from './runner.ts';
 import { simTarget, type Target } from './target.ts';
 
-/** A target that serves one mutant (`fedconn serve --mutant` in-process), and its end. */
+/**
+ * A target that serves one mutant, and its end: the reference served over HTTP (`fedconn
+ * serve --mutant` in-process) for a server mutant, or the reference client's shim in a
+ * process of its own (`fedconn client-shim --mutant`) for a client mutant.
+ */
 export interface ServedMutant {
   readonly target: Target;
+  /** The command line that reproduces one rule's verdict against it. */
+  readonly repro: (rule: string, profile: string, seed: number) => string;
   close(): Promise<void>;
 }
 
@@ -45,23 +51,29 @@ export async function tryMutant(options: {
    * the correct one.
    */
   readonly serve?: (mutant: Mutant) => Promise<ServedMutant>;
+  /** What `serve` breaks: the servers (default) or the client; other mutants are unchecked. */
+  readonly serves?: 'server' | 'client';
 }): Promise<MutantResult> {
   const rule = getRule(options.mutant.violates);
   const base = { name: options.mutant.name, violates: rule.id };
   if (rule.planned === true) {
     return { ...base, killed: false, killedBy: [], note: 'its rule is planned: no check yet' };
   }
-  if (options.serve !== undefined && options.mutant.breaks === 'client') {
+  const serves = options.serves ?? 'server';
+  if (options.serve !== undefined && options.mutant.breaks !== serves) {
     return {
       ...base,
       killed: false,
       killedBy: [],
-      note: 'a mutant of the reference client: over http fedconn plays the client, unmutated',
+      note:
+        serves === 'server'
+          ? 'a mutant of the reference client: over http fedconn plays the client, unmutated'
+          : 'a mutant of the reference servers: the client shim judges the client only',
     };
   }
   const served = await options.serve?.(options.mutant);
   try {
-    return await judge(options, served?.target);
+    return await judge(options, served);
   } finally {
     await served?.close();
   }
@@ -69,12 +81,13 @@ export async function tryMutant(options: {
 
 async function judge(
   options: Parameters<typeof tryMutant>[0],
-  served: Target | undefined,
+  served: ServedMutant | undefined,
 ): Promise<MutantResult> {
   const rule = getRule(options.mutant.violates);
   const base = { name: options.mutant.name, violates: rule.id };
   const report = await runChecks({
-    target: served ?? simTarget({ services: options.services, mutants: [options.mutant.name] }),
+    target:
+      served?.target ?? simTarget({ services: options.services, mutants: [options.mutant.name] }),
     checks: options.checks,
     profiles: options.profiles,
     seed: options.seed,
@@ -87,7 +100,7 @@ async function judge(
     repro: (id, profile, seed) =>
       served === undefined
         ? `npx fedconn run --mutant ${options.mutant.name} --rules ${id} --profile ${profile} --seed ${seed}`
-        : `npx fedconn serve --servers 3 --mutant ${options.mutant.name} & npx fedconn run --target http --config reports/out/target.json --rules ${id} --profile ${profile} --seed ${seed}`,
+        : served.repro(id, profile, seed),
     version: options.version,
   });
   const failing = new Set(['fail', 'error', 'timeout']);
@@ -102,7 +115,7 @@ async function judge(
       ...base,
       killed: false,
       killedBy,
-      note: `its rule gets no verdict on ${served.kind} (${own.status}: ${own.note ?? ''})`,
+      note: `its rule gets no verdict on ${served.target.kind} (${own.status}: ${own.note ?? ''})`,
     };
   }
   return { ...base, killed: killedBy.includes(rule.id), killedBy };

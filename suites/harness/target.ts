@@ -46,6 +46,7 @@ import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-
 import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';
 import { describeMembers, startMembers, type Members } from './members.ts';
 import type { ClientUnderTest } from './clients/index.ts';
+import { drivenWorld } from './clients/phoenix-driven.ts';
 import { referenceClient } from './clients/reference.ts';
 
 export interface TargetServer {
@@ -184,8 +185,30 @@ export interface Target {
  * started the client closes it.
  */
 export function withClientUnderTest(target: Target, client: ClientUnderTest): Target {
+  const driver = client.phoenix ? client.driver : undefined;
   return {
     ...target,
+    // A Phoenix client in a process of its own: the checks' users are created on it, and
+    // each check's loopback ports are closed with the check.
+    ...(driver === undefined
+      ? {}
+      : {
+          open: async (options) => {
+            const instance = await target.open(options);
+            const world = drivenWorld(driver);
+            return {
+              ...instance,
+              env: (label) => ({ ...instance.env(label), createUser: world.createUser }),
+              close: async () => {
+                try {
+                  await instance.close();
+                } finally {
+                  await world.end();
+                }
+              },
+            };
+          },
+        }),
     label: `${client.name} (client under test) against ${target.label}`,
     client,
     roles: {
@@ -337,6 +360,7 @@ export function simTarget(options: {
           originOf: federation.originOf,
           provisioningTokenOf: () => PROVISIONING_TOKEN,
           mutants: new Set(options.mutants ?? []),
+          knownServers: () => federation.network.origins.map((o) => new URL(o).host),
         }),
         close: () => Promise.resolve(),
       };
@@ -576,6 +600,7 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
           rng: fork(clientRng, label),
           originOf: clientOriginOf,
           provisioningTokenOf: tokenOf,
+          knownServers: () => [...byName.keys()],
         }),
         close: async () => {
           options.members?.recording.switchTo(undefined);

@@ -54,6 +54,7 @@ import {
   decryptMessage,
   encryptMessage,
   exportGroupInfo,
+  epochOf,
   membersOf,
   generateKeyPackage,
   joinByExternalCommit,
@@ -78,6 +79,7 @@ import {
 import type { QueueMessage, QueueRef, StoredMessage } from '../../services/qs/queues.ts';
 import { NetworkError } from '../../net/transport.ts';
 import { call, RequestFailed, type ClientEnv } from './env.ts';
+import type { GroupStatus, PhoenixDevice } from './handle.ts';
 import { RESPONDER_CLIENT_MUTANTS, responderLeniency } from './mutants-responder.ts';
 import { PRIVACY_CLIENT_MUTANTS as PRIV } from './mutants-privacy.ts';
 import { pushedContent, TRUST_CLIENT_MUTANTS as TRUST, unverifiedUsers } from './mutants-trust.ts';
@@ -146,7 +148,7 @@ interface PublishedKeyPackage {
   readonly initKeyPair: HpkeKeyPair;
 }
 
-export class PhoenixClient {
+export class PhoenixClient implements PhoenixDevice {
   readonly events: ClientEvent[] = [];
   readonly groups = new Map<string, GroupEntry>();
   #key!: Ed25519KeyPair;
@@ -1020,6 +1022,17 @@ export class PhoenixClient {
         sender_queue: this.#queue,
       },
     });
+  }
+
+  groupStatus(groupId: string): GroupStatus | undefined {
+    const entry = this.groups.get(groupId);
+    return entry === undefined
+      ? undefined
+      : {
+          epoch: epochOf(entry.group),
+          members: membersOf(entry.group).length,
+          ownSignatureKey: entry.member.signaturePublicKey,
+        };
   }
 
   /** Messages this client received, per group. */

@@ -7,6 +7,7 @@ import { authorizationHeader } from '../../protocol/request-auth.ts';
 import { parseMatrixError } from '../../protocol/wire/errors.ts';
 import type { Clock } from '../../net/clock.ts';
 import type { Transport } from '../../net/transport.ts';
+import type { CreateUser } from './handle.ts';
 
 export interface ClientEnv {
   readonly transport: Transport;
@@ -18,6 +19,13 @@ export interface ClientEnv {
   readonly provisioningTokenOf: (serverName: string) => string;
   /** Mutants of the reference client active in this environment (simulator only). */
   readonly mutants?: ReadonlySet<string>;
+  /**
+   * Creates users on another client than the reference in this process: a client under
+   * test (suites/harness/clients/phoenix-driven.ts). The reference's when absent.
+   */
+  readonly createUser?: CreateUser;
+  /** Every server name `originOf` knows now (impostors included), for a client elsewhere. */
+  readonly knownServers?: () => readonly string[];
 }
 
 export class RequestFailed extends Error {

@@ -6,16 +6,11 @@ import { fork } from '../../protocol/crypto/rng.ts';
 import { userDomain } from '../../protocol/credentials/credential.ts';
 import { PhoenixClient, type Decide, type UserShared } from './client.ts';
 import { call, type ClientEnv } from './env.ts';
+import type { PhoenixUserHandle, UserOptions } from './handle.ts';
 
-export interface UserOptions {
-  readonly userId: string;
-  readonly devices: number;
-  readonly profile: 'multi-device' | 'aliases';
-  /** Connection packages each client publishes under the user id. */
-  readonly packagesPerClient?: number;
-}
+export type { UserOptions };
 
-export class PhoenixUser implements UserShared {
+export class PhoenixUser implements UserShared, PhoenixUserHandle {
   readonly clients: PhoenixClient[] = [];
   decide: Decide = () => true;
 
@@ -28,7 +23,16 @@ export class PhoenixUser implements UserShared {
     readonly friendshipKey: Uint8Array,
   ) {}
 
-  static async create(env: ClientEnv, options: UserOptions): Promise<PhoenixUser> {
+  /**
+   * `devices` names each device and gives it an env of its own (the client driver shim,
+   * whose devices reach the servers at addresses of their own); by default the devices
+   * are device-1, device-2, ... on the user's env.
+   */
+  static async create(
+    env: ClientEnv,
+    options: UserOptions,
+    devices?: readonly { readonly client: string; readonly env: ClientEnv }[],
+  ): Promise<PhoenixUser> {
     const serverName = userDomain(options.userId);
     if (serverName === undefined) throw new Error(`not a user id: ${options.userId}`);
     const rng = fork(env.rng, `user ${options.userId}`);
@@ -44,10 +48,13 @@ export class PhoenixUser implements UserShared {
       body: { user_id: options.userId },
       bearer: env.provisioningTokenOf(serverName),
     });
-    for (let i = 1; i <= options.devices; i++) {
-      const client = new PhoenixClient(env, user, {
+    const named =
+      devices ??
+      Array.from({ length: options.devices }, (_, i) => ({ client: `device-${i + 1}`, env }));
+    for (const device of named) {
+      const client = new PhoenixClient(device.env, user, {
         user_id: options.userId,
-        client: `device-${i}`,
+        client: device.client,
       });
       await client.register();
       await client.publishConnectionPackages(options.packagesPerClient ?? 2);

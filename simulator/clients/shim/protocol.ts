@@ -12,6 +12,21 @@ export const CLIENT_PROTOCOL = 1;
 
 const serverAccess = z.object({ base_url: z.string(), access_token: z.string() });
 
+/**
+ * Where the device finds each server, by server_name (its view of discovery). Sent with
+ * every verb, since servers can appear during a check (an impostor), and per device: each
+ * device reaches the servers at loopback addresses of its own, by which fedconn tells its
+ * requests from its siblings'.
+ */
+const homeservers = z.record(z.string(), z.string());
+
+/**
+ * The world a user lives in: fedconn starts a fresh federation for each check, where the
+ * same user ids may come back. A client keeps the users of each world apart, and forgets
+ * a world's users at `phoenix.end_world`.
+ */
+const world = z.string();
+
 /** What fedconn asks; the verbs a client lists in its hello answer are the ones it is sent. */
 export const clientVerbArgs = {
   'identity.lookup': z.object({
@@ -25,12 +40,14 @@ export const clientVerbArgs = {
   }),
   'phoenix.create_user': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     profile: z.enum(['multi-device', 'aliases']),
-    devices: z.number().int().min(1),
+    /** The user's devices, named by fedconn, each with where it finds every server. */
+    devices: z
+      .array(z.object({ client: z.string(), homeservers }))
+      .min(1, 'a user has at least one device'),
     packages_per_client: z.number().int().min(0),
-    /** Where each homeserver is, by server_name (the client's view of discovery). */
-    homeservers: z.record(z.string(), z.string()),
     /** Bearer token of the test-only provisioning endpoints (user and client registration). */
     provisioning_token: z.string(),
     /** Seeds the client's randomness, where it can take one (fedconn's own shim does). */
@@ -38,37 +55,54 @@ export const clientVerbArgs = {
   }),
   'phoenix.publish_connection_packages': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     client: z.string(),
+    homeservers,
     count: z.number().int().min(1),
   }),
   'phoenix.register_alias': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     client: z.string(),
+    homeservers,
     alias: z.string(),
     payloads: z.number().int().min(1),
   }),
   'phoenix.connect': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     client: z.string(),
+    homeservers,
     to: z.union([
       z.object({ user_id: z.string() }),
       z.object({ alias: z.string(), server_name: z.string() }),
     ]),
   }),
-  'phoenix.process_queues': z.object({ now: z.number(), user_id: z.string(), client: z.string() }),
+  'phoenix.process_queues': z.object({
+    now: z.number(),
+    world,
+    user_id: z.string(),
+    client: z.string(),
+    homeservers,
+  }),
   'phoenix.poll_alias_queue': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     client: z.string(),
+    homeservers,
     alias: z.string(),
   }),
+  'phoenix.end_world': z.object({ world }),
   'phoenix.send': z.object({
     now: z.number(),
+    world,
     user_id: z.string(),
     client: z.string(),
+    homeservers,
     group_id: z.string(),
     text: z.string(),
   }),
@@ -133,6 +167,7 @@ export const clientVerbResults = {
   'phoenix.process_queues': z.object({ device: deviceState }),
   'phoenix.poll_alias_queue': z.object({ device: deviceState }),
   'phoenix.send': z.object({ device: deviceState }),
+  'phoenix.end_world': z.object({}),
 } as const satisfies Record<ClientVerb, z.ZodType>;
 
 export type ClientVerbResult<V extends ClientVerb> = z.infer<(typeof clientVerbResults)[V]>;
@@ -140,7 +175,11 @@ export type DeviceState = z.infer<typeof deviceState>;
 export type GroupState = z.infer<typeof groupState>;
 
 /** What the client asks fedconn: its user's answer to an offer (the `decide` of the reference). */
-export const userDecideArgs = z.object({ user_id: z.string(), sender_user_id: z.string() });
+export const userDecideArgs = z.object({
+  world,
+  user_id: z.string(),
+  sender_user_id: z.string(),
+});
 export const userDecideResult = z.object({ accept: z.boolean() });
 
 export const helloResult = z.object({

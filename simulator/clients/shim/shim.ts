@@ -87,7 +87,7 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
   const say = (message: unknown) => options.output.write(`${JSON.stringify(message)}\n`);
 
   /** Asks fedconn what the user decides on an offer from `sender`. */
-  const askUser = (userId: string, sender: string) =>
+  const askUser = (world: string, userId: string, sender: string) =>
     new Promise<boolean>((resolve, reject) => {
       const id = ++asked;
       waiting.set(id, (answer) => {
@@ -95,12 +95,34 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
         if (parsed.success) resolve(parsed.data.accept);
         else reject(new Error(`fedconn's answer to user.decide: ${JSON.stringify(answer)}`));
       });
-      say({ id, verb: 'user.decide', args: { user_id: userId, sender_user_id: sender } });
+      say({
+        id,
+        verb: 'user.decide',
+        args: { world, user_id: userId, sender_user_id: sender },
+      });
     });
 
-  const deviceOf = (userId: string, client: string): PhoenixClient => {
-    const device = users.get(userId)?.clients.find((c) => c.clientId.client === client);
-    if (device === undefined) throw new ShimError('unknown_client', `no ${client} of ${userId}`);
+  /** Each device's view of discovery, replaced by the map each verb brings. */
+  const servers = new Map<string, Map<string, string>>();
+  const originIn = (map: ReadonlyMap<string, string>) => (name: string) => {
+    const url = map.get(name);
+    if (url === undefined) throw new Error(`fedconn named no server ${name}`);
+    return url.replace(/\/$/, '');
+  };
+
+  const deviceOf = (a: {
+    world: string;
+    user_id: string;
+    client: string;
+    homeservers: Record<string, string>;
+  }): PhoenixClient => {
+    const key = `${a.world}\n${a.user_id}`;
+    const device = users.get(key)?.clients.find((c) => c.clientId.client === a.client);
+    const map = servers.get(`${key}\n${a.client}`);
+    if (device === undefined || map === undefined)
+      throw new ShimError('unknown_client', `no ${a.client} of ${a.user_id}`);
+    map.clear();
+    for (const [name, url] of Object.entries(a.homeservers)) map.set(name, url);
     return device;
   };
 
@@ -136,47 +158,58 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
       case 'phoenix.create_user': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        if (users.has(a.user_id)) throw new ShimError('exists', `${a.user_id} exists already`);
-        const env: ClientEnv = {
+        const key = `${a.world}\n${a.user_id}`;
+        if (users.has(key))
+          throw new ShimError('exists', `${a.user_id} exists already in world ${a.world}`);
+        const base: ClientEnv = {
           transport,
           clock,
           rng: seededRng(a.seed),
-          originOf: (name) => {
-            const url = a.homeservers[name];
-            if (url === undefined) throw new Error(`no homeserver ${name} was named`);
-            return url.replace(/\/$/, '');
+          originOf: () => {
+            throw new Error('a device reaches servers through its own env');
           },
           provisioningTokenOf: () => a.provisioning_token,
           mutants: options.mutants,
         };
-        const user = await PhoenixUser.create(env, {
-          userId: a.user_id,
-          devices: a.devices,
-          profile: a.profile,
-          packagesPerClient: a.packages_per_client,
+        const devices = a.devices.map((d) => {
+          const map = new Map(Object.entries(d.homeservers));
+          servers.set(`${key}\n${d.client}`, map);
+          return { client: d.client, env: { ...base, originOf: originIn(map) } };
         });
-        user.decide = (sender) => askUser(a.user_id, sender);
-        users.set(a.user_id, user);
+        const first = devices[0];
+        if (first === undefined) throw new ShimError('failed', 'no devices');
+        const user = await PhoenixUser.create(
+          first.env,
+          {
+            userId: a.user_id,
+            devices: a.devices.length,
+            profile: a.profile,
+            packagesPerClient: a.packages_per_client,
+          },
+          devices,
+        );
+        user.decide = (sender) => askUser(a.world, a.user_id, sender);
+        users.set(key, user);
         return { devices: user.clients.map(deviceState) };
       }
       case 'phoenix.publish_connection_packages': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         await device.publishConnectionPackages(a.count);
         return { device: deviceState(device) };
       }
       case 'phoenix.register_alias': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         await device.registerAlias(a.alias, a.payloads);
         return { device: deviceState(device) };
       }
       case 'phoenix.connect': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         const groupId = await device.connect(
           'user_id' in a.to
             ? { userId: a.to.user_id }
@@ -187,21 +220,28 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
       case 'phoenix.process_queues': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         await device.processQueues();
         return { device: deviceState(device) };
       }
       case 'phoenix.poll_alias_queue': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         await device.pollAliasQueue(a.alias);
         return { device: deviceState(device) };
+      }
+      case 'phoenix.end_world': {
+        const a = clientVerbArgs[verb].parse(raw);
+        for (const key of [...users.keys()]) if (key.startsWith(`${a.world}\n`)) users.delete(key);
+        for (const key of [...servers.keys()])
+          if (key.startsWith(`${a.world}\n`)) servers.delete(key);
+        return {};
       }
       case 'phoenix.send': {
         const a = clientVerbArgs[verb].parse(raw);
         clock.set(a.now);
-        const device = deviceOf(a.user_id, a.client);
+        const device = deviceOf(a);
         await device.send(a.group_id, a.text);
         return { device: deviceState(device) };
       }

@@ -693,7 +693,7 @@ export const ALIAS_UNLINK = defineFamily(
   {
     'ALIAS-UNLINK-01': {
       level: 'MUST',
-      roles: ['AS'],
+      roles: ['AS', 'CLIENT'],
       profiles: ALIASES,
       sources: [
         { doc: 'seed-aliases', section: 'Connection group creation' },
@@ -702,17 +702,17 @@ export const ALIAS_UNLINK = defineFamily(
       statement:
         'The AS’s view (requests received, rows stored, order of events) is the same whether two aliases belong to one user or to two users, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game: two worlds from one seed differing only in alias ownership, run until every client has polled its queues; the renamed AS views (order included) must be equal. A request the client sends under an alias that the AS refuses (401/403) fails the rule: the AS serves only clients that identify themselves. Mutants: aliases registered with the client credential; alias queues polled right after the client’s own signed poll (ALIAS-UNLINK-01/poll-aliases-with-own-queue); the AS takes an alias registration only when the owner’s client signs it (ALIAS-UNLINK-01/as-demands-owner-on-alias-registration).',
+        'Indistinguishability game: two worlds from one seed differing only in alias ownership, run until every client has polled its queues; the renamed AS views (order included) must be equal. A request the client sends under an alias that the AS refuses (401/403) fails the rule: the AS serves only clients that identify themselves. Mutants: aliases registered with the client credential; alias queues polled right after the client’s own signed poll (ALIAS-UNLINK-01/poll-aliases-with-own-queue); the AS takes an alias registration only when the owner’s client signs it (ALIAS-UNLINK-01/as-demands-owner-on-alias-registration). The client is bound too: with a client under test (--client) its users act against fedconn’s reference servers, so a view that links them is the client’s doing (its mutants are the client’s).',
     },
     'ALIAS-UNLINK-02': {
       level: 'MUST',
-      roles: ['AS'],
+      roles: ['AS', 'CLIENT'],
       profiles: ALIASES,
       sources: [{ doc: 'seed-aliases', section: 'Connection group creation' }],
       statement:
         'The AS’s view is the same whether an alias belongs to the user of a given user id or to another user, once fresh random values are renamed.',
       checkedBy:
-        'Indistinguishability game between the alias and the user id, run until every client has polled its queues; a refused alias request fails it, as in ALIAS-UNLINK-01. Mutants: the alias auth key is the client’s own key (client); the AS takes alias payloads only when a client of the user id signs them (ALIAS-UNLINK-02/as-demands-client-on-alias-payloads).',
+        'Indistinguishability game between the alias and the user id, run until every client has polled its queues; a refused alias request fails it, as in ALIAS-UNLINK-01. Mutants: the alias auth key is the client’s own key (client); the AS takes alias payloads only when a client of the user id signs them (ALIAS-UNLINK-02/as-demands-client-on-alias-payloads). The client is bound too: with a client under test (--client) its users act against fedconn’s reference servers, so a view that links them is the client’s doing (its mutants are the client’s).',
     },
     'ALIAS-UNLINK-03': {
       level: 'MUST',
@@ -741,7 +741,7 @@ export const CONN_PRIV = defineFamily(
   {
     'CONN-PRIV-01': {
       level: 'MUST',
-      roles: ['AS', 'QS', 'DS'],
+      roles: ['AS', 'QS', 'DS', 'CLIENT'],
       profiles: BOTH,
       sources: [
         { doc: 'seed-multi-device', section: 'Discovery and connection establishment' },
@@ -751,7 +751,7 @@ export const CONN_PRIV = defineFamily(
         'For connections within one homeserver and across two, no server’s view holds a record that links the initiator’s identity to the responder’s identity.',
       checkedBy:
         'Link oracle over the recorded view of every server: no request, row or event may contain both identities or identifiers derived from both; a server that refuses a request naming no user (401/403) fails it, since a client could use it only by identifying itself. Mutants: the delivery signed with the initiator’s client key (client); the DS creates groups and takes joins only when the member’s client credential signs them (CONN-PRIV-01/ds-demands-member-credentials).',
-      note: 'The seeds say "should"; the suite treats it as MUST because it is one of the two design constraints. Air’s DS sees both user credentials in a connection group (phnx-air-notes D9).',
+      note: 'The seeds say "should"; the suite treats it as MUST because it is one of the two design constraints. Air’s DS sees both user credentials in a connection group (phnx-air-notes D9). The client is bound too: with a client under test (--client) its users act against fedconn’s reference servers, so a view that links them is the client’s doing (its mutants are the client’s).',
     },
     'CONN-PRIV-02': {
       level: 'MUST',
@@ -777,12 +777,12 @@ export const CONN_PRIV = defineFamily(
     },
     'CONN-PRIV-04': {
       level: 'MUST',
-      roles: ['QS'],
+      roles: ['QS', 'CLIENT'],
       profiles: BOTH,
       sources: [{ doc: 'phnx-qs', section: 'Overview (QS cannot link records to AS identities)' }],
       statement: 'The QS cannot link its queue records to the users’ identities at the AS.',
       checkedBy:
-        'Link oracle over the QS part of every server’s view (QS requests, federated enqueues, qs_ rows) after connections within one homeserver and across two: no user id, client id or client key may appear, and QS requests are signed with queue keys only; a QS that refuses a queue-key request for want of a client’s signature fails it. Mutants: CONN-PRIV-04/queue-key-is-client-key (client); the QS opens queues only for a client credential (CONN-PRIV-04/qs-demands-client-credential).',
+        'Link oracle over the QS part of every server’s view (QS requests, federated enqueues, qs_ rows) after connections within one homeserver and across two: no user id, client id or client key may appear, and QS requests are signed with queue keys only; a QS that refuses a queue-key request for want of a client’s signature fails it. Mutants: CONN-PRIV-04/queue-key-is-client-key (client); the QS opens queues only for a client credential (CONN-PRIV-04/qs-demands-client-credential). The client is bound too: with a client under test (--client) its users act against fedconn’s reference servers, so a view that links them is the client’s doing (its mutants are the client’s).',
     },
   },
 );

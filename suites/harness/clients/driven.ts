@@ -16,6 +16,7 @@ import {
   type ClientVerbResult,
 } from '../../../simulator/clients/shim/protocol.ts';
 import type { Transport } from '../../../simulator/net/transport.ts';
+import { SetupFailed } from '../check.ts';
 import { JsonLinesError, startJsonLines } from '../json-lines.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import type { ClientUnderTest, IdentityLookupRequest, IdentityLookupResult } from './index.ts';
@@ -64,13 +65,18 @@ export interface ClientDriver {
     args: ClientVerbArgs<V>,
     signal?: AbortSignal,
   ): Promise<ClientVerbResult<V>>;
-  readonly gateway: Gateway;
-  /** Who answers the client's `user.decide` questions for `userId`. */
-  onDecide(userId: string, decide: (sender: string) => boolean | Promise<boolean>): void;
+  /** Whether the client listed `verb` in its hello answer. */
+  knows(verb: ClientVerb): boolean;
+  /** Who answers the client's `user.decide` questions for `userId` of `world`. */
+  onDecide(
+    world: string,
+    userId: string,
+    decide: ((sender: string) => boolean | Promise<boolean>) | undefined,
+  ): void;
 }
 
 /** A failure of the process or the protocol: the check errors, it is no verdict. */
-export class ClientDriverFailed extends Error {
+export class ClientDriverFailed extends SetupFailed {
   constructor(verb: string, detail: string) {
     super(`client driver: ${verb} failed: ${detail}`);
     this.name = 'ClientDriverFailed';
@@ -92,16 +98,12 @@ export async function startDrivenClient(config: ClientDriverConfig): Promise<Dri
     async onRequest(verb, args) {
       if (verb !== 'user.decide') throw new Error(`fedconn answers only user.decide, not ${verb}`);
       const a = userDecideArgs.parse(args);
-      const decide = deciders.get(a.user_id);
+      const decide = deciders.get(`${a.world}\n${a.user_id}`);
       if (decide === undefined) throw new Error(`fedconn created no user ${a.user_id}`);
       return { accept: await decide(a.sender_user_id) };
     },
   });
-  const gateway = startGateway();
-  const close = async () => {
-    await process.close();
-    await gateway.close();
-  };
+  const close = () => process.close();
 
   let hello;
   try {
@@ -126,9 +128,10 @@ export async function startDrivenClient(config: ClientDriverConfig): Promise<Dri
   const verbs = new Set(CLIENT_VERBS.filter((v) => hello.verbs.includes(v)));
 
   const driver: ClientDriver = {
-    gateway,
-    onDecide(userId, decide) {
-      deciders.set(userId, decide);
+    knows: (verb) => verbs.has(verb),
+    onDecide(world, userId, decide) {
+      if (decide === undefined) deciders.delete(`${world}\n${userId}`);
+      else deciders.set(`${world}\n${userId}`, decide);
     },
     async call(verb, args, signal) {
       if (!verbs.has(verb))
@@ -171,12 +174,26 @@ async function exposed(gateway: Gateway, transport: Transport, baseUrl: string):
   return `${front}${url.pathname.replace(/\/$/, '')}`;
 }
 
+/** One lookup, its servers on loopback ports that close when it is done. */
 async function drivenLookup(
   driver: ClientDriver,
   request: IdentityLookupRequest,
 ): Promise<IdentityLookupResult> {
+  const gateway = startGateway();
+  try {
+    return await lookupThrough(driver, gateway, request);
+  } finally {
+    await gateway.close();
+  }
+}
+
+async function lookupThrough(
+  driver: ClientDriver,
+  gateway: Gateway,
+  request: IdentityLookupRequest,
+): Promise<IdentityLookupResult> {
   const access = async (s: { baseUrl: string; token: string }) => ({
-    base_url: await exposed(driver.gateway, request.transport, s.baseUrl),
+    base_url: await exposed(gateway, request.transport, s.baseUrl),
     access_token: s.token,
   });
   const referrals: Record<string, { base_url: string; access_token: string }> = {};

@@ -101,12 +101,11 @@ async function forward(
       if (!HOP_BY_HOP.has(name)) outHeaders[name] = value;
     });
     res.writeHead(response.status, outHeaders).end(out);
-  } catch (error) {
-    // What the network did to the request (no route, a fault, a timeout) the client
-    // sees as a gateway error, as it would behind a real proxy.
-    const message = error instanceof Error ? error.message : String(error);
-    if (!res.headersSent)
-      res.writeHead(502, { 'content-type': 'text/plain; charset=utf-8' }).end(message);
-    else res.destroy();
+  } catch {
+    // The network failed the request (no route, a fault, an outage): the client sees its
+    // connection cut with no answer, as a network error, not an answer of the server's
+    // (a client retries after an outage but not after a refusal: CONN-RACE-04).
+    res.destroy();
+    req.socket.destroy();
   }
 }

@@ -4,6 +4,7 @@
 // A client offers the kinds of client it is; CLIENT rules of the other kinds are `n/a`.
 import type { IdentityServerAccess } from '../../../simulator/clients/identity-client.ts';
 import type { Transport } from '../../../simulator/net/transport.ts';
+import type { ClientDriver } from './driven.ts';
 
 /** What an identity client is asked to do for the IS CLIENT rules. */
 export interface IdentityLookupRequest {
@@ -33,8 +34,13 @@ export interface ClientUnderTest {
   readonly name: string;
   /** Its identity lookups, where it is an identity client (the IS CLIENT rules). */
   readonly identity?: IdentityClientUnderTest;
-  /** Whether it is a Phoenix client fedconn can drive (the reference only, for now). */
+  /** Whether it is a Phoenix client fedconn can drive. */
   readonly phoenix: boolean;
+  /**
+   * The client driver protocol, for a client in a process of its own: its Phoenix users are
+   * created through it (suites/harness/clients/phoenix-driven.ts). In-process otherwise.
+   */
+  readonly driver?: ClientDriver;
   /** Lets go of what it holds (interceptors). */
   close(): Promise<void>;
 }

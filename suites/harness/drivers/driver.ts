@@ -4,7 +4,7 @@
 // implementer writes), and every check reaches it through this one interface. A
 // driver that cannot do what a check needs makes the check `skip` with the reason.
 import { z } from 'zod';
-import { CheckSkipped } from '../check.ts';
+import { CheckSkipped, SetupFailed } from '../check.ts';
 import type { DriverKind } from '../../../simulator/serve/target-config.ts';
 import type { MatrixRooms } from './matrix-cs.ts';
 
@@ -80,7 +80,7 @@ export class DriverUnsupported extends CheckSkipped {
 }
 
 /** The driver tried and failed: a setup error (`error`), not a verdict on the server. */
-export class DriverFailed extends Error {
+export class DriverFailed extends SetupFailed {
   constructor(
     readonly kind: DriverKind,
     readonly verb: Verb | 'hello' | 'rooms',
