@@ -41,5 +41,6 @@ console.log(
   `${clientRules.length - notPassing.length} of the ${clientRules.length} CLIENT rules pass through the reference client's shim; ${clientMutants.length - alive.length} of its ${clientMutants.length} mutants are killed through it by their own rule`,
 );
 for (const id of notPassing) console.log(`  ${id.padEnd(16)} ${status.get(id) ?? 'absent'}`);
-for (const m of alive) console.log(`  ${m.name} not killed${m.note === undefined ? '' : `: ${m.note}`}`);
+for (const m of alive)
+  console.log(`  ${m.name} not killed${m.note === undefined ? '' : `: ${m.note}`}`);
 process.exit(notPassing.length === 0 && alive.length === 0 ? 0 : 1);

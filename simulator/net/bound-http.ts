@@ -91,7 +91,11 @@ export function withLoopbackHttps(other: Transport, timeoutMs: number): Transpor
   const loopback = boundTransport({ timeoutMs });
   return (request) => {
     const url = new URL(request.url);
-    return url.protocol === 'https:' && isLoopbackHost(url.hostname)
+    // A request that names its Host goes by node:http too, which sends the Host as named
+    // where fetch would replace it: a client under test behind fedconn's loopback gateway
+    // signed the host it connected to (suites/harness/clients/gateway.ts).
+    return (url.protocol === 'https:' && isLoopbackHost(url.hostname)) ||
+      request.headers.has('host')
       ? loopback(request)
       : other(request);
   };

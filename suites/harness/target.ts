@@ -549,6 +549,8 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
       const clientRng = fork(seededRng(seed), 'clients');
       // The check's peers, started on demand and stopped with it.
       let peers: LoopbackPeers | undefined;
+      // The names of the check's peers, which a client under test must reach too.
+      const hostedNames: string[] = [];
       const exchanges: Exchange[] = [];
       // Each server's view from the wire: what fedconn's clients and peers sent it, and
       // what it sent fedconn's peers (under the peer's name), in order (docs/binding.md).
@@ -571,6 +573,7 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
           const hosted = await peers.host(async (name) =>
             observed(observer.recorder(name), recordReceived(exchanges, await handlerFor(name))),
           );
+          hostedNames.push(hosted.serverName);
           return hosted.serverName;
         },
         // Real servers resolve through the real DNS, which fedconn does not control,
@@ -600,7 +603,7 @@ export function httpTarget(config: TargetConfig, options: HttpTargetOptions): Ta
           rng: fork(clientRng, label),
           originOf: clientOriginOf,
           provisioningTokenOf: tokenOf,
-          knownServers: () => [...byName.keys()],
+          knownServers: () => [...byName.keys(), ...hostedNames],
         }),
         close: async () => {
           options.members?.recording.switchTo(undefined);
