@@ -11,6 +11,7 @@ import { specSyncCommand } from './commands/spec-sync.ts';
 import { EXIT, EXIT_HELP, UsageError, processIo, type Io } from './io.ts';
 import { mergeCommand } from './commands/merge.ts';
 import { clientShimCommand, type ClientShimOptions } from './commands/client-shim.ts';
+import { experimentCommand, type ExperimentCommandOptions } from './commands/experiment.ts';
 
 const list = (value: string, previous: readonly string[] = []) => [
   ...previous,
@@ -147,6 +148,18 @@ function program(io: Io, setCode: (code: number) => void): Command {
     )
     .action(async (options: ServeCommandOptions) => {
       setCode(await serveCommand(options, io));
+    });
+
+  cli
+    .command('experiment')
+    .description(
+      'run a privacy experiment on the simulator: views, ground truth, attacks and measures (docs/experiments.md)',
+    )
+    .argument('<file>', 'the experiment, JSON or YAML')
+    .option('--out <dir>', 'where to write the run (default reports/experiments/<name>)')
+    .option('--quiet', 'no progress bar')
+    .action(async (file: string, options: ExperimentCommandOptions) => {
+      setCode(await experimentCommand(file, options, io));
     });
 
   cli

@@ -154,6 +154,8 @@ export async function createScenario(options: ScenarioOptions): Promise<Scenario
     rng: fork(seededRng(options.seed), 'clients'),
     originOf: federation.originOf,
     provisioningTokenOf: () => PROVISIONING_TOKEN,
+    // The same names break the reference client too, where they are the client's.
+    mutants: new Set(options.mutants ?? []),
   };
   const population = await populate(env, {
     servers: servers.map((s) => s.serverName),

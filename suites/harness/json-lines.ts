@@ -46,7 +46,8 @@ export interface JsonLinesOptions {
 export interface JsonLinesProcess {
   /** `command` as one string, for messages. */
   readonly shown: string;
-  request(verb: string, args: unknown, signal?: AbortSignal): Promise<unknown>;
+  /** `timeoutMs` overrides the process's own for this request. */
+  request(verb: string, args: unknown, signal?: AbortSignal, timeoutMs?: number): Promise<unknown>;
   /** Closes stdin (which means stop), then SIGTERM after 2 s and SIGKILL after 5 s. */
   close(): Promise<void>;
 }
@@ -144,18 +145,16 @@ export function startJsonLines(options: JsonLinesOptions): JsonLinesProcess {
 
   return {
     shown,
-    request(verb, args, signal) {
+    request(verb, args, signal, timeoutMs = options.timeoutMs) {
       if (exited !== undefined) return Promise.reject(new JsonLinesError(exited));
       const id = nextId++;
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           pending.delete(id);
           reject(
-            new JsonLinesError(
-              `${shown} gave no answer to request ${id} within ${options.timeoutMs} ms`,
-            ),
+            new JsonLinesError(`${shown} gave no answer to request ${id} within ${timeoutMs} ms`),
           );
-        }, options.timeoutMs);
+        }, timeoutMs);
         pending.set(id, { resolve, reject, timer });
         signal?.addEventListener(
           'abort',

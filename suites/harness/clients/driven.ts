@@ -21,6 +21,9 @@ import { JsonLinesError, startJsonLines } from '../json-lines.ts';
 import { startGateway, type Gateway } from './gateway.ts';
 import type { ClientUnderTest, IdentityLookupRequest, IdentityLookupResult } from './index.ts';
 
+/** How long `hello` may take at least, whatever `timeout_ms` says. */
+const HELLO_TIMEOUT_MS = 30_000;
+
 /** A client driver config file (`fedconn run --client FILE`). */
 export const clientDriverConfig = z.strictObject({
   /** How reports name the client when its hello gives no better name. */
@@ -107,10 +110,13 @@ export async function startDrivenClient(config: ClientDriverConfig): Promise<Dri
 
   let hello;
   try {
-    const answer = await process.request('hello', {
-      protocol: CLIENT_PROTOCOL,
-      verbs: CLIENT_VERBS,
-    });
+    // Starting may take longer than a verb (a runtime to load, a JIT to warm).
+    const answer = await process.request(
+      'hello',
+      { protocol: CLIENT_PROTOCOL, verbs: CLIENT_VERBS },
+      undefined,
+      Math.max(config.timeout_ms ?? 30_000, HELLO_TIMEOUT_MS),
+    );
     const parsed = helloResult.safeParse(answer);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -1,0 +1,72 @@
+// Linking an alias to its owner's user id from the order of requests at the alias's AS:
+// every poll of an alias queue (signed with the alias's own key) is credited to the user
+// whose own queue poll (signed with a client credential, naming the user) came shortly
+// before it, closer weighing more. A client that polls its aliases right after its own
+// queue gives its aliases away (mutant ALIAS-UNLINK-01/poll-aliases-with-own-queue); one
+// that polls them apart, in an order independent of ownership, leaves the AS at chance.
+import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
+import type { RecordedRequest } from '../../simulator/net/observer.ts';
+import type { GroundTruth } from '../world.ts';
+import type { Attack, AttackInput, Guess } from './index.ts';
+
+const ALIAS_QUEUE = /^\/_fedconn\/v1\/as\/aliases\/([^/]+)\/queue$/;
+const OWN_QUEUE = '/_fedconn/v1/as/queue';
+const CLIENT_KEY = /key="client:([^/"]+)\//;
+
+export const aliasOwnerByOrder = {
+  name: 'alias-owner-by-order',
+  description:
+    "The AS credits each alias queue poll to the user whose own signed queue poll came last before it (weight 1 / distance in requests), and names the alias's owner as the user with the most credit.",
+  run(input: AttackInput, truth: GroundTruth): readonly Guess[] {
+    const guesses: Guess[] = [];
+    const coin = fork(seededRng(input.seed), 'alias-owner-by-order');
+    for (const service of input.services) {
+      const [server, role] = service.split('/');
+      if (role !== 'AS' || server === undefined) continue;
+      const view = input.views.get(server);
+      if (view === undefined) continue;
+      const credit = new Map<string, Map<string, number>>();
+      let last: { readonly user: string; readonly at: number } | undefined;
+      const requests = view.events.filter((e): e is RecordedRequest => e.kind === 'request');
+      requests.forEach((request, index) => {
+        if (request.method !== 'GET') return;
+        if (request.path === OWN_QUEUE) {
+          const user = CLIENT_KEY.exec(request.headers.authorization ?? '')?.[1];
+          if (user !== undefined) last = { user, at: index };
+          return;
+        }
+        const named = ALIAS_QUEUE.exec(request.path)?.[1];
+        if (named === undefined || last === undefined) return;
+        const alias = decodeURIComponent(named);
+        const scores = credit.get(alias) ?? new Map<string, number>();
+        scores.set(last.user, (scores.get(last.user) ?? 0) + 1 / (index - last.at));
+        credit.set(alias, scores);
+      });
+      const candidates = input.usersOn(server);
+      for (const { alias, owner } of truth.aliases.filter((a) => a.server === server)) {
+        guesses.push({
+          subject: alias,
+          guess: best(credit.get(alias), candidates, coin),
+          truth: owner,
+          candidates: candidates.length,
+        });
+      }
+    }
+    return guesses;
+  },
+} as const satisfies Attack;
+
+/** The user with the most credit; ties and no evidence are settled by a fair coin. */
+function best(
+  scores: ReadonlyMap<string, number> | undefined,
+  candidates: readonly string[],
+  coin: ReturnType<typeof seededRng>,
+): string | undefined {
+  const top = Math.max(0, ...(scores?.values() ?? []));
+  const leaders =
+    top === 0
+      ? candidates
+      : [...(scores ?? new Map<string, number>())].filter(([, s]) => s === top).map(([u]) => u);
+  if (leaders.length === 0) return undefined;
+  return leaders[Buffer.from(coin.bytes(6)).readUIntBE(0, 6) % leaders.length];
+}

@@ -1,0 +1,89 @@
+// The measures as CSV (one row per sweep point and attack) and a self-contained
+// report.html: what was run, how to reproduce it, and the measures per point.
+import { ATTACKS } from './attacks/index.ts';
+import type { PointResult } from './run.ts';
+import type { Experiment } from './schema.ts';
+
+const COLUMNS = [
+  'attack',
+  'trials',
+  'success',
+  'success_low',
+  'success_high',
+  'baseline',
+  'advantage',
+  'advantage_low',
+  'advantage_high',
+  'anonymity_set',
+  'entropy_bits',
+] as const;
+
+const csvCell = (value: unknown): string => {
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+};
+
+export function measuresCsv(e: Experiment, results: readonly PointResult[]): string {
+  const swept = Object.keys(e.sweep);
+  const lines = [[...swept, ...COLUMNS].join(',')];
+  for (const point of results) {
+    for (const { attack, measures: m } of point.attacks) {
+      const row = [
+        ...swept.map((k) => point.parameters[k]),
+        attack,
+        m.trials,
+        m.success.value,
+        m.success.low,
+        m.success.high,
+        m.baseline,
+        m.advantage.value,
+        m.advantage.low,
+        m.advantage.high,
+        m.anonymitySet,
+        m.entropyBits,
+      ];
+      lines.push(row.map(csvCell).join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const escape = (text: string) =>
+  text
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replaceAll('"', '&quot;');
+
+const num = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
+
+export function reportHtml(
+  e: Experiment,
+  results: readonly PointResult[],
+  command: string,
+): string {
+  const swept = Object.keys(e.sweep);
+  const rows = results.flatMap((point) =>
+    point.attacks.map(
+      ({ attack, measures: m }) =>
+        `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td><td>${m.trials}</td><td>${num(m.success.value)} [${num(m.success.low)}, ${num(m.success.high)}]</td><td>${num(m.baseline)}</td><td><b>${num(m.advantage.value)}</b> [${num(m.advantage.low)}, ${num(m.advantage.high)}]</td><td>${num(m.anonymitySet)}</td><td>${num(m.entropyBits)}</td></tr>`,
+    ),
+  );
+  const attacks = ATTACKS.filter((a) => e.attacks.includes(a.name))
+    .map((a) => `<dt>${escape(a.name)}</dt><dd>${escape(a.description)}</dd>`)
+    .join('');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>fedconn experiment ${escape(e.name)}</title>
+<style>body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}code{background:#f4f4f4;padding:.1em .3em}</style>
+</head><body>
+<h1>Experiment ${escape(e.name)}</h1>
+${e.description === undefined ? '' : `<p>${escape(e.description)}</p>`}
+<p>Reproduce: <code>${escape(command)}</code></p>
+<p>Adversary: ${e.adversary.services.map(escape).join(', ')}. Population: ${e.population.homeservers} homeservers × ${e.population.users_per_server} users × ${e.population.devices_per_user} devices, ${e.population.aliases_per_user} aliases each (${e.population.profile}). Workload: ${e.workload.connections} connections by ${e.workload.by}, ${e.workload.rounds} rounds.</p>
+<h2>Attacks</h2><dl>${attacks}</dl>
+<h2>Measures (95% confidence intervals)</h2>
+<table><thead><tr>${swept.map((k) => `<th>${escape(k)}</th>`).join('')}<th>attack</th><th>guesses</th><th>success</th><th>chance</th><th>advantage</th><th>anonymity set</th><th>entropy (bits)</th></tr></thead>
+<tbody>${rows.join('\n')}</tbody></table>
+</body></html>
+`;
+}
