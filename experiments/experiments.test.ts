@@ -35,7 +35,7 @@ describe('experiment files', () => {
     ],
     [
       '{"name": "x", "attacks": ["guess"]}',
-      /attacks\.0: Invalid input: expected "alias-owner-by-order"/,
+      /attacks\.0: one of alias-owner-by-order, or the path of a module/,
     ],
     [
       '{"name": "x", "adversary": {"services": ["hs1/XS"]}}',
@@ -176,4 +176,19 @@ describe('the alias-linkage experiment', () => {
     expect(await main(['experiment', file], io)).toBe(2);
     expect(io.stderr()).toMatch(/bad\.json: workload\.rounds: Too small/);
   });
+
+  test("a researcher's own attack module runs beside the built-in one; one that exports none is refused", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedconn-experiment-'));
+    const { writeFileSync } = await import('node:fs');
+    const example = join(import.meta.dirname, '../examples/experiments/own-attack.yaml');
+    const io = capturedIo();
+    expect(await main(['experiment', example, '--out', join(dir, 'own'), '--quiet'], io)).toBe(0);
+    expect(io.stdout()).toMatch(/\.\/first-candidate\.ts: advantage/);
+    expect(readFileSync(join(dir, 'own', 'report.html'), 'utf8')).toContain('whatever the view');
+    writeFileSync(join(dir, 'empty.mjs'), 'export const nothing = 1;\n');
+    writeFileSync(join(dir, 'bad.yaml'), 'name: bad\nseeds: 1\nattacks: [./empty.mjs]\n');
+    const bad = capturedIo();
+    expect(await main(['experiment', join(dir, 'bad.yaml')], bad)).toBe(2);
+    expect(bad.stderr()).toMatch(/bad\.yaml: attacks: .*empty\.mjs exports no attack/);
+  }, 60_000);
 });

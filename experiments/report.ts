@@ -1,6 +1,6 @@
 // The measures as CSV (one row per sweep point and attack) and a self-contained
 // report.html: what was run, how to reproduce it, and the measures per point.
-import { ATTACKS } from './attacks/index.ts';
+import type { Attack } from './attacks/index.ts';
 import type { PointResult } from './run.ts';
 import type { Experiment } from './schema.ts';
 
@@ -61,6 +61,7 @@ export function reportHtml(
   e: Experiment,
   results: readonly PointResult[],
   command: string,
+  attacks: readonly Attack[],
 ): string {
   const swept = Object.keys(e.sweep);
   const rows = results.flatMap((point) =>
@@ -69,7 +70,7 @@ export function reportHtml(
         `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td><td>${m.trials}</td><td>${num(m.success.value)} [${num(m.success.low)}, ${num(m.success.high)}]</td><td>${num(m.baseline)}</td><td><b>${num(m.advantage.value)}</b> [${num(m.advantage.low)}, ${num(m.advantage.high)}]</td><td>${num(m.anonymitySet)}</td><td>${num(m.entropyBits)}</td></tr>`,
     ),
   );
-  const attacks = ATTACKS.filter((a) => e.attacks.includes(a.name))
+  const described = attacks
     .map((a) => `<dt>${escape(a.name)}</dt><dd>${escape(a.description)}</dd>`)
     .join('');
   return `<!doctype html>
@@ -80,7 +81,7 @@ export function reportHtml(
 ${e.description === undefined ? '' : `<p>${escape(e.description)}</p>`}
 <p>Reproduce: <code>${escape(command)}</code></p>
 <p>Adversary: ${e.adversary.services.map(escape).join(', ')}. Population: ${e.population.homeservers} homeservers × ${e.population.users_per_server} users × ${e.population.devices_per_user} devices, ${e.population.aliases_per_user} aliases each (${e.population.profile}). Workload: ${e.workload.connections} connections by ${e.workload.by}, ${e.workload.rounds} rounds.</p>
-<h2>Attacks</h2><dl>${attacks}</dl>
+<h2>Attacks</h2><dl>${described}</dl>
 <h2>Measures (95% confidence intervals)</h2>
 <table><thead><tr>${swept.map((k) => `<th>${escape(k)}</th>`).join('')}<th>attack</th><th>guesses</th><th>success</th><th>chance</th><th>advantage</th><th>anonymity set</th><th>entropy (bits)</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>

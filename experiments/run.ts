@@ -2,7 +2,7 @@
 // attack on the adversary's views; then the measures per point and attack. What each
 // world saw is handed to `onWorld` (the exports), so a large experiment never holds more
 // than one world's views.
-import { attackNamed, type Guess } from './attacks/index.ts';
+import { loadAttack, type Attack, type Guess } from './attacks/index.ts';
 import { measure, type AttackMeasures } from './measures.ts';
 import { seedsOf, sweepPoints, type Experiment } from './schema.ts';
 import { runWorld, type World } from './world.ts';
@@ -22,12 +22,18 @@ export interface Progress {
 export async function runExperiment(
   e: Experiment,
   hooks: {
+    /** The experiment file, against which attack module paths resolve. */
+    readonly file?: string;
     readonly onWorld?: (point: number, world: World) => void;
     readonly onProgress?: (progress: Progress) => void;
   } = {},
 ): Promise<readonly PointResult[]> {
   const points = sweepPoints(e);
   const total = points.reduce((n, p) => n + seedsOf(p.experiment).length, 0);
+  // Loaded before the first world: a module that does not load fails the run at once.
+  const attacks = new Map<string, Attack>();
+  for (const name of new Set(points.flatMap((p) => p.experiment.attacks)))
+    attacks.set(name, await loadAttack(name, hooks.file ?? 'experiment.json'));
   const started = performance.now();
   let done = 0;
   const results: PointResult[] = [];
@@ -39,7 +45,7 @@ export async function runExperiment(
       const usersOn = (server: string) =>
         world.truth.users.filter((u) => u.server === server).map((u) => u.userId);
       for (const name of point.experiment.attacks) {
-        const found = attackNamed(name).run(
+        const found = (attacks.get(name) as Attack).run(
           {
             views: world.views,
             services: point.experiment.adversary.services,

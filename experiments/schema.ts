@@ -45,7 +45,24 @@ export const experiment = z.strictObject({
   /** Mutants of the reference (client or servers) the worlds run with. */
   mutants: z.array(z.string()).default([]),
   adversary: adversary.default(adversary.parse({})),
-  attacks: z.array(z.enum(ATTACK_NAMES)).min(1).default(['alias-owner-by-order']),
+  /**
+   * Built-in attacks by name, or a researcher's own: a TypeScript or JavaScript module,
+   * its path relative to the experiment file, exporting `attack` (experiments/attacks/index.ts).
+   */
+  attacks: z
+    .array(
+      z.union([
+        z.enum(ATTACK_NAMES),
+        z
+          .string()
+          .regex(
+            /\.(ts|mts|js|mjs)$/,
+            `one of ${ATTACK_NAMES.join(', ')}, or the path of a module (.ts, .js)`,
+          ),
+      ]),
+    )
+    .min(1)
+    .default(['alias-owner-by-order']),
   /**
    * Parameters swept, one or two, each a dotted path to a field above and the values it
    * takes: `{"population.users_per_server": [2, 4, 8]}`, `{"mutants": [[], ["..."]]}`.

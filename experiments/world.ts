@@ -82,11 +82,15 @@ export async function runWorld(e: Experiment, seed: number): Promise<World> {
   };
 
   const aliases: AliasTruth[] = [];
+  // Enough payloads that an alias picked by several connections still has one each, in
+  // all but the unluckiest draws (a connection that finds none is recorded as failed).
+  const total = scenario.users.length * e.population.aliases_per_user;
+  const payloads = Math.max(2, Math.ceil((4 * e.workload.connections) / Math.max(1, total)));
   for (const user of scenario.users) {
     for (let i = 0; i < e.population.aliases_per_user; i++) {
       // Names drawn at random: an alias's name says nothing of its owner.
       const alias = `a${Buffer.from(rng.bytes(6)).toString('hex')}`;
-      await user.primary.registerAlias(alias, Math.max(2, e.workload.connections));
+      await user.primary.registerAlias(alias, payloads);
       aliases.push({ alias, server: user.serverName, owner: user.userId });
     }
   }

@@ -13,6 +13,7 @@ import {
 import { runExperiment, type PointResult } from '../../experiments/run.ts';
 import { viewRows, truthRows } from '../../experiments/export.ts';
 import { measuresCsv, reportHtml } from '../../experiments/report.ts';
+import { loadAttack } from '../../experiments/attacks/index.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
 import { VERSION } from './run.ts';
 
@@ -32,6 +33,14 @@ export async function experimentCommand(
   } catch (error) {
     if (error instanceof ExperimentFileError) throw new UsageError(error.message);
     throw error;
+  }
+  // Every attack loads before the first world, so a module that does not is a usage error.
+  const names = [...new Set(sweepPoints(e).flatMap((p) => p.experiment.attacks))];
+  let attacks;
+  try {
+    attacks = await Promise.all(names.map((name) => loadAttack(name, file)));
+  } catch (error) {
+    throw new UsageError(`${file}: ${(error as Error).message}`);
   }
   const dir = options.out ?? join('reports', 'experiments', e.name);
   mkdirSync(dir, { recursive: true });
@@ -59,6 +68,7 @@ export async function experimentCommand(
   let results: readonly PointResult[];
   try {
     results = await runExperiment(e, {
+      file,
       onWorld: (point, world) => {
         write(views, viewRows(point, world));
         write(truth, truthRows(point, world));
@@ -78,7 +88,7 @@ export async function experimentCommand(
   }
   if (options.quiet !== true && process.stderr.isTTY) io.err('\n');
   writeFileSync(join(dir, 'measures.csv'), measuresCsv(e, results));
-  writeFileSync(join(dir, 'report.html'), reportHtml(e, results, command));
+  writeFileSync(join(dir, 'report.html'), reportHtml(e, results, command, attacks));
   for (const point of results) {
     for (const { attack, measures: m } of point.attacks) {
       const at = Object.entries(point.parameters)

@@ -1,6 +1,8 @@
 // The attacks an experiment can run: each a small module that sees only the adversary's
 // views (and what the adversary knows anyway: the users of its own servers) and guesses
 // something the ground truth holds. Measures (experiments/measures.ts) score the guesses.
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { ServerView } from '../../simulator/net/observer.ts';
 import type { GroundTruth } from '../world.ts';
 import { aliasOwnerByOrder } from './alias-owner.ts';
@@ -35,8 +37,29 @@ export interface Attack {
 export const ATTACKS = [aliasOwnerByOrder] as const;
 export const ATTACK_NAMES = ['alias-owner-by-order'] as const satisfies readonly Attack['name'][];
 
-export function attackNamed(name: string): Attack {
-  const attack = ATTACKS.find((a) => a.name === name);
-  if (attack === undefined) throw new Error(`no attack ${name}`);
-  return attack;
+/**
+ * The attack an experiment names: a built-in one, or a module (a path, relative to the
+ * experiment file) that exports `attack`, checked to be one.
+ */
+export async function loadAttack(name: string, relativeTo: string): Promise<Attack> {
+  const builtIn = ATTACKS.find((a) => a.name === name);
+  if (builtIn !== undefined) return builtIn;
+  const path = resolve(dirname(relativeTo), name);
+  let module: { attack?: unknown };
+  try {
+    module = (await import(pathToFileURL(path).href)) as { attack?: unknown };
+  } catch (error) {
+    throw new Error(`attacks: cannot load ${path}: ${(error as Error).message}`);
+  }
+  const attack = module.attack as Partial<Attack> | undefined;
+  if (
+    attack === undefined ||
+    typeof attack.name !== 'string' ||
+    typeof attack.description !== 'string' ||
+    typeof attack.run !== 'function'
+  )
+    throw new Error(
+      `attacks: ${path} exports no attack: export const attack = { name, description, run(input, truth) }`,
+    );
+  return attack as Attack;
 }
