@@ -1,6 +1,7 @@
 // The measures as CSV (one row per sweep point and attack) and a self-contained
 // report.html: what was run, how to reproduce it, and the measures per point.
 import type { Attack } from './attacks/index.ts';
+import type { World } from './world.ts';
 import type { PointResult } from './run.ts';
 import type { Experiment } from './schema.ts';
 
@@ -62,6 +63,8 @@ export function reportHtml(
   results: readonly PointResult[],
   command: string,
   attacks: readonly Attack[],
+  /** Rendered SVG figures, inlined as they are. */
+  figures: readonly string[] = [],
 ): string {
   const swept = Object.keys(e.sweep);
   const rows = results.flatMap((point) =>
@@ -81,10 +84,36 @@ export function reportHtml(
 ${e.description === undefined ? '' : `<p>${escape(e.description)}</p>`}
 <p>Reproduce: <code>${escape(command)}</code></p>
 <p>Adversary: ${e.adversary.services.map(escape).join(', ')}. Population: ${e.population.homeservers} homeservers × ${e.population.users_per_server} users × ${e.population.devices_per_user} devices, ${e.population.aliases_per_user} aliases each (${e.population.profile}). Workload: ${e.workload.connections} connections by ${e.workload.by}, ${e.workload.rounds} rounds.</p>
+${
+  swept.length === 0
+    ? ''
+    : `<p>Swept: ${Object.entries(e.sweep)
+        .map(([k, v]) => `${escape(k)} over ${v.map((x) => escape(JSON.stringify(x))).join(', ')}`)
+        .join('; ')} (the values above are the file's own).</p>`
+}
 <h2>Attacks</h2><dl>${described}</dl>
+<h2>Figures</h2>
+${figures.map((svg) => `<figure>${svg}</figure>`).join('\n')}
 <h2>Measures (95% confidence intervals)</h2>
 <table><thead><tr>${swept.map((k) => `<th>${escape(k)}</th>`).join('')}<th>attack</th><th>guesses</th><th>success</th><th>chance</th><th>advantage</th><th>anonymity set</th><th>entropy (bits)</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 </body></html>
 `;
+}
+
+/** Requests per observed server per virtual second of a world, from its first request. */
+export function activityOf(world: World): { server: string; second: number; requests: number }[] {
+  const requests = [...world.views.values()].flatMap((v) =>
+    v.events.filter((e) => e.kind === 'request').map((e) => ({ server: v.server, at: e.at })),
+  );
+  const start = Math.min(...requests.map((r) => r.at));
+  const counts = new Map<string, number>();
+  for (const r of requests) {
+    const key = `${r.server}\n${Math.floor((r.at - start) / 1000)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([key, requests]) => {
+    const [server = '', second = '0'] = key.split('\n');
+    return { server, second: Number(second), requests };
+  });
 }

@@ -21,8 +21,11 @@ export const workload = z.strictObject({
   connections: count(0, 1_000_000).default(2),
   /** How the initiator finds the responder. */
   by: z.enum(['alias', 'user_id']).default('alias'),
-  /** Rounds of every client processing its queues and every alias queue polled. */
+  /** Rounds of polling: every device processes its queues, then every alias queue is polled. */
   rounds: count(1, 100).default(2),
+  /** Virtual seconds between two connections, and between two rounds of polling. */
+  connection_interval_s: z.number().min(0).max(86_400).default(10),
+  poll_interval_s: z.number().min(0).max(86_400).default(60),
 });
 
 export const adversary = z.strictObject({

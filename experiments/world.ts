@@ -104,8 +104,13 @@ export async function runWorld(e: Experiment, seed: number): Promise<World> {
     );
     const responder = pick(others.length > 0 ? others : users.filter((u) => u !== initiator));
     connections.push(await connect(e, initiator, responder, aliases, pick));
+    await scenario.federation.clock.sleep(e.workload.connection_interval_s * 1000);
   }
-  await scenario.settle(e.workload.rounds);
+  // The polling schedule: `rounds` rounds, the interval apart on the virtual clock.
+  for (let round = 0; round < e.workload.rounds; round++) {
+    if (round > 0) await scenario.federation.clock.sleep(e.workload.poll_interval_s * 1000);
+    await scenario.settle(1);
+  }
 
   const views = new Map<string, ServerView>();
   for (const s of observedServers(e)) {

@@ -12,7 +12,8 @@ import {
 } from '../../experiments/schema.ts';
 import { runExperiment, type PointResult } from '../../experiments/run.ts';
 import { viewRows, truthRows } from '../../experiments/export.ts';
-import { measuresCsv, reportHtml } from '../../experiments/report.ts';
+import { activityOf, measuresCsv, reportHtml } from '../../experiments/report.ts';
+import { activitySpec, advantageSpec, renderSvg } from '../../experiments/figures.ts';
 import { loadAttack } from '../../experiments/attacks/index.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
 import { VERSION } from './run.ts';
@@ -66,12 +67,16 @@ export async function experimentCommand(
     for (const row of rows) stream.write(`${JSON.stringify(row)}\n`);
   };
   let results: readonly PointResult[];
+  // The first world's activity over virtual time, for the report's second figure.
+  let activity:
+    { readonly world: string; readonly rows: ReturnType<typeof activityOf> } | undefined;
   try {
     results = await runExperiment(e, {
       file,
       onWorld: (point, world) => {
         write(views, viewRows(point, world));
         write(truth, truthRows(point, world));
+        activity ??= { world: `point ${point}, seed ${world.seed}`, rows: activityOf(world) };
       },
       onProgress: ({ done, total, elapsedMs }) => {
         if (options.quiet === true) return;
@@ -88,7 +93,10 @@ export async function experimentCommand(
   }
   if (options.quiet !== true && process.stderr.isTTY) io.err('\n');
   writeFileSync(join(dir, 'measures.csv'), measuresCsv(e, results));
-  writeFileSync(join(dir, 'report.html'), reportHtml(e, results, command, attacks));
+  const figures = [await renderSvg(advantageSpec(e, results))];
+  if (activity !== undefined && activity.rows.length > 0)
+    figures.push(await renderSvg(activitySpec(activity.rows, activity.world)));
+  writeFileSync(join(dir, 'report.html'), reportHtml(e, results, command, attacks, figures));
   for (const point of results) {
     for (const { attack, measures: m } of point.attacks) {
       const at = Object.entries(point.parameters)
