@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, test } from 'vitest';
 import { capturedIo } from '../cli/captured-io.ts';
 import { main } from '../cli/main.ts';
@@ -159,6 +160,32 @@ describe('the alias-linkage experiment', () => {
         expect(['string', 'number', 'object']).toContain(typeof v);
       if (row.kind === 'request') expect(row.path).toMatch(/^\/_fedconn\/v1\/as\//);
       else expect(row.table).toMatch(/^as_/);
+    }
+    // The exports load in DuckDB as tables: the JSON lines as they are, and the Parquet.
+    const db = await DuckDBInstance.create(':memory:');
+    const sql = await db.connect();
+    try {
+      const count = async (query: string) =>
+        Number((await sql.runAndReadAll(query)).getRows()[0]?.[0]);
+      expect(
+        await count(`SELECT count(*) FROM read_json_auto('${join(dir, 'run', 'views.jsonl')}')`),
+      ).toBe(rows.length);
+      expect(await count(`SELECT count(*) FROM '${join(dir, 'run', 'views.parquet')}'`)).toBe(
+        rows.length,
+      );
+      expect(
+        await count(
+          `SELECT count(*) FROM '${join(dir, 'run', 'views.parquet')}' WHERE kind = 'request' AND path LIKE '/_fedconn/v1/as/%'`,
+        ),
+      ).toBe(rows.filter((r) => r.kind === 'request').length);
+      expect(
+        await count(
+          `SELECT count(*) FROM '${join(dir, 'run', 'truth.parquet')}' WHERE fact = 'alias'`,
+        ),
+      ).toBe(2 * 2);
+    } finally {
+      sql.closeSync();
+      db.closeSync();
     }
     const csv = readFileSync(join(dir, 'run', 'measures.csv'), 'utf8');
     expect(csv.split('\n')[0]).toBe(

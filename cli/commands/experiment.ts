@@ -1,6 +1,6 @@
 // `fedconn experiment FILE`: runs a privacy experiment on the simulator and writes, in one
 // directory: the resolved experiment (with fedconn's version and the seeds), the observed
-// servers' views and the ground truth as JSON lines, the measures as CSV, a report.html,
+// servers' views and the ground truth as JSON lines and Parquet, the measures as CSV, a report.html,
 // and the command that reproduces the run (docs/experiments.md).
 import { mkdirSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -12,6 +12,7 @@ import {
 } from '../../experiments/schema.ts';
 import { runExperiment, type PointResult } from '../../experiments/run.ts';
 import { viewRows, truthRows } from '../../experiments/export.ts';
+import { writeParquet } from '../../experiments/parquet.ts';
 import { activityOf, measuresCsv, reportHtml } from '../../experiments/report.ts';
 import { activitySpec, advantageSpec, renderSvg } from '../../experiments/figures.ts';
 import { loadAttack } from '../../experiments/attacks/index.ts';
@@ -92,6 +93,7 @@ export async function experimentCommand(
     await Promise.all([views, truth].map((s) => new Promise((resolve) => s.end(resolve))));
   }
   if (options.quiet !== true && process.stderr.isTTY) io.err('\n');
+  await writeParquet(dir);
   writeFileSync(join(dir, 'measures.csv'), measuresCsv(e, results));
   const figures = [await renderSvg(advantageSpec(e, results))];
   if (activity !== undefined && activity.rows.length > 0)
@@ -108,7 +110,7 @@ export async function experimentCommand(
     }
   }
   io.out(
-    `written: ${relative('.', dir) || '.'}/ (experiment.json, views.jsonl, truth.jsonl, measures.csv, report.html)\nreproduce: ${command}\n`,
+    `written: ${relative('.', dir) || '.'}/ (experiment.json, views and truth as .jsonl and .parquet, measures.csv, report.html)\nreproduce: ${command}\n`,
   );
   return EXIT.ok;
 }
