@@ -218,4 +218,29 @@ describe('the alias-linkage experiment', () => {
     expect(await main(['experiment', join(dir, 'bad.yaml')], bad)).toBe(2);
     expect(bad.stderr()).toMatch(/bad\.yaml: attacks: .*empty\.mjs exports no attack/);
   }, 60_000);
+
+  test('two workers write what one writes, byte for byte', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fedconn-experiment-'));
+    const { writeFileSync } = await import('node:fs');
+    const file = join(dir, 'sweep.yaml');
+    writeFileSync(
+      file,
+      `name: sweep\nseeds: 2\npopulation: {users_per_server: 2}\nworkload: {connections: 1}\nsweep:\n  mutants: [[], [${MUTANT}]]\n`,
+    );
+    const outputs = [];
+    for (const workers of ['1', '2']) {
+      const io = capturedIo();
+      const out = join(dir, `w${workers}`);
+      expect(
+        await main(['experiment', file, '--out', out, '--workers', workers, '--quiet'], io),
+      ).toBe(0);
+      outputs.push(
+        ['views.jsonl', 'truth.jsonl', 'measures.csv'].map((f) =>
+          readFileSync(join(out, f), 'utf8'),
+        ),
+      );
+    }
+    expect(outputs[1]).toEqual(outputs[0]);
+    expect(outputs[0]?.[0]?.length).toBeGreaterThan(1000);
+  }, 120_000);
 });

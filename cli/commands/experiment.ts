@@ -1,16 +1,31 @@
 // `fedconn experiment FILE`: runs a privacy experiment on the simulator and writes, in one
 // directory: the resolved experiment (with fedconn's version and the seeds), the observed
-// servers' views and the ground truth as JSON lines and Parquet, the measures as CSV, a report.html,
-// and the command that reproduces the run (docs/experiments.md).
-import { mkdirSync, writeFileSync, createWriteStream, type WriteStream } from 'node:fs';
+// servers' views and the ground truth as JSON lines and Parquet, the measures as CSV, a
+// report.html, and the command that reproduces the run (docs/experiments.md).
+//
+// With --workers N the worlds are split among N child processes (`--shard K/N`, each
+// writing its worlds' files apart); the parent joins them in run order, so the outputs
+// are those of one process, byte for byte.
+import { spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   ExperimentFileError,
   readExperiment,
   seedsOf,
   sweepPoints,
+  type Experiment,
 } from '../../experiments/schema.ts';
-import { runExperiment, type PointResult } from '../../experiments/run.ts';
+import { jobsOf, measureJobs, runJobs, type Job, type JobGuesses } from '../../experiments/run.ts';
 import { viewRows, truthRows } from '../../experiments/export.ts';
 import { writeParquet } from '../../experiments/parquet.ts';
 import { activityOf, measuresCsv, reportHtml } from '../../experiments/report.ts';
@@ -19,17 +34,42 @@ import { loadAttack } from '../../experiments/attacks/index.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
 import { VERSION } from './run.ts';
 
+const BIN = fileURLToPath(new URL('../bin.js', import.meta.url));
+
 export interface ExperimentCommandOptions {
   readonly out?: string;
   readonly quiet?: boolean;
+  /** Child processes to run the worlds in (default: one per core, at most one per world). */
+  readonly workers?: string;
+  /** Internal: run shard K of N, writing each world's files apart (a worker). */
+  readonly shard?: string;
 }
+
+type Activity = ReturnType<typeof activityOf>;
+
+/** What one job leaves besides its views and truth: its guesses, and the first one's activity. */
+interface JobRecord extends JobGuesses {
+  readonly activity?: Activity;
+}
+
+/** The first world's activity goes with its guesses, for the report's second figure. */
+const recordOf = (r: JobGuesses, activities: ReadonlyMap<number, Activity>): JobRecord => {
+  const activity = activities.get(r.job.index);
+  return activity === undefined ? r : { ...r, activity };
+};
+
+const jsonl = (rows: Iterable<unknown>) => {
+  let text = '';
+  for (const row of rows) text += `${JSON.stringify(row)}\n`;
+  return text;
+};
 
 export async function experimentCommand(
   file: string,
   options: ExperimentCommandOptions,
   io: Io,
 ): Promise<number> {
-  let e;
+  let e: Experiment;
   try {
     e = readExperiment(file);
   } catch (error) {
@@ -44,10 +84,14 @@ export async function experimentCommand(
   } catch (error) {
     throw new UsageError(`${file}: ${(error as Error).message}`);
   }
+  const jobs = jobsOf(e);
   const dir = options.out ?? join('reports', 'experiments', e.name);
   mkdirSync(dir, { recursive: true });
+
+  if (options.shard !== undefined) return runShard(e, file, options.shard, dir, io);
+
+  const workers = workerCount(options.workers, jobs.length);
   const command = `npx fedconn experiment ${file} --out ${dir}`;
-  const points = sweepPoints(e);
   writeFileSync(
     join(dir, 'experiment.json'),
     `${JSON.stringify(
@@ -56,48 +100,49 @@ export async function experimentCommand(
         command,
         file,
         experiment: e,
-        points: points.map((p) => ({ parameters: p.parameters, seeds: seedsOf(p.experiment) })),
+        points: sweepPoints(e).map((p) => ({
+          parameters: p.parameters,
+          seeds: seedsOf(p.experiment),
+        })),
       },
       null,
       2,
     )}\n`,
   );
-  const views = createWriteStream(join(dir, 'views.jsonl'));
-  const truth = createWriteStream(join(dir, 'truth.jsonl'));
-  const write = (stream: WriteStream, rows: Iterable<unknown>) => {
-    for (const row of rows) stream.write(`${JSON.stringify(row)}\n`);
-  };
-  let results: readonly PointResult[];
-  // The first world's activity over virtual time, for the report's second figure.
-  let activity:
-    { readonly world: string; readonly rows: ReturnType<typeof activityOf> } | undefined;
-  try {
-    results = await runExperiment(e, {
+  for (const name of ['views.jsonl', 'truth.jsonl']) writeFileSync(join(dir, name), '');
+  const progress = progressBar(io, options.quiet === true, jobs.length);
+  const records: JobRecord[] = [];
+  const activities = new Map<number, Activity>();
+  if (workers <= 1) {
+    await runJobs(e, {
       file,
-      onWorld: (point, world) => {
-        write(views, viewRows(point, world));
-        write(truth, truthRows(point, world));
-        activity ??= { world: `point ${point}, seed ${world.seed}`, rows: activityOf(world) };
+      onWorld: (job, world) => {
+        appendFileSync(join(dir, 'views.jsonl'), jsonl(viewRows(job.point, world)));
+        appendFileSync(join(dir, 'truth.jsonl'), jsonl(truthRows(job.point, world)));
+        if (job.index === 0) activities.set(0, activityOf(world));
       },
-      onProgress: ({ done, total, elapsedMs }) => {
-        if (options.quiet === true) return;
-        const eta = ((elapsedMs / done) * (total - done)) / 1000;
-        const line = `[${bar(done / total)}] ${done}/${total} worlds, ${(elapsedMs / 1000).toFixed(1)} s, ETA ${eta.toFixed(0)} s`;
-        // A terminal gets one line redrawn; a log a line per tenth of the work.
-        if (process.stderr.isTTY) io.err(`\r${line} `);
-        else if (Math.floor((done * 10) / total) > Math.floor(((done - 1) * 10) / total))
-          io.err(`${line}\n`);
+      onGuesses: (r) => records.push(recordOf(r, activities)),
+      onProgress: () => {
+        progress.world();
       },
     });
-  } finally {
-    await Promise.all([views, truth].map((s) => new Promise((resolve) => s.end(resolve))));
+  } else {
+    const joined = await runWorkers(file, dir, jobs, workers, io, progress.world);
+    if (typeof joined === 'number') return joined;
+    records.push(...joined);
   }
-  if (options.quiet !== true && process.stderr.isTTY) io.err('\n');
+  progress.end();
+  const results = measureJobs(e, records);
   await writeParquet(dir);
   writeFileSync(join(dir, 'measures.csv'), measuresCsv(e, results));
   const figures = [await renderSvg(advantageSpec(e, results))];
-  if (activity !== undefined && activity.rows.length > 0)
-    figures.push(await renderSvg(activitySpec(activity.rows, activity.world)));
+  const first = records.find((r) => r.activity !== undefined);
+  if (first?.activity !== undefined && first.activity.length > 0)
+    figures.push(
+      await renderSvg(
+        activitySpec(first.activity, `point ${first.job.point}, seed ${first.job.seed}`),
+      ),
+    );
   writeFileSync(join(dir, 'report.html'), reportHtml(e, results, command, attacks, figures));
   for (const point of results) {
     for (const { attack, measures: m } of point.attacks) {
@@ -110,12 +155,135 @@ export async function experimentCommand(
     }
   }
   io.out(
-    `written: ${relative('.', dir) || '.'}/ (experiment.json, views and truth as .jsonl and .parquet, measures.csv, report.html)\nreproduce: ${command}\n`,
+    `written: ${relative('.', dir) || '.'}/ (experiment.json, views and truth as .jsonl and .parquet, measures.csv, report.html)${workers > 1 ? `, ${workers} workers` : ''}\nreproduce: ${command}\n`,
   );
   return EXIT.ok;
 }
 
-const bar = (fraction: number, width = 24) => {
-  const full = Math.round(fraction * width);
-  return `${'#'.repeat(full)}${'.'.repeat(width - full)}`;
-};
+function workerCount(requested: string | undefined, jobs: number): number {
+  if (requested === undefined) return Math.max(1, Math.min(availableParallelism(), jobs));
+  const n = Number(requested);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--workers: "${requested}" is not a positive integer`);
+  return Math.min(n, jobs);
+}
+
+/** A worker: its share of the jobs (every N-th from K), each job's files apart. */
+async function runShard(
+  e: Experiment,
+  file: string,
+  shard: string,
+  dir: string,
+  io: Io,
+): Promise<number> {
+  const match = /^(\d+)\/(\d+)$/.exec(shard);
+  const k = Number(match?.[1]);
+  const n = Number(match?.[2]);
+  if (match === null || k < 1 || k > n)
+    throw new UsageError(`--shard: expected K/N, got "${shard}"`);
+  const activities = new Map<number, Activity>();
+  await runJobs(e, {
+    file,
+    only: (job) => job.index % n === k - 1,
+    onWorld: (job, world) => {
+      writeFileSync(join(dir, `views-${job.index}.jsonl`), jsonl(viewRows(job.point, world)));
+      writeFileSync(join(dir, `truth-${job.index}.jsonl`), jsonl(truthRows(job.point, world)));
+      if (job.index === 0) activities.set(0, activityOf(world));
+    },
+    onGuesses: (r) => {
+      writeFileSync(join(dir, `job-${r.job.index}.json`), JSON.stringify(recordOf(r, activities)));
+      io.out(`${JSON.stringify({ type: 'world', index: r.job.index })}\n`);
+    },
+  });
+  return EXIT.ok;
+}
+
+/** Runs the jobs in `count` child processes and joins their files into `dir`, in run order. */
+async function runWorkers(
+  file: string,
+  dir: string,
+  jobs: readonly Job[],
+  count: number,
+  io: Io,
+  onWorld: () => void,
+): Promise<JobRecord[] | number> {
+  const parts = mkdtempSync(join(tmpdir(), 'fedconn-experiment-'));
+  const children = Array.from({ length: count }, (_, k) => {
+    const child = spawn(
+      process.execPath,
+      [BIN, 'experiment', file, '--shard', `${k + 1}/${count}`, '--out', join(parts, String(k))],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      for (const line of chunk.split('\n')) if (line.includes('"world"')) onWorld();
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-2000);
+    });
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      child.on('error', (error) => {
+        resolve({ code: null, stderr: String(error) });
+      });
+      child.on('close', (code) => {
+        resolve({ code, stderr });
+      });
+    });
+  });
+  const stop = () => {
+    rmSync(parts, { recursive: true, force: true });
+  };
+  try {
+    const exits = await Promise.all(children);
+    const broken = exits.findIndex((x) => x.code !== EXIT.ok);
+    if (broken >= 0) {
+      io.err(
+        `fedconn: worker ${broken + 1} of ${count} failed (exit ${exits[broken]?.code ?? 'none'}): ${exits[broken]?.stderr.trim() ?? ''}\n`,
+      );
+      return EXIT.failures;
+    }
+    const records: JobRecord[] = [];
+    for (const job of jobs) {
+      const from = join(parts, String(job.index % count));
+      appendFileSync(
+        join(dir, 'views.jsonl'),
+        readFileSync(join(from, `views-${job.index}.jsonl`)),
+      );
+      appendFileSync(
+        join(dir, 'truth.jsonl'),
+        readFileSync(join(from, `truth-${job.index}.jsonl`)),
+      );
+      records.push(
+        JSON.parse(readFileSync(join(from, `job-${job.index}.json`), 'utf8')) as JobRecord,
+      );
+    }
+    return records;
+  } finally {
+    stop();
+  }
+}
+
+/** One line redrawn on a terminal; a line per tenth of the work in a log. */
+function progressBar(io: Io, quiet: boolean, total: number) {
+  const started = performance.now();
+  let done = 0;
+  const bar = (fraction: number, width = 24) => {
+    const full = Math.round(fraction * width);
+    return `${'#'.repeat(full)}${'.'.repeat(width - full)}`;
+  };
+  return {
+    world() {
+      done++;
+      if (quiet) return;
+      const elapsedMs = performance.now() - started;
+      const eta = ((elapsedMs / done) * (total - done)) / 1000;
+      const line = `[${bar(done / total)}] ${done}/${total} worlds, ${(elapsedMs / 1000).toFixed(1)} s, ETA ${eta.toFixed(0)} s`;
+      if (process.stderr.isTTY) io.err(`\r${line} `);
+      else if (Math.floor((done * 10) / total) > Math.floor(((done - 1) * 10) / total))
+        io.err(`${line}\n`);
+    },
+    end() {
+      if (!quiet && process.stderr.isTTY) io.err('\n');
+    },
+  };
+}
