@@ -127,7 +127,9 @@ export async function experimentCommand(
       },
     });
   } else {
-    const joined = await runWorkers(file, dir, jobs, workers, io, progress.world);
+    const joined = await runWorkers(file, dir, jobs, workers, io, () => {
+      progress.world();
+    });
     if (typeof joined === 'number') return joined;
     records.push(...joined);
   }
