@@ -158,7 +158,10 @@ function program(io: Io, setCode: (code: number) => void): Command {
     .argument('<file>', 'the experiment, JSON or YAML')
     .option('--out <dir>', 'where to write the run (default reports/experiments/<name>)')
     .option('--quiet', 'no progress bar')
-    .option('--workers <n>', 'child processes to run the worlds in (default: one per core)')
+    .option(
+      '--workers <n>',
+      'child processes to run the worlds in (default: one per core for worlds of 100 users or more, else 1)',
+    )
     .addOption(new Option('--shard <K/N>', 'run shard K of N (a worker)').hideHelp())
     .action(async (file: string, options: ExperimentCommandOptions) => {
       setCode(await experimentCommand(file, options, io));
