@@ -55,6 +55,10 @@ describe('experiment files', () => {
       /sweep: at most two parameters, got 3/,
     ],
     ['{"name": ', /e\.json: cannot parse it/],
+    [
+      '{"name": "x", "population": {"homeservers": 1}, "adversary": {"services": ["hs2.example/AS"]}}',
+      /adversary\.services: hs2\.example is not among the 1 homeservers/,
+    ],
   ])('%s is refused naming the field', (text, message) => {
     expect(() => parseExperiment('e.json', text)).toThrow(message);
   });

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { serverName } from '../simulator/scenario.ts';
 import { ATTACK_NAMES } from './attacks/index.ts';
 
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -118,6 +119,18 @@ export function parseExperiment(file: string, text: string): Experiment {
           ...point.error.issues[0],
           path: ['sweep', key, String(v)],
         } as z.core.$ZodIssue);
+    }
+  }
+  // Every point's adversary must sit on servers its population has, checked before any
+  // world runs rather than in the middle of the run.
+  for (const point of sweepPoints(parsed.data)) {
+    const { homeservers } = point.experiment.population;
+    for (const service of point.experiment.adversary.services) {
+      const server = service.slice(0, service.indexOf('/'));
+      if (!Array.from({ length: homeservers }, (_, i) => serverName(i)).includes(server))
+        throw new ExperimentFileError(
+          `${file}: adversary.services: ${server} is not among the ${homeservers} homeservers (hs1.example to hs${homeservers}.example)${Object.keys(point.parameters).length === 0 ? '' : ` at ${JSON.stringify(point.parameters)}`}`,
+        );
     }
   }
   return parsed.data;

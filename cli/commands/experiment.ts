@@ -6,7 +6,8 @@
 // With --workers N the worlds are split among N child processes (`--shard K/N`, each
 // writing its worlds' files apart); the parent joins them in run order, so the outputs
 // are those of one process, byte for byte.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import {
   appendFileSync,
   mkdirSync,
@@ -220,15 +221,24 @@ async function runWorkers(
   onWorld: () => void,
 ): Promise<JobRecord[] | number> {
   const parts = mkdtempSync(join(tmpdir(), 'fedconn-experiment-'));
+  const processes: ChildProcess[] = [];
+  // One worker failing, or this process being stopped, stops them all.
+  const killAll = () => {
+    for (const p of processes) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+  };
+  process.once('SIGINT', killAll);
+  process.once('SIGTERM', killAll);
   const children = Array.from({ length: count }, (_, k) => {
     const child = spawn(
       process.execPath,
       [BIN, 'experiment', file, '--shard', `${k + 1}/${count}`, '--out', join(parts, String(k))],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    processes.push(child);
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      for (const line of chunk.split('\n')) if (line.includes('"world"')) onWorld();
+    // Whole lines only: a line may arrive in two chunks.
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      if (line.includes('"world"')) onWorld();
     });
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
       stderr = (stderr + chunk).slice(-2000);
@@ -238,11 +248,15 @@ async function runWorkers(
         resolve({ code: null, stderr: String(error) });
       });
       child.on('close', (code) => {
+        if (code !== EXIT.ok) killAll();
         resolve({ code, stderr });
       });
     });
   });
   const stop = () => {
+    process.off('SIGINT', killAll);
+    process.off('SIGTERM', killAll);
+    killAll();
     rmSync(parts, { recursive: true, force: true });
   };
   try {

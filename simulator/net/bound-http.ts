@@ -93,9 +93,11 @@ export function withLoopbackHttps(other: Transport, timeoutMs: number): Transpor
     const url = new URL(request.url);
     // A request that names its Host goes by node:http too, which sends the Host as named
     // where fetch would replace it: a client under test behind fedconn's loopback gateway
-    // signed the host it connected to (suites/harness/clients/gateway.ts).
-    return (url.protocol === 'https:' && isLoopbackHost(url.hostname)) ||
-      request.headers.has('host')
+    // signed the host it connected to (suites/harness/clients/gateway.ts). Only to plain
+    // http or loopback: to a remote https server that would skip the certificate check.
+    const named =
+      request.headers.has('host') && (url.protocol === 'http:' || isLoopbackHost(url.hostname));
+    return (url.protocol === 'https:' && isLoopbackHost(url.hostname)) || named
       ? loopback(request)
       : other(request);
   };

@@ -91,8 +91,10 @@ export function startJsonLines(options: JsonLinesOptions): JsonLinesProcess {
     exited = `cannot start ${shown}: ${error.message}`;
     failAll(exited);
   });
-  proc.on('exit', (code, sig) => {
-    exited = `${shown} exited (${sig ?? `code ${code ?? '?'}`})${stderrTail === '' ? '' : `; its last output: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`}`;
+  // 'close', not 'exit': by then stdout and stderr are read to the end, so a last answer
+  // is taken and the stderr tail quoted is whole.
+  proc.on('close', (code, sig) => {
+    exited ??= `${shown} exited (${sig ?? `code ${code ?? '?'}`})${stderrTail === '' ? '' : `; its last output: ${stderrTail.trim().split('\n').slice(-3).join(' | ')}`}`;
     failAll(exited);
   });
   const write = (message: unknown) => {
@@ -147,29 +149,37 @@ export function startJsonLines(options: JsonLinesOptions): JsonLinesProcess {
     shown,
     request(verb, args, signal, timeoutMs = options.timeoutMs) {
       if (exited !== undefined) return Promise.reject(new JsonLinesError(exited));
+      if (signal?.aborted === true)
+        return Promise.reject(new JsonLinesError('aborted (the check’s deadline passed)'));
       const id = nextId++;
       return new Promise((resolve, reject) => {
+        const onAbort = () => {
+          clearTimeout(timer);
+          if (pending.delete(id))
+            reject(new JsonLinesError('aborted (the check’s deadline passed)'));
+        };
+        // Whichever way it settles, the request lets go of the signal.
+        const settle =
+          <T>(f: (value: T) => void) =>
+          (value: T) => {
+            signal?.removeEventListener('abort', onAbort);
+            f(value);
+          };
         const timer = setTimeout(() => {
           pending.delete(id);
+          signal?.removeEventListener('abort', onAbort);
           reject(
             new JsonLinesError(`${shown} gave no answer to request ${id} within ${timeoutMs} ms`),
           );
         }, timeoutMs);
-        pending.set(id, { resolve, reject, timer });
-        signal?.addEventListener(
-          'abort',
-          () => {
-            clearTimeout(timer);
-            if (pending.delete(id))
-              reject(new JsonLinesError('aborted (the check’s deadline passed)'));
-          },
-          { once: true },
-        );
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject), timer });
+        signal?.addEventListener('abort', onAbort, { once: true });
         write({ id, verb, args });
       });
     },
     async close() {
-      if (exited !== undefined) return;
+      // Gone already (its 'close' may still be on its way): nothing to wait for.
+      if (exited !== undefined || proc.exitCode !== null || proc.signalCode !== null) return;
       const gone = new Promise<void>((resolve) =>
         proc.once('exit', () => {
           resolve();

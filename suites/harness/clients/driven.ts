@@ -86,6 +86,14 @@ export class ClientDriverFailed extends SetupFailed {
   }
 }
 
+/** The client answered `ok: false`: what it did, for the check to judge (not a setup error). */
+export class ClientRefused extends Error {
+  constructor(verb: string, detail: string) {
+    super(`the client answered ${verb} with ${detail}`);
+    this.name = 'ClientRefused';
+  }
+}
+
 export interface DrivenClient extends ClientUnderTest {
   readonly driver: ClientDriver;
   readonly verbs: ReadonlySet<ClientVerb>;
@@ -146,8 +154,12 @@ export async function startDrivenClient(config: ClientDriverConfig): Promise<Dri
       try {
         answer = await process.request(verb, args, signal);
       } catch (error) {
-        if (error instanceof JsonLinesError) throw new ClientDriverFailed(verb, error.message);
-        throw error;
+        if (!(error instanceof JsonLinesError)) throw error;
+        // The client answered that it could not do it (a refusal, a server's error): the
+        // check judges that, as it judges the reference client's thrown errors.
+        if (error.code !== undefined && error.code !== 'unknown_verb')
+          throw new ClientRefused(verb, error.message);
+        throw new ClientDriverFailed(verb, error.message);
       }
       const parsed = clientVerbResults[verb].safeParse(answer);
       if (!parsed.success) {

@@ -31,6 +31,9 @@ export interface Gateway {
 export function startGateway(): Gateway {
   const servers: Server[] = [];
   const bound = new WeakMap<Transport, Map<string, Promise<string>>>();
+  // A check abandoned at its deadline may go on asking after its world ended: no listener
+  // opened then would ever be closed.
+  let closed = false;
 
   const listen = (transport: Transport, origin: string) =>
     new Promise<string>((resolve, reject) => {
@@ -47,6 +50,8 @@ export function startGateway(): Gateway {
 
   return {
     expose(transport, origin) {
+      if (closed)
+        return Promise.reject(new Error('the loopback gateway is closed (the check ended)'));
       const key = new URL(origin).origin;
       let byOrigin = bound.get(transport);
       if (byOrigin === undefined)
@@ -56,6 +61,7 @@ export function startGateway(): Gateway {
       return url;
     },
     async close() {
+      closed = true;
       await Promise.all(
         servers.map(
           (s) =>
