@@ -34,18 +34,66 @@ export interface AttackMeasures {
   readonly baseline: number;
   /** success - baseline, its interval the success's shifted by the (fixed) baseline. */
   readonly advantage: Interval;
-  /** Mean anonymity set size (candidates) and its entropy in bits, log2 of the size. */
+  /** Mean anonymity set size (what stayed equally likely) and its entropy in bits, log2 of the size. */
   readonly anonymitySet: number;
   readonly entropyBits: number;
+  /** For attacks that infer links: how many of them were right, of those it named and of the true ones. */
+  readonly links?: LinkMeasures;
 }
 
-export function measure(guesses: readonly Guess[]): AttackMeasures {
+/** One world's inferred links scored against its connections (each an unordered pair of users). */
+export interface LinkScore {
+  readonly inferred: number;
+  readonly correct: number;
+  /** The world's connections that were established. */
+  readonly truth: number;
+  /** Every unordered pair of the world's users: what a link drawn at random is drawn from. */
+  readonly pairs: number;
+}
+
+export interface LinkMeasures {
+  readonly inferred: number;
+  readonly correct: number;
+  readonly truth: number;
+  /** Correct / inferred. */
+  readonly precision: Interval;
+  /** Correct / true connections. */
+  readonly recall: Interval;
+  /** The precision of links drawn at random: true connections / pairs of users. */
+  readonly chance: number;
+}
+
+/** Links scored over every world, each link a trial (Wilson intervals, as for success). */
+export function measureLinks(scores: readonly LinkScore[]): LinkMeasures | undefined {
+  if (scores.length === 0) return undefined;
+  const sum = (f: (s: LinkScore) => number) => scores.reduce((total, s) => total + f(s), 0);
+  const [inferred, correct, truth, pairs] = [
+    sum((s) => s.inferred),
+    sum((s) => s.correct),
+    sum((s) => s.truth),
+    sum((s) => s.pairs),
+  ];
+  return {
+    inferred,
+    correct,
+    truth,
+    precision: wilson(correct, inferred),
+    recall: wilson(correct, truth),
+    chance: pairs === 0 ? Number.NaN : truth / pairs,
+  };
+}
+
+export function measure(
+  guesses: readonly Guess[],
+  links: readonly LinkScore[] = [],
+): AttackMeasures {
   const trials = guesses.length;
   const successes = guesses.filter((g) => g.guess !== undefined && g.guess === g.truth).length;
   const success = wilson(successes, trials);
   const mean = (f: (g: Guess) => number) =>
     trials === 0 ? Number.NaN : guesses.reduce((sum, g) => sum + f(g), 0) / trials;
   const baseline = mean((g) => 1 / g.candidates);
+  const linkMeasures = measureLinks(links);
   return {
     trials,
     success,
@@ -55,7 +103,8 @@ export function measure(guesses: readonly Guess[]): AttackMeasures {
       low: success.low - baseline,
       high: success.high - baseline,
     },
-    anonymitySet: mean((g) => g.candidates),
-    entropyBits: mean((g) => Math.log2(g.candidates)),
+    anonymitySet: mean((g) => g.anonymitySet ?? g.candidates),
+    entropyBits: mean((g) => Math.log2(g.anonymitySet ?? g.candidates)),
+    ...(linkMeasures === undefined ? {} : { links: linkMeasures }),
   };
 }

@@ -19,6 +19,9 @@ const VIEW_COLUMNS = {
   op: 'VARCHAR',
   key: 'VARCHAR',
   value: 'VARCHAR',
+  from_server: 'VARCHAR',
+  to_server: 'VARCHAR',
+  bytes: 'BIGINT',
 };
 
 const TRUTH_COLUMNS = {
@@ -31,6 +34,8 @@ const TRUTH_COLUMNS = {
   responder: 'VARCHAR',
   by: 'VARCHAR',
   group_id: 'VARCHAR',
+  recipient: 'VARCHAR',
+  at: 'BIGINT',
   error: 'VARCHAR',
 };
 

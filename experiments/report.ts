@@ -3,6 +3,7 @@
 import type { Attack } from './attacks/index.ts';
 import type { World } from './world.ts';
 import type { PointResult } from './run.ts';
+import type { AttackMeasures } from './measures.ts';
 import type { Experiment } from './schema.ts';
 
 const COLUMNS = [
@@ -17,9 +18,38 @@ const COLUMNS = [
   'advantage_high',
   'anonymity_set',
   'entropy_bits',
+  'links_inferred',
+  'links_correct',
+  'connections',
+  'precision',
+  'precision_low',
+  'precision_high',
+  'recall',
+  'recall_low',
+  'recall_high',
+  'precision_chance',
 ] as const;
 
+/** An attack without links leaves their columns empty. */
+const linkCells = (l: AttackMeasures['links']): unknown[] =>
+  l === undefined
+    ? Array.from({ length: 10 }, () => '')
+    : [
+        l.inferred,
+        l.correct,
+        l.truth,
+        l.precision.value,
+        l.precision.low,
+        l.precision.high,
+        l.recall.value,
+        l.recall.low,
+        l.recall.high,
+        l.chance,
+      ];
+
 const csvCell = (value: unknown): string => {
+  // NaN (no guesses, no links) is an empty cell, which every CSV reader takes as missing.
+  if (typeof value === 'number' && Number.isNaN(value)) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
   return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 };
@@ -42,6 +72,7 @@ export function measuresCsv(e: Experiment, results: readonly PointResult[]): str
         m.advantage.high,
         m.anonymitySet,
         m.entropyBits,
+        ...linkCells(m.links),
       ];
       lines.push(row.map(csvCell).join(','));
     }
@@ -70,7 +101,7 @@ export function reportHtml(
   const rows = results.flatMap((point) =>
     point.attacks.map(
       ({ attack, measures: m }) =>
-        `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td><td>${m.trials}</td><td>${num(m.success.value)} [${num(m.success.low)}, ${num(m.success.high)}]</td><td>${num(m.baseline)}</td><td><b>${num(m.advantage.value)}</b> [${num(m.advantage.low)}, ${num(m.advantage.high)}]</td><td>${num(m.anonymitySet)}</td><td>${num(m.entropyBits)}</td></tr>`,
+        `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td><td>${m.trials}</td><td>${num(m.success.value)} [${num(m.success.low)}, ${num(m.success.high)}]</td><td>${num(m.baseline)}</td><td><b>${num(m.advantage.value)}</b> [${num(m.advantage.low)}, ${num(m.advantage.high)}]</td><td>${num(m.anonymitySet)}</td><td>${num(m.entropyBits)}</td><td>${m.links === undefined ? '' : `${num(m.links.precision.value)} [${num(m.links.precision.low)}, ${num(m.links.precision.high)}] of ${m.links.inferred}`}</td><td>${m.links === undefined ? '' : `${num(m.links.recall.value)} [${num(m.links.recall.low)}, ${num(m.links.recall.high)}] of ${m.links.truth}`}</td></tr>`,
     ),
   );
   const described = attacks
@@ -83,7 +114,7 @@ export function reportHtml(
 <h1>Experiment ${escape(e.name)}</h1>
 ${e.description === undefined ? '' : `<p>${escape(e.description)}</p>`}
 <p>Reproduce: <code>${escape(command)}</code></p>
-<p>Adversary: ${e.adversary.services.map(escape).join(', ')}. Population: ${e.population.homeservers} homeservers × ${e.population.users_per_server} users × ${e.population.devices_per_user} devices, ${e.population.aliases_per_user} aliases each (${e.population.profile}). Workload: ${e.workload.connections} connections by ${e.workload.by}, ${e.workload.rounds} rounds.</p>
+<p>Adversary: ${e.adversary.services.map(escape).join(', ')}. Population: ${e.population.homeservers} homeservers × ${e.population.users_per_server} users × ${e.population.devices_per_user} devices, ${e.population.aliases_per_user} aliases each (${e.population.profile}). Workload: ${e.workload.connections} connections by ${e.workload.by} (${e.workload.pairs === 'any' ? 'any two users' : 'users of different homeservers'}), ${e.workload.messages_per_connection} messages each, ${e.workload.rounds} rounds.${e.adversary.network ? ' A network observer sees the traffic between homeservers.' : ''}</p>
 ${
   swept.length === 0
     ? ''
@@ -95,17 +126,23 @@ ${
 <h2>Figures</h2>
 ${figures.map((svg) => `<figure>${svg}</figure>`).join('\n')}
 <h2>Measures (95% confidence intervals)</h2>
-<table><thead><tr>${swept.map((k) => `<th>${escape(k)}</th>`).join('')}<th>attack</th><th>guesses</th><th>success</th><th>chance</th><th>advantage</th><th>anonymity set</th><th>entropy (bits)</th></tr></thead>
+<table><thead><tr>${swept.map((k) => `<th>${escape(k)}</th>`).join('')}<th>attack</th><th>guesses</th><th>success</th><th>chance</th><th>advantage</th><th>anonymity set</th><th>entropy (bits)</th><th>links: precision</th><th>links: recall</th></tr></thead>
 <tbody>${rows.join('\n')}</tbody></table>
 </body></html>
 `;
 }
 
-/** Requests per observed server per virtual second of a world, from its first request. */
+/**
+ * Requests per observed server per virtual second of a world, from its first request;
+ * the network observer's flows as the server `network`.
+ */
 export function activityOf(world: World): { server: string; second: number; requests: number }[] {
-  const requests = [...world.views.values()].flatMap((v) =>
-    v.events.filter((e) => e.kind === 'request').map((e) => ({ server: v.server, at: e.at })),
-  );
+  const requests = [
+    ...[...world.views.values()].flatMap((v) =>
+      v.events.filter((e) => e.kind === 'request').map((e) => ({ server: v.server, at: e.at })),
+    ),
+    ...world.flows.map((f) => ({ server: 'network', at: f.at })),
+  ];
   // A loop, not Math.min(...): a large world has more requests than arguments fit.
   let start = Number.POSITIVE_INFINITY;
   for (const r of requests) if (r.at < start) start = r.at;

@@ -3,10 +3,10 @@
 // each world saw is handed to `onWorld` (the exports), so a run never holds more than one
 // world's views. A run may take only some jobs (`only`): the shards of `--workers`, whose
 // guesses the parent measures together (cli/commands/experiment.ts).
-import { loadAttack, type Attack, type Guess } from './attacks/index.ts';
-import { measure, type AttackMeasures } from './measures.ts';
+import { loadAttack, outputOf, type Attack, type Guess, type Link } from './attacks/index.ts';
+import { measure, type AttackMeasures, type LinkScore } from './measures.ts';
 import { seedsOf, sweepPoints, type Experiment } from './schema.ts';
-import { runWorld, type World } from './world.ts';
+import { runWorld, type GroundTruth, type World } from './world.ts';
 
 export interface PointResult {
   /** The swept parameters' values at this point ({} without a sweep). */
@@ -33,10 +33,30 @@ export function jobsOf(e: Experiment): Job[] {
     .map((job, index) => ({ ...job, index }));
 }
 
-/** The guesses of one job's attacks. */
+/** The guesses of one job's attacks, and the links they inferred, scored. */
 export interface JobGuesses {
   readonly job: Job;
   readonly guesses: Readonly<Record<string, readonly Guess[]>>;
+  readonly links?: Readonly<Record<string, LinkScore>>;
+}
+
+const pairKey = (a: string, b: string) => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
+
+/** Inferred links against the world's established connections, both as unordered pairs. */
+export function scoreLinks(links: readonly Link[], truth: GroundTruth): LinkScore {
+  const real = new Set(
+    truth.connections
+      .filter((c) => 'groupId' in c.outcome)
+      .map((c) => pairKey(c.initiator, c.responder)),
+  );
+  const inferred = new Set(links.filter(([a, b]) => a !== b).map(([a, b]) => pairKey(a, b)));
+  const n = truth.users.length;
+  return {
+    inferred: inferred.size,
+    correct: [...inferred].filter((k) => real.has(k)).length,
+    truth: real.size,
+    pairs: (n * (n - 1)) / 2,
+  };
 }
 
 export async function runJobs(
@@ -61,23 +81,40 @@ export async function runJobs(
   for (const [done, job] of jobs.entries()) {
     const point = points[job.point];
     if (point === undefined) continue;
-    const world = await runWorld(point.experiment, job.seed);
+    const mine = point.experiment.attacks.map(
+      (name) => [name, attacks.get(name) as Attack] as const,
+    );
+    const variants = point.experiment.adversary.ideal_worlds;
+    const twinned = mine.some(([, attack]) => attack.twins === true);
+    const world = await runWorld(point.experiment, job.seed, twinned ? { variants } : {});
     hooks.onWorld?.(job, world);
+    // The twins are played only for attacks that compare worlds, and only their views kept.
+    const twins = [];
+    if (twinned)
+      for (let variant = 1; variant < variants; variant++)
+        twins.push((await runWorld(point.experiment, job.seed, { variant, variants })).views);
     const usersOn = (server: string) =>
       world.truth.users.filter((u) => u.server === server).map((u) => u.userId);
     const guesses: Record<string, readonly Guess[]> = {};
-    for (const name of point.experiment.attacks) {
-      guesses[name] = (attacks.get(name) as Attack).run(
-        {
-          views: world.views,
-          services: point.experiment.adversary.services,
-          usersOn,
-          seed: `${point.experiment.name}/${job.point}/${job.seed}`,
-        },
-        world.truth,
+    const links: Record<string, LinkScore> = {};
+    for (const [name, attack] of mine) {
+      const output = outputOf(
+        attack.run(
+          {
+            views: world.views,
+            services: point.experiment.adversary.services,
+            usersOn,
+            seed: `${point.experiment.name}/${job.point}/${job.seed}`,
+            flows: world.flows,
+            ...(attack.twins === true ? { twins } : {}),
+          },
+          world.truth,
+        ),
       );
+      guesses[name] = output.guesses ?? [];
+      if (output.links !== undefined) links[name] = scoreLinks(output.links, world.truth);
     }
-    hooks.onGuesses?.({ job, guesses });
+    hooks.onGuesses?.({ job, guesses, ...(Object.keys(links).length > 0 ? { links } : {}) });
     hooks.onProgress?.({
       done: done + 1,
       total: jobs.length,
@@ -94,7 +131,10 @@ export function measureJobs(e: Experiment, results: readonly JobGuesses[]): Poin
       parameters: p.parameters,
       attacks: p.experiment.attacks.map((attack) => ({
         attack,
-        measures: measure(mine.flatMap((r) => r.guesses[attack] ?? [])),
+        measures: measure(
+          mine.flatMap((r) => r.guesses[attack] ?? []),
+          mine.flatMap((r) => r.links?.[attack] ?? []),
+        ),
       })),
     };
   });

@@ -22,11 +22,16 @@ export const workload = z.strictObject({
   connections: count(0, 1_000_000).default(2),
   /** How the initiator finds the responder. */
   by: z.enum(['alias', 'user_id']).default('alias'),
+  /** Whether the two users of a connection are on different homeservers (where there are several) or any two. */
+  pairs: z.enum(['other-server', 'any']).default('other-server'),
+  /** Application messages over each established connection, initiator and responder in turn. */
+  messages_per_connection: count(0, 1_000).default(0),
   /** Rounds of polling: every device processes its queues, then every alias queue is polled. */
   rounds: count(1, 100).default(2),
   /** Virtual seconds between two connections, and between two rounds of polling. */
   connection_interval_s: z.number().min(0).max(86_400).default(10),
   poll_interval_s: z.number().min(0).max(86_400).default(60),
+  message_interval_s: z.number().min(0).max(86_400).default(5),
 });
 
 export const adversary = z.strictObject({
@@ -35,8 +40,17 @@ export const adversary = z.strictObject({
     .array(
       z.string().regex(/^[a-z0-9.-]+\/(AS|QS|DS)$/, 'must be server/AS, server/QS or server/DS'),
     )
-    .min(1)
     .default(['hs1.example/AS']),
+  /**
+   * A network observer between the homeservers: it sees each request one homeserver
+   * sends another (sender, receiver, time, size), not what it says (TLS).
+   */
+  network: z.boolean().default(false),
+  /**
+   * How many alias ownerships the ideal attacker (`ideal-view`) compares: the world as
+   * run and that many minus one twins, each with the aliases' owners permuted.
+   */
+  ideal_worlds: count(2, 16).default(4),
 });
 
 export const experiment = z.strictObject({
@@ -124,6 +138,11 @@ export function parseExperiment(file: string, text: string): Experiment {
   // Every point's adversary must sit on servers its population has, checked before any
   // world runs rather than in the middle of the run.
   for (const point of sweepPoints(parsed.data)) {
+    const { adversary } = point.experiment;
+    if (adversary.services.length === 0 && !adversary.network)
+      throw new ExperimentFileError(
+        `${file}: adversary: sees nothing; name services, or set network: true${Object.keys(point.parameters).length === 0 ? '' : ` at ${JSON.stringify(point.parameters)}`}`,
+      );
     const { homeservers } = point.experiment.population;
     for (const service of point.experiment.adversary.services) {
       const server = service.slice(0, service.indexOf('/'));

@@ -1,9 +1,16 @@
 // One world of an experiment: a federation from one seed, populated, with aliases, the
-// workload run, and what the adversary's servers saw. Ground truth (who owns which alias,
-// who connected to whom) is kept apart from the views: attacks get only the views.
-import { fork, seededRng } from '../simulator/protocol/crypto/rng.ts';
+// workload run, and what the adversary saw. Ground truth (who owns which alias, who
+// connected to whom, who sent what when) is kept apart from the views: attacks get only
+// the views.
+//
+// A world may be a twin (`variant` > 0): the same seed with the aliases' owners permuted
+// among the users of each homeserver, and nothing else changed (the same alias names,
+// registered and looked up in the same order, by the same initiators). The ideal
+// attacker compares a world with its twins (experiments/attacks/ideal-view.ts).
+import { fork, seededRng, type Rng } from '../simulator/protocol/crypto/rng.ts';
 import { createScenario, serverName } from '../simulator/scenario.ts';
-import type { ServerView } from '../simulator/net/observer.ts';
+import type { RecordedEvent, ServerView } from '../simulator/net/observer.ts';
+import { PROVISIONING_TOKEN } from '../simulator/homeserver/sim-federation.ts';
 import type { PhoenixUserHandle } from '../simulator/clients/phoenix/handle.ts';
 import type { Experiment } from './schema.ts';
 
@@ -23,10 +30,34 @@ export interface ConnectionTruth {
   readonly outcome: { readonly groupId: string } | { readonly error: string };
 }
 
+export interface MessageTruth {
+  readonly groupId: string;
+  readonly sender: string;
+  readonly recipient: string;
+  /** Virtual time it was sent, ms since the epoch. */
+  readonly at: number;
+  readonly error?: string;
+}
+
 export interface GroundTruth {
   readonly users: readonly { readonly userId: string; readonly server: string }[];
   readonly aliases: readonly AliasTruth[];
   readonly connections: readonly ConnectionTruth[];
+  readonly messages: readonly MessageTruth[];
+}
+
+/**
+ * What a network observer between the homeservers sees of one request a homeserver sent
+ * another: who to whom, when, and how large. The content is encrypted in transit (TLS).
+ */
+export interface Flow {
+  readonly kind: 'flow';
+  readonly seq: number;
+  readonly at: number;
+  readonly from: string;
+  readonly to: string;
+  /** The body's size in bytes (its JSON text). */
+  readonly bytes: number;
 }
 
 export interface World {
@@ -36,11 +67,16 @@ export interface World {
    * requests and rows, the test harness's provisioning requests left out.
    */
   readonly views: ReadonlyMap<string, ServerView>;
+  /** The network observer's record, in order (empty without one). */
+  readonly flows: readonly Flow[];
   readonly truth: GroundTruth;
 }
 
 /** Requests fedconn makes to set up test state, not protocol traffic. */
 const PROVISIONING = '/_fedconn/v1/provision/';
+const isProvisioning = (e: RecordedEvent) =>
+  e.kind === 'request' &&
+  (e.path.startsWith(PROVISIONING) || e.headers.authorization === `Bearer ${PROVISIONING_TOKEN}`);
 
 /** The Phoenix service a request went to, by its path (docs/binding.md). */
 const serviceOfPath = (path: string) =>
@@ -57,107 +93,233 @@ export const observedServers = (e: Experiment): string[] => [
   ...new Set(e.adversary.services.map((s) => s.slice(0, s.indexOf('/')))),
 ];
 
-export async function runWorld(e: Experiment, seed: number): Promise<World> {
+/** A uniform draw below n: 48 random bits modulo a number this small, a bias below 2^-30. */
+const below = (rng: Rng, n: number) => Buffer.from(rng.bytes(6)).readUIntBE(0, 6) % n;
+
+const picker =
+  (rng: Rng) =>
+  <T>(list: readonly T[]): T => {
+    const item = list[below(rng, list.length)];
+    if (item === undefined) throw new Error('nothing to pick from');
+    return item;
+  };
+
+/**
+ * The owner of each alias slot in every variant: variant 0 as assigned (a user's slots
+ * in a row), variant j the same owners permuted among each homeserver's users by a
+ * permutation drawn for j alone, so every variant agrees on every other's owners.
+ */
+function ownersByVariant(
+  name: string,
+  users: readonly PhoenixUserHandle[],
+  slots: readonly PhoenixUserHandle[],
+  variants: number,
+): PhoenixUserHandle[][] {
+  return Array.from({ length: variants }, (_, j) => {
+    if (j === 0) return [...slots];
+    const rng = fork(seededRng(name), `ownership ${j}`);
+    const image = new Map<PhoenixUserHandle, PhoenixUserHandle>();
+    for (const server of new Set(users.map((u) => u.serverName))) {
+      const local = users.filter((u) => u.serverName === server);
+      // Fisher–Yates over the homeserver's users.
+      const shuffled = [...local];
+      for (let i = shuffled.length - 1; i > 0; i--) {
+        const k = below(rng, i + 1);
+        [shuffled[i], shuffled[k]] = [
+          shuffled[k] as PhoenixUserHandle,
+          shuffled[i] as PhoenixUserHandle,
+        ];
+      }
+      local.forEach((u, i) => image.set(u, shuffled[i] as PhoenixUserHandle));
+    }
+    return slots.map((u) => image.get(u) ?? u);
+  });
+}
+
+export interface WorldOptions {
+  /** 0: the world as assigned; j > 0: twin j, the aliases' owners permuted. */
+  readonly variant?: number;
+  /** How many variants exist (the ideal attacker's worlds); initiators avoid every owner. */
+  readonly variants?: number;
+}
+
+export async function runWorld(
+  e: Experiment,
+  seed: number,
+  options: WorldOptions = {},
+): Promise<World> {
+  const variant = options.variant ?? 0;
+  const variants = Math.max(variant + 1, options.variants ?? 1);
   const servers = serversOf(e);
   for (const s of observedServers(e))
     if (!servers.includes(s))
       throw new Error(
         `adversary.services names ${s}, but the population has ${servers.join(', ')}`,
       );
+  const name = `${e.name}/${seed}`;
   const scenario = await createScenario({
-    seed: `${e.name}/${seed}`,
+    seed: name,
     homeservers: e.population.homeservers,
     usersPerServer: e.population.users_per_server,
     devicesPerUser: e.population.devices_per_user,
     profile: e.population.profile,
     mutants: e.mutants,
-    observe: observedServers(e),
+    // The network observer sees traffic between every pair of homeservers.
+    observe: e.adversary.network ? servers : observedServers(e),
   });
-  const rng = fork(seededRng(`${e.name}/${seed}`), 'workload');
-  const pick = <T>(list: readonly T[]): T => {
-    // 48 random bits modulo a list this short: a bias below 2^-30.
-    const item = list[Buffer.from(rng.bytes(6)).readUIntBE(0, 6) % list.length];
-    if (item === undefined) throw new Error('nothing to pick from');
-    return item;
-  };
+  const rng = fork(seededRng(name), 'workload');
+  const pick = picker(rng);
+  const users = scenario.users;
 
-  const aliases: AliasTruth[] = [];
+  // Alias slots: names drawn at random (a name says nothing of its owner), a user's in a
+  // row; who holds each slot depends on the variant.
+  const names: string[] = [];
+  const slots: PhoenixUserHandle[] = [];
+  for (const user of users) {
+    for (let i = 0; i < e.population.aliases_per_user; i++) {
+      names.push(`a${Buffer.from(rng.bytes(6)).toString('hex')}`);
+      slots.push(user);
+    }
+  }
+  const owners = ownersByVariant(name, users, slots, variants);
+  const ownerOf = (slot: number) => owners[variant]?.[slot] ?? (slots[slot]);
   // Enough payloads that an alias picked by several connections still has one each, in
   // all but the unluckiest draws (a connection that finds none is recorded as failed).
-  const total = scenario.users.length * e.population.aliases_per_user;
-  const payloads = Math.max(2, Math.ceil((4 * e.workload.connections) / Math.max(1, total)));
-  for (const user of scenario.users) {
-    for (let i = 0; i < e.population.aliases_per_user; i++) {
-      // Names drawn at random: an alias's name says nothing of its owner.
-      const alias = `a${Buffer.from(rng.bytes(6)).toString('hex')}`;
-      await user.primary.registerAlias(alias, payloads);
-      aliases.push({ alias, server: user.serverName, owner: user.userId });
-    }
+  const payloads = Math.max(2, Math.ceil((4 * e.workload.connections) / Math.max(1, names.length)));
+  const aliases: AliasTruth[] = [];
+  // In slot order whatever the variant, so the AS sees the same sequence of registrations.
+  for (const [slot, alias] of names.entries()) {
+    const owner = ownerOf(slot);
+    await owner.primary.registerAlias(alias, payloads);
+    aliases.push({ alias, server: owner.serverName, owner: owner.userId });
   }
 
   const connections: ConnectionTruth[] = [];
-  const users = scenario.users;
+  const apart = servers.length > 1 && e.workload.pairs === 'other-server';
   for (let c = 0; c < e.workload.connections && users.length > 1; c++) {
-    const initiator = pick(users);
-    const others = users.filter(
-      (u) => u !== initiator && (servers.length === 1 || u.serverName !== initiator.serverName),
+    const byAlias = e.workload.by === 'alias' && names.length > 0;
+    // The target first, then an initiator that is not its owner in any variant (nor on its
+    // homeserver when pairs are apart): the twins run the same lookups by the same users.
+    const slot = byAlias ? pick(names.map((_, i) => i)) : undefined;
+    const responder = slot === undefined ? pick(users) : ownerOf(slot);
+    const server = responder.serverName;
+    const excluded = new Set(
+      slot === undefined ? [responder] : owners.map((o) => o[slot] as PhoenixUserHandle),
     );
-    const responder = pick(others.length > 0 ? others : users.filter((u) => u !== initiator));
-    connections.push(await connect(e, initiator, responder, aliases, pick));
+    const initiators = users.filter((u) => !excluded.has(u) && (!apart || u.serverName !== server));
+    if (initiators.length === 0) continue;
+    const initiator = pick(initiators);
+    const target = slot === undefined ? responder.userId : (names[slot] as string);
+    connections.push(
+      await connect(
+        initiator,
+        responder,
+        slot === undefined ? { userId: target } : { alias: target, server },
+      ),
+    );
     await scenario.federation.clock.sleep(e.workload.connection_interval_s * 1000);
   }
-  // The polling schedule: `rounds` rounds, the interval apart on the virtual clock.
+
+  // The polling schedule: `rounds` rounds, the interval apart on the virtual clock; the
+  // messages go after the first, once the responders have joined.
+  const messages: MessageTruth[] = [];
   for (let round = 0; round < e.workload.rounds; round++) {
     if (round > 0) await scenario.federation.clock.sleep(e.workload.poll_interval_s * 1000);
     await scenario.settle(1);
+    if (round === 0 && e.workload.messages_per_connection > 0)
+      messages.push(...(await sendMessages(e, scenario, connections)));
   }
 
+  return {
+    seed,
+    views: adversaryViews(e, (s) => scenario.view(s)),
+    flows: e.adversary.network ? flowsOf(servers, (s) => scenario.view(s)) : [],
+    truth: {
+      users: users.map((u) => ({ userId: u.userId, server: u.serverName })),
+      aliases,
+      connections,
+      messages,
+    },
+  };
+}
+
+/** Each established connection carries its messages, initiator and responder in turn. */
+async function sendMessages(
+  e: Experiment,
+  scenario: Awaited<ReturnType<typeof createScenario>>,
+  connections: readonly ConnectionTruth[],
+): Promise<MessageTruth[]> {
+  const messages: MessageTruth[] = [];
+  for (let m = 0; m < e.workload.messages_per_connection; m++) {
+    for (const c of connections) {
+      if (!('groupId' in c.outcome)) continue;
+      const [sender, recipient] =
+        m % 2 === 0 ? [c.initiator, c.responder] : [c.responder, c.initiator];
+      const at = scenario.federation.clock.now();
+      const base = { groupId: c.outcome.groupId, sender, recipient, at };
+      try {
+        await scenario.user(sender).primary.send(c.outcome.groupId, `message ${m}`);
+        messages.push(base);
+      } catch (error) {
+        messages.push({ ...base, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    await scenario.federation.clock.sleep(e.workload.message_interval_s * 1000);
+  }
+  return messages;
+}
+
+/** The adversary's services' part of each server's view, provisioning left out. */
+function adversaryViews(
+  e: Experiment,
+  viewOf: (server: string) => ServerView,
+): Map<string, ServerView> {
   const views = new Map<string, ServerView>();
   for (const s of observedServers(e)) {
     const services = new Set(
       e.adversary.services.filter((x) => x.startsWith(`${s}/`)).map((x) => x.slice(s.length + 1)),
     );
-    const view = scenario.view(s);
     views.set(s, {
       server: s,
-      events: view.events.filter((ev) =>
+      events: viewOf(s).events.filter((ev) =>
         ev.kind === 'request'
-          ? !ev.path.startsWith(PROVISIONING) && services.has(serviceOfPath(ev.path) ?? '')
+          ? !isProvisioning(ev) && services.has(serviceOfPath(ev.path) ?? '')
           : services.has(serviceOfTable(ev.table) ?? ''),
       ),
     });
   }
-  return {
-    seed,
-    views,
-    truth: {
-      users: users.map((u) => ({ userId: u.userId, server: u.serverName })),
-      aliases,
-      connections,
-    },
-  };
+  return views;
+}
+
+/** Every request a homeserver received from another (named by `x-fedconn-from`), as a flow. */
+function flowsOf(servers: readonly string[], viewOf: (server: string) => ServerView): Flow[] {
+  const flows: Flow[] = [];
+  for (const to of servers) {
+    for (const ev of viewOf(to).events) {
+      if (ev.kind !== 'request' || isProvisioning(ev)) continue;
+      const from = ev.headers['x-fedconn-from'];
+      if (from === undefined || from === to || !servers.includes(from)) continue;
+      const bytes = ev.body === null ? 0 : Buffer.byteLength(JSON.stringify(ev.body));
+      flows.push({ kind: 'flow', seq: ev.seq, at: ev.at, from, to, bytes });
+    }
+  }
+  return flows.sort((a, b) => a.seq - b.seq);
 }
 
 async function connect(
-  e: Experiment,
   initiator: PhoenixUserHandle,
   responder: PhoenixUserHandle,
-  aliases: readonly AliasTruth[],
-  pick: <T>(list: readonly T[]) => T,
+  target: { readonly userId: string } | { readonly alias: string; readonly server: string },
 ): Promise<ConnectionTruth> {
-  const own = aliases.filter((a) => a.owner === responder.userId);
-  const byAlias = e.workload.by === 'alias' && own.length > 0;
-  const target = byAlias ? pick(own).alias : responder.userId;
   const base = {
     initiator: initiator.userId,
     responder: responder.userId,
-    by: byAlias ? ('alias' as const) : ('user_id' as const),
-    target,
+    ...('alias' in target
+      ? { by: 'alias' as const, target: target.alias }
+      : { by: 'user_id' as const, target: target.userId }),
   };
   try {
-    const groupId = await initiator.primary.connect(
-      byAlias ? { alias: target, server: responder.serverName } : { userId: target },
-    );
+    const groupId = await initiator.primary.connect(target);
     return { ...base, outcome: { groupId } };
   } catch (error) {
     return { ...base, outcome: { error: error instanceof Error ? error.message : String(error) } };

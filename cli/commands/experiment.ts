@@ -27,10 +27,11 @@ import {
   type Experiment,
 } from '../../experiments/schema.ts';
 import { jobsOf, measureJobs, runJobs, type Job, type JobGuesses } from '../../experiments/run.ts';
+import type { AttackMeasures, Interval } from '../../experiments/measures.ts';
 import { viewRows, truthRows } from '../../experiments/export.ts';
 import { writeParquet } from '../../experiments/parquet.ts';
 import { activityOf, measuresCsv, reportHtml } from '../../experiments/report.ts';
-import { activitySpec, advantageSpec, renderSvg } from '../../experiments/figures.ts';
+import { activitySpec, advantageSpec, linksSpec, renderSvg } from '../../experiments/figures.ts';
 import { loadAttack } from '../../experiments/attacks/index.ts';
 import { EXIT, UsageError, type Io } from '../io.ts';
 import { VERSION } from './run.ts';
@@ -138,7 +139,9 @@ export async function experimentCommand(
   const results = measureJobs(e, records);
   await writeParquet(dir);
   writeFileSync(join(dir, 'measures.csv'), measuresCsv(e, results));
-  const figures = [await renderSvg(advantageSpec(e, results))];
+  const figures: string[] = [];
+  for (const spec of [advantageSpec(e, results), linksSpec(e, results)])
+    if (spec !== undefined) figures.push(await renderSvg(spec));
   const first = records.find((r) => r.activity !== undefined);
   if (first?.activity !== undefined && first.activity.length > 0)
     figures.push(
@@ -152,15 +155,30 @@ export async function experimentCommand(
       const at = Object.entries(point.parameters)
         .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
         .join(' ');
-      io.out(
-        `${attack}${at === '' ? '' : ` [${at}]`}: advantage ${m.advantage.value.toFixed(3)} (95% CI ${m.advantage.low.toFixed(3)} to ${m.advantage.high.toFixed(3)}), success ${m.success.value.toFixed(3)} against chance ${m.baseline.toFixed(3)}, ${m.trials} guesses\n`,
-      );
+      io.out(`${attack}${at === '' ? '' : ` [${at}]`}: ${summary(m)}\n`);
     }
   }
   io.out(
     `written: ${relative('.', dir) || '.'}/ (experiment.json, views and truth as .jsonl and .parquet, measures.csv, report.html)${workers > 1 ? `, ${workers} workers` : ''}\nreproduce: ${command}\n`,
   );
   return EXIT.ok;
+}
+
+const interval = (i: Interval) =>
+  `${i.value.toFixed(3)} (95% CI ${i.low.toFixed(3)} to ${i.high.toFixed(3)})`;
+
+/** One line per attack and point: the advantage of its guesses, the precision and recall of its links. */
+function summary(m: AttackMeasures): string {
+  const parts = [];
+  if (m.trials > 0)
+    parts.push(
+      `advantage ${interval(m.advantage)}, success ${m.success.value.toFixed(3)} against chance ${m.baseline.toFixed(3)}, ${m.trials} guesses`,
+    );
+  if (m.links !== undefined)
+    parts.push(
+      `links: ${m.links.inferred === 0 ? 'none inferred' : `precision ${interval(m.links.precision)} of ${m.links.inferred} inferred (chance ${m.links.chance.toFixed(3)})`}, recall ${interval(m.links.recall)} of ${m.links.truth} connections`,
+    );
+  return parts.length === 0 ? 'no guesses and no links' : parts.join('; ');
 }
 
 /**

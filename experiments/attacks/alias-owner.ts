@@ -4,10 +4,10 @@
 // before it, closer weighing more. A client that polls its aliases right after its own
 // queue gives its aliases away (mutant ALIAS-UNLINK-01/poll-aliases-with-own-queue); one
 // that polls them apart, in an order independent of ownership, leaves the AS at chance.
-import { fork, seededRng } from '../../simulator/protocol/crypto/rng.ts';
+import { fork, seededRng, type Rng } from '../../simulator/protocol/crypto/rng.ts';
 import type { RecordedRequest } from '../../simulator/net/observer.ts';
 import type { GroundTruth } from '../world.ts';
-import type { Attack, AttackInput, Guess } from './index.ts';
+import type { Attack, AttackInput, AttackOutput, Guess } from './index.ts';
 
 const ALIAS_QUEUE = /^\/_fedconn\/v1\/as\/aliases\/([^/]+)\/queue$/;
 const OWN_QUEUE = '/_fedconn/v1/as/queue';
@@ -17,7 +17,7 @@ export const aliasOwnerByOrder = {
   name: 'alias-owner-by-order',
   description:
     "The AS credits each alias queue poll to the user whose own signed queue poll came last before it (weight 1 / distance in requests), and names the alias's owner as the user with the most credit.",
-  run(input: AttackInput, truth: GroundTruth): readonly Guess[] {
+  run(input: AttackInput, truth: GroundTruth): AttackOutput {
     const guesses: Guess[] = [];
     const coin = fork(seededRng(input.seed), 'alias-owner-by-order');
     for (const service of input.services) {
@@ -44,29 +44,31 @@ export const aliasOwnerByOrder = {
       });
       const candidates = input.usersOn(server);
       for (const { alias, owner } of truth.aliases.filter((a) => a.server === server)) {
+        const leaders = best(credit.get(alias), candidates);
         guesses.push({
           subject: alias,
-          guess: best(credit.get(alias), candidates, coin),
+          guess: leaders[below(coin, leaders.length)],
           truth: owner,
           candidates: candidates.length,
         });
       }
     }
-    return guesses;
+    return { guesses };
   },
 } as const satisfies Attack;
 
-/** The user with the most credit; ties and no evidence are settled by a fair coin. */
-function best(
-  scores: ReadonlyMap<string, number> | undefined,
-  candidates: readonly string[],
-  coin: ReturnType<typeof seededRng>,
-): string | undefined {
+/**
+ * The users with the most credit, or every candidate without evidence, among which a
+ * fair coin picks. (Not an anonymity set: a heuristic's leaders can be confidently wrong,
+ * as they are against the reference client.)
+ */
+function best(scores: ReadonlyMap<string, number> | undefined, candidates: readonly string[]) {
   const top = Math.max(0, ...(scores?.values() ?? []));
-  const leaders =
-    top === 0
-      ? candidates
-      : [...(scores ?? new Map<string, number>())].filter(([, s]) => s === top).map(([u]) => u);
-  if (leaders.length === 0) return undefined;
-  return leaders[Buffer.from(coin.bytes(6)).readUIntBE(0, 6) % leaders.length];
+  return top === 0
+    ? candidates
+    : [...(scores ?? new Map<string, number>())].filter(([, s]) => s === top).map(([u]) => u);
 }
+
+/** A fair draw below n (0 for an empty list, whose pick is undefined). */
+const below = (coin: Rng, n: number) =>
+  n === 0 ? 0 : Buffer.from(coin.bytes(6)).readUIntBE(0, 6) % n;

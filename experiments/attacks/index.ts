@@ -4,8 +4,10 @@
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { ServerView } from '../../simulator/net/observer.ts';
-import type { GroundTruth } from '../world.ts';
+import type { Flow, GroundTruth } from '../world.ts';
 import { aliasOwnerByOrder } from './alias-owner.ts';
+import { connectionsByActivity } from './connections.ts';
+import { idealView } from './ideal-view.ts';
 
 /** One guess of an attack, scored against the ground truth. */
 export interface Guess {
@@ -13,8 +15,22 @@ export interface Guess {
   readonly subject: string;
   readonly guess: string | undefined;
   readonly truth: string;
-  /** How many answers the adversary chose among: chance is 1 / candidates. */
+  /** How many answers the adversary chose among before the attack: chance is 1 / candidates. */
   readonly candidates: number;
+  /**
+   * How many answers it still held equally likely after it (its anonymity set): the
+   * leaders of a tie, the worlds a view does not tell apart. Candidates when not given.
+   */
+  readonly anonymitySet?: number;
+}
+
+/** Two users the attack says are connected (in either order). */
+export type Link = readonly [string, string];
+
+/** What an attack returns: guesses about single facts, links it infers, or both. */
+export interface AttackOutput {
+  readonly guesses?: readonly Guess[];
+  readonly links?: readonly Link[];
 }
 
 export interface AttackInput {
@@ -26,16 +42,34 @@ export interface AttackInput {
   readonly usersOn: (server: string) => readonly string[];
   /** Seeds the adversary's coin flips (ties, no evidence). */
   readonly seed: string;
+  /** The network observer's record (empty without one: `adversary.network`). */
+  readonly flows: readonly Flow[];
+  /**
+   * For attacks that compare worlds (`twins: true`): the same views in each twin of this
+   * world, the same seed with the aliases' owners permuted (experiments/world.ts).
+   */
+  readonly twins?: readonly ReadonlyMap<string, ServerView>[];
 }
 
 export interface Attack {
   readonly name: string;
   readonly description: string;
-  run(input: AttackInput, truth: GroundTruth): readonly Guess[];
+  /** Whether the attack needs the world's twins (the run then plays them too). */
+  readonly twins?: boolean;
+  /** Guesses (an array of them is read as `{ guesses }`), links, or both. */
+  run(input: AttackInput, truth: GroundTruth): AttackOutput | readonly Guess[];
 }
 
-export const ATTACKS = [aliasOwnerByOrder] as const;
-export const ATTACK_NAMES = ['alias-owner-by-order'] as const satisfies readonly Attack['name'][];
+export const ATTACKS = [aliasOwnerByOrder, connectionsByActivity, idealView] as const;
+export const ATTACK_NAMES = [
+  'alias-owner-by-order',
+  'connections-by-activity',
+  'ideal-view',
+] as const satisfies readonly Attack['name'][];
+
+/** An attack's output in one shape. */
+export const outputOf = (output: AttackOutput | readonly Guess[]): AttackOutput =>
+  Array.isArray(output) ? { guesses: output as readonly Guess[] } : (output as AttackOutput);
 
 /**
  * The attack an experiment names: a built-in one, or a module (a path, relative to the
