@@ -36,7 +36,7 @@ describe('experiment files', () => {
     ],
     [
       '{"name": "x", "attacks": ["guess"]}',
-      /attacks\.0: one of alias-owner-by-order, or the path of a module/,
+      /attacks\.0: one of alias-owner-by-order, connections-by-activity, ideal-view, or the path of a module/,
     ],
     [
       '{"name": "x", "adversary": {"services": ["hs1/XS"]}}',
@@ -193,7 +193,7 @@ describe('the alias-linkage experiment', () => {
     }
     const csv = readFileSync(join(dir, 'run', 'measures.csv'), 'utf8');
     expect(csv.split('\n')[0]).toBe(
-      'attack,trials,success,success_low,success_high,baseline,advantage,advantage_low,advantage_high,anonymity_set,entropy_bits',
+      'attack,trials,success,success_low,success_high,baseline,advantage,advantage_low,advantage_high,anonymity_set,entropy_bits,links_inferred,links_correct,connections,precision,precision_low,precision_high,recall,recall_low,recall_high,precision_chance',
     );
     expect(readFileSync(join(dir, 'run', 'report.html'), 'utf8')).toContain('alias-owner-by-order');
   }, 60_000);

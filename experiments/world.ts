@@ -182,7 +182,11 @@ export async function runWorld(
     }
   }
   const owners = ownersByVariant(name, users, slots, variants);
-  const ownerOf = (slot: number) => owners[variant]?.[slot] ?? (slots[slot]);
+  const ownerOf = (slot: number): PhoenixUserHandle => {
+    const owner = owners[variant]?.[slot];
+    if (owner === undefined) throw new Error(`unreachable: no owner for alias slot ${slot}`);
+    return owner;
+  };
   // Enough payloads that an alias picked by several connections still has one each, in
   // all but the unluckiest draws (a connection that finds none is recorded as failed).
   const payloads = Math.max(2, Math.ceil((4 * e.workload.connections) / Math.max(1, names.length)));
