@@ -16,7 +16,13 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-const label = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value));
+/** A parameter's value as a legend or axis shows it: a list of names as the names. */
+const label = (value: unknown): string =>
+  typeof value === 'string'
+    ? value
+    : Array.isArray(value) && value.every((v) => typeof v === 'string')
+      ? `[${value.join(', ')}]`
+      : JSON.stringify(value);
 
 interface IntervalRow {
   readonly series: string;
@@ -48,7 +54,16 @@ function intervalSpec(
     width: 480,
     height: 260,
     data: { values: [...rows] },
-    encoding: { x: xField, color: { field: 'series', type: 'nominal', title: null } },
+    encoding: {
+      x: xField,
+      // Series names carry the second swept parameter's value: long, so whole, below.
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: null,
+        legend: { orient: 'bottom', direction: 'vertical', labelLimit: 1000 },
+      },
+    },
     layer: [
       {
         mark: numeric ? { type: 'errorband', opacity: 0.25 } : { type: 'errorbar', ticks: true },
@@ -58,7 +73,8 @@ function intervalSpec(
         },
       },
       {
-        mark: { type: numeric ? 'line' : 'point', point: numeric, filled: true },
+        // A filled line would be drawn as an area: only the points are filled.
+        mark: numeric ? { type: 'line', point: { filled: true } } : { type: 'point', filled: true },
         encoding: { y: { field: 'value', type: 'quantitative' } },
       },
       { mark: { type: 'rule', strokeDash: [4, 4], color: '#888' }, encoding: { y: { datum: 0 } } },

@@ -3,7 +3,7 @@
 import type { Attack } from './attacks/index.ts';
 import type { World } from './world.ts';
 import type { PointResult } from './run.ts';
-import type { AttackMeasures } from './measures.ts';
+import type { AttackMeasures, Interval } from './measures.ts';
 import type { Experiment } from './schema.ts';
 
 const COLUMNS = [
@@ -89,6 +89,30 @@ const escape = (text: string) =>
 
 const num = (x: number) => (Number.isNaN(x) ? '–' : x.toFixed(3));
 
+const withInterval = (i: Interval, bold = false) =>
+  `${bold ? `<b>${num(i.value)}</b>` : num(i.value)} [${num(i.low)}, ${num(i.high)}]`;
+
+/** The guess columns; empty for an attack that made no guesses (one that only links). */
+const guessCells = (m: AttackMeasures) =>
+  m.trials === 0
+    ? '<td>0</td>' + '<td></td>'.repeat(5)
+    : [
+        String(m.trials),
+        withInterval(m.success),
+        num(m.baseline),
+        withInterval(m.advantage, true),
+        num(m.anonymitySet),
+        num(m.entropyBits),
+      ]
+        .map((cell) => `<td>${cell}</td>`)
+        .join('');
+
+/** The link columns; empty for an attack that inferred none by design (one that only guesses). */
+const linkCellsHtml = ({ links: l }: AttackMeasures) =>
+  l === undefined
+    ? '<td></td><td></td>'
+    : `<td>${l.inferred === 0 ? 'none inferred' : `${withInterval(l.precision)} of ${l.inferred}`}</td><td>${withInterval(l.recall)} of ${l.truth}</td>`;
+
 export function reportHtml(
   e: Experiment,
   results: readonly PointResult[],
@@ -101,7 +125,7 @@ export function reportHtml(
   const rows = results.flatMap((point) =>
     point.attacks.map(
       ({ attack, measures: m }) =>
-        `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td><td>${m.trials}</td><td>${num(m.success.value)} [${num(m.success.low)}, ${num(m.success.high)}]</td><td>${num(m.baseline)}</td><td><b>${num(m.advantage.value)}</b> [${num(m.advantage.low)}, ${num(m.advantage.high)}]</td><td>${num(m.anonymitySet)}</td><td>${num(m.entropyBits)}</td><td>${m.links === undefined ? '' : `${num(m.links.precision.value)} [${num(m.links.precision.low)}, ${num(m.links.precision.high)}] of ${m.links.inferred}`}</td><td>${m.links === undefined ? '' : `${num(m.links.recall.value)} [${num(m.links.recall.low)}, ${num(m.links.recall.high)}] of ${m.links.truth}`}</td></tr>`,
+        `<tr>${swept.map((k) => `<td>${escape(JSON.stringify(point.parameters[k]))}</td>`).join('')}<td>${escape(attack)}</td>${guessCells(m)}${linkCellsHtml(m)}</tr>`,
     ),
   );
   const described = attacks
