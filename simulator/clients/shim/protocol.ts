@@ -27,6 +27,15 @@ const homeservers = z.record(z.string(), z.string());
  */
 const world = z.string();
 
+/** What every verb one device performs carries: the time, its world, and which device. */
+const deviceVerb = z.object({
+  now: z.number(),
+  world,
+  user_id: z.string(),
+  client: z.string(),
+  homeservers,
+});
+
 /** What fedconn asks; the verbs a client lists in its hello answer are the ones it is sent. */
 export const clientVerbArgs = {
   'identity.lookup': z.object({
@@ -53,59 +62,21 @@ export const clientVerbArgs = {
     /** Seeds the client's randomness, where it can take one (fedconn's own shim does). */
     seed: z.string(),
   }),
-  'phoenix.publish_connection_packages': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
-    count: z.number().int().min(1),
-  }),
-  'phoenix.register_alias': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
+  'phoenix.publish_connection_packages': deviceVerb.extend({ count: z.number().int().min(1) }),
+  'phoenix.register_alias': deviceVerb.extend({
     alias: z.string(),
     payloads: z.number().int().min(1),
   }),
-  'phoenix.connect': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
+  'phoenix.connect': deviceVerb.extend({
     to: z.union([
       z.object({ user_id: z.string() }),
       z.object({ alias: z.string(), server_name: z.string() }),
     ]),
   }),
-  'phoenix.process_queues': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
-  }),
-  'phoenix.poll_alias_queue': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
-    alias: z.string(),
-  }),
+  'phoenix.process_queues': deviceVerb,
+  'phoenix.poll_alias_queue': deviceVerb.extend({ alias: z.string() }),
   'phoenix.end_world': z.object({ world }),
-  'phoenix.send': z.object({
-    now: z.number(),
-    world,
-    user_id: z.string(),
-    client: z.string(),
-    homeservers,
-    group_id: z.string(),
-    text: z.string(),
-  }),
+  'phoenix.send': deviceVerb.extend({ group_id: z.string(), text: z.string() }),
 } as const;
 
 export type ClientVerb = keyof typeof clientVerbArgs;
@@ -172,6 +143,7 @@ export const clientVerbResults = {
 
 export type ClientVerbResult<V extends ClientVerb> = z.infer<(typeof clientVerbResults)[V]>;
 export type DeviceState = z.infer<typeof deviceState>;
+export type DeviceVerbArgs = z.infer<typeof deviceVerb>;
 export type GroupState = z.infer<typeof groupState>;
 
 /** What the client asks fedconn: its user's answer to an offer (the `decide` of the reference). */

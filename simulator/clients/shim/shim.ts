@@ -22,6 +22,7 @@ import {
   type ClientVerb,
   type ClientVerbResult,
   type DeviceState,
+  type DeviceVerbArgs,
 } from './protocol.ts';
 
 /** A clock that shows the time fedconn last sent; sleeping moves it on. */
@@ -110,12 +111,7 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
     return url.replace(/\/$/, '');
   };
 
-  const deviceOf = (a: {
-    world: string;
-    user_id: string;
-    client: string;
-    homeservers: Record<string, string>;
-  }): PhoenixClient => {
+  const deviceOf = (a: DeviceVerbArgs): PhoenixClient => {
     const key = `${a.world}\n${a.user_id}`;
     const device = users.get(key)?.clients.find((c) => c.clientId.client === a.client);
     const map = servers.get(`${key}\n${a.client}`);
@@ -124,6 +120,20 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
     map.clear();
     for (const [name, url] of Object.entries(a.homeservers)) map.set(name, url);
     return device;
+  };
+
+  /**
+   * A verb of one device: the clock set to fedconn's, the device found (its servers as
+   * fedconn names them now), the act done; the answer carries the device's state after.
+   */
+  const onDevice = async <A extends DeviceVerbArgs>(
+    a: A,
+    act: (device: PhoenixClient, a: A) => Promise<unknown>,
+  ): Promise<{ device: DeviceState }> => {
+    clock.set(a.now);
+    const device = deviceOf(a);
+    await act(device, a);
+    return { device: deviceState(device) };
   };
 
   /** Parses the verb's arguments and does what the user asked; the answer is the result. */
@@ -192,45 +202,29 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
         users.set(key, user);
         return { devices: user.clients.map(deviceState) };
       }
-      case 'phoenix.publish_connection_packages': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        await device.publishConnectionPackages(a.count);
-        return { device: deviceState(device) };
-      }
-      case 'phoenix.register_alias': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        await device.registerAlias(a.alias, a.payloads);
-        return { device: deviceState(device) };
-      }
-      case 'phoenix.connect': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        const groupId = await device.connect(
-          'user_id' in a.to
-            ? { userId: a.to.user_id }
-            : { alias: a.to.alias, server: a.to.server_name },
+      case 'phoenix.publish_connection_packages':
+        return onDevice(clientVerbArgs[verb].parse(raw), (d, a) =>
+          d.publishConnectionPackages(a.count),
         );
-        return { group_id: groupId, device: deviceState(device) };
+      case 'phoenix.register_alias':
+        return onDevice(clientVerbArgs[verb].parse(raw), (d, a) =>
+          d.registerAlias(a.alias, a.payloads),
+        );
+      case 'phoenix.connect': {
+        let groupId = '';
+        const answer = await onDevice(clientVerbArgs[verb].parse(raw), async (d, a) => {
+          groupId = await d.connect(
+            'user_id' in a.to
+              ? { userId: a.to.user_id }
+              : { alias: a.to.alias, server: a.to.server_name },
+          );
+        });
+        return { group_id: groupId, ...answer };
       }
-      case 'phoenix.process_queues': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        await device.processQueues();
-        return { device: deviceState(device) };
-      }
-      case 'phoenix.poll_alias_queue': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        await device.pollAliasQueue(a.alias);
-        return { device: deviceState(device) };
-      }
+      case 'phoenix.process_queues':
+        return onDevice(clientVerbArgs[verb].parse(raw), (d) => d.processQueues());
+      case 'phoenix.poll_alias_queue':
+        return onDevice(clientVerbArgs[verb].parse(raw), (d, a) => d.pollAliasQueue(a.alias));
       case 'phoenix.end_world': {
         const a = clientVerbArgs[verb].parse(raw);
         for (const key of [...users.keys()]) if (key.startsWith(`${a.world}\n`)) users.delete(key);
@@ -238,13 +232,8 @@ export async function runClientShim(options: ShimOptions): Promise<void> {
           if (key.startsWith(`${a.world}\n`)) servers.delete(key);
         return {};
       }
-      case 'phoenix.send': {
-        const a = clientVerbArgs[verb].parse(raw);
-        clock.set(a.now);
-        const device = deviceOf(a);
-        await device.send(a.group_id, a.text);
-        return { device: deviceState(device) };
-      }
+      case 'phoenix.send':
+        return onDevice(clientVerbArgs[verb].parse(raw), (d, a) => d.send(a.group_id, a.text));
     }
   }
 
