@@ -89,6 +89,8 @@ export interface TruthRow {
   readonly alias: string | null;
   readonly responder: string | null;
   readonly by: string | null;
+  /** A connection established again between the same users (churn). */
+  readonly repeat: boolean | null;
   readonly group_id: string | null;
   readonly recipient: string | null;
   /** When a message was sent, virtual ms since the epoch. */
@@ -101,6 +103,7 @@ const NO_TRUTH: Blank<Omit<TruthRow, 'point' | 'seed' | 'fact' | 'user_id'>> = {
   alias: null,
   responder: null,
   by: null,
+  repeat: null,
   group_id: null,
   recipient: null,
   at: null,
@@ -120,6 +123,7 @@ export function* truthRows(point: number, world: World): Generator<TruthRow> {
       user_id: c.initiator,
       responder: c.responder,
       by: c.by,
+      repeat: c.repeat,
       alias: c.by === 'alias' ? c.target : null,
       group_id: 'groupId' in c.outcome ? c.outcome.groupId : null,
       error: 'error' in c.outcome ? c.outcome.error : null,

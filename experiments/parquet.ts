@@ -33,6 +33,7 @@ const TRUTH_COLUMNS = {
   alias: 'VARCHAR',
   responder: 'VARCHAR',
   by: 'VARCHAR',
+  repeat: 'BOOLEAN',
   group_id: 'VARCHAR',
   recipient: 'VARCHAR',
   at: 'BIGINT',

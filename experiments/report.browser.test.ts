@@ -22,7 +22,7 @@ test.skipIf(missing)(
     const file = join(dir, 'sweep.yaml');
     writeFileSync(
       file,
-      'name: sweep\nseeds: 2\npopulation: {aliases_per_user: 1}\nworkload: {connections: 1}\nsweep:\n  population.users_per_server: [2, 3]\n',
+      'name: sweep\nseeds: 2\npopulation: {aliases_per_user: 1}\nworkload: {connections: 1, messages_per_connection: 2}\nadversary: {services: [hs1.example/AS, hs1.example/QS, hs1.example/DS], network: true}\nattacks: [alias-owner-by-order, connections-by-activity]\nsweep:\n  population.users_per_server: [2, 3]\n',
     );
     const io = capturedIo();
     expect(await main(['experiment', file, '--out', join(dir, 'run'), '--quiet'], io)).toBe(0);
@@ -43,8 +43,9 @@ test.skipIf(missing)(
       });
       await page.goto(pathToFileURL(join(dir, 'run', 'report.html')).href);
       const figures = page.locator('figure svg');
-      expect(await figures.count()).toBe(2);
-      for (const index of [0, 1]) {
+      // Advantage, links (precision and recall), activity.
+      expect(await figures.count()).toBe(3);
+      for (const index of [0, 1, 2]) {
         const svg = figures.nth(index);
         const box = await svg.boundingBox();
         expect(box?.width ?? 0).toBeGreaterThan(300);
@@ -53,7 +54,10 @@ test.skipIf(missing)(
         expect(await svg.locator('path').count()).toBeGreaterThan(3);
       }
       expect(await figures.nth(0).textContent()).toContain('population.users_per_server');
-      expect(await figures.nth(1).textContent()).toContain('virtual time');
+      expect(await figures.nth(1).textContent()).toContain('recall');
+      expect(await figures.nth(2).textContent()).toContain('virtual time');
+      // The network observer's flows are drawn beside the services' requests.
+      expect(await figures.nth(2).textContent()).toContain('network');
       const shot = join(dir, 'report.png');
       await page.screenshot({ path: shot, fullPage: true });
       expect(statSync(shot).size).toBeGreaterThan(10_000);

@@ -24,6 +24,16 @@ export const workload = z.strictObject({
   by: z.enum(['alias', 'user_id']).default('alias'),
   /** Whether the two users of a connection are on different homeservers (where there are several) or any two. */
   pairs: z.enum(['other-server', 'any']).default('other-server'),
+  /** Connections between chosen users (`@user<i>:hs<k>.example`), established before the random ones. */
+  chosen: z
+    .array(z.strictObject({ initiator: z.string(), responder: z.string() }))
+    .max(10_000)
+    .default([]),
+  /**
+   * The share of established connections established again between the same users (the
+   * same target looked up) after the first round: connections come and go.
+   */
+  churn: z.number().min(0).max(1).default(0),
   /** Application messages over each established connection, initiator and responder in turn. */
   messages_per_connection: count(0, 1_000).default(0),
   /** Rounds of polling: every device processes its queues, then every alias queue is polled. */
@@ -143,7 +153,25 @@ export function parseExperiment(file: string, text: string): Experiment {
       throw new ExperimentFileError(
         `${file}: adversary: sees nothing; name services, or set network: true${Object.keys(point.parameters).length === 0 ? '' : ` at ${JSON.stringify(point.parameters)}`}`,
       );
-    const { homeservers } = point.experiment.population;
+    const { homeservers, users_per_server } = point.experiment.population;
+    const at =
+      Object.keys(point.parameters).length === 0 ? '' : ` at ${JSON.stringify(point.parameters)}`;
+    const userIds = new Set(
+      Array.from({ length: homeservers }, (_, k) =>
+        Array.from({ length: users_per_server }, (_, i) => `@user${i + 1}:${serverName(k)}`),
+      ).flat(),
+    );
+    for (const [i, pair] of point.experiment.workload.chosen.entries()) {
+      for (const end of ['initiator', 'responder'] as const)
+        if (!userIds.has(pair[end]))
+          throw new ExperimentFileError(
+            `${file}: workload.chosen.${i}.${end}: ${pair[end]} is not a user of the population (@user1:hs1.example to @user${users_per_server}:hs${homeservers}.example)${at}`,
+          );
+      if (pair.initiator === pair.responder)
+        throw new ExperimentFileError(
+          `${file}: workload.chosen.${i}: a user does not connect to itself`,
+        );
+    }
     for (const service of point.experiment.adversary.services) {
       const server = service.slice(0, service.indexOf('/'));
       if (!Array.from({ length: homeservers }, (_, i) => serverName(i)).includes(server))

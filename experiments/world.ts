@@ -28,6 +28,8 @@ export interface ConnectionTruth {
   readonly target: string;
   /** The connection group, or why establishing it failed. */
   readonly outcome: { readonly groupId: string } | { readonly error: string };
+  /** Established again between the same users (churn). */
+  readonly repeat: boolean;
 }
 
 export interface MessageTruth {
@@ -136,6 +138,12 @@ function ownersByVariant(
   });
 }
 
+/** A connection to make: its initiator, and its target's alias slot or its responder. */
+type Plan = { readonly initiator: PhoenixUserHandle } & (
+  | { readonly slot: number; readonly responder?: undefined }
+  | { readonly slot?: undefined; readonly responder: PhoenixUserHandle }
+);
+
 export interface WorldOptions {
   /** 0: the world as assigned; j > 0: twin j, the aliases' owners permuted. */
   readonly variant?: number;
@@ -189,7 +197,8 @@ export async function runWorld(
   };
   // Enough payloads that an alias picked by several connections still has one each, in
   // all but the unluckiest draws (a connection that finds none is recorded as failed).
-  const payloads = Math.max(2, Math.ceil((4 * e.workload.connections) / Math.max(1, names.length)));
+  const planned = (e.workload.connections + e.workload.chosen.length) * (1 + e.workload.churn);
+  const payloads = Math.max(2, Math.ceil((4 * planned) / Math.max(1, names.length)));
   const aliases: AliasTruth[] = [];
   // In slot order whatever the variant, so the AS sees the same sequence of registrations.
   for (const [slot, alias] of names.entries()) {
@@ -198,40 +207,56 @@ export async function runWorld(
     aliases.push({ alias, server: owner.serverName, owner: owner.userId });
   }
 
-  const connections: ConnectionTruth[] = [];
+  // What to connect: the chosen pairs, then random ones. By alias, the target is an alias
+  // slot first, then an initiator that does not own it in any variant (nor is on its
+  // homeserver when pairs are apart): the twins run the same lookups by the same users.
+  const byAlias = e.workload.by === 'alias' && names.length > 0;
+  const plans: Plan[] = e.workload.chosen.map(({ initiator, responder }) => {
+    const r = scenario.user(responder);
+    const slot = byAlias ? slots.indexOf(r) : -1;
+    return { initiator: scenario.user(initiator), ...(slot >= 0 ? { slot } : { responder: r }) };
+  });
   const apart = servers.length > 1 && e.workload.pairs === 'other-server';
   for (let c = 0; c < e.workload.connections && users.length > 1; c++) {
-    const byAlias = e.workload.by === 'alias' && names.length > 0;
-    // The target first, then an initiator that is not its owner in any variant (nor on its
-    // homeserver when pairs are apart): the twins run the same lookups by the same users.
     const slot = byAlias ? pick(names.map((_, i) => i)) : undefined;
     const responder = slot === undefined ? pick(users) : ownerOf(slot);
-    const server = responder.serverName;
     const excluded = new Set(
       slot === undefined ? [responder] : owners.map((o) => o[slot] as PhoenixUserHandle),
     );
-    const initiators = users.filter((u) => !excluded.has(u) && (!apart || u.serverName !== server));
-    if (initiators.length === 0) continue;
-    const initiator = pick(initiators);
-    const target = slot === undefined ? responder.userId : (names[slot] as string);
-    connections.push(
-      await connect(
-        initiator,
-        responder,
-        slot === undefined ? { userId: target } : { alias: target, server },
-      ),
+    const initiators = users.filter(
+      (u) => !excluded.has(u) && (!apart || u.serverName !== responder.serverName),
     );
-    await scenario.federation.clock.sleep(e.workload.connection_interval_s * 1000);
+    if (initiators.length === 0) continue;
+    plans.push({ initiator: pick(initiators), ...(slot === undefined ? { responder } : { slot }) });
   }
+  const establish = async (plan: Plan, repeat: boolean): Promise<ConnectionTruth> => {
+    const responder = plan.slot === undefined ? plan.responder : ownerOf(plan.slot);
+    const target =
+      plan.slot === undefined
+        ? { userId: responder.userId }
+        : { alias: names[plan.slot] as string, server: responder.serverName };
+    const truth = await connect(plan.initiator, responder, target, repeat);
+    await scenario.federation.clock.sleep(e.workload.connection_interval_s * 1000);
+    return truth;
+  };
+  const connections: ConnectionTruth[] = [];
+  for (const plan of plans) connections.push(await establish(plan, false));
 
-  // The polling schedule: `rounds` rounds, the interval apart on the virtual clock; the
-  // messages go after the first, once the responders have joined.
+  // The polling schedule: `rounds` rounds, the interval apart on the virtual clock. After
+  // the first, once the responders have joined: the messages, then the churn.
   const messages: MessageTruth[] = [];
   for (let round = 0; round < e.workload.rounds; round++) {
     if (round > 0) await scenario.federation.clock.sleep(e.workload.poll_interval_s * 1000);
     await scenario.settle(1);
-    if (round === 0 && e.workload.messages_per_connection > 0)
+    if (round > 0) continue;
+    if (e.workload.messages_per_connection > 0)
       messages.push(...(await sendMessages(e, scenario, connections)));
+    // The connections established again: drawn without replacement among the established.
+    const established = plans.filter((_, i) => 'groupId' in (connections[i]?.outcome ?? {}));
+    for (let n = Math.round(e.workload.churn * established.length); n > 0; n--) {
+      const plan = established.splice(below(rng, established.length), 1)[0];
+      if (plan !== undefined) connections.push(await establish(plan, true));
+    }
   }
 
   return {
@@ -314,10 +339,12 @@ async function connect(
   initiator: PhoenixUserHandle,
   responder: PhoenixUserHandle,
   target: { readonly userId: string } | { readonly alias: string; readonly server: string },
+  repeat: boolean,
 ): Promise<ConnectionTruth> {
   const base = {
     initiator: initiator.userId,
     responder: responder.userId,
+    repeat,
     ...('alias' in target
       ? { by: 'alias' as const, target: target.alias }
       : { by: 'user_id' as const, target: target.userId }),

@@ -112,6 +112,39 @@ describe('worlds', () => {
     expect(without.flows).toEqual([]);
   }, 60_000);
 
+  test('chosen pairs connect first, and churn establishes that share of the connections again', async () => {
+    const e = experimentOf({
+      population: { homeservers: 2, users_per_server: 2, aliases_per_user: 1 },
+      workload: {
+        connections: 3,
+        chosen: [{ initiator: '@user2:hs2.example', responder: '@user1:hs1.example' }],
+        churn: 0.5,
+      },
+    });
+    const { connections } = (await runWorld(e, 1)).truth;
+    expect(connections[0]).toMatchObject({
+      initiator: '@user2:hs2.example',
+      responder: '@user1:hs1.example',
+      by: 'alias',
+      repeat: false,
+    });
+    const first = connections.filter((c) => !c.repeat);
+    const again = connections.filter((c) => c.repeat);
+    expect(first).toHaveLength(4);
+    expect(again).toHaveLength(Math.round(first.filter((c) => 'groupId' in c.outcome).length / 2));
+    for (const c of again)
+      expect(first.some((f) => f.initiator === c.initiator && f.target === c.target)).toBe(true);
+    expect(() =>
+      experimentOf({
+        workload: {
+          chosen: [{ initiator: '@user1:hs1.example', responder: '@user7:hs2.example' }],
+        },
+      }),
+    ).toThrow(
+      /workload\.chosen\.0\.responder: @user7:hs2\.example is not a user of the population/,
+    );
+  }, 60_000);
+
   test('an adversary that sees nothing is refused, naming the field', () => {
     expect(() => experimentOf({ adversary: { services: [] } })).toThrow(
       /e\.json: adversary: sees nothing; name services, or set network: true/,
