@@ -1,21 +1,15 @@
-// SHA-256, HMAC, HKDF (RFC 5869) and AES-128-GCM for ts-mls on node:crypto, synchronously.
+// SHA-256, HMAC, HKDF (RFC 5869) and AES-128-GCM (simulator/protocol/crypto/aes-gcm.ts) for ts-mls on node:crypto, synchronously.
 //
 // ts-mls runs each of these as a WebCrypto job: a trip through libuv's pool and a promise
 // for every hash, MAC and key-schedule step, and an MLS commit takes dozens of them. The
 // same OpenSSL called directly costs a few microseconds each. Decryption failures fall
 // back to ts-mls's own implementation, so they surface as the errors ts-mls raises.
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  createHmac,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { CiphersuiteImpl } from 'ts-mls';
+import { gcmOpen, gcmSeal } from '../crypto/aes-gcm.ts';
 
 const HASH = 'sha256';
 const HASH_BYTES = 32;
-const TAG_BYTES = 16;
 
 const digest = (data: Uint8Array): Uint8Array =>
   new Uint8Array(createHash(HASH).update(data).digest());
@@ -42,31 +36,6 @@ function expand(prk: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   return out;
 }
 
-/** AES-128-GCM in WebCrypto's layout: the ciphertext followed by the 16-byte tag. */
-function seal(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array) {
-  const cipher = createCipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-}
-
-/** The plaintext, or undefined when the tag does not verify (or the input is malformed). */
-function open(key: Uint8Array, nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array) {
-  if (sealed.length < TAG_BYTES) return undefined;
-  try {
-    const decipher = createDecipheriv('aes-128-gcm', key, nonce, { authTagLength: TAG_BYTES });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-    const body = Buffer.concat([
-      decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)),
-      decipher.final(),
-    ]);
-    return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-  } catch {
-    return undefined;
-  }
-}
-
 /** `cs` (MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519) with these primitives in place. */
 export function withNodePrimitives(cs: CiphersuiteImpl): CiphersuiteImpl {
   return {
@@ -87,9 +56,9 @@ export function withNodePrimitives(cs: CiphersuiteImpl): CiphersuiteImpl {
     hpke: {
       ...cs.hpke,
       encryptAead: (key, nonce, aad, plaintext) =>
-        Promise.resolve(seal(key, nonce, aad ?? new Uint8Array(), plaintext)),
+        Promise.resolve(gcmSeal(key, nonce, plaintext, aad ?? new Uint8Array())),
       decryptAead: (key, nonce, aad, ciphertext) => {
-        const plaintext = open(key, nonce, aad ?? new Uint8Array(), ciphertext);
+        const plaintext = gcmOpen(key, nonce, ciphertext, aad ?? new Uint8Array());
         return plaintext === undefined
           ? cs.hpke.decryptAead(key, nonce, aad, ciphertext)
           : Promise.resolve(plaintext);

@@ -5,7 +5,7 @@
 // credential's key) and travels encrypted under the group's CredentialEarKey,
 // which only clients hold. Before publication (with a KeyPackage on the QS) it is
 // encrypted under the user's friendship key instead, so the QS learns nothing.
-import { gcm } from '@noble/ciphers/aes.js';
+import { gcmOpen, gcmSeal } from '../crypto/aes-gcm.ts';
 import { z } from 'zod';
 import type { Ed25519KeyPair } from '../crypto/ed25519.ts';
 import type { Rng } from '../crypto/rng.ts';
@@ -77,7 +77,7 @@ export function sealCredentialInfo(key: Uint8Array, info: CredentialInfo, rng: R
   const json = canonicalJson(info);
   if (!json.ok) throw new Error(`CredentialInfo is not canonical JSON: ${json.error.detail}`);
   const nonce = rng.bytes(NONCE_BYTES);
-  const sealed = gcm(key, nonce).encrypt(new TextEncoder().encode(json.value));
+  const sealed = gcmSeal(key, nonce, new TextEncoder().encode(json.value));
   const out = new Uint8Array(NONCE_BYTES + sealed.length);
   out.set(nonce);
   out.set(sealed, NONCE_BYTES);
@@ -92,14 +92,13 @@ export function openCredentialInfo(
   if (!bytes.ok || bytes.value.length <= NONCE_BYTES + 16) {
     return reject('malformed-encoding', 'sealed CredentialInfo is too short or not base64');
   }
-  let plaintext: Uint8Array;
-  try {
-    plaintext = gcm(key, bytes.value.subarray(0, NONCE_BYTES)).decrypt(
-      bytes.value.subarray(NONCE_BYTES),
-    );
-  } catch {
+  const plaintext = gcmOpen(
+    key,
+    bytes.value.subarray(0, NONCE_BYTES),
+    bytes.value.subarray(NONCE_BYTES),
+  );
+  if (plaintext === undefined)
     return reject('decryption-failed', 'CredentialInfo does not open under this key');
-  }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));

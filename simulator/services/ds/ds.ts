@@ -3,11 +3,11 @@
 // only authentication for connection groups), orders commits by epoch, and fans
 // commits, Welcomes and messages out to the members' queues, locally or through
 // federated QS enqueue. See docs/binding.md, "Delivery Service".
-import { gcm } from '@noble/ciphers/aes.js';
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { fork } from '../../protocol/crypto/rng.ts';
 import { decodeBase64, encodeUnpaddedBase64 } from '../../protocol/encoding/base64.ts';
+import { gcmOpen, gcmSeal } from '../../protocol/crypto/aes-gcm.ts';
 import { EAR_KEY_BYTES } from '../../protocol/packages/establishment-package.ts';
 import {
   checkConnectionJoin,
@@ -87,7 +87,7 @@ export function deliveryService(ctx: HomeserverContext) {
 
   const seal = (key: Uint8Array, state: GroupState): string => {
     const nonce = nonces.bytes(NONCE_BYTES);
-    const ct = gcm(key, nonce).encrypt(new TextEncoder().encode(JSON.stringify(state)));
+    const ct = gcmSeal(key, nonce, new TextEncoder().encode(JSON.stringify(state)));
     const out = new Uint8Array(NONCE_BYTES + ct.length);
     out.set(nonce);
     out.set(ct, NONCE_BYTES);
@@ -109,10 +109,13 @@ export function deliveryService(ctx: HomeserverContext) {
       : sent;
     const sealed = decodeBase64(row.sealed);
     if (!sealed.ok) return fail('M_UNKNOWN', 'stored group state is corrupt');
+    const plain = gcmOpen(
+      key.value,
+      sealed.value.subarray(0, NONCE_BYTES),
+      sealed.value.subarray(NONCE_BYTES),
+    );
+    if (plain === undefined) return fail('M_FORBIDDEN', 'the EAR key does not open this group');
     try {
-      const plain = gcm(key.value, sealed.value.subarray(0, NONCE_BYTES)).decrypt(
-        sealed.value.subarray(NONCE_BYTES),
-      );
       return { state: JSON.parse(new TextDecoder().decode(plain)) as GroupState, key: key.value };
     } catch {
       return fail('M_FORBIDDEN', 'the EAR key does not open this group');
