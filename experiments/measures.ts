@@ -47,7 +47,7 @@ export interface LinkScore {
   readonly correct: number;
   /** The world's connections that were established. */
   readonly truth: number;
-  /** Every unordered pair of the world's users: what a link drawn at random is drawn from. */
+  /** The unordered pairs of users the workload can connect: what a link drawn at random is drawn from. */
   readonly pairs: number;
 }
 
@@ -59,7 +59,7 @@ export interface LinkMeasures {
   readonly precision: Interval;
   /** Correct / true connections. */
   readonly recall: Interval;
-  /** The precision of links drawn at random: true connections / pairs of users. */
+  /** The precision of links drawn at random: true connections / pairs the workload can connect. */
   readonly chance: number;
 }
 

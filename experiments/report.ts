@@ -111,7 +111,7 @@ const guessCells = (m: AttackMeasures) =>
 const linkCellsHtml = ({ links: l }: AttackMeasures) =>
   l === undefined
     ? '<td></td><td></td>'
-    : `<td>${l.inferred === 0 ? 'none inferred' : `${withInterval(l.precision)} of ${l.inferred}`}</td><td>${withInterval(l.recall)} of ${l.truth}</td>`;
+    : `<td>${l.inferred === 0 ? 'none inferred' : `${withInterval(l.precision)} of ${l.inferred}`} (chance ${num(l.chance)})</td><td>${withInterval(l.recall)} of ${l.truth}</td>`;
 
 export function reportHtml(
   e: Experiment,

@@ -42,8 +42,12 @@ export interface JobGuesses {
 
 const pairKey = (a: string, b: string) => (a < b ? `${a}\n${b}` : `${b}\n${a}`);
 
-/** Inferred links against the world's established connections, both as unordered pairs. */
-export function scoreLinks(links: readonly Link[], truth: GroundTruth): LinkScore {
+/**
+ * Inferred links against the world's established connections, both as unordered pairs.
+ * A link drawn at random is drawn from the pairs the workload can connect: any two users,
+ * or only users of different homeservers (`pairs: other-server`), and the chosen pairs.
+ */
+export function scoreLinks(links: readonly Link[], truth: GroundTruth, e: Experiment): LinkScore {
   const real = new Set(
     truth.connections
       .filter((c) => 'groupId' in c.outcome)
@@ -51,11 +55,21 @@ export function scoreLinks(links: readonly Link[], truth: GroundTruth): LinkScor
   );
   const inferred = new Set(links.filter(([a, b]) => a !== b).map(([a, b]) => pairKey(a, b)));
   const n = truth.users.length;
+  const perServer = new Map<string, number>();
+  for (const u of truth.users) perServer.set(u.server, (perServer.get(u.server) ?? 0) + 1);
+  const apart = perServer.size > 1 && e.workload.pairs === 'other-server';
+  const sameServer = [...perServer.values()].reduce((sum, k) => sum + (k * (k - 1)) / 2, 0);
+  const serverOf = new Map(truth.users.map((u) => [u.userId, u.server]));
+  const chosenAtHome = new Set(
+    e.workload.chosen
+      .filter((c) => serverOf.get(c.initiator) === serverOf.get(c.responder))
+      .map((c) => pairKey(c.initiator, c.responder)),
+  ).size;
   return {
     inferred: inferred.size,
     correct: [...inferred].filter((k) => real.has(k)).length,
     truth: real.size,
-    pairs: (n * (n - 1)) / 2,
+    pairs: (n * (n - 1)) / 2 - (apart ? sameServer - chosenAtHome : 0),
   };
 }
 
@@ -88,11 +102,13 @@ export async function runJobs(
     const twinned = mine.some(([, attack]) => attack.twins === true);
     const world = await runWorld(point.experiment, job.seed, twinned ? { variants } : {});
     hooks.onWorld?.(job, world);
-    // The twins are played only for attacks that compare worlds, and only their views kept.
+    // The twins are played only for attacks that compare worlds; their views and flows kept.
     const twins = [];
     if (twinned)
-      for (let variant = 1; variant < variants; variant++)
-        twins.push((await runWorld(point.experiment, job.seed, { variant, variants })).views);
+      for (let variant = 1; variant < world.ownerships; variant++) {
+        const twin = await runWorld(point.experiment, job.seed, { variant, variants });
+        twins.push({ views: twin.views, flows: twin.flows });
+      }
     const usersOn = (server: string) =>
       world.truth.users.filter((u) => u.server === server).map((u) => u.userId);
     const guesses: Record<string, readonly Guess[]> = {};
@@ -112,7 +128,8 @@ export async function runJobs(
         ),
       );
       guesses[name] = output.guesses ?? [];
-      if (output.links !== undefined) links[name] = scoreLinks(output.links, world.truth);
+      if (output.links !== undefined)
+        links[name] = scoreLinks(output.links, world.truth, point.experiment);
     }
     hooks.onGuesses?.({ job, guesses, ...(Object.keys(links).length > 0 ? { links } : {}) });
     hooks.onProgress?.({

@@ -161,6 +161,22 @@ export function parseExperiment(file: string, text: string): Experiment {
         Array.from({ length: users_per_server }, (_, i) => `@user${i + 1}:${serverName(k)}`),
       ).flat(),
     );
+    const { workload: w, attacks } = point.experiment;
+    if (w.by === 'alias' && point.experiment.population.aliases_per_user === 0)
+      throw new ExperimentFileError(
+        `${file}: workload.by: alias, but population.aliases_per_user is 0: give users aliases, or connect by user_id${at}`,
+      );
+    if (w.rounds < 2 && (w.churn > 0 || w.messages_per_connection > 0))
+      throw new ExperimentFileError(
+        `${file}: workload.rounds: messages and churn come after the first round and are delivered in the next: set rounds to 2 or more${at}`,
+      );
+    if (
+      attacks.includes('ideal-view') &&
+      (users_per_server < 2 || point.experiment.population.aliases_per_user === 0)
+    )
+      throw new ExperimentFileError(
+        `${file}: attacks: ideal-view compares alias ownerships, and there are none to compare: it needs two users or more per homeserver, with aliases${at}`,
+      );
     for (const [i, pair] of point.experiment.workload.chosen.entries()) {
       for (const end of ['initiator', 'responder'] as const)
         if (!userIds.has(pair[end]))

@@ -72,6 +72,8 @@ export interface World {
   /** The network observer's record, in order (empty without one). */
   readonly flows: readonly Flow[];
   readonly truth: GroundTruth;
+  /** How many distinct alias ownerships this world's twins can have, itself included. */
+  readonly ownerships: number;
 }
 
 /** Requests fedconn makes to set up test state, not protocol traffic. */
@@ -106,36 +108,54 @@ const picker =
     return item;
   };
 
+/** A permutation of each homeserver's users among themselves (Fisher–Yates per server). */
+function permuteWithinServers(
+  users: readonly PhoenixUserHandle[],
+  rng: Rng,
+): Map<PhoenixUserHandle, PhoenixUserHandle> {
+  const image = new Map<PhoenixUserHandle, PhoenixUserHandle>();
+  for (const server of new Set(users.map((u) => u.serverName))) {
+    const local = users.filter((u) => u.serverName === server);
+    const shuffled = [...local];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const k = below(rng, i + 1);
+      [shuffled[i], shuffled[k]] = [
+        shuffled[k] as PhoenixUserHandle,
+        shuffled[i] as PhoenixUserHandle,
+      ];
+    }
+    local.forEach((u, i) => image.set(u, shuffled[i] as PhoenixUserHandle));
+  }
+  return image;
+}
+
 /**
- * The owner of each alias slot in every variant: variant 0 as assigned (a user's slots
- * in a row), variant j the same owners permuted among each homeserver's users by a
- * permutation drawn for j alone, so every variant agrees on every other's owners.
+ * Up to `wanted` distinct alias ownerships, the one as assigned first: the others permute
+ * the owners among each homeserver's users, drawn from the seed alone, and are kept only
+ * when no connection's initiator owns the alias it looks up. Every variant computes the
+ * same list, so each agrees on every other's owners. Fewer come back when fewer exist
+ * (one user per homeserver, or connections that pin the owners).
  */
-function ownersByVariant(
+function ownerships(
   name: string,
   users: readonly PhoenixUserHandle[],
   slots: readonly PhoenixUserHandle[],
-  variants: number,
+  plans: readonly Plan[],
+  wanted: number,
 ): PhoenixUserHandle[][] {
-  return Array.from({ length: variants }, (_, j) => {
-    if (j === 0) return [...slots];
-    const rng = fork(seededRng(name), `ownership ${j}`);
-    const image = new Map<PhoenixUserHandle, PhoenixUserHandle>();
-    for (const server of new Set(users.map((u) => u.serverName))) {
-      const local = users.filter((u) => u.serverName === server);
-      // Fisher–Yates over the homeserver's users.
-      const shuffled = [...local];
-      for (let i = shuffled.length - 1; i > 0; i--) {
-        const k = below(rng, i + 1);
-        [shuffled[i], shuffled[k]] = [
-          shuffled[k] as PhoenixUserHandle,
-          shuffled[i] as PhoenixUserHandle,
-        ];
-      }
-      local.forEach((u, i) => image.set(u, shuffled[i] as PhoenixUserHandle));
-    }
-    return slots.map((u) => image.get(u) ?? u);
-  });
+  const found = [[...slots]];
+  const key = (owners: readonly PhoenixUserHandle[]) => owners.map((u) => u.userId).join('\n');
+  const seen = new Set([key(slots)]);
+  const rng = fork(seededRng(name), 'ownerships');
+  for (let attempt = 0; found.length < wanted && attempt < 200 * wanted; attempt++) {
+    const image = permuteWithinServers(users, rng);
+    const owners = slots.map((u) => image.get(u) ?? u);
+    if (plans.some((p) => p.slot !== undefined && owners[p.slot] === p.initiator)) continue;
+    if (seen.has(key(owners))) continue;
+    seen.add(key(owners));
+    found.push(owners);
+  }
+  return found;
 }
 
 /** A connection to make: its initiator, and its target's alias slot or its responder. */
@@ -147,7 +167,7 @@ type Plan = { readonly initiator: PhoenixUserHandle } & (
 export interface WorldOptions {
   /** 0: the world as assigned; j > 0: twin j, the aliases' owners permuted. */
   readonly variant?: number;
-  /** How many variants exist (the ideal attacker's worlds); initiators avoid every owner. */
+  /** How many ownerships to compare (the ideal attacker's worlds), this one among them. */
   readonly variants?: number;
 }
 
@@ -157,7 +177,7 @@ export async function runWorld(
   options: WorldOptions = {},
 ): Promise<World> {
   const variant = options.variant ?? 0;
-  const variants = Math.max(variant + 1, options.variants ?? 1);
+  const wanted = Math.max(variant + 1, options.variants ?? 1);
   const servers = serversOf(e);
   for (const s of observedServers(e))
     if (!servers.includes(s))
@@ -189,7 +209,30 @@ export async function runWorld(
       slots.push(user);
     }
   }
-  const owners = ownersByVariant(name, users, slots, variants);
+  // What to connect, drawn from the ownership as assigned whatever the variant: the
+  // chosen pairs, then random ones, each to an alias slot (by alias) or a user. A twin
+  // permutes who holds the slots and nothing else: the same lookups by the same users.
+  const byAlias = e.workload.by === 'alias' && names.length > 0;
+  const plans: Plan[] = e.workload.chosen.map(({ initiator, responder }) => {
+    const r = scenario.user(responder);
+    const slot = byAlias ? slots.indexOf(r) : -1;
+    return { initiator: scenario.user(initiator), ...(slot >= 0 ? { slot } : { responder: r }) };
+  });
+  const apart = servers.length > 1 && e.workload.pairs === 'other-server';
+  for (let c = 0; c < e.workload.connections && users.length > 1; c++) {
+    const slot = byAlias ? pick(names.map((_, i) => i)) : undefined;
+    const responder = slot === undefined ? pick(users) : (slots[slot] as PhoenixUserHandle);
+    const initiators = users.filter(
+      (u) => u !== responder && (!apart || u.serverName !== responder.serverName),
+    );
+    if (initiators.length === 0) continue;
+    plans.push({ initiator: pick(initiators), ...(slot === undefined ? { responder } : { slot }) });
+  }
+  const owners = ownerships(name, users, slots, plans, wanted);
+  if (variant >= owners.length)
+    throw new Error(
+      `world ${seed} has ${owners.length} alias ownership${owners.length === 1 ? '' : 's'} to compare, not ${variant + 1}`,
+    );
   const ownerOf = (slot: number): PhoenixUserHandle => {
     const owner = owners[variant]?.[slot];
     if (owner === undefined) throw new Error(`unreachable: no owner for alias slot ${slot}`);
@@ -207,28 +250,6 @@ export async function runWorld(
     aliases.push({ alias, server: owner.serverName, owner: owner.userId });
   }
 
-  // What to connect: the chosen pairs, then random ones. By alias, the target is an alias
-  // slot first, then an initiator that does not own it in any variant (nor is on its
-  // homeserver when pairs are apart): the twins run the same lookups by the same users.
-  const byAlias = e.workload.by === 'alias' && names.length > 0;
-  const plans: Plan[] = e.workload.chosen.map(({ initiator, responder }) => {
-    const r = scenario.user(responder);
-    const slot = byAlias ? slots.indexOf(r) : -1;
-    return { initiator: scenario.user(initiator), ...(slot >= 0 ? { slot } : { responder: r }) };
-  });
-  const apart = servers.length > 1 && e.workload.pairs === 'other-server';
-  for (let c = 0; c < e.workload.connections && users.length > 1; c++) {
-    const slot = byAlias ? pick(names.map((_, i) => i)) : undefined;
-    const responder = slot === undefined ? pick(users) : ownerOf(slot);
-    const excluded = new Set(
-      slot === undefined ? [responder] : owners.map((o) => o[slot] as PhoenixUserHandle),
-    );
-    const initiators = users.filter(
-      (u) => !excluded.has(u) && (!apart || u.serverName !== responder.serverName),
-    );
-    if (initiators.length === 0) continue;
-    plans.push({ initiator: pick(initiators), ...(slot === undefined ? { responder } : { slot }) });
-  }
   const establish = async (plan: Plan, repeat: boolean): Promise<ConnectionTruth> => {
     const responder = plan.slot === undefined ? plan.responder : ownerOf(plan.slot);
     const target =
@@ -263,6 +284,7 @@ export async function runWorld(
     seed,
     views: adversaryViews(e, (s) => scenario.view(s)),
     flows: e.adversary.network ? flowsOf(servers, (s) => scenario.view(s)) : [],
+    ownerships: owners.length,
     truth: {
       users: users.map((u) => ({ userId: u.userId, server: u.serverName })),
       aliases,

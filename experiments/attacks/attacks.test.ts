@@ -61,8 +61,8 @@ describe('ideal-view', () => {
     const [reference, leaky] = await runExperiment(e);
     const ref = reference?.attacks[0]?.measures;
     const bad = leaky?.attacks[0]?.measures;
-    // One guess per world of the game (3) and seed (2).
-    expect(ref?.trials).toBe(6);
+    // One game per seed, the secret ownership drawn among the 3.
+    expect(ref?.trials).toBe(2);
     expect(ref?.baseline).toBeCloseTo(1 / 3, 12);
     // Exact: the twins' views are identical, so the anonymity set is every world.
     expect(ref?.anonymitySet).toBe(3);
@@ -150,4 +150,39 @@ describe('worlds', () => {
       /e\.json: adversary: sees nothing; name services, or set network: true/,
     );
   });
+
+  test('settings that would run a silently different experiment are refused, naming the field', () => {
+    expect(() =>
+      experimentOf({ population: { aliases_per_user: 0 }, workload: { by: 'alias' } }),
+    ).toThrow(/workload\.by: alias, but population\.aliases_per_user is 0/);
+    expect(() => experimentOf({ workload: { rounds: 1, messages_per_connection: 1 } })).toThrow(
+      /workload\.rounds: messages and churn come after the first round/,
+    );
+    expect(() =>
+      experimentOf({ population: { users_per_server: 1 }, attacks: ['ideal-view'] }),
+    ).toThrow(/attacks: ideal-view compares alias ownerships, and there are none to compare/);
+  });
+
+  test('twins never let an initiator look up its own alias, and asking for them leaves the world as it is', async () => {
+    const e = experimentOf({
+      population: { homeservers: 1, users_per_server: 4, aliases_per_user: 1 },
+      workload: {
+        connections: 2,
+        pairs: 'any',
+        chosen: [{ initiator: '@user1:hs1.example', responder: '@user2:hs1.example' }],
+      },
+    });
+    const alone = await runWorld(e, 2);
+    const world = await runWorld(e, 2, { variants: 4 });
+    expect(world.truth).toEqual(alone.truth);
+    expect(world.ownerships).toBeGreaterThan(1);
+    const owners = new Set<string>();
+    for (let variant = 0; variant < world.ownerships; variant++) {
+      const twin = await runWorld(e, 2, { variant, variants: 4 });
+      owners.add(twin.truth.aliases.map((a) => a.owner).join());
+      for (const c of twin.truth.connections) expect(c.initiator).not.toBe(c.responder);
+    }
+    // Every ownership compared is a different one.
+    expect(owners.size).toBe(world.ownerships);
+  }, 60_000);
 });

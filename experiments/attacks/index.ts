@@ -45,10 +45,14 @@ export interface AttackInput {
   /** The network observer's record (empty without one: `adversary.network`). */
   readonly flows: readonly Flow[];
   /**
-   * For attacks that compare worlds (`twins: true`): the same views in each twin of this
-   * world, the same seed with the aliases' owners permuted (experiments/world.ts).
+   * For attacks that compare worlds (`twins: true`): what the adversary sees in each twin
+   * of this world, the same seed with the aliases' owners permuted (experiments/world.ts),
+   * every twin's ownership distinct.
    */
-  readonly twins?: readonly ReadonlyMap<string, ServerView>[];
+  readonly twins?: readonly {
+    readonly views: ReadonlyMap<string, ServerView>;
+    readonly flows: readonly Flow[];
+  }[];
 }
 
 export interface Attack {
