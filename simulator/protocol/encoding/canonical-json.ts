@@ -37,7 +37,12 @@ type Outcome = Result<string, Failure<CanonicalJsonFailureKind>>;
 
 /** Encodes a JSON value as Matrix canonical JSON, or says precisely why it cannot. */
 export function canonicalJson(value: unknown): Outcome {
-  return encodeValue(value, '$', new Set(), 0);
+  try {
+    return ok(encodeValue(value, ROOT, new Set(), 0));
+  } catch (error) {
+    if (!(error instanceof Refusal)) throw error;
+    return fail(error.kind, error.detail(pathOf(error.at)));
+  }
 }
 
 /**
@@ -64,106 +69,164 @@ function codePointRank(unit: number): number {
   return unit;
 }
 
+// Where a value sits, as a chain to the root: its path is spelt out only when a refusal
+// names it. Spelling every path on the way down cost more than the encoding itself.
+interface At {
+  readonly parent: At | undefined;
+  readonly key: string | number;
+}
+const ROOT: At | undefined = undefined;
+const child = (parent: At | undefined, key: string | number): At => ({ parent, key });
+
+function pathOf(at: At | undefined): string {
+  const segments: string[] = [];
+  for (let a = at; a !== undefined; a = a.parent)
+    segments.push(typeof a.key === 'number' ? `[${a.key}]` : pathSegment(a.key));
+  return `$${segments.reverse().join('')}`;
+}
+
+/** Why a value cannot be encoded; thrown inside, returned as a Failure by canonicalJson. */
+class Refusal extends Error {
+  constructor(
+    readonly kind: CanonicalJsonFailureKind,
+    readonly at: At | undefined,
+    readonly detail: (path: string) => string,
+  ) {
+    super(kind);
+  }
+}
+
 // A lone surrogate has no UTF-8 encoding, and the grammar has no \uD800-style escape.
 const LONE_SURROGATE = /\p{Cs}/u;
 
-function encodeString(text: string, path: string): Outcome {
+function encodeString(text: string, at: At | undefined): string {
   if (LONE_SURROGATE.test(text)) {
-    return fail('lone-surrogate', `string at ${path} contains an unpaired UTF-16 surrogate`);
+    throw new Refusal(
+      'lone-surrogate',
+      at,
+      (path) => `string at ${path} contains an unpaired UTF-16 surrogate`,
+    );
   }
   // Without lone surrogates, ECMA-262 QuoteJSONString emits exactly the grammar's escapes:
   // \b \t \n \f \r \" \\, \u00xx with lowercase hex for other C0 controls, all else raw.
-  return ok(JSON.stringify(text));
+  return JSON.stringify(text);
 }
 
-function encodeNumber(value: number, path: string): Outcome {
+function encodeNumber(value: number, at: At | undefined): string {
   if (!Number.isFinite(value)) {
-    return fail('non-finite-number', `${String(value)} at ${path} is not a JSON number`);
+    throw new Refusal(
+      'non-finite-number',
+      at,
+      (path) => `${String(value)} at ${path} is not a JSON number`,
+    );
   }
   if (!Number.isInteger(value)) {
-    return fail('float', `${String(value)} at ${path} is not an integer`);
+    throw new Refusal('float', at, (path) => `${String(value)} at ${path} is not an integer`);
   }
   if (Math.abs(value) > MAX_CANONICAL_INTEGER) {
-    return fail('integer-out-of-range', `${String(value)} at ${path} is outside ±(2**53 - 1)`);
+    throw new Refusal(
+      'integer-out-of-range',
+      at,
+      (path) => `${String(value)} at ${path} is outside ±(2**53 - 1)`,
+    );
   }
   // String() never uses an exponent below 1e21 and prints -0 as "0", as the spec requires.
-  return ok(String(value));
+  return String(value);
 }
 
-function encodeValue(value: unknown, path: string, ancestors: Set<object>, depth: number): Outcome {
+function encodeValue(
+  value: unknown,
+  at: At | undefined,
+  ancestors: Set<object>,
+  depth: number,
+): string {
   switch (typeof value) {
     case 'string':
-      return encodeString(value, path);
+      return encodeString(value, at);
     case 'number':
-      return encodeNumber(value, path);
+      return encodeNumber(value, at);
     case 'boolean':
-      return ok(value ? 'true' : 'false');
+      return value ? 'true' : 'false';
     case 'object':
-      if (value === null) return ok('null');
-      return encodeContainer(value, path, ancestors, depth);
+      if (value === null) return 'null';
+      return encodeContainer(value, at, ancestors, depth);
     case 'undefined':
     case 'bigint':
     case 'symbol':
     case 'function':
-      return fail('unsupported-value', `${typeof value} at ${path} is not a JSON value`);
+      throw new Refusal(
+        'unsupported-value',
+        at,
+        (path) => `${typeof value} at ${path} is not a JSON value`,
+      );
   }
 }
 
 function encodeContainer(
   value: object,
-  path: string,
+  at: At | undefined,
   ancestors: Set<object>,
   depth: number,
-): Outcome {
-  if (ancestors.has(value)) return fail('cycle', `${path} refers back to one of its ancestors`);
+): string {
+  if (ancestors.has(value))
+    throw new Refusal('cycle', at, (path) => `${path} refers back to one of its ancestors`);
   if (depth >= MAX_CANONICAL_DEPTH) {
-    return fail('too-deep', `${path} is nested more than ${MAX_CANONICAL_DEPTH} levels deep`);
+    throw new Refusal(
+      'too-deep',
+      at,
+      (path) => `${path} is nested more than ${MAX_CANONICAL_DEPTH} levels deep`,
+    );
   }
   ancestors.add(value);
   const result = Array.isArray(value)
-    ? encodeArray(value as readonly unknown[], path, ancestors, depth)
-    : encodeObject(value, path, ancestors, depth);
+    ? encodeArray(value as readonly unknown[], at, ancestors, depth)
+    : encodeObject(value, at, ancestors, depth);
   ancestors.delete(value);
   return result;
 }
 
 function encodeArray(
   items: readonly unknown[],
-  path: string,
+  at: At | undefined,
   ancestors: Set<object>,
   depth: number,
-): Outcome {
-  const parts: string[] = [];
+): string {
+  let out = '[';
   for (let i = 0; i < items.length; i++) {
     // A hole reads as undefined and is rejected below, rather than becoming null.
-    const part = encodeValue(items[i], `${path}[${i}]`, ancestors, depth + 1);
-    if (!part.ok) return part;
-    parts.push(part.value);
+    if (i > 0) out += ',';
+    out += encodeValue(items[i], child(at, i), ancestors, depth + 1);
   }
-  return ok(`[${parts.join(',')}]`);
+  return `${out}]`;
 }
 
-function encodeObject(value: object, path: string, ancestors: Set<object>, depth: number): Outcome {
+function encodeObject(
+  value: object,
+  at: At | undefined,
+  ancestors: Set<object>,
+  depth: number,
+): string {
   const proto = Object.getPrototypeOf(value) as unknown;
   // Only plain objects are JSON objects; Date, Map, Uint8Array etc. have no canonical form.
   if (proto !== Object.prototype && proto !== null) {
-    return fail('unsupported-value', `${describe(value)} at ${path} is not a plain JSON object`);
+    throw new Refusal(
+      'unsupported-value',
+      at,
+      (path) => `${describe(value)} at ${path} is not a plain JSON object`,
+    );
   }
   if (Object.getOwnPropertySymbols(value).length > 0) {
-    return fail('unsupported-value', `object at ${path} has symbol keys`);
+    throw new Refusal('unsupported-value', at, (path) => `object at ${path} has symbol keys`);
   }
   const record = value as Readonly<Record<string, unknown>>;
   const keys = Object.keys(record).sort(compareCodePoints);
-  const parts: string[] = [];
-  for (const key of keys) {
-    const childPath = `${path}${pathSegment(key)}`;
-    const encodedKey = encodeString(key, childPath);
-    if (!encodedKey.ok) return encodedKey;
-    const encodedValue = encodeValue(record[key], childPath, ancestors, depth + 1);
-    if (!encodedValue.ok) return encodedValue;
-    parts.push(`${encodedKey.value}:${encodedValue.value}`);
+  let out = '{';
+  for (const [i, key] of keys.entries()) {
+    const at2 = child(at, key);
+    if (i > 0) out += ',';
+    out += `${encodeString(key, at2)}:${encodeValue(record[key], at2, ancestors, depth + 1)}`;
   }
-  return ok(`{${parts.join(',')}}`);
+  return `${out}}`;
 }
 
 function describe(value: object): string {
