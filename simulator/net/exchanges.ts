@@ -59,6 +59,24 @@ export function redactBody(text: string): string {
   return found.secrets > 0 ? JSON.stringify(redacted) : text;
 }
 
+/**
+ * Redacted and clipped when first read, not when recorded: a check sends hundreds of
+ * requests and a report shows the last few of a failing one. Large bodies are redacted at
+ * once, so the log never holds more than a few KiB of any one in clear.
+ */
+const LAZY_UP_TO = 16_384;
+
+function redactedLater<T extends object>(entry: T, field: 'body' | 'answer', text: string): T {
+  if (text.length > LAZY_UP_TO) return Object.assign(entry, { [field]: clip(redactBody(text)) });
+  let value: string | undefined;
+  Object.defineProperty(entry, field, {
+    enumerable: true,
+    configurable: true,
+    get: () => (value ??= clip(redactBody(text))),
+  });
+  return entry;
+}
+
 async function record(
   log: Exchange[],
   direction: Exchange['direction'],
@@ -70,31 +88,27 @@ async function record(
     const value = request.headers.get(name);
     if (value !== null) headers[name] = redactHeader(name, value);
   }
-  const text = request.body === null ? '' : redactBody(await request.clone().text());
-  const base = {
-    direction,
-    method: request.method,
-    url: request.url,
-    headers,
-    ...(text === '' ? {} : { body: clip(text) }),
+  const text = request.body === null ? '' : await request.clone().text();
+  const base = (): Exchange => {
+    const entry = { direction, method: request.method, url: request.url, headers };
+    return text === '' ? entry : redactedLater(entry, 'body', text);
   };
   try {
     const response = await send(request);
     // The answer's body is read beside the caller, never before it: a body that stalls or
     // breaks must reach the check as it would unrecorded.
     const answerType = response.headers.get('content-type');
-    const entry: { -readonly [K in keyof Exchange]: Exchange[K] } = {
-      ...base,
+    const entry: { -readonly [K in keyof Exchange]: Exchange[K] } = Object.assign(base(), {
       status: response.status,
       ...(answerType === null ? {} : { answerType }),
-    };
+    });
     log.push(entry);
     response
       .clone()
       .text()
       .then(
         (text) => {
-          entry.answer = clip(redactBody(text));
+          redactedLater(entry, 'answer', text);
         },
         (error: unknown) => {
           entry.answer = `(the body broke off: ${String(error)})`;
@@ -102,7 +116,7 @@ async function record(
       );
     return response;
   } catch (error) {
-    log.push({ ...base, error: String(error) });
+    log.push(Object.assign(base(), { error: String(error) }));
     throw error;
   }
 }
