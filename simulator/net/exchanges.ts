@@ -1,5 +1,6 @@
 // The requests and answers a check's verdict rests on, as they crossed the wire, so a
 // failure on a real server can be replayed with curl by the server's maintainers.
+import { bodyOf } from './request-body.ts';
 import type { Handler, Middleware } from './transport.ts';
 
 export interface Exchange {
@@ -88,7 +89,7 @@ async function record(
     const value = request.headers.get(name);
     if (value !== null) headers[name] = redactHeader(name, value);
   }
-  const text = request.body === null ? '' : await request.clone().text();
+  const text = new TextDecoder().decode(await bodyOf(request));
   const base = (): Exchange => {
     const entry = { direction, method: request.method, url: request.url, headers };
     return text === '' ? entry : redactedLater(entry, 'body', text);

@@ -3,6 +3,7 @@
 // ask questions of these views; nothing here changes how servers behave.
 import { encodeUnpaddedBase64 } from '../protocol/encoding/base64.ts';
 import type { Clock } from './clock.ts';
+import { bodyOf } from './request-body.ts';
 
 export interface RecordedRequest {
   readonly kind: 'request';
@@ -153,7 +154,7 @@ export async function requestRecord(
   request: Request,
 ): Promise<Omit<RecordedRequest, 'kind' | 'seq' | 'at'>> {
   const url = new URL(request.url);
-  const bytes = new Uint8Array(await request.clone().arrayBuffer());
+  const bytes = await bodyOf(request);
   let body: unknown = null;
   if (bytes.length > 0) {
     try {
