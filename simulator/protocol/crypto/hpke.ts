@@ -3,21 +3,13 @@
 // is such a public key; establishment packages are sealed to it.
 //
 // Key pairs are derived from Rng bytes and the sender's ephemeral key too, so a
-// seeded run seals to identical bytes (@hpke/core's `ekm` parameter).
-import { Aes128Gcm, CipherSuite, HkdfSha256 } from '@hpke/core';
-import type { webcrypto } from 'node:crypto';
+// seeded run seals to identical bytes. The HPKE itself runs synchronously on node:crypto
+// (./hpke-base.ts), byte for byte what @hpke/core gave.
+import type { KeyObject } from 'node:crypto';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type { Rng } from './rng.ts';
 import { meter, timedOp } from './meter.ts';
-import { cachedKey } from './key-cache.ts';
-import { deriveX25519KeyPair, importRawPrivateKey } from './private-keys.ts';
-import { X25519Kem } from './x25519-kem.ts';
-
-const suite = new CipherSuite({
-  kem: new X25519Kem(),
-  kdf: new HkdfSha256(),
-  aead: new Aes128Gcm(),
-});
+import { deriveKeyPair, keyPairFromRaw, openBase, sealBase } from './hpke-base.ts';
 
 export const HPKE_PUBLIC_KEY_BYTES = 32;
 const IKM_BYTES = 32;
@@ -26,7 +18,7 @@ export interface HpkeKeyPair {
   /** The serialized X25519 public key (32 bytes). */
   readonly publicKey: Uint8Array;
   /** Opaque handle for decryption; never leaves the process. */
-  readonly privateKey: webcrypto.CryptoKey;
+  readonly privateKey: KeyObject;
 }
 
 export interface HpkeSealed {
@@ -41,16 +33,13 @@ export const deriveHpkeKeyPair = timedOp(
   'hpke.derive',
   async function deriveHpkeKeyPair(rng: Rng): Promise<HpkeKeyPair> {
     meter.count('hpke.derive');
-    const derived = await deriveX25519KeyPair(rng.bytes(IKM_BYTES));
-    const pair: HpkeKeyPair = { publicKey: derived.publicKeyBytes, privateKey: derived.privateKey };
-    publicHandles.set(pair, Promise.resolve(derived.publicKey));
-    return pair;
+    return Promise.resolve(deriveKeyPair(rng.bytes(IKM_BYTES)));
   },
 );
 
 export const hpkeSeal = timedOp(
   'hpke.seal',
-  async function hpkeSeal(input: {
+  function hpkeSeal(input: {
     readonly publicKey: Uint8Array;
     readonly plaintext: Uint8Array;
     readonly info: Uint8Array;
@@ -58,26 +47,21 @@ export const hpkeSeal = timedOp(
   }): Promise<Result<HpkeSealed, Failure<'malformed-key'>>> {
     meter.count('hpke.seal');
     if (input.publicKey.length !== HPKE_PUBLIC_KEY_BYTES) {
-      return fail(
-        'malformed-key',
-        `HPKE public key is ${input.publicKey.length} bytes, expected 32`,
+      return Promise.resolve(
+        fail('malformed-key', `HPKE public key is ${input.publicKey.length} bytes, expected 32`),
       );
     }
-    let recipientPublicKey: webcrypto.CryptoKey;
     try {
-      recipientPublicKey = await suite.kem.deserializePublicKey(input.publicKey);
-    } catch (error) {
-      return fail('malformed-key', `not an X25519 public key: ${String(error)}`);
-    }
-    try {
-      const sealed = await suite.seal(
-        { recipientPublicKey, info: input.info, ekm: input.rng.bytes(IKM_BYTES) },
+      const sealed = sealBase(
+        input.publicKey,
+        input.info,
         input.plaintext,
+        input.rng.bytes(IKM_BYTES),
       );
-      return ok({ enc: new Uint8Array(sealed.enc), ciphertext: new Uint8Array(sealed.ct) });
+      return Promise.resolve(ok(sealed));
     } catch (error) {
       // X25519 with a low-order public key yields an all-zero shared secret, which HPKE refuses.
-      return fail('malformed-key', `cannot seal to this key: ${String(error)}`);
+      return Promise.resolve(fail('malformed-key', `cannot seal to this key: ${String(error)}`));
     }
   },
 );
@@ -90,46 +74,25 @@ export const hpkeOpen = timedOp(
     readonly info: Uint8Array;
   }): Promise<Result<Uint8Array, Failure<HpkeFailureKind>>> {
     meter.count('hpke.open');
-    try {
-      const plaintext = await suite.open(
-        {
-          recipientKey: {
-            privateKey: input.keyPair.privateKey,
-            publicKey: await publicHandle(input.keyPair),
-          },
-          enc: input.sealed.enc,
-          info: input.info,
-        },
-        input.sealed.ciphertext,
-      );
-      return ok(new Uint8Array(plaintext));
-    } catch (error) {
-      return fail('decryption-failed', `HPKE open failed: ${String(error)}`);
-    }
+    const plaintext = openBase(
+      input.keyPair,
+      input.sealed.enc,
+      input.info,
+      input.sealed.ciphertext,
+    );
+    return Promise.resolve(
+      plaintext === undefined
+        ? fail('decryption-failed', 'HPKE open failed: the ciphertext does not open under this key')
+        : ok(plaintext),
+    );
   },
 );
 
-const publicHandles = new WeakMap<HpkeKeyPair, Promise<webcrypto.CryptoKey>>();
-function publicHandle(pair: HpkeKeyPair): Promise<webcrypto.CryptoKey> {
-  let handle = publicHandles.get(pair);
-  if (handle === undefined) {
-    handle = suite.kem.deserializePublicKey(pair.publicKey);
-    publicHandles.set(pair, handle);
-  }
-  return handle;
-}
-
 /** A key pair from raw X25519 keys, such as a KeyPackage's init key pair. */
-export async function hpkeKeyPairFromRaw(
+export function hpkeKeyPairFromRaw(
   privateKey: Uint8Array,
   publicKey: Uint8Array,
 ): Promise<HpkeKeyPair> {
-  // Usually a key ts-mls just generated and exported, so already in the cache.
-  // A key that is not 32 bytes is refused by the import, naming its length.
-  const handle = await cachedKey(
-    'x25519-private',
-    privateKey,
-    async () => (await importRawPrivateKey('X25519', privateKey)).privateKey,
-  );
-  return { publicKey: publicKey.slice(), privateKey: handle };
+  // A key that is not 32 bytes is refused, naming its length.
+  return Promise.resolve(keyPairFromRaw(privateKey, publicKey));
 }

@@ -10,7 +10,8 @@
 //   - inside @hpke/core: the ephemeral key of every HPKE `seal` (UpdatePath
 //     secrets, Welcome group secrets) and of `exportSecret` (ExternalInit).
 // The last one is not behind `rng`, so the seeded suite re-implements `seal` and
-// `exportSecret` on @hpke/core with its `ekm` (ephemeral key material) parameter.
+// `exportSecret` with ephemeral key material drawn here, on a synchronous RFC 9180 base
+// mode over node:crypto (../crypto/hpke-base.ts), byte for byte what @hpke/core gave.
 // Everything else (HKDF, AES-GCM, Ed25519 signing) is deterministic already.
 //
 // Imported keys are cached by their bytes (../crypto/key-cache.ts): ts-mls would
@@ -20,13 +21,6 @@
 // Keys are typed webcrypto.CryptoKey here; globals.d.ts aliases the global
 // CryptoKey that ts-mls and @hpke/core name (@types/node 20 lacks it).
 
-import {
-  Aes128Gcm,
-  CipherSuite as HpkeSuite,
-  HkdfSha256,
-  type CipherSuiteSealResponse,
-  type SenderContext,
-} from '@hpke/core';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import type { webcrypto } from 'node:crypto';
@@ -56,8 +50,9 @@ import {
   privateKeyObject,
   publicKeyObject,
 } from '../crypto/private-keys.ts';
-import { withPublicKey, X25519Kem } from '../crypto/x25519-kem.ts';
+import { withPublicKey } from '../crypto/x25519-kem.ts';
 import { withNodePrimitives } from './node-primitives.ts';
+import { exportBase, sealBase } from '../crypto/hpke-base.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -145,15 +140,6 @@ export function ciphersuite(rng?: RandomSource): CiphersuiteImpl {
   return rng === undefined ? native : seeded(rng);
 }
 
-// @hpke/core's suite, for seals with a given ephemeral key. It holds no per-member state,
-// so every seeded member shares it: one suite per member cost a few KiB each, times every
-// member of a large population.
-const hpkeWithEkm = new HpkeSuite({
-  kem: new X25519Kem(),
-  kdf: new HkdfSha256(),
-  aead: new Aes128Gcm(),
-});
-
 function seeded(rng: RandomSource): CiphersuiteImpl {
   const draw = (n: number): Uint8Array => {
     const bytes = rng.bytes(n);
@@ -175,12 +161,9 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
   ): Promise<{ ct: Uint8Array; enc: Uint8Array }> => {
     const pkR = await native.hpke.exportPublicKey(publicKey);
     const ekm = prf(sealKey, [pkR, info, aad ?? new Uint8Array(), plaintext]);
-    const sealed: CipherSuiteSealResponse = await hpkeWithEkm.seal(
-      { recipientPublicKey: publicKey, info: buffer(info), ekm },
-      buffer(plaintext),
-      aad === undefined ? new ArrayBuffer(0) : buffer(aad),
-    );
-    return { ct: new Uint8Array(sealed.ct), enc: new Uint8Array(sealed.enc) };
+    // Synchronously on node:crypto, byte for byte what @hpke/core's seal gave.
+    const sealed = sealBase(pkR, info, plaintext, ekm, aad ?? new Uint8Array());
+    return { ct: sealed.ciphertext, enc: sealed.enc };
   };
   // Only the external joiner calls this, once per join and never concurrently,
   // so the stream is safe here and a retried join gets a fresh init secret.
@@ -190,13 +173,8 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
     length: number,
     info: Uint8Array,
   ): Promise<{ enc: Uint8Array; secret: Uint8Array }> => {
-    const context: SenderContext = await hpkeWithEkm.createSenderContext({
-      recipientPublicKey: publicKey,
-      info: buffer(info),
-      ekm: draw(32),
-    });
-    const secret = await context.export(buffer(exporterContext), length);
-    return { enc: new Uint8Array(context.enc), secret: new Uint8Array(secret) };
+    const pkR = await native.hpke.exportPublicKey(publicKey as Parameters<Hpke['seal']>[0]);
+    return exportBase(pkR, info, exporterContext, length, draw(32));
   };
   const hpke: Hpke = {
     ...native.hpke,
@@ -251,8 +229,4 @@ function ed25519FromSeed(seed: Uint8Array): { signKey: Uint8Array; publicKey: Ui
   // The member signs with this key next: keep the import.
   rememberKey('ed25519-sign', signKey, keyObject);
   return { signKey, publicKey };
-}
-
-function buffer(bytes: Uint8Array): ArrayBuffer {
-  return bytes.slice().buffer;
 }
