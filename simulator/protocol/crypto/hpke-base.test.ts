@@ -9,6 +9,7 @@ import {
   deriveKeyPair,
   dh,
   exportBase,
+  importBase,
   keySchedule,
   openBase,
   sealBase,
@@ -81,7 +82,7 @@ describe('HPKE base mode (RFC 9180)', () => {
     );
   });
 
-  test('seals with AAD and exports secrets as @hpke/core does, byte for byte', async () => {
+  test('seals with AAD and exports secrets as @hpke/core does, byte for byte, and the recipient opens and imports them', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
@@ -99,6 +100,16 @@ describe('HPKE base mode (RFC 9180)', () => {
           const context = await suite.createSenderContext({ recipientPublicKey, info, ekm });
           expect(toHex(exported.enc)).toBe(toHex(context.enc));
           expect(toHex(exported.secret)).toBe(toHex(await context.export(extra, length)));
+          // The recipient's side: what was sealed with AAD opens with it, not without; the
+          // exported secret is imported again.
+          expect(
+            toHex(openBase(recipient, ours.enc, info, ours.ciphertext, extra) ?? hex('01')),
+          ).toBe(toHex(extra));
+          if (extra.length > 0)
+            expect(openBase(recipient, ours.enc, info, ours.ciphertext)).toBeUndefined();
+          expect(toHex(importBase(recipient, exported.enc, info, extra, length) ?? hex('01'))).toBe(
+            toHex(exported.secret),
+          );
         },
       ),
       { numRuns: 40 },

@@ -144,19 +144,42 @@ export function exportBase(
   return { enc, secret: labeledExpand(HPKE_SUITE_ID, exporter, 'sec', exporterContext, length) };
 }
 
-/** OpenBase(enc, skR, info, "", ct): the plaintext, or undefined when it does not open. */
+/** The recipient's side of the KEM and key schedule, or undefined when decap fails. */
+function decap(recipient: X25519KeyPair, enc: Uint8Array, info: Uint8Array) {
+  try {
+    return keySchedule(sharedSecret(dh(recipient.privateKey, enc), enc, recipient.publicKey), info);
+  } catch {
+    return undefined;
+  }
+}
+
+/** OpenBase(enc, skR, info, aad, ct): the plaintext, or undefined when it does not open. */
 export function openBase(
   recipient: X25519KeyPair,
   enc: Uint8Array,
   info: Uint8Array,
   ciphertext: Uint8Array,
+  aad: Uint8Array = new Uint8Array(),
 ): Uint8Array | undefined {
-  let shared: Uint8Array;
-  try {
-    shared = sharedSecret(dh(recipient.privateKey, enc), enc, recipient.publicKey);
-  } catch {
-    return undefined;
-  }
-  const { key, baseNonce } = keySchedule(shared, info);
-  return gcmOpen(key, baseNonce, ciphertext);
+  const schedule = decap(recipient, enc, info);
+  return schedule === undefined
+    ? undefined
+    : gcmOpen(schedule.key, schedule.baseNonce, ciphertext, aad);
+}
+
+/**
+ * SetupBaseR(enc, skR, info) then Export(exporter_context, L): the secret the sender's
+ * exportBase gave, or undefined when decap fails.
+ */
+export function importBase(
+  recipient: X25519KeyPair,
+  enc: Uint8Array,
+  info: Uint8Array,
+  exporterContext: Uint8Array,
+  length: number,
+): Uint8Array | undefined {
+  const schedule = decap(recipient, enc, info);
+  return schedule === undefined
+    ? undefined
+    : labeledExpand(HPKE_SUITE_ID, schedule.exporterSecret, 'sec', exporterContext, length);
 }

@@ -37,9 +37,9 @@ import {
 import { cachedKey, rememberKey } from '../crypto/key-cache.ts';
 import {
   createPrivateKey,
+  KeyObject,
   sign as signWithKeyObject,
   verify as verifyWithKeyObject,
-  type KeyObject,
 } from 'node:crypto';
 import {
   deriveX25519KeyPair,
@@ -47,12 +47,13 @@ import {
   importRawPublicKey,
   knownPrivateBytes,
   knownPublicBytes,
+  knownPublicBytesOfPrivate,
   privateKeyObject,
   publicKeyObject,
 } from '../crypto/private-keys.ts';
 import { withPublicKey } from '../crypto/x25519-kem.ts';
 import { withNodePrimitives } from './node-primitives.ts';
-import { exportBase, sealBase } from '../crypto/hpke-base.ts';
+import { exportBase, importBase, openBase, sealBase } from '../crypto/hpke-base.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -116,12 +117,43 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
       const pair = await deriveX25519KeyPair(ikm);
       return { privateKey: pair.privateKey as PrivateKey, publicKey: pair.publicKey as PublicKey };
     },
-    // A recipient key pair rather than the bare private key: @hpke/core's decap then takes
-    // the public key as given instead of recomputing it (../crypto/x25519-kem.ts).
-    open: async (privateKey, ...rest) =>
-      cs.hpke.open((await withPublicKey(privateKey)) as PrivateKey, ...rest),
-    importSecret: async (privateKey, ...rest) =>
-      cs.hpke.importSecret((await withPublicKey(privateKey)) as PrivateKey, ...rest),
+    // Synchronously on node:crypto (../crypto/hpke-base.ts). What does not open goes to
+    // @hpke/core, so a failure surfaces as the error ts-mls raises; it gets a recipient key
+    // pair, whose public key it then takes as given (../crypto/x25519-kem.ts).
+    open: async (privateKey, kemOutput, ciphertext, info, aad) => {
+      const recipient = recipientOf(privateKey);
+      const plaintext =
+        recipient === undefined
+          ? undefined
+          : openBase(recipient, kemOutput, info, ciphertext, aad ?? new Uint8Array());
+      return (
+        plaintext ??
+        cs.hpke.open(
+          (await withPublicKey(privateKey)) as PrivateKey,
+          kemOutput,
+          ciphertext,
+          info,
+          aad,
+        )
+      );
+    },
+    importSecret: async (privateKey, exporterContext, kemOutput, length, info) => {
+      const recipient = recipientOf(privateKey);
+      const secret =
+        recipient === undefined
+          ? undefined
+          : importBase(recipient, kemOutput, info, exporterContext, length);
+      return (
+        secret ??
+        cs.hpke.importSecret(
+          (await withPublicKey(privateKey)) as PrivateKey,
+          exporterContext,
+          kemOutput,
+          length,
+          info,
+        )
+      );
+    },
   };
   return { ...cs, signature, hpke };
 }
@@ -187,6 +219,17 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
     keygen: () => Promise.resolve(ed25519FromSeed(draw(32))),
   };
   return { ...native, hpke, signature, rng: { randomBytes: draw } };
+}
+
+/**
+ * A private X25519 key imported or derived here as a KeyObject with its public key, for
+ * the synchronous HPKE; undefined for a key from elsewhere.
+ */
+function recipientOf(privateKey: webcrypto.CryptoKey) {
+  const publicKey = knownPublicBytesOfPrivate(privateKey);
+  return publicKey === undefined
+    ? undefined
+    : { privateKey: KeyObject.from(privateKey), publicKey };
 }
 
 /** HMAC-SHA256 over length-prefixed parts, so part boundaries are unambiguous. */
