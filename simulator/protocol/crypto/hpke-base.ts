@@ -3,7 +3,9 @@
 // 0x0001), synchronously on node:crypto. @hpke/core runs each X25519, HKDF and AES step
 // as a WebCrypto job, a round trip through libuv's pool and a promise apiece; these are
 // the same OpenSSL calls made in line. Checked against RFC 9180's test vectors (A.1.1)
-// and byte for byte against @hpke/core (hpke-base.test.ts).
+// and byte for byte against @hpke/core (hpke-base.test.ts) for every length ts-mls asks
+// for. (@hpke/core writes a label's length as one byte, so from 256 bytes on its exports
+// differ from RFC 9180's; these follow the RFC.)
 import { createHmac, diffieHellman, type KeyObject } from 'node:crypto';
 import { gcmOpen, gcmSeal } from './aes-gcm.ts';
 import { deriveX25519PrivateKey, privateKeyObject, publicKeyObject } from './private-keys.ts';
@@ -39,6 +41,9 @@ function labeledExpand(
   info: Uint8Array,
   length: number,
 ) {
+  // I2OSP(L, 2) and HKDF's one-byte block counter bound it (RFC 5869: L <= 255 HashLen).
+  if (!Number.isInteger(length) || length < 0 || length > 255 * NH)
+    throw new RangeError(`HKDF-Expand cannot give ${length} bytes`);
   const labeled = concat(
     Uint8Array.of(length >> 8, length & 0xff),
     HPKE_V1,
@@ -144,13 +149,19 @@ export function exportBase(
   return { enc, secret: labeledExpand(HPKE_SUITE_ID, exporter, 'sec', exporterContext, length) };
 }
 
-/** The recipient's side of the KEM and key schedule, or undefined when decap fails. */
+/**
+ * The recipient's side of the KEM and key schedule, or undefined when decap fails: an enc
+ * that is not a public key, or one of low order. A programming error still throws.
+ */
 function decap(recipient: X25519KeyPair, enc: Uint8Array, info: Uint8Array) {
+  let shared: Uint8Array;
   try {
-    return keySchedule(sharedSecret(dh(recipient.privateKey, enc), enc, recipient.publicKey), info);
-  } catch {
+    shared = dh(recipient.privateKey, enc);
+  } catch (error) {
+    if (error instanceof TypeError) throw error;
     return undefined;
   }
+  return keySchedule(sharedSecret(shared, enc, recipient.publicKey), info);
 }
 
 /** OpenBase(enc, skR, info, aad, ct): the plaintext, or undefined when it does not open. */

@@ -205,8 +205,10 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
     length: number,
     info: Uint8Array,
   ): Promise<{ enc: Uint8Array; secret: Uint8Array }> => {
+    // Drawn when called, as before the export became synchronous: the stream's order stays.
+    const ekm = draw(32);
     const pkR = await native.hpke.exportPublicKey(publicKey as Parameters<Hpke['seal']>[0]);
-    return exportBase(pkR, info, exporterContext, length, draw(32));
+    return exportBase(pkR, info, exporterContext, length, ekm);
   };
   const hpke: Hpke = {
     ...native.hpke,
