@@ -8,10 +8,9 @@ import { fork, seededRng, type Rng } from '../../simulator/protocol/crypto/rng.t
 import type { RecordedRequest } from '../../simulator/net/observer.ts';
 import type { GroundTruth } from '../world.ts';
 import type { Attack, AttackInput, AttackOutput, Guess } from './index.ts';
+import { creditByPollOrder } from './poll-order.ts';
 
 const ALIAS_QUEUE = /^\/_fedconn\/v1\/as\/aliases\/([^/]+)\/queue$/;
-const OWN_QUEUE = '/_fedconn/v1/as/queue';
-const CLIENT_KEY = /key="client:([^/"]+)\//;
 
 export const aliasOwnerByOrder = {
   name: 'alias-owner-by-order',
@@ -25,22 +24,10 @@ export const aliasOwnerByOrder = {
       if (role !== 'AS' || server === undefined) continue;
       const view = input.views.get(server);
       if (view === undefined) continue;
-      const credit = new Map<string, Map<string, number>>();
-      let last: { readonly user: string; readonly at: number } | undefined;
       const requests = view.events.filter((e): e is RecordedRequest => e.kind === 'request');
-      requests.forEach((request, index) => {
-        if (request.method !== 'GET') return;
-        if (request.path === OWN_QUEUE) {
-          const user = CLIENT_KEY.exec(request.headers.authorization ?? '')?.[1];
-          if (user !== undefined) last = { user, at: index };
-          return;
-        }
-        const named = ALIAS_QUEUE.exec(request.path)?.[1];
-        if (named === undefined || last === undefined) return;
-        const alias = decodeURIComponent(named);
-        const scores = credit.get(alias) ?? new Map<string, number>();
-        scores.set(last.user, (scores.get(last.user) ?? 0) + 1 / (index - last.at));
-        credit.set(alias, scores);
+      const credit = creditByPollOrder(requests, (path) => {
+        const named = ALIAS_QUEUE.exec(path)?.[1];
+        return named === undefined ? undefined : decodeURIComponent(named);
       });
       const candidates = input.usersOn(server);
       for (const { alias, owner } of truth.aliases.filter((a) => a.server === server)) {

@@ -21,13 +21,12 @@
 // names both ends of every connection it holds.
 import type { RecordedEvent, RecordedRequest } from '../../simulator/net/observer.ts';
 import type { Attack, AttackInput, AttackOutput, Link } from './index.ts';
+import { CLIENT_KEY, creditByPollOrder } from './poll-order.ts';
 
-const OWN_QUEUE = '/_fedconn/v1/as/queue';
 const QS_POLL = /^\/_fedconn\/v1\/qs\/queues\/([^/]+)\/messages$/;
 const DS_GROUP =
   /^\/_fedconn\/v1\/ds\/groups(?:\/([^/]+)\/(join_connection_group|commit|messages))?$/;
 const ENQUEUE = '/_fedconn/v1/qs/federation/enqueue';
-const CLIENT_KEY = /key="client:([^/"]+)\//;
 const USER_DELIVERY = /^\/_fedconn\/v1\/as\/clients\/([^/]+)\/[^/]+\/queue$/;
 
 /** A queue, named as the DS names it: its homeserver and its id there. */
@@ -41,21 +40,9 @@ const refOf = (q: unknown) => {
 
 /** The owner of each queue the adversary's AS and QS saw polled together. */
 function queueOwners(server: string, requests: readonly RecordedRequest[]): Map<string, string> {
-  const credit = new Map<string, Map<string, number>>();
-  let last: { readonly user: string; readonly at: number } | undefined;
-  requests.forEach((request, index) => {
-    if (request.method !== 'GET') return;
-    if (request.path === OWN_QUEUE) {
-      const user = CLIENT_KEY.exec(request.headers.authorization ?? '')?.[1];
-      if (user !== undefined) last = { user, at: index };
-      return;
-    }
-    const queue = QS_POLL.exec(request.path)?.[1];
-    if (queue === undefined || last === undefined) return;
-    const key = ref(server, decodeURIComponent(queue)) as string;
-    const scores = credit.get(key) ?? new Map<string, number>();
-    scores.set(last.user, (scores.get(last.user) ?? 0) + 1 / (index - last.at));
-    credit.set(key, scores);
+  const credit = creditByPollOrder(requests, (path) => {
+    const queue = QS_POLL.exec(path)?.[1];
+    return queue === undefined ? undefined : ref(server, decodeURIComponent(queue));
   });
   const owners = new Map<string, string>();
   for (const [queue, scores] of credit) {
