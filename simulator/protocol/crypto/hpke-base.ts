@@ -6,8 +6,15 @@
 // and byte for byte against @hpke/core (hpke-base.test.ts) for every length ts-mls asks
 // for. (@hpke/core writes a label's length as one byte, so from 256 bytes on its exports
 // differ from RFC 9180's; these follow the RFC.)
-import { createHmac, diffieHellman, type KeyObject } from 'node:crypto';
+import { diffieHellman, type KeyObject } from 'node:crypto';
 import { gcmOpen, gcmSeal } from './aes-gcm.ts';
+import {
+  concat,
+  HPKE_SUITE_ID,
+  KEM_SUITE_ID,
+  labeledExpand,
+  labeledExtract,
+} from './hpke-labels.ts';
 import { deriveX25519PrivateKey, privateKeyObject, publicKeyObject } from './private-keys.ts';
 
 const NK = 16; // AES-128 key
@@ -15,51 +22,7 @@ const NN = 12; // nonce
 const NH = 32; // SHA-256
 const NSECRET = 32; // DHKEM(X25519) shared secret
 
-const text = (s: string) => new TextEncoder().encode(s);
-const concat = (...parts: readonly Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
-const HPKE_V1 = text('HPKE-v1');
-const KEM_SUITE_ID = concat(text('KEM'), Uint8Array.of(0x00, 0x20));
-const HPKE_SUITE_ID = concat(text('HPKE'), Uint8Array.of(0x00, 0x20, 0x00, 0x01, 0x00, 0x01));
 const MODE_BASE = Uint8Array.of(0x00);
-
-const hmac = (key: Uint8Array, ...data: readonly Uint8Array[]) => {
-  const h = createHmac('sha256', key);
-  for (const d of data) h.update(d);
-  return new Uint8Array(h.digest());
-};
-
-function labeledExtract(suite: Uint8Array, salt: Uint8Array, label: string, ikm: Uint8Array) {
-  // HKDF-Extract with an empty salt is HMAC keyed with HashLen zeros, which is what HMAC's
-  // padding of an empty key gives.
-  return hmac(salt, HPKE_V1, suite, text(label), ikm);
-}
-
-function labeledExpand(
-  suite: Uint8Array,
-  prk: Uint8Array,
-  label: string,
-  info: Uint8Array,
-  length: number,
-) {
-  // I2OSP(L, 2) and HKDF's one-byte block counter bound it (RFC 5869: L <= 255 HashLen).
-  if (!Number.isInteger(length) || length < 0 || length > 255 * NH)
-    throw new RangeError(`HKDF-Expand cannot give ${length} bytes`);
-  const labeled = concat(
-    Uint8Array.of(length >> 8, length & 0xff),
-    HPKE_V1,
-    suite,
-    text(label),
-    info,
-  );
-  const out = new Uint8Array(length);
-  let previous = new Uint8Array();
-  for (let i = 1, filled = 0; filled < length; i++) {
-    previous = hmac(prk, previous, labeled, Uint8Array.of(i));
-    out.set(previous.subarray(0, length - filled), filled);
-    filled += previous.length;
-  }
-  return out;
-}
 
 /** DH(sk, pk) for X25519, refusing the all-zero output of a low-order point (RFC 9180 §7.1.4). */
 export function dh(privateKey: KeyObject, publicKey: Uint8Array): Uint8Array {

@@ -13,10 +13,8 @@
 // The raw bytes of every key imported here are remembered against its CryptoKey (weakly),
 // so exporting them again, which ts-mls does for every key it stores, costs nothing.
 
-import { extract, expand } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
+import { KEM_SUITE_ID, labeledExpand, labeledExtract } from './hpke-labels.ts';
 
 export type PrivateKeyCurve = 'Ed25519' | 'X25519';
 
@@ -127,35 +125,15 @@ export function knownPublicBytesOfPrivate(key: webcrypto.CryptoKey): Uint8Array 
   return publicOfPrivate.get(key)?.slice();
 }
 
-// RFC 9180 §4 and §7.1: suite_id = "KEM" || I2OSP(kem_id, 2), kem_id 0x0020 for
-// DHKEM(X25519, HKDF-SHA256); every label is prefixed "HPKE-v1" || suite_id.
-const HPKE_V1 = utf8ToBytes('HPKE-v1');
-const KEM_SUITE_ID = concatBytes(utf8ToBytes('KEM'), Uint8Array.of(0x00, 0x20));
-
-function labeledExtract(salt: Uint8Array, label: string, ikm: Uint8Array): Uint8Array {
-  return extract(sha256, concatBytes(HPKE_V1, KEM_SUITE_ID, utf8ToBytes(label), ikm), salt);
-}
-
-function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length: number) {
-  const labeledInfo = concatBytes(
-    Uint8Array.of(length >> 8, length & 0xff),
-    HPKE_V1,
-    KEM_SUITE_ID,
-    utf8ToBytes(label),
-    info,
-  );
-  return expand(sha256, prk, labeledInfo, length);
-}
-
 /**
  * DeriveKeyPair(ikm) of DHKEM(X25519, HKDF-SHA256), RFC 9180 §7.1.3: the private key is
  * LabeledExpand(LabeledExtract("", "dkp_prk", ikm), "sk", "", 32), used as is (X25519
- * clamps on use). The HKDF runs on @noble/hashes: two small HMACs, cheaper in line than
- * as four WebCrypto jobs.
+ * clamps on use). The labeled HKDF is ./hpke-labels.ts's: two small HMACs in line, cheaper
+ * than as four WebCrypto jobs.
  */
 export function deriveX25519PrivateKey(ikm: Uint8Array): Uint8Array {
-  const dkpPrk = labeledExtract(new Uint8Array(), 'dkp_prk', ikm);
-  return labeledExpand(dkpPrk, 'sk', new Uint8Array(), KEY_BYTES);
+  const dkpPrk = labeledExtract(KEM_SUITE_ID, new Uint8Array(), 'dkp_prk', ikm);
+  return labeledExpand(KEM_SUITE_ID, dkpPrk, 'sk', new Uint8Array(), KEY_BYTES);
 }
 
 /** DeriveKeyPair(ikm) as WebCrypto keys: the private one and its public one. */

@@ -53,7 +53,13 @@ import {
 } from '../crypto/private-keys.ts';
 import { withPublicKey } from '../crypto/x25519-kem.ts';
 import { withNodePrimitives } from './node-primitives.ts';
-import { exportBase, importBase, openBase, sealBase } from '../crypto/hpke-base.ts';
+import {
+  exportBase,
+  importBase,
+  openBase,
+  sealBase,
+  type X25519KeyPair,
+} from '../crypto/hpke-base.ts';
 
 /** MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519 (RFC 9420 §17.1, value 0x0001). */
 export const CIPHERSUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519';
@@ -120,40 +126,18 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
     // Synchronously on node:crypto (../crypto/hpke-base.ts). What does not open goes to
     // @hpke/core, so a failure surfaces as the error ts-mls raises; it gets a recipient key
     // pair, whose public key it then takes as given (../crypto/x25519-kem.ts).
-    open: async (privateKey, kemOutput, ciphertext, info, aad) => {
-      const recipient = recipientOf(privateKey);
-      const plaintext =
-        recipient === undefined
-          ? undefined
-          : openBase(recipient, kemOutput, info, ciphertext, aad ?? new Uint8Array());
-      return (
-        plaintext ??
-        cs.hpke.open(
-          (await withPublicKey(privateKey)) as PrivateKey,
-          kemOutput,
-          ciphertext,
-          info,
-          aad,
-        )
-      );
-    },
-    importSecret: async (privateKey, exporterContext, kemOutput, length, info) => {
-      const recipient = recipientOf(privateKey);
-      const secret =
-        recipient === undefined
-          ? undefined
-          : importBase(recipient, kemOutput, info, exporterContext, length);
-      return (
-        secret ??
-        cs.hpke.importSecret(
-          (await withPublicKey(privateKey)) as PrivateKey,
-          exporterContext,
-          kemOutput,
-          length,
-          info,
-        )
-      );
-    },
+    open: (privateKey, kemOutput, ciphertext, info, aad) =>
+      onNodeOr(
+        privateKey,
+        (r) => openBase(r, kemOutput, info, ciphertext, aad ?? new Uint8Array()),
+        (k) => cs.hpke.open(k, kemOutput, ciphertext, info, aad),
+      ),
+    importSecret: (privateKey, exporterContext, kemOutput, length, info) =>
+      onNodeOr(
+        privateKey,
+        (r) => importBase(r, kemOutput, info, exporterContext, length),
+        (k) => cs.hpke.importSecret(k, exporterContext, kemOutput, length, info),
+      ),
   };
   return { ...cs, signature, hpke };
 }
@@ -224,14 +208,21 @@ function seeded(rng: RandomSource): CiphersuiteImpl {
 }
 
 /**
- * A private X25519 key imported or derived here as a KeyObject with its public key, for
- * the synchronous HPKE; undefined for a key from elsewhere.
+ * A recipient's HPKE step on the synchronous base mode, for a private key imported or
+ * derived here (its public key known); otherwise, or when it does not open, @hpke/core's,
+ * given the key pair when there is one.
  */
-function recipientOf(privateKey: webcrypto.CryptoKey) {
+async function onNodeOr(
+  privateKey: webcrypto.CryptoKey,
+  sync: (recipient: X25519KeyPair) => Uint8Array | undefined,
+  fallback: (key: PrivateKey) => Promise<Uint8Array>,
+): Promise<Uint8Array> {
   const publicKey = knownPublicBytesOfPrivate(privateKey);
-  return publicKey === undefined
-    ? undefined
-    : { privateKey: KeyObject.from(privateKey), publicKey };
+  const done =
+    publicKey === undefined
+      ? undefined
+      : sync({ privateKey: KeyObject.from(privateKey), publicKey });
+  return done ?? fallback((await withPublicKey(privateKey)) as PrivateKey);
 }
 
 /** HMAC-SHA256 over length-prefixed parts, so part boundaries are unambiguous. */
