@@ -48,6 +48,7 @@ import {
   differingMembers,
   type Impostor,
   type Json,
+  impostorRoom,
 } from './support.ts';
 
 /** The impostor joins a fresh public room of `resident`'s user; returns the room id. */
@@ -351,7 +352,7 @@ export const onlyGenuineInvitesSigned = defineCheck({
     const invited = server(ctx, 0);
     const evil = await impostor(ctx, 'malformed.invite.example');
     const eve = `@eve:${evil.serverName}`;
-    const room = `!room:${evil.serverName}`;
+    const room = impostorRoom(ctx, evil.serverName);
     const other = userOn(ctx, server(ctx, ctx.instance.servers.length > 1 ? 1 : 0), 'carol');
     await checkProperty(
       ctx,
@@ -420,7 +421,7 @@ export const inviteReturnedUntouched = defineCheck({
     const invited = server(ctx, 0);
     const evil = await impostor(ctx, 'genuine.invite.example');
     const eve = `@eve:${evil.serverName}`;
-    const room = `!room:${evil.serverName}`;
+    const room = impostorRoom(ctx, evil.serverName);
     const keys = await publishedKeys(ctx, invited);
     await checkProperty(
       ctx,

@@ -32,6 +32,7 @@ import {
   userOn,
   type Impostor,
   type Json,
+  impostorRoom,
 } from './support.ts';
 
 interface Resident {
@@ -88,7 +89,7 @@ async function lyingResident(ctx: CheckContext, preferredName: string): Promise<
     app.put('/_matrix/federation/v1/send/:txn', (c) => c.json({ pdus: {} }));
   });
   name = evil.serverName;
-  roomId = `!room:${name}`;
+  roomId = impostorRoom(ctx, name);
   eve = `@eve:${name}`;
   const create = await evil.signEvent({
     room_id: roomId,

@@ -59,6 +59,7 @@ import {
   type Answer,
   type Impostor,
   type Json,
+  impostorRoom,
 } from './support.ts';
 
 const keyDocument = z.object({
@@ -637,7 +638,7 @@ function inviteFor(ctx: CheckContext, evil: Impostor, invited: TargetServer, ext
   return memberEvent(
     ctx,
     evil.serverName,
-    `!room:${evil.serverName}`,
+    impostorRoom(ctx, evil.serverName),
     eve,
     userOn(ctx, invited, 'bob'),
     'invite',

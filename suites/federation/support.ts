@@ -299,6 +299,14 @@ export function idOf(event: Json): string {
   return id.ok ? id.value : '$not-an-event';
 }
 
+/**
+ * The room an impostor resides in. Served homeservers outlive checks, and over HTTP an
+ * impostor's server_name is `localhost:<port>`, which the OS may hand a later check
+ * again: the open's namespace keeps that later room apart from one the server holds.
+ */
+export const impostorRoom = (ctx: CheckContext, serverName: string) =>
+  `!${ctx.instance.namespace}room:${serverName}`;
+
 export function memberEvent(
   ctx: CheckContext,
   origin: string,
