@@ -91,6 +91,13 @@ export async function runScale(users: number, connections: number): Promise<Scal
   );
   const all = populations.flatMap((p) => p.users);
   const registered = performance.now();
+  // Progress on stderr (the parent reads the figure from stdout): large sizes take minutes.
+  const progress = (what: string) =>
+    process.stderr.write(
+      `  ${users} users: ${what} at ${((performance.now() - start) / 1000).toFixed(0)} s, ` +
+        `heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`,
+    );
+  progress(`${all.length} registered`);
 
   // Churn: pairs drawn from the seed (across homeservers as often as not) connect; then
   // every other connection is torn down and established again between the same users.
@@ -105,6 +112,7 @@ export async function runScale(users: number, connections: number): Promise<Scal
     let b = pick();
     while (b === a) b = pick();
     pairs.push([a, b, await connect(a, b)]);
+    if ((i + 1) % 100 === 0) progress(`${i + 1} of ${connections} connections`);
   }
   let reconnections = 0;
   for (const [i, [a, b, groupId]] of pairs.entries()) {

@@ -61,8 +61,11 @@ import {
   joinByWelcome,
   processCommit,
   type ConnectionGroup,
-  type KeyPackageBundle,
+  loadKeyPackage,
+  storeKeyPackage,
+  storedInitKey,
   type Member,
+  type StoredKeyPackage,
 } from '../../protocol/mls/index.ts';
 import {
   decodeGroupInfo,
@@ -71,7 +74,6 @@ import {
   decodeRatchetTree,
   decodeWelcome,
   encodeGroupInfo,
-  encodeKeyPackage,
   encodeMessage,
   encodeRatchetTree,
   encodeWelcome,
@@ -143,11 +145,6 @@ export interface UserShared {
   siblingsOf(client: PhoenixClient): readonly PhoenixClient[];
 }
 
-interface PublishedKeyPackage {
-  readonly bundle: KeyPackageBundle;
-  readonly initKeyPair: HpkeKeyPair;
-}
-
 export class PhoenixClient implements PhoenixDevice {
   readonly events: ClientEvent[] = [];
   readonly groups = new Map<string, GroupEntry>();
@@ -158,7 +155,8 @@ export class PhoenixClient implements PhoenixDevice {
   #asSince = 0;
   #qsSince = 0;
   readonly #packageKeys = new Map<string, HpkeKeyPair>();
-  readonly #keyPackages: PublishedKeyPackage[] = [];
+  /** Published KeyPackages, kept encoded until a Welcome names one (see StoredKeyPackage). */
+  readonly #keyPackages: StoredKeyPackage[] = [];
   readonly #aliases = new Map<string, Ed25519KeyPair>();
   /** Groups this client joined by external commit but whose siblings it has not added yet. */
   readonly #siblingsOwed = new Set<string>();
@@ -256,13 +254,10 @@ export class PhoenixClient implements PhoenixDevice {
         clientCredential: this.#credential,
         leafSignatureKey: member.signaturePublicKey,
       });
-      const initKeyPair = await hpkeKeyPairFromRaw(
-        bundle.privatePackage.initPrivateKey,
-        bundle.publicPackage.initKey,
-      );
-      this.#keyPackages.push({ bundle, initKeyPair });
+      const stored = storeKeyPackage(bundle);
+      this.#keyPackages.push(stored);
       entries.push({
-        key_package: encodeUnpaddedBase64(encodeKeyPackage(bundle.publicPackage)),
+        key_package: encodeUnpaddedBase64(stored.encoded),
         encrypted_info: sealCredentialInfo(this.user.friendshipKey, info, this.#next('seal')),
       });
     }
@@ -967,9 +962,10 @@ export class PhoenixClient implements PhoenixDevice {
     if (!sealed.ok || sealed.value.length < 33) return;
     const enc = sealed.value.subarray(0, 32);
     const ciphertext = sealed.value.subarray(32);
-    for (const kp of this.#keyPackages) {
+    for (const stored of this.#keyPackages) {
+      const initKey = storedInitKey(stored);
       const opened = await hpkeOpen({
-        keyPair: kp.initKeyPair,
+        keyPair: await hpkeKeyPairFromRaw(initKey.privateKey, initKey.publicKey),
         sealed: { enc, ciphertext },
         info: JOINER_INFO,
       });
@@ -984,7 +980,8 @@ export class PhoenixClient implements PhoenixDevice {
       const ear = decodeBase64(joinerInfo.ear_key);
       const credKey = decodeBase64(joinerInfo.credential_key);
       if (welcome === undefined || tree === undefined || !ear.ok || !credKey.ok) return;
-      const joined = await joinByWelcome(welcome, kp.bundle, tree);
+      const kp = await loadKeyPackage(stored);
+      const joined = await joinByWelcome(welcome, kp, tree);
       if (!joined.ok) return;
       const users = await this.#verifyCredentialInfos(
         bundle.group_id,
@@ -996,7 +993,7 @@ export class PhoenixClient implements PhoenixDevice {
       this.groups.set(bundle.group_id, {
         id: bundle.group_id,
         group: joined.value,
-        member: kp.bundle.owner,
+        member: kp.owner,
         earKey: ear.value,
         credentialKey: credKey.value,
         dsServer: joinerInfo.ds_server,

@@ -3,7 +3,7 @@ import { chacha20 } from '@noble/ciphers/chacha.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, concatBytes, utf8ToBytes } from '@noble/hashes/utils.js';
 import { describe, expect } from 'vitest';
-import { fork, seededRng, systemRng, type Rng } from './rng.ts';
+import { fork, positionOf, resumeStream, seededRng, systemRng, type Rng } from './rng.ts';
 
 const RUNS = { numRuns: 100 };
 const seedArb = fc.oneof(fc.string(), fc.integer(), fc.uint8Array({ maxLength: 40 }));
@@ -119,5 +119,31 @@ describe('systemRng', () => {
     expect(big.subarray(65_536).some((b) => b !== 0)).toBe(true);
     expect(systemRng.bytes(32)).not.toEqual(systemRng.bytes(32));
     expect(() => systemRng.bytes(-1)).toThrow(RangeError);
+  });
+});
+
+describe('positionOf and resumeStream', () => {
+  test.prop([seedArb, fc.nat({ max: 300 }), fc.nat({ max: 300 })], RUNS)(
+    'a resumed stream goes on with the byte that would have come next',
+    (seed, read, next) => {
+      const original = seededRng(seed);
+      original.bytes(read);
+      const position = positionOf(original);
+      expect(position?.offset).toBe(read);
+      const resumed = resumeStream(position ?? { key: new Uint8Array(32), offset: 0 });
+      expect(resumed.bytes(next)).toEqual(original.bytes(next));
+      expect(positionOf(resumed)?.offset).toBe(read + next);
+    },
+  );
+
+  test('only a seeded stream has a position', () => {
+    expect(positionOf(systemRng)).toBeUndefined();
+    expect(positionOf({ bytes: (n) => new Uint8Array(n) })).toBeUndefined();
+  });
+
+  test('a negative or fractional offset is refused', () => {
+    const key = new Uint8Array(32);
+    expect(() => resumeStream({ key, offset: -1 })).toThrow(RangeError);
+    expect(() => resumeStream({ key, offset: 1.5 })).toThrow(RangeError);
   });
 });

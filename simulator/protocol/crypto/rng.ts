@@ -30,13 +30,32 @@ class ChaChaRng implements Rng {
   readonly key: Uint8Array;
   #nextBlock = 0;
   #spare: Uint8Array = new Uint8Array(0);
+  /** Bytes read so far: with the key, all it takes to resume the stream (see resumeStream). */
+  #offset = 0;
 
   constructor(key: Uint8Array) {
     this.key = key;
   }
 
+  get offset(): number {
+    return this.#offset;
+  }
+
+  /** Moves to `offset` bytes into a stream nothing has read yet. */
+  skipTo(offset: number): this {
+    assertLength(offset);
+    if (this.#offset !== 0) throw new Error('only a fresh stream can skip ahead');
+    const blocks = Math.floor(offset / BLOCK_BYTES);
+    if (blocks >= MAX_BLOCKS) throw new RangeError('rng stream exhausted');
+    this.#nextBlock = blocks;
+    this.bytes(offset % BLOCK_BYTES);
+    this.#offset = offset;
+    return this;
+  }
+
   bytes(n: number): Uint8Array {
     assertLength(n);
+    this.#offset += n;
     const out = new Uint8Array(n);
     const fromSpare = Math.min(n, this.#spare.length);
     out.set(this.#spare.subarray(0, fromSpare));
@@ -89,6 +108,25 @@ export function seededRng(seed: string | number | Uint8Array): Rng {
 export function fork(rng: Rng, label: string): Rng {
   const parentKey = rng instanceof ChaChaRng ? rng.key : rng.bytes(32);
   return new ChaChaRng(sha256(concatBytes(FORK_TAG, parentKey, utf8ToBytes(label))));
+}
+
+/** Where a seeded stream stands: its key and how many bytes were read from it. */
+export interface StreamPosition {
+  readonly key: Uint8Array;
+  readonly offset: number;
+}
+
+/**
+ * The position of a seeded stream, so that a holder of many idle streams can keep 40 bytes
+ * each instead of the stream; undefined for any other Rng (its bytes cannot be replayed).
+ */
+export function positionOf(rng: Rng): StreamPosition | undefined {
+  return rng instanceof ChaChaRng ? { key: rng.key, offset: rng.offset } : undefined;
+}
+
+/** The stream `position` was taken from, continuing with the byte that would have come next. */
+export function resumeStream(position: StreamPosition): Rng {
+  return new ChaChaRng(position.key).skipTo(position.offset);
 }
 
 // crypto.getRandomValues refuses more than 65536 bytes per call.

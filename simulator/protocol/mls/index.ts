@@ -8,7 +8,14 @@ import * as message from './message.ts';
 import * as welcome from './welcome.ts';
 
 export { CIPHERSUITE, ciphersuite, type RandomSource } from './ciphersuite.ts';
-export { type KeyPackageBundle, type Member } from './member.ts';
+export {
+  loadKeyPackage,
+  storeKeyPackage,
+  storedInitKey,
+  type KeyPackageBundle,
+  type Member,
+  type StoredKeyPackage,
+} from './member.ts';
 export {
   epochOf,
   groupIdOf,

@@ -15,7 +15,10 @@ import {
   type PrivateKeyPackage,
 } from 'ts-mls';
 import { CIPHERSUITE, ciphersuite, type RandomSource } from './ciphersuite.ts';
+import { decodeKeyPackage, encodeKeyPackage } from './wire.ts';
+import { sameBytes } from './bytes.ts';
 import { meter } from '../crypto/meter.ts';
+import { positionOf, resumeStream, type StreamPosition } from '../crypto/rng.ts';
 
 export interface Member {
   readonly credential: CredentialBasic;
@@ -23,6 +26,10 @@ export interface Member {
   readonly signaturePrivateKey: Uint8Array;
   /** This member's crypto; every random value it uses comes from its RandomSource. */
   readonly cs: CiphersuiteImpl;
+  /** That RandomSource; undefined when the member draws from the system's. */
+  readonly rng: RandomSource | undefined;
+  /** Where a seeded `rng` stood when the member was created (replayed by loadKeyPackage). */
+  readonly origin: StreamPosition | undefined;
 }
 
 /** A KeyPackage and its private keys; the private half never leaves the client. */
@@ -50,6 +57,11 @@ const CAPABILITIES: Capabilities = {
  */
 export async function createMember(identity: Uint8Array, rng?: RandomSource): Promise<Member> {
   meter.count('mls.member');
+  return memberOf(identity, rng);
+}
+
+async function memberOf(identity: Uint8Array, rng: RandomSource | undefined): Promise<Member> {
+  const origin = rng === undefined ? undefined : positionOf(rng);
   const cs = ciphersuite(rng);
   const keys = await cs.signature.keygen();
   return {
@@ -57,6 +69,8 @@ export async function createMember(identity: Uint8Array, rng?: RandomSource): Pr
     signaturePublicKey: keys.publicKey,
     signaturePrivateKey: keys.signKey,
     cs,
+    rng,
+    origin,
   };
 }
 
@@ -79,4 +93,95 @@ export async function generateKeyPackage(
     member.cs,
   );
   return { publicPackage, privatePackage, owner: member };
+}
+
+/**
+ * A KeyPackageBundle as a client keeps it from publishing until a Welcome uses it: the
+ * KeyPackage as it went on the wire, its two HPKE private keys in one array, and its
+ * owner as the position of the owner's random stream. Decoded, a KeyPackage and its
+ * member are over a hundred small objects and arrays (about 5 KiB); each client keeps
+ * three, and a researcher's federation may hold hundreds of thousands of clients.
+ */
+export interface StoredKeyPackage {
+  /** The KeyPackage's MLSMessage encoding (RFC 9420 §6), as published. */
+  readonly encoded: Uint8Array;
+  /** init_key's private key, then encryption_key's (the leaf's), 32 bytes each. */
+  readonly privateKeys: Uint8Array;
+  /**
+   * A seeded owner is a function of its credential (in the KeyPackage) and its stream, so
+   * where its stream began and how far it was read are enough to rebuild it; an owner
+   * drawing system randomness is kept whole.
+   */
+  readonly owner: { readonly origin: StreamPosition; readonly offset: number } | Member;
+}
+
+const X25519_PRIVATE_KEY = 32;
+
+/** The bundle, kept compactly. Its owner must not be used after this: only the copy lives on. */
+export function storeKeyPackage(bundle: KeyPackageBundle): StoredKeyPackage {
+  const { initPrivateKey, hpkePrivateKey, signaturePrivateKey } = bundle.privatePackage;
+  if (initPrivateKey.length !== X25519_PRIVATE_KEY || hpkePrivateKey.length !== X25519_PRIVATE_KEY)
+    throw new RangeError('a KeyPackage private key is not a 32-byte X25519 key');
+  // Kept once, on the owner: the bundle's signature key is the member's own.
+  if (signaturePrivateKey !== bundle.owner.signaturePrivateKey)
+    throw new Error('a KeyPackage is signed by a key other than its owner’s');
+  const privateKeys = new Uint8Array(2 * X25519_PRIVATE_KEY);
+  privateKeys.set(initPrivateKey, 0);
+  privateKeys.set(hpkePrivateKey, X25519_PRIVATE_KEY);
+  const { origin, rng } = bundle.owner;
+  const offset = rng === undefined ? undefined : positionOf(rng)?.offset;
+  return {
+    encoded: encodeKeyPackage(bundle.publicPackage),
+    privateKeys,
+    owner: origin === undefined || offset === undefined ? bundle.owner : { origin, offset },
+  };
+}
+
+/** The public KeyPackage of a stored bundle; it was encoded by storeKeyPackage, so it decodes. */
+export function storedPublicPackage(stored: StoredKeyPackage): KeyPackage {
+  const decoded = decodeKeyPackage(stored.encoded);
+  if (!decoded.ok) throw new Error(`a stored KeyPackage does not decode: ${decoded.error.detail}`);
+  return decoded.value;
+}
+
+/** The bundle `stored` keeps, its owner rebuilt as it stood when stored. */
+export async function loadKeyPackage(stored: StoredKeyPackage): Promise<KeyPackageBundle> {
+  const publicPackage = storedPublicPackage(stored);
+  const owner =
+    'cs' in stored.owner ? stored.owner : await replayOwner(publicPackage, stored.owner);
+  const privatePackage: PrivateKeyPackage = {
+    initPrivateKey: stored.privateKeys.slice(0, X25519_PRIVATE_KEY),
+    hpkePrivateKey: stored.privateKeys.slice(X25519_PRIVATE_KEY),
+    signaturePrivateKey: owner.signaturePrivateKey,
+  };
+  return { publicPackage, privatePackage, owner };
+}
+
+/** The init key pair that opens what is sealed to the stored KeyPackage's init_key. */
+export function storedInitKey(stored: StoredKeyPackage): {
+  readonly privateKey: Uint8Array;
+  readonly publicKey: Uint8Array;
+} {
+  return {
+    privateKey: stored.privateKeys.subarray(0, X25519_PRIVATE_KEY),
+    publicKey: storedPublicPackage(stored).initKey,
+  };
+}
+
+/** Creates the member again where its stream began, then reads on to where it stood. */
+async function replayOwner(
+  publicPackage: KeyPackage,
+  stored: { readonly origin: StreamPosition; readonly offset: number },
+): Promise<Member> {
+  const { credential, signaturePublicKey } = publicPackage.leafNode;
+  if (credential.credentialType !== 'basic')
+    throw new Error('a stored KeyPackage has no basic credential');
+  const rng = resumeStream(stored.origin);
+  const owner = await memberOf(credential.identity, rng);
+  const read = positionOf(rng)?.offset ?? 0;
+  if (read > stored.offset) throw new Error('a stored owner read less than its creation takes');
+  rng.bytes(stored.offset - read);
+  if (!sameBytes(owner.signaturePublicKey, signaturePublicKey))
+    throw new Error('a stored KeyPackage’s owner did not replay to its signature key');
+  return owner;
 }
