@@ -3,6 +3,11 @@ import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import {
+  asCryptoKey,
+  deriveX25519Handles,
+  keyObjectOfPrivate,
+  knownPublicBytesOfPrivate,
+  x25519PublicHandle,
   deriveX25519KeyPair,
   deriveX25519PrivateKey,
   importRawPrivateKey,
@@ -121,5 +126,39 @@ describe('raw private keys', () => {
     expect(knownPublicBytes(pair.publicKey)).toEqual(pair.publicKeyBytes);
     const elsewhere = await subtle.generateKey({ name: 'X25519' }, true, ['deriveBits']);
     expect(knownPrivateBytes((elsewhere as { privateKey: CryptoKey }).privateKey)).toBeUndefined();
+  });
+});
+
+describe('X25519 handles', () => {
+  it.each(RFC9180_A11)('stand for the key pair derived from ikm $ikm', async (vector) => {
+    const pair = deriveX25519Handles(hexToBytes(vector.ikm));
+    expect(bytesToHex(knownPrivateBytes(pair.privateKey) ?? new Uint8Array())).toBe(vector.sk);
+    expect(bytesToHex(knownPublicBytesOfPrivate(pair.privateKey) ?? new Uint8Array())).toBe(
+      vector.pk,
+    );
+    expect(bytesToHex(knownPublicBytes(pair.publicKey) ?? new Uint8Array())).toBe(vector.pk);
+    const jwk = keyObjectOfPrivate(pair.privateKey).export({ format: 'jwk' });
+    expect(bytesToHex(new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')))).toBe(vector.sk);
+  });
+
+  it('become real WebCrypto keys, once, when @hpke/core needs them', async () => {
+    const [vector] = RFC9180_A11;
+    const pair = deriveX25519Handles(hexToBytes(vector?.ikm ?? ''));
+    const real = await asCryptoKey(pair.privateKey);
+    expect(real).toBeInstanceOf(
+      ((await subtle.generateKey({ name: 'X25519' }, false, ['deriveBits'])) as CryptoKeyPair)
+        .privateKey.constructor,
+    );
+    expect(await asCryptoKey(pair.privateKey)).toBe(real);
+    const jwk = await subtle.exportKey('jwk', real);
+    expect(bytesToHex(new Uint8Array(Buffer.from(jwk.d ?? '', 'base64url')))).toBe(vector?.sk);
+    const realPublic = await asCryptoKey(pair.publicKey);
+    expect(bytesToHex(new Uint8Array(await subtle.exportKey('raw', realPublic)))).toBe(vector?.pk);
+    // A real key is its own.
+    expect(await asCryptoKey(real)).toBe(real);
+  });
+
+  it('refuses a public key that is not 32 bytes', () => {
+    expect(() => x25519PublicHandle(new Uint8Array(31))).toThrow(/31 bytes/);
   });
 });

@@ -13,7 +13,7 @@
 // The raw bytes of every key imported here are remembered against its CryptoKey (weakly),
 // so exporting them again, which ts-mls does for every key it stores, costs nothing.
 
-import { createPrivateKey, createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, KeyObject, type webcrypto } from 'node:crypto';
 import { KEM_SUITE_ID, labeledExpand, labeledExtract } from './hpke-labels.ts';
 
 export type PrivateKeyCurve = 'Ed25519' | 'X25519';
@@ -136,16 +136,89 @@ export function deriveX25519PrivateKey(ikm: Uint8Array): Uint8Array {
   return labeledExpand(KEM_SUITE_ID, dkpPrk, 'sk', new Uint8Array(), KEY_BYTES);
 }
 
-/** DeriveKeyPair(ikm) as WebCrypto keys: the private one and its public one. */
+/** DeriveKeyPair(ikm) as real WebCrypto keys (for @hpke/core), by way of the handles below. */
 export async function deriveX25519KeyPair(ikm: Uint8Array): Promise<{
   readonly privateKey: webcrypto.CryptoKey;
   readonly publicKey: webcrypto.CryptoKey;
   readonly publicKeyBytes: Uint8Array;
 }> {
-  const imported = await importRawPrivateKey('X25519', deriveX25519PrivateKey(ikm));
+  const pair = x25519PrivateHandle(deriveX25519PrivateKey(ikm));
   return {
-    privateKey: imported.privateKey,
-    publicKey: await importRawPublicKey('X25519', imported.publicKey),
-    publicKeyBytes: imported.publicKey,
+    privateKey: await asCryptoKey(pair.privateKey),
+    publicKey: await importRawPublicKey('X25519', pair.publicKey),
+    publicKeyBytes: pair.publicKey,
   };
+}
+
+// X25519 keys for ts-mls's ciphersuite, as handles. ts-mls types HPKE keys as WebCrypto
+// CryptoKeys but only ever hands them back to the ciphersuite, whose seal, open, export and
+// import run on node:crypto from the raw bytes (./hpke-base.ts). Importing each key into
+// WebCrypto as well cost 40% of deriving a key pair (9% of registering a user) for keys
+// nothing used. So a key made here is a frozen stand-in whose bytes (and, for a private
+// key, its KeyObject) are remembered against it, as an imported key's are; a real CryptoKey
+// is made only when @hpke/core must run (asCryptoKey).
+
+const handles = new WeakSet<webcrypto.CryptoKey>();
+const keyObjects = new WeakMap<webcrypto.CryptoKey, KeyObject>();
+const realKeys = new WeakMap<webcrypto.CryptoKey, Promise<webcrypto.CryptoKey>>();
+
+function handle(type: 'private' | 'public'): webcrypto.CryptoKey {
+  // Shaped like a CryptoKey for whoever prints or inspects it; nothing here reads it.
+  const key = Object.freeze({
+    type,
+    algorithm: Object.freeze({ name: 'X25519' }),
+    extractable: true,
+    usages: Object.freeze(type === 'private' ? ['deriveBits'] : []),
+  }) as unknown as webcrypto.CryptoKey;
+  handles.add(key);
+  return key;
+}
+
+/** An X25519 private key (a 32-byte scalar) as a handle, with its public key. */
+export function x25519PrivateHandle(d: Uint8Array): ImportedPrivateKey {
+  const { keyObject, publicKey } = privateKeyObject('X25519', d);
+  const privateKey = handle('private');
+  rawPrivate.set(privateKey, d.slice());
+  publicOfPrivate.set(privateKey, publicKey.slice());
+  keyObjects.set(privateKey, keyObject);
+  return { privateKey, publicKey };
+}
+
+/** An X25519 public key (32 bytes) as a handle. */
+export function x25519PublicHandle(publicKey: Uint8Array): webcrypto.CryptoKey {
+  if (publicKey.length !== KEY_BYTES)
+    throw new RangeError(`X25519 public key is ${publicKey.length} bytes, expected 32`);
+  const key = handle('public');
+  rawPublic.set(key, publicKey.slice());
+  return key;
+}
+
+/** DeriveKeyPair(ikm) (RFC 9180 §7.1.3) as handles. */
+export function deriveX25519Handles(ikm: Uint8Array): {
+  readonly privateKey: webcrypto.CryptoKey;
+  readonly publicKey: webcrypto.CryptoKey;
+} {
+  const pair = x25519PrivateHandle(deriveX25519PrivateKey(ikm));
+  return { privateKey: pair.privateKey, publicKey: x25519PublicHandle(pair.publicKey) };
+}
+
+/** A private key as a Node KeyObject: a handle's own, or a real CryptoKey's. */
+export function keyObjectOfPrivate(key: webcrypto.CryptoKey): KeyObject {
+  return keyObjects.get(key) ?? KeyObject.from(key);
+}
+
+/** A real WebCrypto key for `key`: imported once for a handle, `key` itself otherwise. */
+export function asCryptoKey(key: webcrypto.CryptoKey): Promise<webcrypto.CryptoKey> {
+  if (!handles.has(key)) return Promise.resolve(key);
+  let real = realKeys.get(key);
+  if (real === undefined) {
+    const d = rawPrivate.get(key);
+    const publicKey = rawPublic.get(key);
+    real =
+      d !== undefined
+        ? importRawPrivateKey('X25519', d).then((k) => k.privateKey)
+        : importRawPublicKey('X25519', publicKey ?? new Uint8Array());
+    realKeys.set(key, real);
+  }
+  return real;
 }

@@ -42,14 +42,16 @@ import {
   verify as verifyWithKeyObject,
 } from 'node:crypto';
 import {
-  deriveX25519KeyPair,
-  importRawPrivateKey,
-  importRawPublicKey,
+  asCryptoKey,
+  deriveX25519Handles,
+  keyObjectOfPrivate,
   knownPrivateBytes,
   knownPublicBytes,
   knownPublicBytesOfPrivate,
   privateKeyObject,
   publicKeyObject,
+  x25519PrivateHandle,
+  x25519PublicHandle,
 } from '../crypto/private-keys.ts';
 import { withPublicKey } from '../crypto/x25519-kem.ts';
 import { withNodePrimitives } from './node-primitives.ts';
@@ -103,15 +105,15 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
   // exporting them is a lookup; a key from elsewhere falls back to ts-mls's export.
   const hpke: Hpke = {
     ...cs.hpke,
+    // 32-byte keys become handles (../crypto/private-keys.ts): every step below takes their
+    // bytes, and @hpke/core gets a real key from asCryptoKey when it must run.
     importPrivateKey: async (k) =>
-      (await cachedKey('x25519-private', k, async () =>
-        k.length === 32
-          ? (await importRawPrivateKey('X25519', k)).privateKey
-          : cs.hpke.importPrivateKey(k),
+      (await cachedKey('x25519-private', k, () =>
+        k.length === 32 ? x25519PrivateHandle(k).privateKey : cs.hpke.importPrivateKey(k),
       )) as PrivateKey,
     importPublicKey: async (k) =>
       (await cachedKey('x25519-public', k, () =>
-        k.length === 32 ? importRawPublicKey('X25519', k) : cs.hpke.importPublicKey(k),
+        k.length === 32 ? x25519PublicHandle(k) : cs.hpke.importPublicKey(k),
       )) as PublicKey,
     async exportPrivateKey(k) {
       const bytes = knownPrivateBytes(k) ?? (await cs.hpke.exportPrivateKey(k));
@@ -119,10 +121,23 @@ function withKeyCache(cs: CiphersuiteImpl): CiphersuiteImpl {
       return bytes;
     },
     exportPublicKey: async (k) => knownPublicBytes(k) ?? cs.hpke.exportPublicKey(k),
-    async deriveKeyPair(ikm) {
-      const pair = await deriveX25519KeyPair(ikm);
-      return { privateKey: pair.privateKey as PrivateKey, publicKey: pair.publicKey as PublicKey };
+    deriveKeyPair(ikm) {
+      const pair = deriveX25519Handles(ikm);
+      return Promise.resolve({
+        privateKey: pair.privateKey as PrivateKey,
+        publicKey: pair.publicKey as PublicKey,
+      });
     },
+    // ts-mls's own seal and export (of the unseeded suite) are @hpke/core's.
+    seal: async (publicKey, plaintext, info, aad) =>
+      cs.hpke.seal((await asCryptoKey(publicKey)) as PublicKey, plaintext, info, aad),
+    exportSecret: async (publicKey, exporterContext, length, info) =>
+      cs.hpke.exportSecret(
+        (await asCryptoKey(publicKey)) as PublicKey,
+        exporterContext,
+        length,
+        info,
+      ),
     // Synchronously on node:crypto (../crypto/hpke-base.ts). What does not open goes to
     // @hpke/core, so a failure surfaces as the error ts-mls raises; it gets a recipient key
     // pair, whose public key it then takes as given (../crypto/x25519-kem.ts).
@@ -226,7 +241,7 @@ async function onNodeOr(
   const done =
     publicKey === undefined
       ? undefined
-      : sync({ privateKey: KeyObject.from(privateKey), publicKey });
+      : sync({ privateKey: keyObjectOfPrivate(privateKey), publicKey });
   return done ?? fallback((await withPublicKey(privateKey)) as PrivateKey);
 }
 
