@@ -202,9 +202,11 @@ if (only.has('scale')) {
   );
   for (const f of scale.failed)
     console.log(`  ${String(f.users).padStart(6)} users: FAILED: ${f.error}`);
-  console.log(
-    `  growth exponent (log-log slope): wall ${scale.timeExponent.toFixed(2)}, CPU ${scale.cpuExponent.toFixed(2)}, heap above the empty federation ${scale.memoryExponent.toFixed(2)} (1 = linear)`,
-  );
+  // A slope needs two sizes at least.
+  if (Number.isFinite(scale.timeExponent))
+    console.log(
+      `  growth exponent (log-log slope): wall ${scale.timeExponent.toFixed(2)}, CPU ${scale.cpuExponent.toFixed(2)}, heap above the empty federation ${scale.memoryExponent.toFixed(2)} (1 = linear)`,
+    );
   result.scale = scale;
 }
 
