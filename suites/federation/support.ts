@@ -260,7 +260,9 @@ export async function probe(
   destination: string,
   forge?: Parameters<Impostor['request']>[4],
 ): Promise<Answer> {
-  const txn = `probe${ctx.seed.toString(36)}x${(counter++).toString(36)}`;
+  // The open's namespace too: a served server remembers transactions past this check, and
+  // a later impostor may get this one's port (and so its server_name).
+  const txn = `probe${ctx.instance.namespace}${ctx.seed.toString(36)}x${(counter++).toString(36)}`;
   return answerOf(
     await from.request(
       destination,
@@ -285,10 +287,6 @@ export function expectAuthenticated(answer: Answer, message: string): void {
     brief(answer),
   );
 }
-
-/** An event or room id on `server`, unique within the process. */
-export const freshId = (sigil: '$' | '!', server: string, seed: number) =>
-  `${sigil}f${seed.toString(36)}x${(counter++).toString(36)}:${server}`;
 
 /**
  * The event ID of a room version 10 event: its reference hash. An event that cannot be
