@@ -5,6 +5,7 @@
 import { describe, expect, test } from 'vitest';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createScenario } from '../scenario.ts';
+import type { PhoenixClient } from '../clients/phoenix/client.ts';
 
 const cases: readonly [PhoenixProfile, 'user id' | 'alias'][] = [
   ['multi-device', 'user id'],
@@ -85,5 +86,29 @@ describe('connection establishment across two homeservers, three devices each', 
       return JSON.stringify([s.view('hs1.example'), s.view('hs2.example')]);
     };
     expect(await run()).toBe(await run());
+  });
+});
+
+describe('a device welcomed into more groups than it has KeyPackages', () => {
+  test('draws fresh randomness in every group, though the QS hands out its last KeyPackage again', async () => {
+    const s = await createScenario({
+      seed: 'last resort',
+      homeservers: 1,
+      usersPerServer: 6,
+      devicesPerUser: 2,
+      profile: 'multi-device',
+    });
+    const alice = s.user('@user1:hs1.example');
+    // Each connection welcomes alice's second device once; it published three KeyPackages.
+    for (let i = 2; i <= 6; i++) {
+      await alice.primary.connect({ userId: `@user${i}:hs1.example` });
+      await s.settle();
+    }
+    const second = alice.clients[1] as unknown as PhoenixClient;
+    expect(second.groups.size).toBe(5);
+    // One draw from each distinct group member: a replayed owner would repeat another's bytes.
+    const members = new Set([...second.groups.values()].map((g) => g.member));
+    const draws = [...members].map((m) => Buffer.from(m.cs.rng.randomBytes(16)).toString('hex'));
+    expect(new Set(draws).size).toBe(draws.length);
   });
 });

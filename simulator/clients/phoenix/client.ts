@@ -981,6 +981,9 @@ export class PhoenixClient implements PhoenixDevice {
       const credKey = decodeBase64(joinerInfo.credential_key);
       if (welcome === undefined || tree === undefined || !ear.ok || !credKey.ok) return;
       const kp = await loadKeyPackage(stored);
+      // The QS hands its last KeyPackage out again and again: every group joined with it
+      // must go on drawing from one owner, as before it was stored, not from a fresh replay.
+      this.#keyPackages[this.#keyPackages.indexOf(stored)] = { ...stored, owner: kp.owner };
       const joined = await joinByWelcome(welcome, kp, tree);
       if (!joined.ok) return;
       const users = await this.#verifyCredentialInfos(

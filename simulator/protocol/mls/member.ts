@@ -179,7 +179,8 @@ async function replayOwner(
   const rng = resumeStream(stored.origin);
   const owner = await memberOf(credential.identity, rng);
   const read = positionOf(rng)?.offset ?? 0;
-  if (read > stored.offset) throw new Error('a stored owner read less than its creation takes');
+  if (read > stored.offset)
+    throw new Error('a stored owner’s stream stands before the draws that created it');
   rng.bytes(stored.offset - read);
   if (!sameBytes(owner.signaturePublicKey, signaturePublicKey))
     throw new Error('a stored KeyPackage’s owner did not replay to its signature key');
