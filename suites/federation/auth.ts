@@ -40,6 +40,7 @@ import {
   type Impostor,
   type Json,
   type Received,
+  impostorRoom,
 } from './support.ts';
 
 export const wrongDestinationRefused = defineCheck({
@@ -343,7 +344,13 @@ export const requestsSignedWithXMatrix = defineCheck({
         const roomId = await createRoom(ctx, target, alice, 'invite');
         const before = received.length;
         await inviteUser(ctx, target, roomId, alice, `@${local}:${peer.serverName}`);
-        await joinRoom(ctx, target, `!${local}:${peer.serverName}`, alice, peer.serverName);
+        await joinRoom(
+          ctx,
+          target,
+          impostorRoom(ctx, peer.serverName, local),
+          alice,
+          peer.serverName,
+        );
         expectThat(
           received.length > before,
           `${target.serverName} sent no federation request to ${peer.serverName} for an invite and a join`,
@@ -495,7 +502,7 @@ export const destinationAuthenticatedFirst = defineCheck({
         const roomId = await createRoom(ctx, target, alice, 'invite');
         return inviteUser(ctx, target, roomId, alice, `@${local}:${peer}`);
       }
-      return joinRoom(ctx, target, `!${local}:${peer}`, alice, peer);
+      return joinRoom(ctx, target, impostorRoom(ctx, peer, local), alice, peer);
     };
     // Control: a peer whose connection presents the certificate of its key document hears.
     const honest = await recordingPeer(ctx, 'honest.tls.example');

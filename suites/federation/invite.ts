@@ -485,7 +485,7 @@ export const reinviteSupported = defineCheck({
       [fc.stringMatching(/^[a-z][a-z0-9]{0,10}$/)],
       async (local) => {
         // As the invited server: the same invite twice, then a new one for the same user.
-        const room = `!${local}:${evil.serverName}`;
+        const room = impostorRoom(ctx, evil.serverName, local);
         const invitee = userOn(ctx, target, `bob${local}`);
         const send = (event: Json) => impostorInvite(evil, target.serverName, event);
         const first = await evil.signEvent(
@@ -564,7 +564,7 @@ export const inviteSummaryHasCreate = defineCheck({
         );
         // As the invited server: an invite is accepted with a summary and without one.
         const eve = `@eve:${evil.serverName}`;
-        const room = `!${local}:${evil.serverName}`;
+        const room = impostorRoom(ctx, evil.serverName, local);
         const create = await evil.signEvent({
           ...memberEvent(ctx, evil.serverName, room, eve, eve, 'join'),
           type: 'm.room.create',

@@ -455,7 +455,7 @@ async function coSignedInvite(
     memberEvent(
       ctx,
       evil.serverName,
-      `!${label}:${evil.serverName}`,
+      impostorRoom(ctx, evil.serverName, label),
       eve,
       userOn(ctx, target, label),
       'invite',

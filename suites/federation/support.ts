@@ -298,12 +298,12 @@ export function idOf(event: Json): string {
 }
 
 /**
- * The room an impostor resides in. Served homeservers outlive checks, and over HTTP an
+ * A room an impostor or peer resides in (`local` names it within the check). Served homeservers outlive checks, and over HTTP an
  * impostor's server_name is `localhost:<port>`, which the OS may hand a later check
  * again: the open's namespace keeps that later room apart from one the server holds.
  */
-export const impostorRoom = (ctx: CheckContext, serverName: string) =>
-  `!${ctx.instance.namespace}room:${serverName}`;
+export const impostorRoom = (ctx: CheckContext, serverName: string, local = 'room') =>
+  `!${ctx.instance.namespace}${local}:${serverName}`;
 
 export function memberEvent(
   ctx: CheckContext,
