@@ -298,9 +298,10 @@ export function idOf(event: Json): string {
 }
 
 /**
- * A room an impostor or peer resides in (`local` names it within the check). Served homeservers outlive checks, and over HTTP an
- * impostor's server_name is `localhost:<port>`, which the OS may hand a later check
- * again: the open's namespace keeps that later room apart from one the server holds.
+ * A room an impostor or peer resides in (`local` names it within the check). Served
+ * homeservers outlive checks, and over HTTP an impostor's server_name is
+ * `localhost:<port>`, which the OS may hand a later check again: the open's namespace
+ * keeps that later room apart from one the server holds.
  */
 export const impostorRoom = (ctx: CheckContext, serverName: string, local = 'room') =>
   `!${ctx.instance.namespace}${local}:${serverName}`;

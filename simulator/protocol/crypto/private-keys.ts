@@ -136,20 +136,6 @@ export function deriveX25519PrivateKey(ikm: Uint8Array): Uint8Array {
   return labeledExpand(KEM_SUITE_ID, dkpPrk, 'sk', new Uint8Array(), KEY_BYTES);
 }
 
-/** DeriveKeyPair(ikm) as real WebCrypto keys (for @hpke/core), by way of the handles below. */
-export async function deriveX25519KeyPair(ikm: Uint8Array): Promise<{
-  readonly privateKey: webcrypto.CryptoKey;
-  readonly publicKey: webcrypto.CryptoKey;
-  readonly publicKeyBytes: Uint8Array;
-}> {
-  const pair = x25519PrivateHandle(deriveX25519PrivateKey(ikm));
-  return {
-    privateKey: await asCryptoKey(pair.privateKey),
-    publicKey: await importRawPublicKey('X25519', pair.publicKey),
-    publicKeyBytes: pair.publicKey,
-  };
-}
-
 // X25519 keys for ts-mls's ciphersuite, as handles. ts-mls types HPKE keys as WebCrypto
 // CryptoKeys but only ever hands them back to the ciphersuite, whose seal, open, export and
 // import run on node:crypto from the raw bytes (./hpke-base.ts). Importing each key into

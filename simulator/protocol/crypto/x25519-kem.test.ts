@@ -3,7 +3,12 @@
 import { Aes128Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from '@hpke/core';
 import { describe, expect, it } from 'vitest';
 import { sealBase } from './hpke-base.ts';
-import { deriveX25519KeyPair } from './private-keys.ts';
+import {
+  asCryptoKey,
+  deriveX25519Handles,
+  deriveX25519PrivateKey,
+  publicKeyOf,
+} from './private-keys.ts';
 import { withPublicKey } from './x25519-kem.ts';
 
 const suite = new CipherSuite({
@@ -14,16 +19,19 @@ const suite = new CipherSuite({
 
 describe('withPublicKey', () => {
   it('pairs a derived private key with its public key; the pair and the bare key open alike', async () => {
-    const recipient = await deriveX25519KeyPair(new Uint8Array(32).fill(5));
+    const ikm = new Uint8Array(32).fill(5);
+    // The ciphersuite derives handles; @hpke/core gets real keys for them.
+    const recipient = deriveX25519Handles(ikm);
     const paired = await withPublicKey(recipient.privateKey);
     expect('publicKey' in paired).toBe(true);
+    const bare = await asCryptoKey(recipient.privateKey);
     const sealed = sealBase(
-      recipient.publicKeyBytes,
+      publicKeyOf('X25519', deriveX25519PrivateKey(ikm)),
       new Uint8Array([7]),
       new Uint8Array([1, 2, 3]),
       new Uint8Array(32).fill(9),
     );
-    for (const recipientKey of [recipient.privateKey, paired]) {
+    for (const recipientKey of [bare, paired]) {
       const opened = await suite.open(
         { recipientKey, enc: sealed.enc, info: new Uint8Array([7]) },
         sealed.ciphertext,
