@@ -3,6 +3,7 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { z } from 'zod';
+import { knownBody } from '../net/request-body.ts';
 import { decodeJsonBody } from '../protocol/wire/body.ts';
 import { matrixError, type Errcode, type ErrorAnswer } from '../protocol/wire/errors.ts';
 import type { Result } from '../protocol/result.ts';
@@ -25,7 +26,8 @@ export async function readJson<S extends z.ZodType>(
   schema: S,
   what = 'request body',
 ): Promise<Result<z.output<S>, Response>> {
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  // Bytes a recorder already read, or the client gave, spare reading the stream again.
+  const bytes = (await knownBody(c.req.raw)) ?? new Uint8Array(await c.req.arrayBuffer());
   const decoded = decodeJsonBody(bytes, schema, { what });
   return decoded.ok ? decoded : { ok: false, error: errorResponse(decoded.error) };
 }

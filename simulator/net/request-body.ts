@@ -3,6 +3,16 @@
 // Request tees its body stream, which costs more than the request's own handling.
 const bodies = new WeakMap<Request, Promise<Uint8Array>>();
 
+/**
+ * `request`, whose body is known to be `bytes` (its maker encoded them): recorders and the
+ * handler take these instead of reading the stream. A Request's body cannot be replaced,
+ * so the bytes stay true for this object; a copy made from it is read as usual.
+ */
+export function withKnownBody(request: Request, bytes: Uint8Array): Request {
+  bodies.set(request, Promise.resolve(bytes));
+  return request;
+}
+
 /** The body's bytes, read from a clone so that the request itself stays unread. */
 export function bodyOf(request: Request): Promise<Uint8Array> {
   let body = bodies.get(request);
@@ -17,4 +27,9 @@ export function bodyOf(request: Request): Promise<Uint8Array> {
     bodies.set(request, body);
   }
   return body;
+}
+
+/** The bytes already known for `request` (given by its maker, or read by a recorder), if any. */
+export function knownBody(request: Request): Promise<Uint8Array> | undefined {
+  return bodies.get(request);
 }

@@ -26,6 +26,7 @@ import {
   type ClientId,
 } from '../../protocol/credentials/credential.ts';
 import { decodeCredential } from '../../protocol/credentials/schema.ts';
+import { sameCanonicalJson } from '../../protocol/encoding/canonical-json.ts';
 import {
   createConnectionPackage,
   createConnectionPackagePayload,
@@ -150,6 +151,8 @@ export class PhoenixClient implements PhoenixDevice {
   readonly groups = new Map<string, GroupEntry>();
   #key!: Ed25519KeyPair;
   #credential!: ClientCredential;
+  /** How many times this client has polled its QS queue. */
+  #qsPolls = 0;
   #queueKey!: Ed25519KeyPair;
   #queue!: QueueRef;
   #asSince = 0;
@@ -513,13 +516,16 @@ export class PhoenixClient implements PhoenixDevice {
       this.#own(`/_fedconn/v1/as/queue?since=${this.#asSince}`),
       { signer: this.#signer() },
     );
+    const qsPolls = this.#qsPolls;
     for (const m of direct.messages) {
       await this.#onEstablishmentPackage(m.message);
       this.#asSince = m.seq + 1;
     }
     if (this.env.mutants?.has(PRIV.pollAliasesWithOwnQueue) === true)
       for (const alias of this.#aliases.keys()) await this.pollAliasQueue(alias);
-    await this.processQsQueue();
+    // A package just made us check the QS queue (CONN-RACE-01): polling it again at once
+    // would cost a signed request for what the next pass picks up anyway.
+    if (this.#qsPolls === qsPolls) await this.processQsQueue();
   }
 
   /** The aliases this client registered. */
@@ -760,7 +766,9 @@ export class PhoenixClient implements PhoenixDevice {
     credentialKey: Uint8Array,
     sealed: readonly string[],
     group?: ConnectionGroup,
+    own?: Member,
   ): Promise<string[] | undefined> {
+    const ownLeaf = own === undefined ? undefined : encodeUnpaddedBase64(own.signaturePublicKey);
     const users: string[] = [];
     const leaves =
       group === undefined
@@ -792,6 +800,21 @@ export class PhoenixClient implements PhoenixDevice {
           reason: 'credential info for no leaf of the group, or for a leaf already vouched for',
         });
         return undefined;
+      }
+      // Our own leaf: we hold its private key, so there is nobody to authenticate, only a
+      // check that the entry names us. Verifying it would cost our own domain's chain and
+      // signatures we made ourselves (bench/mandatory-floor.md, section 4.2).
+      if (info.value.leaf_signature_key === ownLeaf) {
+        if (!sameCanonicalJson(info.value.client_credential, this.#credential)) {
+          this.events.push({
+            type: 'member-rejected',
+            groupId: id,
+            reason: 'the credential info for our own leaf names another client',
+          });
+          return undefined;
+        }
+        users.push(this.#credential.payload.client_id.user_id);
+        continue;
       }
       const domain = userDomain(info.value.client_credential.payload.client_id.user_id) ?? '';
       let creds = published.get(domain);
@@ -903,6 +926,7 @@ export class PhoenixClient implements PhoenixDevice {
   // --- QS queue -----------------------------------------------------------------
 
   async processQsQueue(): Promise<void> {
+    this.#qsPolls++;
     const fetched = await call<{ messages: StoredMessage[] }>(
       this.env,
       this.#own(`/_fedconn/v1/qs/queues/${this.#queue.queue_id}/messages?since=${this.#qsSince}`),
@@ -934,6 +958,7 @@ export class PhoenixClient implements PhoenixDevice {
                 entry.credentialKey,
                 message.credential_infos,
                 processed.value,
+                entry.member,
               );
         if (users === undefined) return;
         this.groups.set(entry.id, { ...entry, group: processed.value, memberUsers: users });
@@ -991,6 +1016,7 @@ export class PhoenixClient implements PhoenixDevice {
         credKey.value,
         bundle.credential_infos,
         joined.value,
+        kp.owner,
       );
       if (users === undefined) return;
       this.groups.set(bundle.group_id, {

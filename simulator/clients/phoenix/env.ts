@@ -3,6 +3,7 @@
 // what the server answered.
 import type { Ed25519KeyPair } from '../../protocol/crypto/ed25519.ts';
 import type { Rng } from '../../protocol/crypto/rng.ts';
+import { withKnownBody } from '../../net/request-body.ts';
 import { authorizationHeader } from '../../protocol/request-auth.ts';
 import { parseMatrixError } from '../../protocol/wire/errors.ts';
 import type { Clock } from '../../net/clock.ts';
@@ -78,12 +79,15 @@ export async function buildRequest(
       }),
     );
   }
-  return new Request(url, {
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const request = new Request(url, {
     method,
     headers,
     ...(options.signal === undefined ? {} : { signal: options.signal }),
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(body === undefined ? {} : { body }),
   });
+  // Whoever records or handles it in this process takes these bytes, not the stream.
+  return body === undefined ? request : withKnownBody(request, new TextEncoder().encode(body));
 }
 
 /** Calls a JSON endpoint; throws RequestFailed on a non-2xx answer. */

@@ -267,15 +267,28 @@ function decodeAll<T extends CredentialType>(
   values: readonly unknown[],
   level: ChainLevel,
 ): Step<DecodedCredential[T][]> {
+  const known = decodedLists.get(values);
+  if (known?.type === type) return known.step as Step<DecodedCredential[T][]>;
   const out: DecodedCredential[T][] = [];
+  let step: Step<DecodedCredential[T][]> = ok(out);
   for (const value of values) {
     const decoded = decodeCredential(type, value);
-    if (!decoded.ok)
-      return reject('malformed-encoding', level, `published ${decoded.error.detail}`);
+    if (!decoded.ok) {
+      step = reject('malformed-encoding', level, `published ${decoded.error.detail}`);
+      break;
+    }
     out.push(decoded.value);
   }
-  return ok(out);
+  decodedLists.set(values, { type, step });
+  return step;
 }
+
+// A client checks every credential of one AS's answer against the same published lists,
+// so each list is decoded once per answer (keyed by the array, never changed in place).
+const decodedLists = new WeakMap<
+  readonly unknown[],
+  { readonly type: CredentialType; readonly step: Step<unknown[]> }
+>();
 
 export async function verifyClientCredentialChain(
   input: ChainInput,

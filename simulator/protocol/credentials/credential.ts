@@ -6,7 +6,7 @@
 // The AS credential is its own issuer. Each type signs under labels of its own
 // (see ../labels.ts). Values are kept in their JSON wire form, binary fields as
 // unpadded base64, so they can be signed, sent and stored without conversion.
-import { sha256 } from '@noble/hashes/sha2.js';
+import { createHash } from 'node:crypto';
 import type { Ed25519KeyPair } from '../crypto/ed25519.ts';
 import { encodeUnpaddedBase64, encodeUnpaddedBase64Url } from '../encoding/base64.ts';
 import { labelledBytes, signWithLabel, type SignatureLabel } from '../labels.ts';
@@ -99,8 +99,19 @@ export async function signRequest<P>(
 
 /** The fingerprint that names a credential as a signer: URL-safe base64 of a labelled SHA-256. */
 export function fingerprint(credential: Credential<unknown>): string {
-  return encodeUnpaddedBase64Url(sha256(labelledBytes('CredentialFingerprint', credential)));
+  let known = fingerprints.get(credential);
+  if (known === undefined) {
+    const hash = createHash('sha256').update(labelledBytes('CredentialFingerprint', credential));
+    known = encodeUnpaddedBase64Url(hash.digest());
+    fingerprints.set(credential, known);
+  }
+  return known;
 }
+
+// By object: a chain check looks up each published credential by fingerprint, and the
+// same decoded credentials serve every check against one AS's answer (chain.ts).
+// Credentials are never changed in place, so an object's fingerprint stays true.
+const fingerprints = new WeakMap<object, string>();
 
 export async function issueAsCredential(input: {
   readonly key: Ed25519KeyPair;

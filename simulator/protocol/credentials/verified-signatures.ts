@@ -5,8 +5,7 @@
 // need not verify it again; expiry, issuers and revocation are still judged each
 // time. Each client keeps its own, as each device would: nothing is shared between
 // verifiers, so the crypto one device performs is what that device must perform.
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { createHash } from 'node:crypto';
 
 /** How many signatures one verifier remembers; past it, it starts afresh. */
 const LIMIT = 4096;
@@ -15,12 +14,11 @@ export class VerifiedSignatures {
   readonly #good = new Set<string>();
 
   static key(publicKey: Uint8Array, label: string, json: string, signature: Uint8Array): string {
-    const hash = sha256.create();
-    hash
+    return createHash('sha256')
       .update(publicKey)
-      .update(utf8ToBytes(`\0${label}\0${json}\0`))
-      .update(signature);
-    return bytesToHex(hash.digest());
+      .update(`\0${label}\0${json}\0`, 'utf8')
+      .update(signature)
+      .digest('hex');
   }
 
   has(key: string): boolean {

@@ -45,6 +45,13 @@ export function canonicalJson(value: unknown): Outcome {
   }
 }
 
+/** True when both values encode, to the same canonical JSON: the same signed content. */
+export function sameCanonicalJson(a: unknown, b: unknown): boolean {
+  const left = canonicalJson(a);
+  const right = canonicalJson(b);
+  return left.ok && right.ok && left.value === right.value;
+}
+
 /**
  * Orders strings by Unicode code point, which is also UTF-8 byte order. JavaScript's
  * default sort compares UTF-16 code units, which puts astral characters (surrogates
