@@ -32,8 +32,13 @@ const encoder = new TextEncoder();
 export function labelledBytes(label: SignatureLabel | HashLabel, content: unknown): Uint8Array {
   const json = canonicalJson(content);
   if (!json.ok) throw new Error(`cannot encode ${label}: ${json.error.detail}`);
+  return labelledJson(label, json.value);
+}
+
+/** labelledBytes of content whose canonical JSON is `json`. */
+function labelledJson(label: SignatureLabel | HashLabel, json: string): Uint8Array {
   const prefix = encoder.encode(`fedconn-v1 ${label}`);
-  const body = encoder.encode(json.value);
+  const body = encoder.encode(json);
   const out = new Uint8Array(prefix.length + 1 + body.length);
   out.set(prefix, 0);
   out.set(body, prefix.length + 1);
@@ -66,10 +71,12 @@ export async function verifyWithLabel(
    * content without one of them is taken too (narrowing.ts).
    */
   uncovered: readonly string[] = [],
+  /** The content's canonical JSON, when the caller has encoded it already. */
+  encoded?: string,
 ): Promise<Result<void, Failure<LabelledVerifyFailureKind>>> {
-  const json = canonicalJson(content);
+  const json = encoded === undefined ? canonicalJson(content) : ok(encoded);
   if (!json.ok) return fail('not-canonical-json', json.error.detail);
-  const verdict = await verifyEd25519(publicKey, labelledBytes(label, content), signature);
+  const verdict = await verifyEd25519(publicKey, labelledJson(label, json.value), signature);
   if (verdict.ok || verdict.error.kind !== 'bad-signature') return verdict;
   for (const field of uncovered) {
     const partial = labelledBytes(label, without(content, field));

@@ -133,7 +133,14 @@ export async function verifyLabelled(
   }
   const key = VerifiedSignatures.key(publicKey, label, json.value, signature);
   if (memo.has(key)) return ok(undefined);
-  const verdict = await verifyLabelledOnce(publicKey, label, content, signature, lenient);
+  const verdict = await verifyLabelledOnce(
+    publicKey,
+    label,
+    content,
+    signature,
+    lenient,
+    json.value,
+  );
   if (verdict.ok) memo.add(key);
   return verdict;
 }
@@ -144,13 +151,14 @@ async function verifyLabelledOnce(
   content: unknown,
   signature: Uint8Array,
   lenient: ReadonlySet<ChainLeniency> | undefined,
+  encoded?: string,
 ): Promise<Result<void, Failure<LabelledVerifyFailureKind>>> {
   // A verifier that forgot a field also takes a signature over the other fields.
   const prefix = `uncovered ${label} `;
   const uncovered = [...(lenient ?? [])].flatMap((entry) =>
     entry.startsWith(prefix) ? [entry.slice(prefix.length)] : [],
   );
-  const verdict = await verifyWithLabel(publicKey, label, content, signature, uncovered);
+  const verdict = await verifyWithLabel(publicKey, label, content, signature, uncovered, encoded);
   if (verdict.ok || lenient === undefined || lenient.size === 0) return verdict;
   const { kind } = verdict.error;
   if (kind === 'label-mismatch' && lenient.has('any-label')) return ok(undefined);
