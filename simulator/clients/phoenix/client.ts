@@ -153,6 +153,8 @@ export class PhoenixClient implements PhoenixDevice {
   #credential!: ClientCredential;
   /** How many times this client has polled its QS queue. */
   #qsPolls = 0;
+  /** The AS credentials fetched in the current pass over a queue, by server name. */
+  #passCredentials: Map<string, Promise<AsCredentialsResponse>> | undefined;
   #queueKey!: Ed25519KeyPair;
   #queue!: QueueRef;
   #asSince = 0;
@@ -328,10 +330,35 @@ export class PhoenixClient implements PhoenixDevice {
   }
 
   async #asCredentials(serverName: string): Promise<AsCredentialsResponse> {
-    return call<AsCredentialsResponse>(
+    const pass = this.#passCredentials;
+    const known = pass?.get(serverName);
+    if (known !== undefined) return known;
+    const fetched = call<AsCredentialsResponse>(
       this.env,
       this.#at(serverName, '/_fedconn/v1/as/credentials'),
     );
+    if (pass === undefined) return fetched;
+    pass.set(serverName, fetched);
+    // A failed fetch is not remembered: the next message of the pass asks again.
+    return fetched.catch((error: unknown) => {
+      if (pass.get(serverName) === fetched) pass.delete(serverName);
+      throw error;
+    });
+  }
+
+  /**
+   * Runs one pass over a queue with one answer per AS for its credential checks: every
+   * message of a WelcomeBundle, commits and packages polled together is judged against
+   * the same published credentials and revocations, and the next pass fetches them anew.
+   */
+  async #pass<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#passCredentials !== undefined) return run();
+    this.#passCredentials = new Map();
+    try {
+      return await run();
+    } finally {
+      this.#passCredentials = undefined;
+    }
   }
 
   // --- Initiator ------------------------------------------------------------------
@@ -504,6 +531,10 @@ export class PhoenixClient implements PhoenixDevice {
    * poll it follows (ALIAS-UNLINK-01).
    */
   async processQueues(): Promise<void> {
+    return this.#pass(() => this.#processQueues());
+  }
+
+  async #processQueues(): Promise<void> {
     // Back after an outage while adding the siblings: add them now (CONN-RACE-03/05).
     if (!isRaceMutant(this.env, RACE.forgetSiblingsAfterOutage)) {
       for (const id of this.#siblingsOwed) {
@@ -535,6 +566,10 @@ export class PhoenixClient implements PhoenixDevice {
 
   /** Polls one alias queue, authenticated with that alias's own key only, and processes it. */
   async pollAliasQueue(alias: string): Promise<void> {
+    return this.#pass(() => this.#pollAliasQueue(alias));
+  }
+
+  async #pollAliasQueue(alias: string): Promise<void> {
     const key = this.#aliases.get(alias);
     if (key === undefined) throw new Error(`not an alias of this client: ${alias}`);
     const queued = await call<{ messages: { seq: number; message: unknown }[] }>(
@@ -926,6 +961,10 @@ export class PhoenixClient implements PhoenixDevice {
   // --- QS queue -----------------------------------------------------------------
 
   async processQsQueue(): Promise<void> {
+    return this.#pass(() => this.#processQsQueue());
+  }
+
+  async #processQsQueue(): Promise<void> {
     this.#qsPolls++;
     const fetched = await call<{ messages: StoredMessage[] }>(
       this.env,
