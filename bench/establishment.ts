@@ -43,10 +43,14 @@ export interface EstablishmentFigure {
 }
 
 /** Untimed establishments before the first case. */
-const WARM_UP_RUNS = 20;
+const WARM_UP_RUNS = 40;
 
 /** Rounds of polls before an establishment that is not done counts as failed. */
 const MAX_ROUNDS = 10;
+
+/** The responder: the second user of the one homeserver, or the first of the second. */
+const responderOf = (homeservers: number) =>
+  homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
 
 export const priceOf = (
   ops: Readonly<Record<CryptoOp, number>>,
@@ -123,17 +127,19 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
     responderDevices: devices,
     sameServer: homeservers === 1,
   });
-  // The establishment path takes about 15 runs to reach its steady speed (the JIT); the
-  // unit costs are measured hot as well, so the establishments are too.
+  // The establishment path takes some 30 runs to reach its steady speed (the JIT); the
+  // unit costs are measured hot as well, so the establishments are too. Both 1-device
+  // shapes, alternately, so that neither case meets a path the other left cold.
   for (let i = 0; i < WARM_UP_RUNS; i++) {
+    const homeservers = 1 + (i % 2);
     const s = await createScenario({
       seed: `bench warm-up ${i}`,
-      homeservers: 2,
-      usersPerServer: 1,
+      homeservers,
+      usersPerServer: homeservers === 1 ? 2 : 1,
       devicesPerUser: 1,
       profile: 'multi-device',
     });
-    await establish(s, `@user1:${serverName(0)}`, `@user1:${serverName(1)}`);
+    await establish(s, `@user1:${serverName(0)}`, responderOf(homeservers));
   }
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
@@ -147,8 +153,7 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
         devicesPerUser: c.devices,
         profile: 'multi-device',
       });
-      const responder = c.homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
-      const sample = await establish(s, `@user1:${serverName(0)}`, responder);
+      const sample = await establish(s, `@user1:${serverName(0)}`, responderOf(c.homeservers));
       if (i >= 0) samples.push(sample);
     }
     figures.push(summarise(c.name, shape(c.homeservers, c.devices), false, samples, unit));
