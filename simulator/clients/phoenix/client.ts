@@ -41,6 +41,7 @@ import {
   type CredentialInfo,
 } from '../../protocol/packages/credential-info.ts';
 import { VerifiedSignatures } from '../../protocol/credentials/verified-signatures.ts';
+import { ok } from '../../protocol/result.ts';
 import {
   buildEstablishmentPackage,
   openEstablishmentPackage,
@@ -119,6 +120,14 @@ export type ClientEvent =
   | { readonly type: 'member-rejected'; readonly groupId: string; readonly reason: string }
   | { readonly type: 'message'; readonly groupId: string; readonly text: string };
 
+/** What one pass over a queue has fetched and judged (PhoenixClient's #pass). */
+interface PassState {
+  /** Each AS's published credentials, by server name. */
+  readonly credentials: Map<string, Promise<AsCredentialsResponse>>;
+  /** CredentialInfos judged good: by credential key, time and sealed bytes. */
+  readonly infos: Map<string, { readonly info: CredentialInfo; readonly userId: string }>;
+}
+
 export interface GroupEntry {
   readonly id: string;
   readonly group: ConnectionGroup;
@@ -153,8 +162,10 @@ export class PhoenixClient implements PhoenixDevice {
   #credential!: ClientCredential;
   /** How many times this client has polled its QS queue. */
   #qsPolls = 0;
-  /** The AS credentials fetched in the current pass over a queue, by server name. */
-  #passCredentials: Map<string, Promise<AsCredentialsResponse>> | undefined;
+  /** What the current pass over a queue has fetched and judged already (see #pass). */
+  #passState: PassState | undefined;
+  /** How many passes are running now (see #pass). */
+  #passes = 0;
   #queueKey!: Ed25519KeyPair;
   #queue!: QueueRef;
   #asSince = 0;
@@ -330,7 +341,7 @@ export class PhoenixClient implements PhoenixDevice {
   }
 
   async #asCredentials(serverName: string): Promise<AsCredentialsResponse> {
-    const pass = this.#passCredentials;
+    const pass = this.#passState?.credentials;
     const known = pass?.get(serverName);
     if (known !== undefined) return known;
     const fetched = call<AsCredentialsResponse>(
@@ -350,14 +361,18 @@ export class PhoenixClient implements PhoenixDevice {
    * Runs one pass over a queue with one answer per AS for its credential checks: every
    * message of a WelcomeBundle, commits and packages polled together is judged against
    * the same published credentials and revocations, and the next pass fetches them anew.
+   * A CredentialInfo met again in the pass (each commit carries every member's) is taken
+   * as judged the first time: the same bytes under the same key, against the same
+   * credentials at the same time.
    */
   async #pass<T>(run: () => Promise<T>): Promise<T> {
-    if (this.#passCredentials !== undefined) return run();
-    this.#passCredentials = new Map();
+    // Calls that overlap (a driver may start one before another ends) share one pass,
+    // which ends with the last of them.
+    if (this.#passes++ === 0) this.#passState = { credentials: new Map(), infos: new Map() };
     try {
       return await run();
     } finally {
-      this.#passCredentials = undefined;
+      if (--this.#passes === 0) this.#passState = undefined;
     }
   }
 
@@ -795,6 +810,8 @@ export class PhoenixClient implements PhoenixDevice {
    * Opens and verifies every member's CredentialInfo; undefined (and an event) if any
    * fails. With `group`, each must vouch for a distinct leaf of it, one per leaf: a
    * valid CredentialInfo replayed for another leaf authenticates nobody (CONN-JOIN-07).
+   * With `own`, the entry for our own leaf must name us and is not verified; in a pass,
+   * an entry judged good earlier in the pass is not judged again (see #pass).
    */
   async #verifyCredentialInfos(
     id: string,
@@ -818,8 +835,12 @@ export class PhoenixClient implements PhoenixDevice {
       return undefined;
     }
     const published = new Map<string, AsCredentialsResponse>();
+    const judged = this.#passState?.infos;
+    const keyPrefix = judged === undefined ? '' : encodeUnpaddedBase64(credentialKey);
+    const judgedKey = (text: string, now: number) => `${keyPrefix} ${now} ${text}`;
     for (const text of sealed) {
-      const info = openCredentialInfo(credentialKey, text);
+      const known = judged?.get(judgedKey(text, this.env.clock.now()));
+      const info = known === undefined ? openCredentialInfo(credentialKey, text) : ok(known.info);
       if (!info.ok) {
         this.events.push({
           type: 'member-rejected',
@@ -838,7 +859,7 @@ export class PhoenixClient implements PhoenixDevice {
       }
       // Our own leaf: we hold its private key, so there is nobody to authenticate, only a
       // check that the entry names us. Verifying it would cost our own domain's chain and
-      // signatures we made ourselves (bench/mandatory-floor.md, section 4.2).
+      // signatures we made ourselves (bench/mandatory-floor.md, section 4, item 2).
       if (info.value.leaf_signature_key === ownLeaf) {
         if (!sameCanonicalJson(info.value.client_credential, this.#credential)) {
           this.events.push({
@@ -848,7 +869,13 @@ export class PhoenixClient implements PhoenixDevice {
           });
           return undefined;
         }
-        users.push(this.#credential.payload.client_id.user_id);
+        const userId = this.#credential.payload.client_id.user_id;
+        judged?.set(judgedKey(text, this.env.clock.now()), { info: info.value, userId });
+        users.push(userId);
+        continue;
+      }
+      if (known !== undefined) {
+        users.push(known.userId);
         continue;
       }
       const domain = userDomain(info.value.client_credential.payload.client_id.user_id) ?? '';
@@ -857,10 +884,11 @@ export class PhoenixClient implements PhoenixDevice {
         creds = await this.#asCredentials(domain);
         published.set(domain, creds);
       }
+      const now = this.env.clock.now();
       const verified = await verifyCredentialInfo({
         info: info.value,
         published: creds,
-        now: this.env.clock.now(),
+        now,
         memo: this.#verified,
         ...(this.env.mutants?.has(TRUST.bindingWithoutLeafKey) === true
           ? { lenient: new Set(['uncovered LeafBinding leaf_signature_key'] as const) }
@@ -874,6 +902,10 @@ export class PhoenixClient implements PhoenixDevice {
         });
         return undefined;
       }
+      judged?.set(judgedKey(text, now), {
+        info: info.value,
+        userId: verified.value.clientId.user_id,
+      });
       users.push(verified.value.clientId.user_id);
     }
     return users;
