@@ -48,9 +48,22 @@ const WARM_UP_RUNS = 40;
 /** Rounds of polls before an establishment that is not done counts as failed. */
 const MAX_ROUNDS = 10;
 
-/** The responder: the second user of the one homeserver, or the first of the second. */
-const responderOf = (homeservers: number) =>
-  homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
+/**
+ * One establishment in a fresh simulated federation of one or two homeservers: the first
+ * user of the first homeserver connects to the second user there, or to the first user of
+ * the second homeserver.
+ */
+async function establishInSim(seed: string, homeservers: number, devices: number) {
+  const s = await createScenario({
+    seed,
+    homeservers,
+    usersPerServer: homeservers === 1 ? 2 : 1,
+    devicesPerUser: devices,
+    profile: 'multi-device',
+  });
+  const responder = homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
+  return establish(s, `@user1:${serverName(0)}`, responder);
+}
 
 export const priceOf = (
   ops: Readonly<Record<CryptoOp, number>>,
@@ -130,30 +143,13 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
   // The establishment path takes some 30 runs to reach its steady speed (the JIT); the
   // unit costs are measured hot as well, so the establishments are too. Both 1-device
   // shapes, alternately, so that neither case meets a path the other left cold.
-  for (let i = 0; i < WARM_UP_RUNS; i++) {
-    const homeservers = 1 + (i % 2);
-    const s = await createScenario({
-      seed: `bench warm-up ${i}`,
-      homeservers,
-      usersPerServer: homeservers === 1 ? 2 : 1,
-      devicesPerUser: 1,
-      profile: 'multi-device',
-    });
-    await establish(s, `@user1:${serverName(0)}`, responderOf(homeservers));
-  }
+  for (let i = 0; i < WARM_UP_RUNS; i++) await establishInSim(`bench warm-up ${i}`, 1 + (i % 2), 1);
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
     const samples: Sample[] = [];
     // One untimed run of each case first (i = -1), for the case's own paths.
     for (let i = -1; i < runs; i++) {
-      const s = await createScenario({
-        seed: `bench ${c.name} ${i}`,
-        homeservers: c.homeservers,
-        usersPerServer: c.homeservers === 1 ? 2 : 1,
-        devicesPerUser: c.devices,
-        profile: 'multi-device',
-      });
-      const sample = await establish(s, `@user1:${serverName(0)}`, responderOf(c.homeservers));
+      const sample = await establishInSim(`bench ${c.name} ${i}`, c.homeservers, c.devices);
       if (i >= 0) samples.push(sample);
     }
     figures.push(summarise(c.name, shape(c.homeservers, c.devices), false, samples, unit));

@@ -84,7 +84,7 @@ export async function verifyWithLabel(
   }
   for (const other of SIGNATURE_LABELS) {
     if (other === label) continue;
-    const under = await verifyEd25519(publicKey, labelledBytes(other, content), signature);
+    const under = await verifyEd25519(publicKey, labelledJson(other, json.value), signature);
     if (under.ok) {
       return fail('label-mismatch', `signature was made under label ${other}, expected ${label}`);
     }

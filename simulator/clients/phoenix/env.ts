@@ -79,7 +79,8 @@ export async function buildRequest(
       }),
     );
   }
-  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const body =
+    options.body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(options.body));
   const request = new Request(url, {
     method,
     headers,
@@ -87,7 +88,7 @@ export async function buildRequest(
     ...(body === undefined ? {} : { body }),
   });
   // Whoever records or handles it in this process takes these bytes, not the stream.
-  return body === undefined ? request : withKnownBody(request, new TextEncoder().encode(body));
+  return body === undefined ? request : withKnownBody(request, body);
 }
 
 /** Calls a JSON endpoint; throws RequestFailed on a non-2xx answer. */
