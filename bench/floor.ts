@@ -128,19 +128,14 @@ export async function measureFloor(iterations = 40): Promise<Floor> {
     ),
     'mls.member': await time(iterations, (i) => createMember(new Uint8Array(16), r(`m${i}`))),
     'mls.keyPackage': keyPackage,
-    // createConnectionGroup generates a KeyPackage inside, which the meter also counts:
-    // price only what it adds on top, so the floor never counts that KeyPackage twice.
-    'mls.createGroup': minus(
-      await time(iterations, () => createConnectionGroup(new Uint8Array(16).fill(9), creator)),
-      keyPackage,
+    // A creator brings a fresh LeafNode (HPKE key pair and signature, RFC 9420 §11), which
+    // is part of this price; an external joiner's leaf is the one its UpdatePath signs.
+    'mls.createGroup': await time(iterations, () =>
+      createConnectionGroup(new Uint8Array(16).fill(9), creator),
     ),
     'mls.exportGroupInfo': await time(iterations, () => exportGroupInfo(group)),
-    // The same for an external join, whose KeyPackage the meter counts on its own too.
-    'mls.externalJoin': minus(
-      await time(iterations, () =>
-        joinByExternalCommit(exported.groupInfo, exported.ratchetTree, joiner),
-      ),
-      keyPackage,
+    'mls.externalJoin': await time(iterations, () =>
+      joinByExternalCommit(exported.groupInfo, exported.ratchetTree, joiner),
     ),
     'mls.processCommit': await time(iterations, () => processCommit(group, join.commit)),
     'mls.addClients': await time(iterations, () =>

@@ -9,7 +9,7 @@ import { fail, ok, type Failure, type Result } from '../result.ts';
 import { CIPHERSUITE } from './ciphersuite.ts';
 import { attempt, type ErrorRule } from './failure.ts';
 import type { ConnectionGroup } from './group.ts';
-import { generateKeyPackage, type Member } from './member.ts';
+import { externalJoinerLeaf, type Member } from './member.ts';
 import { sameBytes } from './bytes.ts';
 import { decodeRatchetTree } from './wire.ts';
 import { meter } from '../crypto/meter.ts';
@@ -84,7 +84,7 @@ export async function joinByExternalCommit(
     return fail('missing-ratchet-tree', 'no ratchet tree given and none in the GroupInfo');
   }
   // ts-mls takes a KeyPackage; of it, an external join uses the leaf node only.
-  const { publicPackage, privatePackage } = await generateKeyPackage(joiner);
+  const { publicPackage, privatePackage } = externalJoinerLeaf(joiner);
   const joined = await attempt(
     () =>
       joinGroupExternal(

@@ -16,7 +16,7 @@ import {
   type GroupInfo,
   type RatchetTree,
 } from 'ts-mls';
-import { generateKeyPackage, type Member } from './member.ts';
+import { creatorLeaf, type Member } from './member.ts';
 import { sameBytes } from './bytes.ts';
 import { meter } from '../crypto/meter.ts';
 
@@ -38,7 +38,7 @@ export async function createConnectionGroup(
   creator: Member,
 ): Promise<ConnectionGroup> {
   meter.count('mls.createGroup');
-  const { publicPackage, privatePackage } = await generateKeyPackage(creator);
+  const { publicPackage, privatePackage } = await creatorLeaf(creator);
   const state = await createGroup(groupId.slice(), publicPackage, privatePackage, [], creator.cs);
   return { state, cs: creator.cs };
 }

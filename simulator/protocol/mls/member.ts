@@ -2,8 +2,10 @@
 // identity bytes the caller chooses (the protocol puts a reference to the
 // client's ClientCredential there), a signature key pair, and the ciphersuite
 // implementation carrying this member's randomness. KeyPackages (§10) for
-// joining by Welcome are generated from it.
+// joining by Welcome are generated from it, and the bare LeafNodes (§7.2) that a
+// group's creator and an external joiner need instead.
 
+import { signLeafNodeKeyPackage } from 'ts-mls/leafNode.js';
 import {
   defaultLifetime,
   generateKeyPackageWithKey,
@@ -93,6 +95,80 @@ export async function generateKeyPackage(
     member.cs,
   );
   return { publicPackage, privatePackage, owner: member };
+}
+
+/**
+ * The LeafNode a member brings to a group it creates (RFC 9420 §11): a fresh HPKE key
+ * pair and the signed leaf, in the KeyPackage shape ts-mls's createGroup takes. Of that
+ * shape ts-mls reads the leaf node and its HPKE private key only, so there is no init
+ * key and no KeyPackage signature: MLS asks for neither here, and nothing is sent.
+ */
+export async function creatorLeaf(member: Member): Promise<KeyPackageBundle> {
+  const cs = member.cs;
+  const keys = await cs.hpke.generateKeyPair();
+  const leafNode = await signLeafNodeKeyPackage(
+    {
+      leafNodeSource: 'key_package',
+      hpkePublicKey: await cs.hpke.exportPublicKey(keys.publicKey),
+      signaturePublicKey: member.signaturePublicKey,
+      extensions: [],
+      credential: member.credential,
+      capabilities: CAPABILITIES,
+      lifetime: defaultLifetime,
+    },
+    member.signaturePrivateKey,
+    cs.signature,
+  );
+  return leafOnly(member, leafNode, await cs.hpke.exportPrivateKey(keys.privateKey));
+}
+
+/**
+ * What an external joiner brings (RFC 9420 §12.4.3.2): its credential, capabilities and
+ * signature key. ts-mls's joinGroupExternal takes them in a KeyPackage's leaf node and
+ * signs a new leaf, with the HPKE key of its UpdatePath, in the commit; it reads nothing
+ * else of the package. So this leaf carries no HPKE key and no signature of its own,
+ * and never leaves the joiner.
+ */
+export function externalJoinerLeaf(member: Member): KeyPackageBundle {
+  const none = new Uint8Array(0);
+  return leafOnly(
+    member,
+    {
+      leafNodeSource: 'key_package',
+      hpkePublicKey: none,
+      signaturePublicKey: member.signaturePublicKey,
+      extensions: [],
+      credential: member.credential,
+      capabilities: CAPABILITIES,
+      lifetime: defaultLifetime,
+      signature: none,
+    },
+    none,
+  );
+}
+
+function leafOnly(
+  member: Member,
+  leafNode: KeyPackage['leafNode'],
+  hpkePrivateKey: Uint8Array,
+): KeyPackageBundle {
+  const none = new Uint8Array(0);
+  return {
+    publicPackage: {
+      version: 'mls10',
+      cipherSuite: CIPHERSUITE,
+      initKey: none,
+      leafNode,
+      extensions: [],
+      signature: none,
+    },
+    privatePackage: {
+      initPrivateKey: none,
+      hpkePrivateKey,
+      signaturePrivateKey: member.signaturePrivateKey,
+    },
+    owner: member,
+  };
 }
 
 /**
