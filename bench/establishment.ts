@@ -5,9 +5,11 @@ import { createScenario, createTargetScenario, serverName } from '../simulator/s
 import { ALL_SERVICES } from '../simulator/services/index.ts';
 import { inProfile, serveFederation } from '../simulator/serve/serve.ts';
 import type { Population } from '../simulator/scenario.ts';
+import type { Observer } from '../simulator/net/observer.ts';
 import type { Floor } from './floor.ts';
 import { mandatoryOps, type EstablishmentShape } from './mandatory.ts';
 import { median } from './stats.ts';
+import { measureStack, type StackFigure } from './stack.ts';
 
 export interface EstablishmentFigure {
   readonly name: string;
@@ -33,6 +35,15 @@ export interface EstablishmentFigure {
   /** Median wall time with none: transport, routing, parsing, storage, client logic. */
   readonly otherMs: number;
   readonly ops: Readonly<Record<CryptoOp, number>>;
+  /** Requests the servers received in one establishment. */
+  readonly requests: number;
+  /**
+   * That many bare round trips on the same stack (bench/stack.ts), measured in this run:
+   * what the stack alone costs, beside the floor, before any protocol work.
+   */
+  readonly stackMs: number;
+  /** (mandatory floor + stackMs) / mandatory floor: the least ratio this stack allows. */
+  readonly stackFloorRatio: number;
   /**
    * Per operation: its count, its price (count x unit cost) and its median wall time in
    * the establishment (an operation nested in another counts in the outer one).
@@ -62,7 +73,7 @@ async function establishInSim(seed: string, homeservers: number, devices: number
     profile: 'multi-device',
   });
   const responder = homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
-  return establish(s, `@user1:${serverName(0)}`, responder);
+  return establish(s, `@user1:${serverName(0)}`, responder, s.federation.observer);
 }
 
 export const priceOf = (
@@ -86,6 +97,8 @@ export async function establish(
   population: Population,
   initiator: string,
   responder: string,
+  /** The servers' observer, to count the requests they received (untimed). */
+  observer?: Observer,
 ): Promise<Sample> {
   const a = population.user(initiator);
   const b = population.user(responder);
@@ -96,6 +109,12 @@ export async function establish(
     const epoch = statuses[0]?.epoch;
     return statuses.every((s) => s?.members === devices.length && s.epoch === epoch);
   };
+  const received = () =>
+    (observer?.views() ?? []).reduce(
+      (sum, view) => sum + view.events.filter((e) => e.kind === 'request').length,
+      0,
+    );
+  const requestsBefore = received();
   meter.reset();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
@@ -117,7 +136,8 @@ export async function establish(
       `establishment incomplete: ${behind.map((d) => `${d.clientId.user_id}/${d.clientId.client}`).join(', ') || 'devices at different epochs'}`,
     );
   }
-  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops };
+  const requests = observer === undefined ? undefined : received() - requestsBefore;
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops, requests };
 }
 
 export interface Sample {
@@ -126,9 +146,14 @@ export interface Sample {
   readonly cryptoMs: number;
   readonly inSituMs: Readonly<Record<CryptoOp, number>>;
   readonly ops: Readonly<Record<CryptoOp, number>>;
+  /** Requests the servers received, when their observer was given. */
+  readonly requests: number | undefined;
 }
 
-export async function measureEstablishment(unit: Floor, runs = 7): Promise<EstablishmentFigure[]> {
+export async function measureEstablishment(
+  unit: Floor,
+  runs = 7,
+): Promise<{ readonly stack: StackFigure; readonly cases: EstablishmentFigure[] }> {
   const cases = [
     { name: 'sim, same homeserver, 1 device each', homeservers: 1, devices: 1 },
     { name: 'sim, two homeservers, 1 device each', homeservers: 2, devices: 1 },
@@ -144,6 +169,7 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
   // unit costs are measured hot as well, so the establishments are too. Both 1-device
   // shapes, alternately, so that neither case meets a path the other left cold.
   for (let i = 0; i < WARM_UP_RUNS; i++) await establishInSim(`bench warm-up ${i}`, 1 + (i % 2), 1);
+  const stack = await measureStack();
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
     const samples: Sample[] = [];
@@ -152,7 +178,9 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
       const sample = await establishInSim(`bench ${c.name} ${i}`, c.homeservers, c.devices);
       if (i >= 0) samples.push(sample);
     }
-    figures.push(summarise(c.name, shape(c.homeservers, c.devices), false, samples, unit));
+    figures.push(
+      summarise(c.name, shape(c.homeservers, c.devices), samples, unit, stack.simRoundTripMs),
+    );
   }
   // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
   const served = await serveFederation({
@@ -174,6 +202,7 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
         p,
         `@run${i}-1:${serverName(0)}`,
         `@run${i}-1:${serverName(1)}`,
+        served.observer,
       );
       if (i >= 0) samples.push(sample);
     }
@@ -181,23 +210,25 @@ export async function measureEstablishment(unit: Floor, runs = 7): Promise<Estab
       summarise(
         'fedconn serve (HTTP), two homeservers, 1 device each',
         shape(2, 1),
-        true,
         samples,
         unit,
+        stack.httpRoundTripMs,
+        true,
       ),
     );
   } finally {
     await served.close();
   }
-  return figures;
+  return { stack, cases: figures };
 }
 
 function summarise(
   name: string,
   shape: EstablishmentShape,
-  overHttp: boolean,
   samples: readonly Sample[],
   floor: Floor,
+  roundTripMs: number,
+  overHttp = false,
 ): EstablishmentFigure {
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
@@ -208,6 +239,8 @@ function summarise(
   const mandatory = mandatoryOps(shape);
   const mandatoryFloorMs = priceOf(mandatory, unit);
   const cpuMandatoryFloorMs = priceOf(mandatory, floor.cpu);
+  const requests = median(samples.map((s) => s.requests ?? Number.NaN));
+  const stackMs = requests * roundTripMs;
   return {
     name,
     shape,
@@ -226,6 +259,9 @@ function summarise(
     cryptoMs: median(samples.map((s) => s.cryptoMs)),
     otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
     ops,
+    requests,
+    stackMs,
+    stackFloorRatio: (mandatoryFloorMs + stackMs) / mandatoryFloorMs,
     byOp: Object.fromEntries(
       CRYPTO_OPS.filter((op) => ops[op] > 0).map((op) => [
         op,

@@ -110,7 +110,10 @@ if (only.has('floor') || only.has('establishment')) {
     console.log(
       `\nConnection establishment against its mandatory crypto floor (median of ${runs}; budget ${BUDGET.establishmentRatio}x, ${BUDGET.establishmentHttpRatio}x over HTTP)`,
     );
-    const establishment = await measureEstablishment(unit, runs);
+    const { stack, cases: establishment } = await measureEstablishment(unit, runs);
+    console.log(
+      `  a bare round trip on the same stack (bench/stack.ts): ${ms(stack.simRoundTripMs, 3)} in the simulator, ${ms(stack.httpRoundTripMs, 3)} over loopback HTTP`,
+    );
     for (const e of establishment) {
       const budget = e.overHttp ? BUDGET.establishmentHttpRatio : BUDGET.establishmentRatio;
       console.log(
@@ -127,6 +130,10 @@ if (only.has('floor') || only.has('establishment')) {
         // the crypto against the price of what was performed (is each operation slow?).
         `  ${''.padEnd(52)} crypto in flight ${ms(e.cryptoMs)} (${(e.cryptoMs / e.mandatoryFloorMs).toFixed(2)}x the mandatory floor, ${(e.cryptoMs / e.floorMs).toFixed(2)}x the performed), the rest ${ms(e.otherMs)} (${(e.otherMs / e.mandatoryFloorMs).toFixed(2)}x the mandatory floor)`,
       );
+      console.log(
+        // The least ratio the stack allows: the floor plus bare round trips, nothing else.
+        `  ${''.padEnd(52)} ${e.requests} requests; as bare round trips ${ms(e.stackMs)}, so no implementation on this stack goes below ${e.stackFloorRatio.toFixed(2)}x${e.stackFloorRatio > budget ? ' (above the budget itself)' : ''}`,
+      );
     }
     console.log('  where crypto in flight exceeds its price (operation: in situ / price, count):');
     for (const e of establishment) {
@@ -138,7 +145,7 @@ if (only.has('floor') || only.has('establishment')) {
       console.log(`  ${e.name}: ${excess.join('; ')}`);
     }
     // With the unit costs it was priced at, which the floor section may no longer hold.
-    result.establishment = { floor: unit, cases: establishment };
+    result.establishment = { floor: unit, stack, cases: establishment };
   }
 }
 

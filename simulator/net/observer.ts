@@ -127,10 +127,10 @@ export class Observer implements Recording {
           at: this.clock.now(),
           ...r,
         };
-        events.push(event);
+        // Its place, not a search: a view seen from the wire takes a status per request.
+        const i = events.push(event) - 1;
         return (status) => {
-          const i = events.indexOf(event);
-          if (i !== -1) events[i] = { ...event, status };
+          if (events[i] === event) events[i] = { ...event, status };
         };
       },
       row: (r) => events.push({ kind: 'row', seq: this.#seq++, at: this.clock.now(), ...r }),
