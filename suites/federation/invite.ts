@@ -49,6 +49,8 @@ import {
   type Impostor,
   type Json,
   impostorRoom,
+  eventAnswer,
+  stateAnswer,
 } from './support.ts';
 
 /** The impostor joins a fresh public room of `resident`'s user; returns the room id. */
@@ -73,7 +75,7 @@ async function impostorInRoom(
     200,
     brief(answer),
   );
-  const state = z.object({ state: z.array(jsonObject) }).safeParse(answer.body).data?.state ?? [];
+  const state = stateAnswer.safeParse(answer.body).data?.state ?? [];
   return { roomId, creator, join, state };
 }
 
@@ -202,7 +204,7 @@ export const inviteWithoutInviteeSignatureRefused = defineCheck({
           ),
         ),
       );
-      const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
+      const returned = eventAnswer.safeParse(answer.body).data?.event;
       expectThat(
         answer.status === 200 && returned !== undefined,
         `${inviteeServer.serverName} did not co-sign a genuine invite of its user`,
@@ -435,7 +437,7 @@ export const inviteReturnedUntouched = defineCheck({
           }),
         );
         const answer = await impostorInvite(evil, invited.serverName, event);
-        const returned = z.object({ event: jsonObject }).safeParse(answer.body);
+        const returned = eventAnswer.safeParse(answer.body);
         expectThat(
           answer.status === 200 && returned.success,
           `${invited.serverName} refused a genuine invite`,
@@ -500,7 +502,7 @@ export const reinviteSupported = defineCheck({
           ['a new invite of the same user', renewed],
         ] as const) {
           const answer = await send(event);
-          const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
+          const returned = eventAnswer.safeParse(answer.body).data?.event;
           const signed =
             returned === undefined
               ? undefined

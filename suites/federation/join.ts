@@ -33,6 +33,8 @@ import {
   type Impostor,
   type Json,
   impostorRoom,
+  eventAnswer,
+  stateAnswer,
 } from './support.ts';
 
 interface Resident {
@@ -214,7 +216,7 @@ export const sendJoinStateBeforeJoin = defineCheck({
           brief(refused),
         );
         const { join, answer } = await impostorJoins(ctx, evil, resident.serverName, roomId, user);
-        const parsed = z.object({ state: z.array(jsonObject) }).safeParse(answer.body);
+        const parsed = stateAnswer.safeParse(answer.body);
         expectThat(
           answer.status === 200 && parsed.success,
           `${resident.serverName}: send_join of a valid join did not answer 200 with state`,
@@ -280,7 +282,7 @@ export const badSendJoinRefused = defineCheck({
         const made = await answerOf(
           await evil.request(resident.serverName, 'GET', makeJoinPath(roomId, user)),
         );
-        const template = z.object({ event: jsonObject }).safeParse(made.body).data?.event;
+        const template = eventAnswer.safeParse(made.body).data?.event;
         expectThat(
           made.status === 200 && template !== undefined,
           `${resident.serverName}: make_join for a public room failed`,

@@ -60,6 +60,7 @@ import {
   type Impostor,
   type Json,
   impostorRoom,
+  eventAnswer,
 } from './support.ts';
 
 const keyDocument = z.object({
@@ -628,7 +629,7 @@ async function coSign(
   event: Json,
 ): Promise<{ answer: Answer; returned: Json | undefined }> {
   const answer = await impostorInvite(evil, invitedServer, event);
-  const returned = z.object({ event: jsonObject }).safeParse(answer.body).data?.event;
+  const returned = eventAnswer.safeParse(answer.body).data?.event;
   return { answer, returned };
 }
 

@@ -58,6 +58,14 @@ export const sendPath = (txnId: string) => `/_matrix/federation/v1/send/${enc(tx
 export type Json = Record<string, unknown>;
 export const jsonObject = z.record(z.string(), z.unknown());
 
+// Answer shapes the checks read, built once: zod compiles a schema on its first parse.
+/** `{ event }`: make_join, make_leave, invite and send_join answers carrying one event. */
+export const eventAnswer = z.object({ event: jsonObject });
+/** `{ state }`: a room's state in send_join and invite answers. */
+export const stateAnswer = z.object({ state: z.array(jsonObject) });
+/** `{ pdus }`: the events of a transaction. */
+export const pdusBody = z.object({ pdus: z.array(jsonObject) });
+
 export type { Answer } from '../harness/answer.ts';
 export const answerOf = readAnswer;
 
@@ -226,7 +234,7 @@ export async function impostor(
 export function recordTransactions(received: Json[]): (app: Hono) => void {
   return (app) => {
     app.put('/_matrix/federation/v1/send/:txn', async (c) => {
-      const body = z.object({ pdus: z.array(jsonObject) }).safeParse(await c.req.json());
+      const body = pdusBody.safeParse(await c.req.json());
       const pdus = body.success ? body.data.pdus : [];
       received.push(...pdus);
       return c.json({
@@ -341,7 +349,7 @@ export async function impostorJoins(
   user: string,
 ): Promise<{ join: Json; answer: Answer }> {
   const made = await answerOf(await evil.request(resident, 'GET', makeJoinPath(roomId, user)));
-  const template = z.object({ event: jsonObject }).safeParse(made.body);
+  const template = eventAnswer.safeParse(made.body);
   if (made.status !== 200 || !template.success) {
     throw new CheckFailure(`${resident}: make_join for a public room failed`, {
       expected: '200 {"room_version", "event": <template>}',
@@ -459,7 +467,7 @@ export async function recordingPeer(
       await next();
     });
     app.put('/_matrix/federation/v2/invite/:room/:event', async (c) => {
-      const body = z.object({ event: jsonObject }).safeParse(await c.req.json());
+      const body = eventAnswer.safeParse(await c.req.json());
       if (!body.success) return c.json({ errcode: 'M_INVALID_PARAM', error: 'no event' }, 400);
       return c.json({ event: await peer.coSignEvent(body.data.event) });
     });

@@ -2,6 +2,7 @@
 // rejected rather than stripped: a signature covers exactly what was sent, and
 // a credential must not smuggle content past the verifier.
 import { z } from 'zod';
+import { base64Text as base64 } from '../encoding/base64.ts';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 import type {
   AsCredential,
@@ -10,7 +11,6 @@ import type {
   CredentialType,
 } from './credential.ts';
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 const expirationData = z.strictObject({ not_before: z.int(), not_after: z.int() });
 const common = {
   version: z.literal(1),

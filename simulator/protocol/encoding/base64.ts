@@ -6,6 +6,7 @@
 // alphabet, whitespace included, or an impossible length is a failure, not skipped
 // the way Node's Buffer decoder silently skips it.
 
+import { z } from 'zod';
 import { fail, ok, type Failure, type Result } from '../result.ts';
 
 export const BASE64_FAILURE_KINDS = [
@@ -16,6 +17,12 @@ export const BASE64_FAILURE_KINDS = [
 export type Base64FailureKind = (typeof BASE64_FAILURE_KINDS)[number];
 
 export type Base64Alphabet = 'standard' | 'url-safe';
+
+/**
+ * A JSON field of standard base64 text, padded or not: what every message schema asks of
+ * its byte fields. It checks the alphabet; decodeBase64 still judges the length.
+ */
+export const base64Text = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 
 const ALPHABETS: Readonly<Record<Base64Alphabet, string>> = {
   standard: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/',

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { Ed25519KeyPair } from '../crypto/ed25519.ts';
 import { deriveHpkeKeyPair, HPKE_PUBLIC_KEY_BYTES, type HpkeKeyPair } from '../crypto/hpke.ts';
 import type { Rng } from '../crypto/rng.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
+import { decodeBase64, encodeUnpaddedBase64, base64Text as base64 } from '../encoding/base64.ts';
 import {
   verifyClientCredentialChain,
   verifyLabelled,
@@ -40,7 +40,6 @@ export interface ConnectionPackage {
   readonly signature: string;
 }
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 export const connectionPackagePayloadSchema = z.strictObject({
   version: z.literal(1),
   encryption_key: base64,

@@ -9,7 +9,7 @@ import { gcmOpen, gcmSeal } from '../crypto/aes-gcm.ts';
 import { z } from 'zod';
 import type { Ed25519KeyPair } from '../crypto/ed25519.ts';
 import type { Rng } from '../crypto/rng.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
+import { decodeBase64, encodeUnpaddedBase64, base64Text as base64 } from '../encoding/base64.ts';
 import { canonicalJson } from '../encoding/canonical-json.ts';
 import {
   verifyClientCredentialChain,
@@ -33,7 +33,6 @@ export interface CredentialInfo {
   readonly binding: string;
 }
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 export const credentialInfoSchema = z.strictObject({
   client_credential: clientCredentialSchema,
   leaf_signature_key: base64,

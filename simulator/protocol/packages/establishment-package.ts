@@ -8,7 +8,7 @@ import type { Ed25519KeyPair } from '../crypto/ed25519.ts';
 import { hpkeOpen, hpkeSeal, type HpkeKeyPair } from '../crypto/hpke.ts';
 import type { Rng } from '../crypto/rng.ts';
 import { canonicalJson } from '../encoding/canonical-json.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../encoding/base64.ts';
+import { decodeBase64, encodeUnpaddedBase64, base64Text as base64 } from '../encoding/base64.ts';
 import {
   verifyClientCredentialChain,
   verifyLabelled,
@@ -42,7 +42,6 @@ export interface SealedConnectionEstablishmentPackage {
   readonly ciphertext: string;
 }
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 export const cepSchema = z.strictObject({
   version: z.literal(1),
   sender_client_credential: clientCredentialSchema,

@@ -6,7 +6,11 @@
 import type { Context } from 'hono';
 import { z } from 'zod';
 import { fork } from '../../protocol/crypto/rng.ts';
-import { decodeBase64, encodeUnpaddedBase64 } from '../../protocol/encoding/base64.ts';
+import {
+  decodeBase64,
+  encodeUnpaddedBase64,
+  base64Text as base64,
+} from '../../protocol/encoding/base64.ts';
 import { gcmOpen, gcmSeal } from '../../protocol/crypto/aes-gcm.ts';
 import { EAR_KEY_BYTES } from '../../protocol/packages/establishment-package.ts';
 import {
@@ -42,7 +46,6 @@ interface GroupState {
   readonly members: readonly { readonly queue: QueueRef; readonly user: number }[];
 }
 
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 const queueRef = z.strictObject({ server: z.string().min(1), queue_id: z.string().min(1) });
 
 // Request bodies, built once: zod compiles a schema on its first parse, so a schema

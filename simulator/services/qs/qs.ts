@@ -3,7 +3,7 @@
 // homeservers' DSs (X-Matrix signed). See docs/binding.md, "Queuing Service".
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { decodeBase64 } from '../../protocol/encoding/base64.ts';
+import { decodeBase64, base64Text as base64 } from '../../protocol/encoding/base64.ts';
 import { authenticateClient, demandClientSignature } from '../../homeserver/client-auth.ts';
 import { isMutant, type HomeserverContext } from '../../homeserver/context.ts';
 import { DISCOVERY_MUTANTS, IDENTIFYING_MUTANTS } from '../phoenix-mutants.ts';
@@ -13,7 +13,6 @@ import { queueStore, type QueueMessage } from './queues.ts';
 
 export const QS_PREFIX = '/_fedconn/v1/qs';
 const MAX_DEQUEUE = 100;
-const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'not base64');
 
 const queueMessageSchema: z.ZodType<QueueMessage> = z.discriminatedUnion('kind', [
   z.strictObject({
