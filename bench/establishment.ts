@@ -91,7 +91,8 @@ export const priceOf = (
  * Devices poll in rounds, the responder's first: after connect() they are the ones with
  * something queued, as a push notification would tell them. Polling the initiator first
  * (the scenario's own order) adds its empty polls, which are the harness's schedule, not
- * work the protocol asks of an establishment.
+ * work the protocol asks of an establishment. For the same reason an initiator device
+ * polls only its QS queue: nothing of this establishment comes to its AS queue.
  */
 export async function establish(
   population: Population,
@@ -119,10 +120,16 @@ export async function establish(
   const cpuStart = process.cpuUsage();
   const start = performance.now();
   groupId = await a.primary.connect({ userId: b.userId });
-  const pollOrder = [...b.clients, ...a.clients];
+  // The responder's devices poll both queues (a package reaches the AS queue, a
+  // WelcomeBundle the QS queue); the initiator's only their QS queue, where everything
+  // of this establishment reaches them.
+  const polls = [
+    ...b.clients.map((d) => () => d.processQueues()),
+    ...a.clients.map((d) => () => (d.processQsQueue ?? d.processQueues).call(d)),
+  ];
   for (let round = 0; round < MAX_ROUNDS && !done(); round++)
-    for (const device of pollOrder) {
-      await device.processQueues();
+    for (const poll of polls) {
+      await poll();
       if (done()) break;
     }
   const ms = performance.now() - start;

@@ -172,10 +172,38 @@ export async function knownServerKeys(
     (id) => cached?.keys.has(id) === true || cached?.oldKeys.has(id) === true,
   );
   if (fresh && holds) return cached;
-  const fetched = await fetchServerKeys(ctx, serverName, located);
+  const fetched = await sharedFetch(ctx, serverName, located);
   if (!fetched.ok) return fresh ? cached : undefined;
   cache.set(serverName, fetched.value);
   return fetched.value;
+}
+
+type Fetched = Awaited<ReturnType<typeof fetchServerKeys>>;
+const inFlight = new WeakMap<HomeserverContext, Map<string, Promise<Fetched>>>();
+
+/**
+ * One fetch for concurrent misses: two requests from a server that arrive together (a
+ * DS delivering several WelcomeBundles at once) wait for the same key document instead
+ * of each fetching and validating it. The next miss after it settles fetches again.
+ */
+function sharedFetch(
+  ctx: HomeserverContext,
+  serverName: string,
+  located: Located | undefined,
+): Promise<Fetched> {
+  let pending = inFlight.get(ctx);
+  if (pending === undefined) {
+    pending = new Map();
+    inFlight.set(ctx, pending);
+  }
+  const key = `${serverName} ${located?.origin ?? ''}`;
+  const running = pending.get(key);
+  if (running !== undefined) return running;
+  const fetching = fetchServerKeys(ctx, serverName, located).finally(() => {
+    pending.delete(key);
+  });
+  pending.set(key, fetching);
+  return fetching;
 }
 
 /** The key lookup a homeserver uses to authenticate requests from other servers. */

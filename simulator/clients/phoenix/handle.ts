@@ -46,6 +46,11 @@ export interface PhoenixDevice {
   ): Promise<string>;
   /** Its own AS queue, then its QS queue. */
   processQueues(): Promise<void>;
+  /**
+   * Its QS queue alone, as a device woken for that queue polls (the reference client; a
+   * client under test need not offer it, and is polled with processQueues instead).
+   */
+  processQsQueue?(): Promise<void>;
   pollAliasQueue(alias: string): Promise<void>;
   send(groupId: string, text: string): Promise<void>;
   /** Messages it received in a group. */

@@ -285,10 +285,19 @@ function decodeAll<T extends CredentialType>(
       step = reject('malformed-encoding', level, `published ${decoded.error.detail}`);
       break;
     }
-    out.push(decoded.value);
+    // Frozen: verifiers remember these objects as checked (VerifiedSignatures.hasGoodPair).
+    out.push(deepFreeze(decoded.value));
   }
   decodedLists.set(values, { type, step });
   return step;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 // A client checks every credential of one AS's answer against the same published lists,
@@ -367,10 +376,18 @@ export async function verifyClientCredentialChain(
   if (!intermediateKey.ok) return intermediateKey;
   const clientKey = decodeKey(credential, 'client');
   if (!clientKey.ok) return clientKey;
+  // A strict verifier that found this anchor and intermediate good, as these very objects of
+  // one answer, does not check them again; a lenient one (a mutant) checks every time.
+  const pairKnown =
+    memo !== undefined && (lenient?.size ?? 0) === 0 && memo.hasGoodPair(anchor, intermediate);
   for (const step of [
-    () => checkSignatures('AsCredential', anchor, asKey.value, asKey.value, 'as', lenient, memo),
     () =>
-      checkSignatures(
+      pairKnown
+        ? ok(undefined)
+        : checkSignatures('AsCredential', anchor, asKey.value, asKey.value, 'as', lenient, memo),
+    async () => {
+      if (pairKnown) return ok(undefined);
+      const checked = await checkSignatures(
         'AsIntermediateCredential',
         intermediate,
         intermediateKey.value,
@@ -379,7 +396,11 @@ export async function verifyClientCredentialChain(
         lenient,
         memo,
         has('any-intermediate-issuer'),
-      ),
+      );
+      if (checked.ok && memo !== undefined && (lenient?.size ?? 0) === 0)
+        memo.addGoodPair(anchor, intermediate);
+      return checked;
+    },
     () =>
       checkSignatures(
         'ClientCredential',

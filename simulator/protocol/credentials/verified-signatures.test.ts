@@ -1,6 +1,6 @@
 // A verifier that remembers good signatures judges exactly as one that does not: the
 // memo saves verifications of the same bytes, never a check of time, issuer or revocation.
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { meter } from '../crypto/meter.ts';
 import { verifyClientCredentialChain } from './chain.ts';
 import { fingerprint } from './credential.ts';
@@ -75,5 +75,31 @@ describe('a verifier that remembers the signatures it found good', () => {
     }
     // The good chain still verifies its client credential afresh.
     expect(await verifications(() => verifyClientCredentialChain({ ...input, memo }))).toBe(2);
+  });
+
+  test('takes the anchor and intermediate of one answer as checked once it found them good', async () => {
+    const memo = new VerifiedSignatures();
+    const keys = vi.spyOn(VerifiedSignatures, 'key');
+    try {
+      await verifyClientCredentialChain({ ...input, memo });
+      expect(keys).toHaveBeenCalledTimes(6);
+      keys.mockClear();
+      // The same answer: only the client credential's two signatures are looked up.
+      expect((await verifyClientCredentialChain({ ...input, memo })).ok).toBe(true);
+      expect(keys).toHaveBeenCalledTimes(2);
+      keys.mockClear();
+      // Another answer with the same content is another set of objects: checked again.
+      const again = structuredClone(f.published);
+      expect((await verifyClientCredentialChain({ ...input, published: again, memo })).ok).toBe(
+        true,
+      );
+      expect(keys).toHaveBeenCalledTimes(6);
+      keys.mockClear();
+      // Another verifier remembers nothing of it.
+      await verifyClientCredentialChain({ ...input, memo: new VerifiedSignatures() });
+      expect(keys).toHaveBeenCalledTimes(6);
+    } finally {
+      keys.mockRestore();
+    }
   });
 });

@@ -12,6 +12,13 @@ const LIMIT = 4096;
 
 export class VerifiedSignatures {
   readonly #good = new Set<string>();
+  /**
+   * AS credentials and intermediates checked whole, as the decoded objects of one AS answer
+   * (frozen by chain.ts, which decodes each answer once): a client checks every member of a
+   * domain against the same two, so the second check needs neither their canonical JSON
+   * nor their memo keys.
+   */
+  readonly #goodPairs = new WeakMap<object, WeakSet<object>>();
 
   static key(publicKey: Uint8Array, label: string, json: string, signature: Uint8Array): string {
     return createHash('sha256')
@@ -28,5 +35,19 @@ export class VerifiedSignatures {
   add(key: string): void {
     if (this.#good.size >= LIMIT) this.#good.clear();
     this.#good.add(key);
+  }
+
+  /** True when `intermediate` and the `anchor` that signed it were found good together. */
+  hasGoodPair(anchor: object, intermediate: object): boolean {
+    return this.#goodPairs.get(anchor)?.has(intermediate) === true;
+  }
+
+  addGoodPair(anchor: object, intermediate: object): void {
+    let intermediates = this.#goodPairs.get(anchor);
+    if (intermediates === undefined) {
+      intermediates = new WeakSet();
+      this.#goodPairs.set(anchor, intermediates);
+    }
+    intermediates.add(intermediate);
   }
 }
