@@ -10,6 +10,7 @@ import type { Floor } from './floor.ts';
 import { mandatoryOps, type EstablishmentShape } from './mandatory.ts';
 import { median } from './stats.ts';
 import { measureStack, type StackFigure } from './stack.ts';
+import { measureMlsAtShape, type MlsAtShape } from './mls-at-shape.ts';
 
 export interface EstablishmentFigure {
   readonly name: string;
@@ -44,6 +45,8 @@ export interface EstablishmentFigure {
   readonly stackMs: number;
   /** (mandatory floor + stackMs) / mandatory floor: the least ratio this stack allows. */
   readonly stackFloorRatio: number;
+  /** The MLS unit costs this case is priced at: its shape's group sizes (mls-at-shape.ts). */
+  readonly mlsUnitsMs: MlsAtShape['wall'];
   /**
    * Per operation: its count, its price (count x unit cost) and its median wall time in
    * the establishment (an operation nested in another counts in the outer one).
@@ -177,6 +180,14 @@ export async function measureEstablishment(
   // shapes, alternately, so that neither case meets a path the other left cold.
   for (let i = 0; i < WARM_UP_RUNS; i++) await establishInSim(`bench warm-up ${i}`, 1 + (i % 2), 1);
   const stack = await measureStack();
+  // The MLS operations of each shape where they occur (bench/mls-at-shape.ts), once each.
+  const atShape = new Map<string, MlsAtShape>();
+  const mlsAtShape = async (s: EstablishmentShape) => {
+    const key = `${s.initiatorDevices} ${s.responderDevices}`;
+    const known = atShape.get(key) ?? (await measureMlsAtShape(s));
+    atShape.set(key, known);
+    return known;
+  };
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
     const samples: Sample[] = [];
@@ -185,8 +196,16 @@ export async function measureEstablishment(
       const sample = await establishInSim(`bench ${c.name} ${i}`, c.homeservers, c.devices);
       if (i >= 0) samples.push(sample);
     }
+    const caseShape = shape(c.homeservers, c.devices);
     figures.push(
-      summarise(c.name, shape(c.homeservers, c.devices), samples, unit, stack.simRoundTripMs),
+      summarise(
+        c.name,
+        caseShape,
+        samples,
+        unit,
+        await mlsAtShape(caseShape),
+        stack.simRoundTripMs,
+      ),
     );
   }
   // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
@@ -219,6 +238,7 @@ export async function measureEstablishment(
         shape(2, 1),
         samples,
         unit,
+        await mlsAtShape(shape(2, 1)),
         stack.httpRoundTripMs,
         true,
       ),
@@ -233,10 +253,16 @@ function summarise(
   name: string,
   shape: EstablishmentShape,
   samples: readonly Sample[],
-  floor: Floor,
+  units: Floor,
+  mlsAt: MlsAtShape,
   roundTripMs: number,
   overHttp = false,
 ): EstablishmentFigure {
+  // MLS operations at the group sizes of this shape; everything else at floor.ts's units.
+  const floor: Floor = {
+    wall: { ...units.wall, ...mlsAt.wall },
+    cpu: { ...units.cpu, ...mlsAt.cpu },
+  };
   const medianMs = median(samples.map((s) => s.ms));
   const ops = samples[0]?.ops ?? meter.snapshot();
   const unit = floor.wall;
@@ -269,6 +295,7 @@ function summarise(
     requests,
     stackMs,
     stackFloorRatio: (mandatoryFloorMs + stackMs) / mandatoryFloorMs,
+    mlsUnitsMs: mlsAt.wall,
     byOp: Object.fromEntries(
       CRYPTO_OPS.filter((op) => ops[op] > 0).map((op) => [
         op,

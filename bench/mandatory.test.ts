@@ -6,6 +6,7 @@ import { CRYPTO_OPS } from '../simulator/protocol/crypto/meter.ts';
 import { createScenario, serverName } from '../simulator/scenario.ts';
 import { establish } from './establishment.ts';
 import { mandatoryOps } from './mandatory.ts';
+import { measureMlsAtShape } from './mls-at-shape.ts';
 
 const CASES = [
   { n: 1, m: 1, sameServer: true, sign: 6, verify: 19, seal: 1, commits: 1, welcomes: 0 },
@@ -59,6 +60,19 @@ describe('the mandatory floor of one establishment', () => {
       // KeyPackages included: a creator and an external joiner make a leaf, not a package.
       for (const op of CRYPTO_OPS.filter((o) => o.startsWith('hpke.') || o.startsWith('mls.')))
         expect(ops[op], op).toBe(floor[op]);
+    },
+    30_000,
+  );
+
+  it.each(CASES)(
+    'the MLS sequence priced at its group sizes has the MLS counts of the floor (n=$n, m=$m)',
+    async (c) => {
+      const shape = { initiatorDevices: c.n, responderDevices: c.m, sameServer: c.sameServer };
+      const floor = mandatoryOps(shape);
+      const { count, wall } = await measureMlsAtShape(shape, 1);
+      for (const op of CRYPTO_OPS.filter((o) => o.startsWith('mls.') && o !== 'mls.member'))
+        expect(count[op as keyof typeof count] ?? 0, op).toBe(floor[op]);
+      for (const ms of Object.values(wall)) expect(ms).toBeGreaterThan(0);
     },
     30_000,
   );
