@@ -7,8 +7,9 @@
 //   - key imports are in it: each device must decompress and import every key it never
 //     saw, although the simulator shares one import cache between all devices (so the
 //     reference performs fewer than a real deployment would);
-//   - KeyPackages are not: MLS needs only a LeafNode to create a group or join externally,
-//     the KeyPackage ts-mls demands there is the library's cost, not the protocol's.
+//   - KeyPackages are not: MLS needs only a LeafNode to create a group or join externally
+//     (the reference gives ts-mls just that), and the MLS operations are priced at the
+//     group sizes where they occur (bench/mls-at-shape.ts).
 import type { CryptoOp } from '../simulator/protocol/crypto/meter.ts';
 
 export interface EstablishmentShape {
