@@ -9,7 +9,7 @@ import type { Observer } from '../simulator/net/observer.ts';
 import type { Floor } from './floor.ts';
 import { mandatoryOps, type EstablishmentShape } from './mandatory.ts';
 import { median } from './stats.ts';
-import { measureStack, type StackFigure } from './stack.ts';
+import { measureStack, priceRequests, type RoundTrip, type StackFigure } from './stack.ts';
 import { measureMlsAtShape, type MlsAtShape } from './mls-at-shape.ts';
 
 export interface EstablishmentFigure {
@@ -38,6 +38,8 @@ export interface EstablishmentFigure {
   readonly ops: Readonly<Record<CryptoOp, number>>;
   /** Requests the servers received in one establishment. */
   readonly requests: number;
+  /** Of them, GETs (the rest carry a body: POST and PUT). */
+  readonly gets: number;
   /**
    * That many bare round trips on the same stack (bench/stack.ts), measured in this run:
    * what the stack alone costs, beside the floor, before any protocol work.
@@ -46,7 +48,7 @@ export interface EstablishmentFigure {
   /** (mandatory floor + stackMs) / mandatory floor: the least ratio this stack allows. */
   readonly stackFloorRatio: number;
   /** The MLS unit costs this case is priced at: its shape's group sizes (mls-at-shape.ts). */
-  readonly mlsUnitsMs: MlsAtShape['wall'];
+  readonly mlsUnits: Pick<MlsAtShape, 'wall' | 'cpu'>;
   /**
    * Per operation: its count, its price (count x unit cost) and its median wall time in
    * the establishment (an operation nested in another counts in the outer one).
@@ -113,12 +115,15 @@ export async function establish(
     const epoch = statuses[0]?.epoch;
     return statuses.every((s) => s?.members === devices.length && s.epoch === epoch);
   };
-  const received = () =>
+  const received = (get: boolean) =>
     (observer?.views() ?? []).reduce(
-      (sum, view) => sum + view.events.filter((e) => e.kind === 'request').length,
+      (sum, view) =>
+        sum +
+        view.events.filter((e) => e.kind === 'request' && (!get || e.method === 'GET')).length,
       0,
     );
-  const requestsBefore = received();
+  const requestsBefore = received(false);
+  const getsBefore = received(true);
   meter.reset();
   const cpuStart = process.cpuUsage();
   const start = performance.now();
@@ -146,7 +151,10 @@ export async function establish(
       `establishment incomplete: ${behind.map((d) => `${d.clientId.user_id}/${d.clientId.client}`).join(', ') || 'devices at different epochs'}`,
     );
   }
-  const requests = observer === undefined ? undefined : received() - requestsBefore;
+  const requests =
+    observer === undefined
+      ? undefined
+      : { all: received(false) - requestsBefore, gets: received(true) - getsBefore };
   return { ms, cpuMs: (cpu.user + cpu.system) / 1000, cryptoMs, inSituMs, ops, requests };
 }
 
@@ -157,7 +165,7 @@ export interface Sample {
   readonly inSituMs: Readonly<Record<CryptoOp, number>>;
   readonly ops: Readonly<Record<CryptoOp, number>>;
   /** Requests the servers received, when their observer was given. */
-  readonly requests: number | undefined;
+  readonly requests: { readonly all: number; readonly gets: number } | undefined;
 }
 
 export async function measureEstablishment(
@@ -198,14 +206,7 @@ export async function measureEstablishment(
     }
     const caseShape = shape(c.homeservers, c.devices);
     figures.push(
-      summarise(
-        c.name,
-        caseShape,
-        samples,
-        unit,
-        await mlsAtShape(caseShape),
-        stack.simRoundTripMs,
-      ),
+      summarise(c.name, caseShape, samples, unit, await mlsAtShape(caseShape), stack.sim),
     );
   }
   // The same establishment with the servers behind real HTTP on loopback (fedconn serve).
@@ -239,7 +240,7 @@ export async function measureEstablishment(
         samples,
         unit,
         await mlsAtShape(shape(2, 1)),
-        stack.httpRoundTripMs,
+        stack.http,
         true,
       ),
     );
@@ -255,7 +256,7 @@ function summarise(
   samples: readonly Sample[],
   units: Floor,
   mlsAt: MlsAtShape,
-  roundTripMs: number,
+  roundTrip: RoundTrip,
   overHttp = false,
 ): EstablishmentFigure {
   // MLS operations at the group sizes of this shape; everything else at floor.ts's units.
@@ -272,8 +273,9 @@ function summarise(
   const mandatory = mandatoryOps(shape);
   const mandatoryFloorMs = priceOf(mandatory, unit);
   const cpuMandatoryFloorMs = priceOf(mandatory, floor.cpu);
-  const requests = median(samples.map((s) => s.requests ?? Number.NaN));
-  const stackMs = requests * roundTripMs;
+  const requests = median(samples.map((s) => s.requests?.all ?? Number.NaN));
+  const gets = median(samples.map((s) => s.requests?.gets ?? Number.NaN));
+  const stackMs = priceRequests(roundTrip, gets, requests - gets);
   return {
     name,
     shape,
@@ -293,9 +295,10 @@ function summarise(
     otherMs: median(samples.map((s) => s.ms - s.cryptoMs)),
     ops,
     requests,
+    gets,
     stackMs,
     stackFloorRatio: (mandatoryFloorMs + stackMs) / mandatoryFloorMs,
-    mlsUnitsMs: mlsAt.wall,
+    mlsUnits: { wall: mlsAt.wall, cpu: mlsAt.cpu },
     byOp: Object.fromEntries(
       CRYPTO_OPS.filter((op) => ops[op] > 0).map((op) => [
         op,

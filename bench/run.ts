@@ -112,7 +112,7 @@ if (only.has('floor') || only.has('establishment')) {
     );
     const { stack, cases: establishment } = await measureEstablishment(unit, runs);
     console.log(
-      `  a bare round trip on the same stack (bench/stack.ts): ${ms(stack.simRoundTripMs, 3)} in the simulator, ${ms(stack.httpRoundTripMs, 3)} over loopback HTTP`,
+      `  a bare round trip on the same stack (bench/stack.ts): GET ${ms(stack.sim.getMs, 3)}, POST ${ms(stack.sim.postMs, 3)} in the simulator; GET ${ms(stack.http.getMs, 3)}, POST ${ms(stack.http.postMs, 3)} over loopback HTTP`,
     );
     for (const e of establishment) {
       const budget = e.overHttp ? BUDGET.establishmentHttpRatio : BUDGET.establishmentRatio;
@@ -132,7 +132,7 @@ if (only.has('floor') || only.has('establishment')) {
       );
       console.log(
         // The least ratio the stack allows: the floor plus bare round trips, nothing else.
-        `  ${''.padEnd(52)} ${e.requests} requests; as bare round trips ${ms(e.stackMs)}, so no implementation on this stack goes below ${e.stackFloorRatio.toFixed(2)}x${e.stackFloorRatio > budget ? ' (above the budget itself)' : ''}`,
+        `  ${''.padEnd(52)} ${e.requests} requests (${e.gets} GET); as bare round trips ${ms(e.stackMs)}, so no implementation on this stack goes below ${e.stackFloorRatio.toFixed(2)}x${e.stackFloorRatio > budget ? ' (above the budget itself)' : ''}`,
       );
     }
     console.log('  where crypto in flight exceeds its price (operation: in situ / price, count):');
@@ -144,7 +144,8 @@ if (only.has('floor') || only.has('establishment')) {
         .map((o) => `${o.op} ${ms(o.inSituMs)} / ${ms(o.priceMs)} (${o.count})`);
       console.log(`  ${e.name}: ${excess.join('; ')}`);
     }
-    // With the unit costs it was priced at, which the floor section may no longer hold.
+    // With the unit costs it was priced at (which the floor section may no longer hold);
+    // each case's MLS operations are priced at its own group sizes (cases[].mlsUnits).
     result.establishment = { floor: unit, stack, cases: establishment };
   }
 }

@@ -17,12 +17,22 @@ import { httpTransport, SimNetwork, type Transport } from '../simulator/net/tran
 import { seededRng } from '../simulator/protocol/crypto/rng.ts';
 import { median } from './stats.ts';
 
-export interface StackFigure {
-  /** Median ms of one round trip (a GET and a POST alternately) in the simulator. */
-  readonly simRoundTripMs: number;
-  /** The same over loopback HTTP. */
-  readonly httpRoundTripMs: number;
+/** Median ms of one bare round trip, a GET and a POST apart (their costs differ). */
+export interface RoundTrip {
+  readonly getMs: number;
+  readonly postMs: number;
 }
+
+export interface StackFigure {
+  /** In the simulator. */
+  readonly sim: RoundTrip;
+  /** Over loopback HTTP. */
+  readonly http: RoundTrip;
+}
+
+/** What `gets` GETs and `posts` other requests cost as bare round trips. */
+export const priceRequests = (trip: RoundTrip, gets: number, posts: number) =>
+  gets * trip.getMs + posts * trip.postMs;
 
 const bodySchema = z.strictObject({ queue_id: z.string(), since: z.number().int() });
 // About 1 KB, the size of the answers most establishment requests get.
@@ -38,7 +48,7 @@ function app() {
   return r;
 }
 
-async function roundTrips(transport: Transport, origin: string, runs: number): Promise<number> {
+async function roundTrips(transport: Transport, origin: string, runs: number): Promise<RoundTrip> {
   const env: ClientEnv = {
     transport,
     clock: systemClock,
@@ -46,22 +56,23 @@ async function roundTrips(transport: Transport, origin: string, runs: number): P
     originOf: () => origin,
     provisioningTokenOf: () => '',
   };
-  const once = async (i: number) => {
-    if (i % 2 === 0) await call(env, `${origin}/bare/${i}`);
-    else await call(env, `${origin}/bare`, { body: { queue_id: 'q', since: i } });
+  const get = (i: number) => call(env, `${origin}/bare/${i}`);
+  const post = (i: number) => call(env, `${origin}/bare`, { body: { queue_id: 'q', since: i } });
+  const timed = async (once: (i: number) => Promise<unknown>) => {
+    // Untimed first: the path is measured hot, as the establishments are.
+    for (let i = 0; i < runs; i++) await once(i);
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now();
+      await once(i);
+      samples.push(performance.now() - start);
+    }
+    return median(samples);
   };
-  // Untimed first: the path is measured hot, as the establishments are.
-  for (let i = 0; i < runs; i++) await once(i);
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await once(i);
-    samples.push(performance.now() - start);
-  }
-  return median(samples);
+  return { getMs: await timed(get), postMs: await timed(post) };
 }
 
-export async function measureStack(runs = 2000): Promise<StackFigure> {
+export async function measureStack(runs = 1000): Promise<StackFigure> {
   const network = new SimNetwork();
   const observer = new Observer(systemClock);
   const hono = app();
@@ -69,7 +80,7 @@ export async function measureStack(runs = 2000): Promise<StackFigure> {
     'https://bare.example',
     observed(observer.recorder('bare.example'), async (request) => hono.fetch(request)),
   );
-  const simRoundTripMs = await roundTrips(network.transport, 'https://bare.example', runs);
+  const sim = await roundTrips(network.transport, 'https://bare.example', runs);
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: hono.fetch, port: 0, hostname: '127.0.0.1' }, () => {
@@ -78,12 +89,12 @@ export async function measureStack(runs = 2000): Promise<StackFigure> {
   });
   try {
     const { port } = server.address() as AddressInfo;
-    const httpRoundTripMs = await roundTrips(
+    const http = await roundTrips(
       httpTransport({ timeoutMs: 10_000 }),
       `http://127.0.0.1:${port}`,
       Math.ceil(runs / 4),
     );
-    return { simRoundTripMs, httpRoundTripMs };
+    return { sim, http };
   } finally {
     // fetch keeps its connection alive; close would wait for it.
     if ('closeAllConnections' in server) server.closeAllConnections();

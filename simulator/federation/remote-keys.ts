@@ -172,10 +172,18 @@ export async function knownServerKeys(
     (id) => cached?.keys.has(id) === true || cached?.oldKeys.has(id) === true,
   );
   if (fresh && holds) return cached;
-  const fetched = await sharedFetch(ctx, serverName, located);
-  if (!fetched.ok) return fresh ? cached : undefined;
-  cache.set(serverName, fetched.value);
-  return fetched.value;
+  let fetched = await sharedFetch(ctx, serverName, located);
+  // A fetch joined after it started may predate a key this lookup needs: fetch once more.
+  if (
+    fetched.joined &&
+    fetched.result.ok &&
+    !keyIds.every((id) => fetched.result.ok && fetched.result.value.keys.has(id))
+  )
+    fetched = await sharedFetch(ctx, serverName, located);
+  const { result } = fetched;
+  if (!result.ok) return fresh ? cached : undefined;
+  cache.set(serverName, result.value);
+  return result.value;
 }
 
 type Fetched = Awaited<ReturnType<typeof fetchServerKeys>>;
@@ -190,20 +198,26 @@ function sharedFetch(
   ctx: HomeserverContext,
   serverName: string,
   located: Located | undefined,
-): Promise<Fetched> {
+): Promise<{ readonly result: Fetched; readonly joined: boolean }> {
   let pending = inFlight.get(ctx);
   if (pending === undefined) {
     pending = new Map();
     inFlight.set(ctx, pending);
   }
-  const key = `${serverName} ${located?.origin ?? ''}`;
+  // Requests that would differ (another origin, Host or TLS name) do not share a fetch.
+  const key = JSON.stringify([
+    serverName,
+    located?.origin,
+    located?.hostHeader,
+    located?.tlsServerName,
+  ]);
   const running = pending.get(key);
-  if (running !== undefined) return running;
+  if (running !== undefined) return running.then((result) => ({ result, joined: true }));
   const fetching = fetchServerKeys(ctx, serverName, located).finally(() => {
     pending.delete(key);
   });
   pending.set(key, fetching);
-  return fetching;
+  return fetching.then((result) => ({ result, joined: false }));
 }
 
 /** The key lookup a homeserver uses to authenticate requests from other servers. */
