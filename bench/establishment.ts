@@ -69,7 +69,7 @@ const MAX_ROUNDS = 10;
  * user of the first homeserver connects to the second user there, or to the first user of
  * the second homeserver.
  */
-async function establishInSim(seed: string, homeservers: number, devices: number) {
+export async function establishInSim(seed: string, homeservers: number, devices: number) {
   const s = await createScenario({
     seed,
     homeservers,

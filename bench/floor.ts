@@ -20,7 +20,7 @@ import {
 import { median } from './stats.ts';
 
 /** Median wall time and median CPU time (all threads: WebCrypto runs on libuv's pool). */
-interface Cost {
+export interface Cost {
   readonly ms: number;
   readonly cpuMs: number;
 }
@@ -37,7 +37,8 @@ const cpuNow = () => {
   return (user + system) / 1000;
 };
 
-async function time(iterations: number, op: (i: number) => Promise<unknown>): Promise<Cost> {
+/** Median wall and CPU time of `op` over `iterations` calls, after a few untimed ones. */
+export async function time(iterations: number, op: (i: number) => Promise<unknown>): Promise<Cost> {
   // Warm-up calls get indices of their own, so an op on fresh inputs stays fresh.
   for (let i = 0; i < Math.min(5, iterations); i++) await op(iterations + i);
   const wall: number[] = [];
@@ -57,7 +58,9 @@ const minus = (a: Cost, b: Cost): Cost => ({
   cpuMs: Math.max(0, a.cpuMs - b.cpuMs),
 });
 
-const must = <T>(r: { ok: true; value: T } | { ok: false; error: { detail: string } }): T => {
+export const must = <T>(
+  r: { ok: true; value: T } | { ok: false; error: { detail: string } },
+): T => {
   if (!r.ok) throw new Error(r.error.detail);
   return r.value;
 };

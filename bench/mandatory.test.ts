@@ -3,8 +3,7 @@
 // the floor, and exactly the floor for every HPKE and MLS operation the protocol fixes.
 import { describe, expect, it } from 'vitest';
 import { CRYPTO_OPS } from '../simulator/protocol/crypto/meter.ts';
-import { createScenario, serverName } from '../simulator/scenario.ts';
-import { establish } from './establishment.ts';
+import { establishInSim } from './establishment.ts';
 import { mandatoryOps } from './mandatory.ts';
 import { measureMlsAtShape } from './mls-at-shape.ts';
 
@@ -40,15 +39,11 @@ describe('the mandatory floor of one establishment', () => {
   it.each(CASES)(
     'the reference performs no less than the floor, and exactly it for HPKE and MLS (n=$n, same server $sameServer)',
     async (c) => {
-      const scenario = await createScenario({
-        seed: `mandatory ${c.n} ${String(c.sameServer)}`,
-        homeservers: c.sameServer ? 1 : 2,
-        usersPerServer: c.sameServer ? 2 : 1,
-        devicesPerUser: c.n,
-        profile: 'multi-device',
-      });
-      const responder = c.sameServer ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
-      const { ops } = await establish(scenario, `@user1:${serverName(0)}`, responder);
+      const { ops } = await establishInSim(
+        `mandatory ${c.n} ${String(c.sameServer)}`,
+        c.sameServer ? 1 : 2,
+        c.n,
+      );
       const floor = mandatoryOps({
         initiatorDevices: c.n,
         responderDevices: c.m,

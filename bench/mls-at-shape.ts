@@ -24,7 +24,7 @@ import {
   type ConnectionGroup,
 } from '../simulator/protocol/mls/index.ts';
 import type { EstablishmentShape } from './mandatory.ts';
-import { median } from './stats.ts';
+import { must, time } from './floor.ts';
 
 export type MlsOp = Extract<
   CryptoOp,
@@ -46,16 +46,6 @@ export interface MlsAtShape {
   readonly count: Readonly<Partial<Record<MlsOp, number>>>;
 }
 
-const cpuNow = () => {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-};
-
-const must = <T>(r: { ok: true; value: T } | { ok: false; error: { detail: string } }): T => {
-  if (!r.ok) throw new Error(r.error.detail);
-  return r.value;
-};
-
 export async function measureMlsAtShape(
   shape: EstablishmentShape,
   iterations = 15,
@@ -66,24 +56,10 @@ export async function measureMlsAtShape(
   const sums = new Map<MlsOp, { wall: number; cpu: number; count: number }>();
   /** Times `run` (pure: every operation leaves its inputs usable) as one occurrence of op. */
   const occurs = async <T>(op: MlsOp, run: () => Promise<T>): Promise<T> => {
-    for (let i = 0; i < 3; i++) await run();
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    let result: T | undefined;
-    for (let i = 0; i < iterations; i++) {
-      const start = performance.now();
-      const cpuStart = cpuNow();
-      result = await run();
-      cpu.push(cpuNow() - cpuStart);
-      wall.push(performance.now() - start);
-    }
+    const cost = await time(iterations, run);
     const sum = sums.get(op) ?? { wall: 0, cpu: 0, count: 0 };
-    sums.set(op, {
-      wall: sum.wall + median(wall),
-      cpu: sum.cpu + median(cpu),
-      count: sum.count + 1,
-    });
-    return result as T;
+    sums.set(op, { wall: sum.wall + cost.ms, cpu: sum.cpu + cost.cpuMs, count: sum.count + 1 });
+    return run();
   };
   const member = (label: string) =>
     createMember(new TextEncoder().encode(label.padEnd(16, '.')), fork(rng, label));
@@ -94,6 +70,36 @@ export async function measureMlsAtShape(
       ),
     );
 
+  /**
+   * A device adds `count` siblings of its user in one commit and exports the GroupInfo
+   * after it; `join` has each sibling join by the Welcome, at the group's new size.
+   */
+  const addSiblings = async (group: ConnectionGroup, prefix: string, count: number) => {
+    const siblings = await keyPackages(prefix, count);
+    const added = must(
+      await occurs('mls.addClients', () =>
+        addClients(
+          group,
+          siblings.map((s) => s.publicPackage),
+        ),
+      ),
+    );
+    const exported = await occurs('mls.exportGroupInfo', () => exportGroupInfo(added.group));
+    const join = async () => {
+      const members: ConnectionGroup[] = [];
+      for (const sibling of siblings)
+        members.push(
+          must(
+            await occurs('mls.joinByWelcome', () =>
+              joinByWelcome(added.welcome, sibling, exported.ratchetTree),
+            ),
+          ),
+        );
+      return members;
+    };
+    return { ...added, exported, join };
+  };
+
   // The initiator: I1 creates the group and adds its siblings.
   const i1 = await member('I1');
   let creator = await occurs('mls.createGroup', () =>
@@ -102,25 +108,10 @@ export async function measureMlsAtShape(
   let exported = await occurs('mls.exportGroupInfo', () => exportGroupInfo(creator));
   const initiators: ConnectionGroup[] = [];
   if (n >= 2) {
-    const siblings = await keyPackages('I', n - 1);
-    const added = must(
-      await occurs('mls.addClients', () =>
-        addClients(
-          creator,
-          siblings.map((s) => s.publicPackage),
-        ),
-      ),
-    );
+    const added = await addSiblings(creator, 'I', n - 1);
     creator = added.group;
-    exported = await occurs('mls.exportGroupInfo', () => exportGroupInfo(creator));
-    for (const sibling of siblings)
-      initiators.push(
-        must(
-          await occurs('mls.joinByWelcome', () =>
-            joinByWelcome(added.welcome, sibling, exported.ratchetTree),
-          ),
-        ),
-      );
+    exported = added.exported;
+    initiators.push(...(await added.join()));
   }
   initiators.unshift(creator);
 
@@ -131,31 +122,17 @@ export async function measureMlsAtShape(
       joinByExternalCommit(exported.groupInfo, exported.ratchetTree, r1),
     ),
   );
-  let responder = join.group;
-  let afterJoin = await occurs('mls.exportGroupInfo', () => exportGroupInfo(responder));
+  await occurs('mls.exportGroupInfo', () => exportGroupInfo(join.group));
   const joined: ConnectionGroup[] = [];
   for (const group of initiators)
     joined.push(must(await occurs('mls.processCommit', () => processCommit(group, join.commit))));
 
   // R1 adds its siblings; the initiator devices process that commit too.
   if (m >= 2) {
-    const siblings = await keyPackages('R', m - 1);
-    const added = must(
-      await occurs('mls.addClients', () =>
-        addClients(
-          responder,
-          siblings.map((s) => s.publicPackage),
-        ),
-      ),
-    );
-    responder = added.group;
-    afterJoin = await occurs('mls.exportGroupInfo', () => exportGroupInfo(responder));
+    const added = await addSiblings(join.group, 'R', m - 1);
     for (const group of joined)
       await occurs('mls.processCommit', () => processCommit(group, added.commit));
-    for (const sibling of siblings)
-      await occurs('mls.joinByWelcome', () =>
-        joinByWelcome(added.welcome, sibling, afterJoin.ratchetTree),
-      );
+    await added.join();
   }
 
   const pick = (f: (s: { wall: number; cpu: number; count: number }) => number) =>

@@ -1,8 +1,7 @@
 // The stack's bare round trip and the request count it is multiplied by: both are
 // measured, and the counts are the ones bench/README.md cites for each case.
 import { describe, expect, it } from 'vitest';
-import { createScenario, serverName } from '../simulator/scenario.ts';
-import { establish } from './establishment.ts';
+import { establishInSim } from './establishment.ts';
 import { measureStack } from './stack.ts';
 
 describe('what the stack alone costs', () => {
@@ -23,20 +22,7 @@ describe('what the stack alone costs', () => {
   ])(
     'an establishment of $devices device(s) each on $homeservers homeserver(s) makes $requests requests, $gets of them GETs',
     async ({ devices, homeservers, requests, gets }) => {
-      const s = await createScenario({
-        seed: 'stack requests',
-        homeservers,
-        usersPerServer: homeservers === 1 ? 2 : 1,
-        devicesPerUser: devices,
-        profile: 'multi-device',
-      });
-      const responder = homeservers === 1 ? `@user2:${serverName(0)}` : `@user1:${serverName(1)}`;
-      const sample = await establish(
-        s,
-        `@user1:${serverName(0)}`,
-        responder,
-        s.federation.observer,
-      );
+      const sample = await establishInSim('stack requests', homeservers, devices);
       expect(sample.requests).toEqual({ all: requests, gets });
     },
     30_000,

@@ -172,15 +172,13 @@ export async function knownServerKeys(
     (id) => cached?.keys.has(id) === true || cached?.oldKeys.has(id) === true,
   );
   if (fresh && holds) return cached;
-  let fetched = await sharedFetch(ctx, serverName, located);
+  const first = await sharedFetch(ctx, serverName, located);
+  const lacksAKey = (r: Fetched) => r.ok && !keyIds.every((id) => r.value.keys.has(id));
   // A fetch joined after it started may predate a key this lookup needs: fetch once more.
-  if (
-    fetched.joined &&
-    fetched.result.ok &&
-    !keyIds.every((id) => fetched.result.ok && fetched.result.value.keys.has(id))
-  )
-    fetched = await sharedFetch(ctx, serverName, located);
-  const { result } = fetched;
+  const result =
+    first.joined && lacksAKey(first.result)
+      ? (await sharedFetch(ctx, serverName, located)).result
+      : first.result;
   if (!result.ok) return fresh ? cached : undefined;
   cache.set(serverName, result.value);
   return result.value;

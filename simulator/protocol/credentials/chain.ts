@@ -378,8 +378,8 @@ export async function verifyClientCredentialChain(
   if (!clientKey.ok) return clientKey;
   // A strict verifier that found this anchor and intermediate good, as these very objects of
   // one answer, does not check them again; a lenient one (a mutant) checks every time.
-  const pairKnown =
-    memo !== undefined && (lenient?.size ?? 0) === 0 && memo.hasGoodPair(anchor, intermediate);
+  const remembers = (lenient?.size ?? 0) === 0 ? memo : undefined;
+  const pairKnown = remembers?.hasGoodPair(anchor, intermediate) === true;
   for (const step of [
     () =>
       pairKnown
@@ -397,8 +397,7 @@ export async function verifyClientCredentialChain(
         memo,
         has('any-intermediate-issuer'),
       );
-      if (checked.ok && memo !== undefined && (lenient?.size ?? 0) === 0)
-        memo.addGoodPair(anchor, intermediate);
+      if (checked.ok) remembers?.addGoodPair(anchor, intermediate);
       return checked;
     },
     () =>

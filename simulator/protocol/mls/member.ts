@@ -107,15 +107,7 @@ export async function creatorLeaf(member: Member): Promise<KeyPackageBundle> {
   const cs = member.cs;
   const keys = await cs.hpke.generateKeyPair();
   const leafNode = await signLeafNodeKeyPackage(
-    {
-      leafNodeSource: 'key_package',
-      hpkePublicKey: await cs.hpke.exportPublicKey(keys.publicKey),
-      signaturePublicKey: member.signaturePublicKey,
-      extensions: [],
-      credential: member.credential,
-      capabilities: CAPABILITIES,
-      lifetime: defaultLifetime,
-    },
+    { ...leafOf(member), hpkePublicKey: await cs.hpke.exportPublicKey(keys.publicKey) },
     member.signaturePrivateKey,
     cs.signature,
   );
@@ -130,40 +122,38 @@ export async function creatorLeaf(member: Member): Promise<KeyPackageBundle> {
  * and never leaves the joiner.
  */
 export function externalJoinerLeaf(member: Member): KeyPackageBundle {
-  const none = new Uint8Array(0);
-  return leafOnly(
-    member,
-    {
-      leafNodeSource: 'key_package',
-      hpkePublicKey: none,
-      signaturePublicKey: member.signaturePublicKey,
-      extensions: [],
-      credential: member.credential,
-      capabilities: CAPABILITIES,
-      lifetime: defaultLifetime,
-      signature: none,
-    },
-    none,
-  );
+  return leafOnly(member, { ...leafOf(member), hpkePublicKey: NONE, signature: NONE }, NONE);
 }
+
+/** No bytes: the fields of the KeyPackage shape that MLS does not ask for here. */
+const NONE = new Uint8Array(0);
+
+/** What a member's leaf says of it, as in its KeyPackages' leaves. */
+const leafOf = (member: Member) => ({
+  leafNodeSource: 'key_package' as const,
+  signaturePublicKey: member.signaturePublicKey,
+  extensions: [],
+  credential: member.credential,
+  capabilities: CAPABILITIES,
+  lifetime: defaultLifetime,
+});
 
 function leafOnly(
   member: Member,
   leafNode: KeyPackage['leafNode'],
   hpkePrivateKey: Uint8Array,
 ): KeyPackageBundle {
-  const none = new Uint8Array(0);
   return {
     publicPackage: {
       version: 'mls10',
       cipherSuite: CIPHERSUITE,
-      initKey: none,
+      initKey: NONE,
       leafNode,
       extensions: [],
-      signature: none,
+      signature: NONE,
     },
     privatePackage: {
-      initPrivateKey: none,
+      initPrivateKey: NONE,
       hpkePrivateKey,
       signaturePrivateKey: member.signaturePrivateKey,
     },
