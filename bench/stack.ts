@@ -13,7 +13,8 @@ import { call, type ClientEnv } from '../simulator/clients/phoenix/env.ts';
 import { readJson, router } from '../simulator/homeserver/http.ts';
 import { systemClock } from '../simulator/net/clock.ts';
 import { Observer, observed } from '../simulator/net/observer.ts';
-import { httpTransport, SimNetwork, type Transport } from '../simulator/net/transport.ts';
+import { SimNetwork, type Transport } from '../simulator/net/transport.ts';
+import { httpTransport } from '../simulator/net/http.ts';
 import { seededRng } from '../simulator/protocol/crypto/rng.ts';
 import { median } from './stats.ts';
 

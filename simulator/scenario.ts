@@ -2,7 +2,8 @@
 // with U users of D devices each, built from a seed; connect users; run every
 // client until nothing changes; read any server's view.
 import { fork, seededRng, type Rng } from './protocol/crypto/rng.ts';
-import { httpTransport, type Middleware } from './net/transport.ts';
+import type { Middleware } from './net/transport.ts';
+import { httpTransport } from './net/http.ts';
 import { systemClock } from './net/clock.ts';
 import { phoenixProfilesOf, type TargetConfig } from './serve/target-config.ts';
 import type { ServerView } from './net/observer.ts';

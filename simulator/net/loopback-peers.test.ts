@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { withLoopbackHttps } from './bound-http.ts';
+import { withLoopbackHttps } from './http.ts';
 import { loopbackPeers } from './loopback-peers.ts';
 import { selfSignedIdentity } from './self-signed.ts';
 import { NetworkError } from './transport.ts';

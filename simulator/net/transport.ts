@@ -1,7 +1,7 @@
 // One HTTP surface: every service is a fetch-style handler (Request -> Response),
 // and every outbound call goes through an injectable Transport of the same shape.
 // The simulator routes requests to in-process handlers by origin; against real
-// servers the transport is fetch. Faults and adversaries are middleware.
+// servers it is real HTTP (net/http.ts). Faults and adversaries are middleware.
 
 export type Handler = (request: Request) => Promise<Response>;
 export type Transport = Handler;
@@ -52,36 +52,6 @@ export class SimNetwork {
     const handler = this.#handlers.get(origin);
     if (handler === undefined) throw new NetworkError(`no route to ${origin}`, request.url);
     return handler(request);
-  };
-}
-
-/** Real HTTP with a per-request timeout, for targets outside the process. */
-export function httpTransport(options: { readonly timeoutMs: number }): Transport {
-  return async (request) => {
-    const controller = new AbortController();
-    const signal = AbortSignal.any([request.signal, controller.signal]);
-    let timer: NodeJS.Timeout | undefined;
-    // Our own timer, raced against fetch: the request gives up in time even where a
-    // Node version's fetch does not honour its abort signal while waiting for headers.
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        controller.abort();
-        reject(
-          new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url, 'timeout'),
-        );
-      }, options.timeoutMs);
-    });
-    try {
-      return await Promise.race([fetch(request, { signal }), timeout]);
-    } catch (error) {
-      if (error instanceof NetworkError) throw error;
-      if (controller.signal.aborted && !request.signal.aborted) {
-        throw new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url, 'timeout');
-      }
-      throw new NetworkError(`request failed: ${String(error)}`, request.url);
-    } finally {
-      clearTimeout(timer);
-    }
   };
 }
 

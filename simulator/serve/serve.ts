@@ -10,12 +10,13 @@ import { OffsetClock } from '../net/clock.ts';
 import { withClockApi } from './clock-api.ts';
 import { Observer, type Recording } from '../net/observer.ts';
 import type { StoreLatency } from '../net/latent-store.ts';
-import { compose, httpTransport, type Middleware } from '../net/transport.ts';
+import { compose, type Middleware } from '../net/transport.ts';
 import { TestNetwork } from '../net/test-network.ts';
 import { MATRIX_MUTANTS } from '../federation/mutants.ts';
 import { resolvingDirectory, scopedDirectory } from '../federation/discovery.ts';
 import { withTestNetworkApi } from './test-network-api.ts';
-import { isLoopbackHost, withLoopbackHttps } from '../net/bound-http.ts';
+import { httpTransport, isLoopbackHost, withLoopbackHttps } from '../net/http.ts';
+import { withKnownBody } from '../net/request-body.ts';
 import { loopbackIdentity } from '../net/self-signed.ts';
 import type { PhoenixProfile } from '../homeserver/context.ts';
 import { createHomeserver, type Service } from '../homeserver/homeserver.ts';
@@ -128,7 +129,7 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
       const fetch = (request: Request) =>
         slot.handler === undefined
           ? new Response('starting', { status: 503 })
-          : slot.handler(request);
+          : bodyReadOnce(request).then(slot.handler);
       const port =
         options.basePort === undefined || options.basePort === 0 ? 0 : options.basePort + i;
       const address = await new Promise<AddressInfo>((resolve, reject) => {
@@ -224,6 +225,22 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
     observer,
     close,
   };
+}
+
+/**
+ * The request with its body read from the connection once, up front: the observer, the
+ * exchange log and the handler then all take these bytes (net/request-body.ts), where
+ * each would otherwise make the adapter build a body stream and tee it.
+ */
+async function bodyReadOnce(request: Request): Promise<Request> {
+  if (request.method === 'GET' || request.method === 'HEAD') return request;
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  const copy = new Request(request.url, {
+    method: request.method,
+    headers: request.headers,
+    body: bytes,
+  });
+  return withKnownBody(copy, bytes);
 }
 
 /** Marks requests as sent by `serverName`, as the simulator's servers mark theirs. */

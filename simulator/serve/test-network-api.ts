@@ -8,7 +8,7 @@ import { fail, methodNotAllowed, provisioningRouter, readJson } from '../homeser
 import { inFront } from './in-front.ts';
 import type { Handler } from '../net/transport.ts';
 import type { TestNetwork } from '../net/test-network.ts';
-import { isLoopbackHost } from '../net/bound-http.ts';
+import { isLoopbackHost } from '../net/http.ts';
 
 export const NETWORK_PATH = '/_fedconn/v1/provision/network';
 

@@ -4,7 +4,7 @@
 // and joins cross in each direction. Without it the file reports itself skipped.
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { withLoopbackHttps } from '../../simulator/net/bound-http.ts';
+import { withLoopbackHttps } from '../../simulator/net/http.ts';
 import { matrixCsRooms } from '../harness/drivers/matrix-cs.ts';
 import { readAnswer, type Answer } from '../harness/answer.ts';
 

@@ -10,7 +10,6 @@ import { Observer, observeWire, observed } from '../../simulator/net/observer.ts
 import {
   compose,
   giveUpOnSilent,
-  httpTransport,
   type Handler,
   type Middleware,
   type Transport,
@@ -40,7 +39,7 @@ import { createDriver, type Driver } from './drivers/index.ts';
 import { fedconnDriver, provisioningRequest } from './drivers/fedconn.ts';
 import { CLOCK_PATH } from '../../simulator/serve/clock-api.ts';
 import type { TargetRoles } from './roles.ts';
-import { boundTransport, withLoopbackHttps } from '../../simulator/net/bound-http.ts';
+import { boundTransport, httpTransport, withLoopbackHttps } from '../../simulator/net/http.ts';
 import { testNetworkDns } from './test-network.ts';
 import { loopbackPeers, type LoopbackPeers } from '../../simulator/net/loopback-peers.ts';
 import { recordReceived, recordSent, type Exchange } from '../../simulator/net/exchanges.ts';

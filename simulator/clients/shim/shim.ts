@@ -9,7 +9,7 @@ import { encodeUnpaddedBase64 } from '../../protocol/encoding/base64.ts';
 import { seededRng } from '../../protocol/crypto/rng.ts';
 import { epochOf, membersOf } from '../../protocol/mls/group.ts';
 import type { Clock } from '../../net/clock.ts';
-import { httpTransport } from '../../net/transport.ts';
+import { httpTransport } from '../../net/http.ts';
 import { lookup } from '../identity-client.ts';
 import type { PhoenixClient } from '../phoenix/client.ts';
 import type { ClientEnv } from '../phoenix/env.ts';
