@@ -583,7 +583,8 @@ async function probe(target: Target): Promise<string | undefined> {
       const response = await instance.transport(
         new Request(`${server.origin}/_matrix/key/v2/server`),
       );
-      await response.body?.cancel();
+      // It answered: reachable. A body that then breaks off is for its rules to judge.
+      await response.body?.cancel().catch(() => undefined);
     } catch (error) {
       // A server that accepts but does not answer is reachable: its rules will time out.
       if (error instanceof NetworkError && error.kind === 'timeout') continue;

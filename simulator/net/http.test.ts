@@ -118,6 +118,25 @@ describe('plain HTTP on node:http', () => {
     expect(await (await transport(new Request(`${origin}/`))).json()).toEqual({ ok: true });
   });
 
+  test('an answer that breaks off mid-body is an answer whose body fails, as with fetch', async () => {
+    const { origin } = await serve((_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+      res.write('{"server_name": "hs1.exa');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const answer = await transport(new Request(`${origin}/`));
+    expect(answer.status).toBe(200);
+    await expect(answer.text()).rejects.toThrow(TypeError);
+  });
+
+  test('an encoding fetch does not know is left as it came', async () => {
+    const { origin } = await serve((_req, _body, res) => {
+      res.writeHead(200, { 'content-encoding': 'x-odd' });
+      res.end('as is');
+    });
+    expect(await (await transport(new Request(`${origin}/`))).text()).toBe('as is');
+  });
+
   test('HEAD and 204 answers have no body', async () => {
     const { origin } = await serve((req, _body, res) =>
       req.method === 'HEAD' ? res.writeHead(200, { 'x-a': '1' }).end() : res.writeHead(204).end(),

@@ -39,6 +39,8 @@ interface Answer {
   readonly statusText: string;
   readonly headers: Headers;
   readonly body: Buffer;
+  /** Why the body broke off after the status line, if it did. */
+  readonly broken?: string;
 }
 
 /**
@@ -116,7 +118,7 @@ export function boundTransport(options: {
         );
       }
       if (!isRedirect(answer.status) || location === null || request.redirect === 'manual') {
-        return new Response(noBody(method, answer.status) ? null : answer.body, {
+        return new Response(noBody(method, answer.status) ? null : bodyOfAnswer(answer), {
           status: answer.status,
           // A reason phrase the Fetch API would refuse is left out, not fatal.
           statusText: /^[\t\x20-\x7e]*$/.test(answer.statusText) ? answer.statusText : '',
@@ -182,16 +184,11 @@ export function boundTransport(options: {
           },
           (res) => {
             answered = true;
-            readAnswer(res).then(
-              (answer) => {
-                clearTimeout(timer);
-                request.signal.removeEventListener('abort', onAbort);
-                resolve(answer);
-              },
-              (error: unknown) => {
-                fail(new NetworkError(`request failed: ${String(error)}`, request.url));
-              },
-            );
+            void readAnswer(res).then((answer) => {
+              clearTimeout(timer);
+              request.signal.removeEventListener('abort', onAbort);
+              resolve(answer);
+            });
           },
         );
         if (request.signal.aborted) {
@@ -202,7 +199,9 @@ export function boundTransport(options: {
         req.on('error', (error: NodeJS.ErrnoException) => {
           // A kept-alive connection the server closed while it was idle: the request never
           // reached it. Once more, on a new connection (Node's documented remedy).
-          if (!retried && !answered && req.reusedSocket && isStaleSocket(error)) {
+          // Once answered, a failure belongs to the body (readAnswer).
+          if (answered) return;
+          if (!retried && req.reusedSocket && isStaleSocket(error)) {
             clearTimeout(timer);
             request.signal.removeEventListener('abort', onAbort);
             exchange(to, verb, head, content, true).then(resolve, reject);
@@ -216,29 +215,62 @@ export function boundTransport(options: {
   };
 }
 
+/**
+ * The whole answer. One that breaks off after its status line is still an answer, as with
+ * fetch: status and headers stand, and reading the body fails (`broken`).
+ */
 async function readAnswer(res: IncomingMessage): Promise<Answer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of res) chunks.push(chunk as Buffer);
-  const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
   const headers = new Headers();
   for (const [name, value] of Object.entries(res.headers)) {
     if (typeof value === 'string') headers.set(name, value);
     else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
   }
-  // We send no accept-encoding, so a server should not compress; one that does anyway is
-  // inflated as fetch would, encodings applied last undone first.
-  let body = raw;
-  const encodings = (headers.get('content-encoding') ?? '')
-    .split(',')
-    .map((e) => e.trim().toLowerCase())
-    .filter((e) => e !== '' && e !== 'identity');
-  for (const encoding of encodings.reverse()) {
-    const inflater = inflaters[encoding];
-    if (inflater === undefined) throw new Error(`unknown content-encoding ${encoding}`);
-    body = await inflater(body);
-  }
   const status = res.statusCode ?? 502;
+  const chunks: Buffer[] = [];
+  let body: Buffer;
+  try {
+    for await (const chunk of res) chunks.push(chunk as Buffer);
+    body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+    // We send no accept-encoding, so a server should not compress; one that does anyway is
+    // inflated as fetch would (gzip, deflate, br; others are left as they are), the
+    // encoding applied last undone first.
+    const encodings = (headers.get('content-encoding') ?? '')
+      .split(',')
+      .map((e) => e.trim().toLowerCase())
+      .reverse();
+    for (const encoding of encodings) {
+      const inflater = inflaters[encoding];
+      if (inflater === undefined) break;
+      body = await inflater(body);
+    }
+  } catch (error) {
+    return {
+      status,
+      statusText: res.statusMessage ?? '',
+      headers,
+      body: Buffer.concat(chunks),
+      broken: error instanceof Error ? error.message : String(error),
+    };
+  }
   return { status, statusText: res.statusMessage ?? '', headers, body };
+}
+
+/** The body of a Response: the bytes, or those that came and then the failure. */
+function bodyOfAnswer(answer: Answer): Buffer | ReadableStream<Uint8Array> {
+  const { broken, body } = answer;
+  if (broken === undefined) return body;
+  // The failure comes to whoever reads, as from fetch: one that only cancels sees none.
+  let sent = body.length === 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) {
+        controller.error(new TypeError(`terminated: ${broken}`));
+        return;
+      }
+      sent = true;
+      controller.enqueue(new Uint8Array(body));
+    },
+  });
 }
 
 const isRedirect = (status: number) => [301, 302, 303, 307, 308].includes(status);
