@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
-import { boundTransport, httpTransport } from './http.ts';
+import { httpTransport } from './http.ts';
 import { NetworkError } from './transport.ts';
 
 type Route = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
@@ -182,18 +182,21 @@ describe('plain HTTP on node:http', () => {
     await expect(pending).rejects.toThrow(/aborted/);
   });
 
-  test('a kept-alive connection the server closed meanwhile is retried on a new one', async () => {
-    let served = 0;
-    const { origin, server } = await serve((_req, _body, res) => {
-      served++;
-      res.end('ok');
+  test('a connection cut after the request arrived is a network error, sent once', async () => {
+    // fedconn's loopback gateway cuts a client's connection this way to take it offline.
+    let seen = 0;
+    const { origin } = await serve((req, _body, res) => {
+      seen++;
+      if (req.url === '/cut') {
+        res.destroy();
+        req.socket.destroy();
+      } else res.end('ok');
     });
-    const first = boundTransport({ timeoutMs: 2000 });
-    expect(await (await first(new Request(`${origin}/`))).text()).toBe('ok');
-    // The server drops the idle connection without telling the client in time.
-    server.closeIdleConnections();
-    expect(await (await first(new Request(`${origin}/`))).text()).toBe('ok');
-    expect(served).toBe(2);
+    // A kept-alive connection first, so that the cut one is a reused one.
+    expect(await (await transport(new Request(`${origin}/warm`))).text()).toBe('ok');
+    const cut = transport(new Request(`${origin}/cut`, { method: 'POST', body: 'join' }));
+    await expect(cut).rejects.toThrow(NetworkError);
+    expect(seen).toBe(2);
   });
 
   test('an unreachable port is a network error', async () => {

@@ -18,7 +18,11 @@ import {
   encodeUnpaddedBase64,
   encodeUnpaddedBase64Url,
 } from '../../protocol/encoding/base64.ts';
-import type { AsCredentialsResponse, ChainLeniency } from '../../protocol/credentials/chain.ts';
+import {
+  internPublished,
+  type AsCredentialsResponse,
+  type ChainLeniency,
+} from '../../protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
   userDomain,
@@ -347,7 +351,7 @@ export class PhoenixClient implements PhoenixDevice {
     const fetched = call<AsCredentialsResponse>(
       this.env,
       this.#at(serverName, '/_fedconn/v1/as/credentials'),
-    );
+    ).then(internPublished);
     if (pass === undefined) return fetched;
     pass.set(serverName, fetched);
     // A failed fetch is not remembered: the next message of the pass asks again.

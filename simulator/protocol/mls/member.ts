@@ -205,10 +205,18 @@ export function storeKeyPackage(bundle: KeyPackageBundle): StoredKeyPackage {
 
 /** The public KeyPackage of a stored bundle; it was encoded by storeKeyPackage, so it decodes. */
 export function storedPublicPackage(stored: StoredKeyPackage): KeyPackage {
+  const known = decodedPackages.get(stored);
+  if (known !== undefined) return known;
   const decoded = decodeKeyPackage(stored.encoded);
   if (!decoded.ok) throw new Error(`a stored KeyPackage does not decode: ${decoded.error.detail}`);
+  decodedPackages.set(stored, decoded.value);
   return decoded.value;
 }
+
+// A Welcome decodes the stored KeyPackage twice, for its init key and to join: once is
+// enough. Only while the stored object lives (the store keeps bytes, not objects, so that
+// a large population stays small).
+const decodedPackages = new WeakMap<StoredKeyPackage, KeyPackage>();
 
 /** The bundle `stored` keeps, its owner rebuilt as it stood when stored. */
 export async function loadKeyPackage(stored: StoredKeyPackage): Promise<KeyPackageBundle> {
