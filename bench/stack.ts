@@ -2,7 +2,7 @@
 // in it: the reference client's call() to a route of our router that reads a small JSON
 // body against a schema and answers with JSON of about the size of an AS credentials
 // answer. In the simulator it crosses the in-process network, the observer and Hono;
-// over loopback HTTP, as `fedconn serve` does, also fetch, node:http and Hono's node
+// over loopback HTTP, as `fedconn serve` does, also the reference HTTP transport (node:http, kept alive) and Hono's node
 // adapter. Times an establishment's request count, it is the least any implementation on
 // this stack pays before doing anything the protocol asks, so it says how far below the
 // rest of an establishment tuning could go.
@@ -93,7 +93,7 @@ export async function measureStack(runs = 1000): Promise<StackFigure> {
     const http = await roundTrips(
       httpTransport({ timeoutMs: 10_000 }),
       `http://127.0.0.1:${port}`,
-      Math.ceil(runs / 4),
+      runs,
     );
     return { sim, http };
   } finally {
