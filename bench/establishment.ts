@@ -8,7 +8,7 @@ import type { Population } from '../simulator/scenario.ts';
 import type { Observer } from '../simulator/net/observer.ts';
 import type { Floor } from './floor.ts';
 import { mandatoryOps, type EstablishmentShape } from './mandatory.ts';
-import { median } from './stats.ts';
+import { median, quantile } from './stats.ts';
 import { measureStack, priceRequests, type RoundTrip, type StackFigure } from './stack.ts';
 import { measureMlsAtShape, type MlsAtShape } from './mls-at-shape.ts';
 
@@ -19,6 +19,8 @@ export interface EstablishmentFigure {
   readonly overHttp: boolean;
   readonly runs: number;
   readonly medianMs: number;
+  /** The middle half of the runs: the first and third quartiles of their wall times. */
+  readonly quartilesMs: readonly [number, number];
   /** The headline: the operations the protocol forces (bench/mandatory.ts), priced. */
   readonly mandatoryFloorMs: number;
   readonly mandatoryRatio: number;
@@ -199,7 +201,10 @@ export async function measureEstablishment(
   const figures: EstablishmentFigure[] = [];
   for (const c of cases) {
     const samples: Sample[] = [];
-    // One untimed run of each case first (i = -1), for the case's own paths.
+    // One untimed run of each case first (i = -1), for the case's own paths. A case's runs
+    // follow each other: interleaved with the other cases, a 1-device run pays for the
+    // collection of a 3-device run's garbage (tried: the middle half of the 1-device runs
+    // spread over 1.2 ms instead of 0.3 to 0.5 ms).
     for (let i = -1; i < runs; i++) {
       const sample = await establishInSim(`bench ${c.name} ${i}`, c.homeservers, c.devices);
       if (i >= 0) samples.push(sample);
@@ -282,6 +287,16 @@ function summarise(
     overHttp,
     runs: samples.length,
     medianMs,
+    quartilesMs: [
+      quantile(
+        samples.map((s) => s.ms),
+        0.25,
+      ),
+      quantile(
+        samples.map((s) => s.ms),
+        0.75,
+      ),
+    ],
     mandatoryFloorMs,
     mandatoryRatio: medianMs / mandatoryFloorMs,
     cpuMandatoryFloorMs,
