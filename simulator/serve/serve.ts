@@ -233,7 +233,9 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
  * each would otherwise make the adapter build a body stream and tee it.
  */
 async function bodyReadOnce(request: Request): Promise<Request> {
-  if (request.method === 'GET' || request.method === 'HEAD') return request;
+  // Without a body: said so, since asking the adapter's request for its body builds a
+  // whole Request behind it.
+  if (request.method === 'GET' || request.method === 'HEAD') return withKnownBody(request, NONE);
   const bytes = new Uint8Array(await request.arrayBuffer());
   const copy = new Request(request.url, {
     method: request.method,
@@ -242,6 +244,8 @@ async function bodyReadOnce(request: Request): Promise<Request> {
   });
   return withKnownBody(copy, bytes);
 }
+
+const NONE = new Uint8Array();
 
 /** Marks requests as sent by `serverName`, as the simulator's servers mark theirs. */
 const stamp =
