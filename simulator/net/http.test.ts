@@ -2,9 +2,12 @@
 // checks judge servers on its answers, so a difference here is a false verdict there.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { createServer as createHttpsServer } from 'node:https';
+import { deflateRawSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, test } from 'vitest';
 import { httpTransport } from './http.ts';
+import { withKnownBody } from './request-body.ts';
+import { selfSignedIdentity } from './self-signed.ts';
 import { NetworkError } from './transport.ts';
 
 type Route = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
@@ -59,6 +62,9 @@ describe('plain HTTP on node:http', () => {
     expect(await answer.json()).toEqual({ got: '{"k":1}' });
     expect(received[0]).toMatchObject({ method: 'PUT', url: '/a?b=c' });
     expect(received[0]?.headers['content-length']).toBe('7');
+    // fetch's defaults, where the request names none
+    expect(received[0]?.headers).toMatchObject({ accept: '*/*', 'user-agent': 'fedconn' });
+    expect(received[0]?.headers).not.toHaveProperty('accept-encoding');
   });
 
   test('a Host header the request names is sent as named (fetch would replace it)', async () => {
@@ -165,15 +171,6 @@ describe('plain HTTP on node:http', () => {
     expect(count).toBe(0);
   });
 
-  test('a status outside 200 to 599 is a network error, not a crash', async () => {
-    const { server, origin } = await serve(() => undefined);
-    server.removeAllListeners('request');
-    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
-      res.socket?.end('HTTP/1.1 999 Odd\r\ncontent-length: 0\r\n\r\n');
-    });
-    await expect(transport(new Request(`${origin}/`))).rejects.toThrow(/status 999/);
-  });
-
   test('an aborted request fails at once', async () => {
     const { origin } = await serve(() => undefined);
     const controller = new AbortController();
@@ -197,6 +194,165 @@ describe('plain HTTP on node:http', () => {
     const cut = transport(new Request(`${origin}/cut`, { method: 'POST', body: 'join' }));
     await expect(cut).rejects.toThrow(NetworkError);
     expect(seen).toBe(2);
+  });
+
+  test('a request already aborted fails as a network error, sending nothing', async () => {
+    const { origin, received } = await serve((_req, _body, res) => res.end());
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      transport(new Request(`${origin}/`, { signal: controller.signal })),
+    ).rejects.toThrow(NetworkError);
+    expect(received).toHaveLength(0);
+  });
+
+  test('a redirect elsewhere than http(s), or to no URL at all, is a network error', async () => {
+    const { origin } = await serve((req, _body, res) =>
+      res.writeHead(302, { location: req.url === '/ftp' ? 'ftp://x.example/' : 'http://[' }).end(),
+    );
+    await expect(transport(new Request(`${origin}/ftp`))).rejects.toThrow(/no http\(s\) URL/);
+    await expect(transport(new Request(`${origin}/bad`))).rejects.toThrow(NetworkError);
+  });
+
+  test('a header node:http refuses to send is a network error, not a crash', async () => {
+    const { origin, received } = await serve((_req, _body, res) => res.end());
+    const headers = new Headers({ 'x-odd': 'a\u0001b' });
+    await expect(transport(new Request(`${origin}/`, { headers }))).rejects.toThrow(NetworkError);
+    expect(received).toHaveLength(0);
+  });
+
+  test('the bytes its maker gave a request are the ones sent', async () => {
+    let got = '';
+    const { origin } = await serve((_req, body, res) => {
+      got = body.toString();
+      res.end();
+    });
+    const bytes = new TextEncoder().encode('{"known":true}');
+    await transport(
+      withKnownBody(new Request(`${origin}/`, { method: 'POST', body: bytes }), bytes),
+    );
+    expect(got).toBe('{"known":true}');
+  });
+
+  test('a 303 drops the body and its headers; another origin gets no credentials', async () => {
+    const other = await serve((req, body, res) =>
+      res.end(JSON.stringify({ method: req.method, headers: req.headers, body: body.length })),
+    );
+    const { origin } = await serve((_req, _body, res) =>
+      res.writeHead(303, { location: `${other.origin}/seen` }).end(),
+    );
+    const answer = await transport(
+      new Request(`${origin}/`, {
+        method: 'POST',
+        body: 'x',
+        headers: {
+          'content-type': 'text/plain',
+          'content-language': 'en',
+          cookie: 'a=b',
+          authorization: 'Bearer t',
+          'x-kept': 'yes',
+        },
+      }),
+    );
+    const seen = (await answer.json()) as { method: string; body: number; headers: object };
+    expect(seen.method).toBe('GET');
+    expect(seen.body).toBe(0);
+    expect(seen.headers).toMatchObject({ 'x-kept': 'yes' });
+    for (const name of ['content-type', 'content-language', 'cookie', 'authorization'])
+      expect(seen.headers).not.toHaveProperty(name);
+  });
+
+  test('the deadline is the whole request, redirects included', async () => {
+    const { origin } = await serve((_req, _body, res) => {
+      setTimeout(() => res.writeHead(302, { location: '/again' }).end(), 40);
+    });
+    const slow = httpTransport({ timeoutMs: 150 });
+    await expect(slow(new Request(`${origin}/`))).rejects.toMatchObject({ kind: 'timeout' });
+  });
+
+  test('a body that stalls after the status line breaks off; the server is not silent', async () => {
+    const { origin } = await serve((_req, _body, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('partial');
+    });
+    const answer = await httpTransport({ timeoutMs: 150 })(new Request(`${origin}/`));
+    expect(answer.status).toBe(200);
+    await expect(answer.text()).rejects.toThrow(/no whole body within 150 ms/);
+  });
+
+  test('a body that breaks off before any byte can be cancelled, and fails when read', async () => {
+    const make = async () => {
+      const { origin } = await serve((_req, _body, res) => {
+        res.writeHead(200, { 'content-length': '10' });
+        res.flushHeaders();
+        setTimeout(() => res.socket?.destroy(), 10);
+      });
+      return transport(new Request(`${origin}/`));
+    };
+    await expect((await make()).body?.cancel()).resolves.toBeUndefined();
+    await expect((await make()).text()).rejects.toThrow(TypeError);
+  });
+
+  test('a status the Fetch API has no room for is handed on, as fetch does', async () => {
+    const { server, origin } = await serve(() => undefined);
+    server.removeAllListeners('request');
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.socket?.end('HTTP/1.1 999 Odd\r\ncontent-length: 2\r\n\r\nhi');
+    });
+    const answer = await transport(new Request(`${origin}/`));
+    expect(answer.status).toBe(999);
+    expect(answer.ok).toBe(false);
+    expect(await answer.text()).toBe('hi');
+  });
+
+  test('a repeated header keeps every value, joined as fetch joins them', async () => {
+    const { server, origin } = await serve(() => undefined);
+    server.removeAllListeners('request');
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => {
+      res.socket?.end(
+        'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-type: text/html\r\ncontent-length: 0\r\n\r\n',
+      );
+    });
+    const answer = await transport(new Request(`${origin}/`));
+    expect(answer.headers.get('content-type')).toBe('application/json, text/html');
+  });
+
+  test('compressed answers inflate as fetch inflates them, short or raw', async () => {
+    const bodies: Record<string, [Record<string, string>, Buffer]> = {
+      '/empty': [{ 'content-encoding': 'gzip' }, Buffer.alloc(0)],
+      '/short': [{ 'content-encoding': 'gzip' }, gzipSync('hello there').subarray(0, -8)],
+      '/raw': [{ 'content-encoding': 'deflate' }, deflateRawSync('raw deflate')],
+      '/unknown-first': [{ 'content-encoding': 'x-odd, gzip' }, Buffer.from('as is')],
+    };
+    const { origin } = await serve((req, _body, res) => {
+      const [headers, body] = bodies[req.url ?? ''] ?? [{}, Buffer.alloc(0)];
+      res.writeHead(200, headers).end(body);
+    });
+    const text = async (path: string) => (await transport(new Request(`${origin}${path}`))).text();
+    expect(await text('/empty')).toBe('');
+    expect(await text('/short')).toBe('hello there');
+    expect(await text('/raw')).toBe('raw deflate');
+    expect(await text('/unknown-first')).toBe('as is');
+  });
+
+  test('a redirect from http to https checks the certificate, as fetch does', async () => {
+    const { cert, key } = await selfSignedIdentity();
+    const tls = createHttpsServer({ cert, key }, (_req, res) => res.end('secret'));
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
+    open.push({
+      close: () =>
+        new Promise<void>((resolve) => {
+          tls.close(() => {
+            resolve();
+          });
+          tls.closeAllConnections();
+        }),
+    });
+    const port = (tls.address() as AddressInfo).port;
+    const { origin } = await serve((_req, _body, res) =>
+      res.writeHead(302, { location: `https://127.0.0.1:${port}/` }).end(),
+    );
+    await expect(transport(new Request(`${origin}/`))).rejects.toThrow(NetworkError);
   });
 
   test('an unreachable port is a network error', async () => {

@@ -8,10 +8,21 @@
 //   on a kept-alive connection (bench/README.md, "Figures").
 // What fetch does on its own is done here too: redirects are followed as the request
 // asks, and a compressed answer is inflated. Same per-request timeout as fetch's transport.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type ClientRequest,
+  type IncomingMessage,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { promisify } from 'node:util';
-import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import {
+  brotliDecompress,
+  constants as zlibConstants,
+  gunzip,
+  inflate,
+  inflateRaw,
+} from 'node:zlib';
 import { knownBody } from './request-body.ts';
 import { NetworkError, type Transport } from './transport.ts';
 
@@ -22,19 +33,36 @@ import { NetworkError, type Transport } from './transport.ts';
 // does is not sent again: a cut connection is what some checks make on purpose.
 const IDLE_MS = 4000;
 const agents = {
-  'http:': new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
-  // Test federations present self-signed certificates; nothing here is a secret.
-  'https:': new HttpsAgent({ keepAlive: true, timeout: IDLE_MS, rejectUnauthorized: false }),
+  http: new HttpAgent({ keepAlive: true, timeout: IDLE_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS }),
+  // Test federations on loopback present self-signed certificates; nothing there is a secret.
+  unchecked: new HttpsAgent({ keepAlive: true, timeout: IDLE_MS, rejectUnauthorized: false }),
 };
 
 /** fetch's limit: more redirects than this is a network error. */
 const MAX_REDIRECTS = 20;
 
+/** What a redirect that turns a request into a GET leaves behind (the Fetch standard's list). */
+const BODY_HEADERS = ['content-encoding', 'content-language', 'content-location', 'content-type'];
+
+/** What does not follow a request to another origin (as with fetch). */
+const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+
+// As undici inflates: a body cut short gives what came (sync flush), and "deflate" is
+// zlib-wrapped or raw, told apart by its first byte.
+const syncFlush = { finishFlush: zlibConstants.Z_SYNC_FLUSH };
+const gunzipAsync = promisify(gunzip);
+const inflateAsync = promisify(inflate);
+const inflateRawAsync = promisify(inflateRaw);
+const brotliAsync = promisify(brotliDecompress);
 const inflaters: Record<string, (bytes: Buffer) => Promise<Buffer>> = {
-  gzip: promisify(gunzip),
-  'x-gzip': promisify(gunzip),
-  deflate: promisify(inflate),
-  br: promisify(brotliDecompress),
+  gzip: (b) => gunzipAsync(b, syncFlush),
+  'x-gzip': (b) => gunzipAsync(b, syncFlush),
+  deflate: (b) =>
+    b.length > 0 && ((b[0] ?? 0) & 0x0f) === 0x08
+      ? inflateAsync(b, syncFlush)
+      : inflateRawAsync(b, syncFlush),
+  br: (b) => brotliAsync(b, { finishFlush: zlibConstants.BROTLI_OPERATION_FLUSH }),
 };
 
 interface Answer {
@@ -51,7 +79,7 @@ interface Answer {
  * node:http (kept-alive connections), HTTPS through fetch, which checks certificates.
  */
 export function httpTransport(options: { readonly timeoutMs: number }): Transport {
-  const plain = boundTransport(options);
+  const plain = boundTransport({ ...options, checkCertificates: true });
   const secure = fetchTransport(options);
   return (request) => (request.url.startsWith('http:') ? plain(request) : secure(request));
 }
@@ -90,23 +118,40 @@ export function boundTransport(options: {
   /** Where requests leave from; the system's choice when absent. */
   readonly localAddress?: string;
   readonly timeoutMs: number;
+  /**
+   * Check HTTPS certificates, as fetch does: for servers anywhere. Off (the default) for
+   * the test federations on loopback this transport was first made for.
+   */
+  readonly checkCertificates?: boolean;
 }): Transport {
   const from = options.localAddress === undefined ? '' : ` from ${options.localAddress}`;
+  const httpsAgent = options.checkCertificates === true ? agents.https : agents.unchecked;
   return async (request) => {
-    const known = knownBody(request);
-    const bytes =
-      request.body === null
-        ? undefined
-        : known === undefined
-          ? new Uint8Array(await request.arrayBuffer())
-          : await known;
-    let body =
-      bytes === undefined
-        ? undefined
-        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const headers: Record<string, string> = {};
+    if (request.signal.aborted) throw new NetworkError('request aborted', request.url);
+    let body: Buffer | undefined;
+    try {
+      const known = knownBody(request);
+      const bytes =
+        request.body === null
+          ? undefined
+          : known === undefined
+            ? new Uint8Array(await request.arrayBuffer())
+            : await known;
+      body =
+        bytes === undefined
+          ? undefined
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    } catch (error) {
+      throw new NetworkError(`the request's body cannot be read: ${String(error)}`, request.url);
+    }
+    // fetch's defaults where the request names none (not accept-encoding: we want no
+    // compression, though a compressed answer is inflated).
+    const headers = new Map<string, string>([
+      ['accept', '*/*'],
+      ['user-agent', 'fedconn'],
+    ]);
     request.headers.forEach((value, name) => {
-      headers[name] = value;
+      headers.set(name, value);
     });
     let url = new URL(request.url);
     let method = request.method;
@@ -114,19 +159,8 @@ export function boundTransport(options: {
     for (let redirects = 0; ; redirects++) {
       const answer = await exchange(url, method, headers, body);
       const location = answer.headers.get('location');
-      if (answer.status < 200 || answer.status > 599) {
-        throw new NetworkError(
-          `answered with status ${answer.status}, outside 200 to 599`,
-          url.href,
-        );
-      }
       if (!isRedirect(answer.status) || location === null || request.redirect === 'manual') {
-        return new Response(noBody(method, answer.status) ? null : bodyOfAnswer(answer), {
-          status: answer.status,
-          // A reason phrase the Fetch API would refuse is left out, not fatal.
-          statusText: /^[\t\x20-\x7e]*$/.test(answer.statusText) ? answer.statusText : '',
-          headers: answer.headers,
-        });
+        return responseOf(method, answer);
       }
       if (request.redirect === 'error') {
         throw new NetworkError(`redirected (${answer.status}) where none was allowed`, url.href);
@@ -134,7 +168,13 @@ export function boundTransport(options: {
       if (redirects === MAX_REDIRECTS) {
         throw new NetworkError(`more than ${MAX_REDIRECTS} redirects`, request.url);
       }
-      const next = new URL(location, url);
+      const next = URL.canParse(location, url.href) ? new URL(location, url) : undefined;
+      if (next === undefined || (next.protocol !== 'http:' && next.protocol !== 'https:')) {
+        throw new NetworkError(
+          `redirected to ${JSON.stringify(location)}, which is no http(s) URL`,
+          url.href,
+        );
+      }
       // As fetch does: 303, and 301 or 302 after a POST, turn into a GET without a body;
       // credentials do not follow a request to another origin.
       if (
@@ -143,128 +183,193 @@ export function boundTransport(options: {
       ) {
         method = method === 'HEAD' ? 'HEAD' : 'GET';
         body = undefined;
-        delete headers['content-type'];
+        for (const name of BODY_HEADERS) headers.delete(name);
       }
-      if (next.origin !== url.origin) delete headers['authorization'];
-      delete headers['host'];
+      if (next.origin !== url.origin) for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+      headers.delete('host');
       url = next;
     }
 
+    /** One request and its answer; the deadline is the whole request's, redirects included. */
     function exchange(
       to: URL,
       verb: string,
-      head: Record<string, string>,
+      head: ReadonlyMap<string, string>,
       content: Buffer | undefined,
     ): Promise<Answer> {
-      const left = deadline - Date.now();
       return new Promise<Answer>((resolve, reject) => {
-        const fail = (error: NetworkError) => {
-          clearTimeout(timer);
-          request.signal.removeEventListener('abort', onAbort);
-          reject(error);
-        };
-        const timer = setTimeout(() => {
-          req.destroy();
-          fail(
-            new NetworkError(`no answer within ${options.timeoutMs} ms`, request.url, 'timeout'),
+        let req: ClientRequest;
+        try {
+          const send = to.protocol === 'https:' ? httpsRequest : httpRequest;
+          req = send(
+            to,
+            {
+              method: verb,
+              headers: {
+                ...Object.fromEntries(head),
+                ...(content === undefined ? {} : { 'content-length': String(content.length) }),
+              },
+              agent: to.protocol === 'https:' ? httpsAgent : agents.http,
+              ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+            },
+            onResponse,
           );
-        }, left);
-        const onAbort = () => {
-          req.destroy();
-          fail(new NetworkError('request aborted', request.url));
-        };
-        let answered = false;
-        const send = to.protocol === 'https:' ? httpsRequest : httpRequest;
-        const req = send(
-          to,
-          {
-            method: verb,
-            headers:
-              content === undefined ? head : { ...head, 'content-length': String(content.length) },
-            agent: to.protocol === 'https:' ? agents['https:'] : agents['http:'],
-            ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
-          },
-          (res) => {
-            answered = true;
-            void readAnswer(res).then((answer) => {
-              clearTimeout(timer);
-              request.signal.removeEventListener('abort', onAbort);
-              resolve(answer);
-            });
-          },
-        );
-        if (request.signal.aborted) {
-          onAbort();
+        } catch (error) {
+          // node:http refuses some requests fetch's Headers let through (a control
+          // character in a header value, say) before anything is sent.
+          reject(new NetworkError(`request${from} failed: ${String(error)}`, request.url));
           return;
         }
-        request.signal.addEventListener('abort', onAbort, { once: true });
+        let settled = false;
+        let answered = false;
+        let late = false;
+        const settle = (outcome: () => void) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          request.signal.removeEventListener('abort', onAbort);
+          outcome();
+        };
+        const onAbort = () => {
+          req.destroy();
+          settle(() => {
+            reject(new NetworkError('request aborted', request.url));
+          });
+        };
         req.on('error', (error) => {
           // Once answered, a failure belongs to the body (readAnswer).
           if (answered) return;
-          fail(new NetworkError(`request${from} failed: ${String(error)}`, request.url));
+          settle(() => {
+            reject(new NetworkError(`request${from} failed: ${String(error)}`, request.url));
+          });
         });
+        const timer = setTimeout(
+          () => {
+            if (answered) {
+              // The status line came in time, the body did not: it breaks off (as a body
+              // fetch hands on and the server then stalls), which is not a silent server.
+              late = true;
+              req.destroy();
+              return;
+            }
+            req.destroy();
+            settle(() => {
+              reject(
+                new NetworkError(
+                  `no answer within ${options.timeoutMs} ms`,
+                  request.url,
+                  'timeout',
+                ),
+              );
+            });
+          },
+          Math.max(0, deadline - Date.now()),
+        );
+        request.signal.addEventListener('abort', onAbort, { once: true });
         req.end(content);
+
+        function onResponse(res: IncomingMessage) {
+          answered = true;
+          void readAnswer(res, () =>
+            late ? `no whole body within ${options.timeoutMs} ms` : undefined,
+          ).then((answer) => {
+            settle(() => {
+              resolve(answer);
+            });
+          });
+        }
       });
     }
   };
+}
+
+/** A Response of `answer`, with the status a server sent even where the Fetch API has none. */
+function responseOf(method: string, answer: Answer): Response {
+  const inRange = answer.status >= 200 && answer.status <= 599;
+  const response = new Response(noBody(method, answer.status) ? null : bodyOfAnswer(answer), {
+    status: inRange ? answer.status : 200,
+    // A reason phrase the Fetch API would refuse is left out, not fatal.
+    statusText: /^[\t\x20-\x7e]*$/.test(answer.statusText) ? answer.statusText : '',
+    headers: answer.headers,
+  });
+  // fetch hands on a status outside 200 to 599 (999, say), which its constructor refuses:
+  // set on this object, so that a check sees what the server sent (a clone would not).
+  if (!inRange) {
+    Object.defineProperties(response, {
+      status: { value: answer.status },
+      ok: { value: false },
+    });
+  }
+  return response;
 }
 
 /**
  * The whole answer. One that breaks off after its status line is still an answer, as with
  * fetch: status and headers stand, and reading the body fails (`broken`).
  */
-async function readAnswer(res: IncomingMessage): Promise<Answer> {
+async function readAnswer(res: IncomingMessage, why: () => string | undefined): Promise<Answer> {
+  // From the raw lines, so that a repeated header keeps every value, as fetch joins them.
   const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (typeof value === 'string') headers.set(name, value);
-    else if (Array.isArray(value)) for (const v of value) headers.append(name, v);
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+    try {
+      headers.append(res.rawHeaders[i] ?? '', res.rawHeaders[i + 1] ?? '');
+    } catch {
+      // a header the Fetch API cannot hold is left out, as fetch leaves it
+    }
   }
   const status = res.statusCode ?? 502;
+  const statusText = res.statusMessage ?? '';
   const chunks: Buffer[] = [];
-  let body: Buffer;
   try {
     for await (const chunk of res) chunks.push(chunk as Buffer);
-    body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
-    // We send no accept-encoding, so a server should not compress; one that does anyway is
-    // inflated as fetch would (gzip, deflate, br; others are left as they are), the
-    // encoding applied last undone first.
-    const encodings = (headers.get('content-encoding') ?? '')
-      .split(',')
-      .map((e) => e.trim().toLowerCase())
-      .reverse();
+  } catch (error) {
+    const broken = why() ?? (error instanceof Error ? error.message : String(error));
+    return { status, statusText, headers, body: Buffer.concat(chunks), broken };
+  }
+  const raw = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks);
+  // We send no accept-encoding, so a server should not compress; one that does anyway is
+  // inflated as fetch would: gzip, deflate and br, the encoding applied last undone first,
+  // and left as it came when any encoding is one fetch does not know.
+  const encodings = (headers.get('content-encoding') ?? '')
+    .split(',')
+    .map((e) => e.trim().toLowerCase())
+    .filter((e) => e !== '' && e !== 'identity')
+    .reverse();
+  if (encodings.some((e) => inflaters[e] === undefined)) {
+    return { status, statusText, headers, body: raw };
+  }
+  let body = raw;
+  try {
     for (const encoding of encodings) {
       const inflater = inflaters[encoding];
-      if (inflater === undefined) break;
-      body = await inflater(body);
+      if (inflater !== undefined) body = await inflater(body);
     }
   } catch (error) {
-    return {
-      status,
-      statusText: res.statusMessage ?? '',
-      headers,
-      body: Buffer.concat(chunks),
-      broken: error instanceof Error ? error.message : String(error),
-    };
+    return { status, statusText, headers, body: Buffer.alloc(0), broken: String(error) };
   }
-  return { status, statusText: res.statusMessage ?? '', headers, body };
+  return { status, statusText, headers, body };
 }
 
 /** The body of a Response: the bytes, or those that came and then the failure. */
 function bodyOfAnswer(answer: Answer): Buffer | ReadableStream<Uint8Array> {
   const { broken, body } = answer;
   if (broken === undefined) return body;
-  // The failure comes to whoever reads, as from fetch: one that only cancels sees none.
+  // Pulled only when read (no queue ahead), so the failure comes to whoever reads, as from
+  // fetch: one that only cancels sees none.
   let sent = body.length === 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (sent) {
-        controller.error(new TypeError(`terminated: ${broken}`));
-        return;
-      }
-      sent = true;
-      controller.enqueue(new Uint8Array(body));
+  return new ReadableStream<Uint8Array>(
+    {
+      pull(controller) {
+        if (sent) {
+          controller.error(new TypeError(`terminated: ${broken}`));
+          return;
+        }
+        sent = true;
+        controller.enqueue(new Uint8Array(body));
+      },
     },
-  });
+    { highWaterMark: 0 },
+  );
 }
 
 const isRedirect = (status: number) => [301, 302, 303, 307, 308].includes(status);

@@ -236,6 +236,8 @@ async function bodyReadOnce(request: Request): Promise<Request> {
   // Without a body: said so, since asking the adapter's request for its body builds a
   // whole Request behind it.
   if (request.method === 'GET' || request.method === 'HEAD') return withKnownBody(request, NONE);
+  // Methods the Request constructor refuses (TRACE, CONNECT) go on as the adapter made them.
+  if (FORBIDDEN_METHODS.has(request.method)) return request;
   const bytes = new Uint8Array(await request.arrayBuffer());
   const copy = new Request(request.url, {
     method: request.method,
@@ -246,6 +248,7 @@ async function bodyReadOnce(request: Request): Promise<Request> {
 }
 
 const NONE = new Uint8Array();
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Marks requests as sent by `serverName`, as the simulator's servers mark theirs. */
 const stamp =

@@ -18,11 +18,7 @@ import {
   encodeUnpaddedBase64,
   encodeUnpaddedBase64Url,
 } from '../../protocol/encoding/base64.ts';
-import {
-  internPublished,
-  type AsCredentialsResponse,
-  type ChainLeniency,
-} from '../../protocol/credentials/chain.ts';
+import type { AsCredentialsResponse, ChainLeniency } from '../../protocol/credentials/chain.ts';
 import {
   createClientCredentialRequest,
   userDomain,
@@ -351,7 +347,7 @@ export class PhoenixClient implements PhoenixDevice {
     const fetched = call<AsCredentialsResponse>(
       this.env,
       this.#at(serverName, '/_fedconn/v1/as/credentials'),
-    ).then(internPublished);
+    );
     if (pass === undefined) return fetched;
     pass.set(serverName, fetched);
     // A failed fetch is not remembered: the next message of the pass asks again.
@@ -1080,7 +1076,7 @@ export class PhoenixClient implements PhoenixDevice {
       const ear = decodeBase64(joinerInfo.ear_key);
       const credKey = decodeBase64(joinerInfo.credential_key);
       if (welcome === undefined || tree === undefined || !ear.ok || !credKey.ok) return;
-      const kp = await loadKeyPackage(stored);
+      const kp = await loadKeyPackage(stored, initKey.publicPackage);
       // The QS hands its last KeyPackage out again and again: every group joined with it
       // must go on drawing from one owner, as before it was stored, not from a fresh replay.
       this.#keyPackages[this.#keyPackages.indexOf(stored)] = { ...stored, owner: kp.owner };

@@ -307,27 +307,6 @@ const decodedLists = new WeakMap<
   { readonly type: CredentialType; readonly step: Step<unknown[]> }
 >();
 
-/**
- * The earlier answer identical to `answer`, or `answer` itself. A client asks an AS for its
- * credentials anew in every pass (revocations must be fresh), and the answers are mostly the
- * same bytes: identical answers share one object, so its decoded credentials, their
- * fingerprints and the pairs a verifier found good are found again. Only what follows from
- * the bytes is shared; time and revocation are judged on every check.
- */
-export function internPublished(answer: AsCredentialsResponse): AsCredentialsResponse {
-  const text: unknown = JSON.stringify(answer);
-  if (typeof text !== 'string') return answer;
-  const known = publishedAnswers.get(text);
-  if (known !== undefined) return known;
-  if (publishedAnswers.size >= PUBLISHED_ANSWERS) publishedAnswers.clear();
-  publishedAnswers.set(text, answer);
-  return answer;
-}
-
-/** How many distinct answers are kept (a federation has a few ASes, each one answer). */
-const PUBLISHED_ANSWERS = 64;
-const publishedAnswers = new Map<string, AsCredentialsResponse>();
-
 export async function verifyClientCredentialChain(
   input: ChainInput,
 ): Promise<Step<VerifiedClient>> {

@@ -14,10 +14,9 @@ export class VerifiedSignatures {
   readonly #good = new Set<string>();
   /**
    * AS credentials and intermediates checked whole, as the decoded objects of one AS answer
-   * (frozen by chain.ts, which decodes each answer once, and gives an answer fetched again
-   * with the same bytes the objects of the first: internPublished): a client checks every
-   * member of a domain against the same two, so the second check needs neither their
-   * canonical JSON nor their memo keys.
+   * (frozen by chain.ts, which decodes each answer once): a client checks every member of a
+   * domain against the same two, so the second check needs neither their canonical JSON
+   * nor their memo keys.
    */
   readonly #goodPairs = new WeakMap<object, WeakSet<object>>();
 

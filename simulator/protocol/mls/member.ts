@@ -205,22 +205,19 @@ export function storeKeyPackage(bundle: KeyPackageBundle): StoredKeyPackage {
 
 /** The public KeyPackage of a stored bundle; it was encoded by storeKeyPackage, so it decodes. */
 export function storedPublicPackage(stored: StoredKeyPackage): KeyPackage {
-  const known = decodedPackages.get(stored);
-  if (known !== undefined) return known;
   const decoded = decodeKeyPackage(stored.encoded);
   if (!decoded.ok) throw new Error(`a stored KeyPackage does not decode: ${decoded.error.detail}`);
-  decodedPackages.set(stored, decoded.value);
   return decoded.value;
 }
 
-// A Welcome decodes the stored KeyPackage twice, for its init key and to join: once is
-// enough. Only while the stored object lives (the store keeps bytes, not objects, so that
-// a large population stays small).
-const decodedPackages = new WeakMap<StoredKeyPackage, KeyPackage>();
-
-/** The bundle `stored` keeps, its owner rebuilt as it stood when stored. */
-export async function loadKeyPackage(stored: StoredKeyPackage): Promise<KeyPackageBundle> {
-  const publicPackage = storedPublicPackage(stored);
+/**
+ * The bundle `stored` keeps, its owner rebuilt as it stood when stored. `publicPackage`,
+ * when given, is its KeyPackage already decoded (storedInitKey's): decoded once, not twice.
+ */
+export async function loadKeyPackage(
+  stored: StoredKeyPackage,
+  publicPackage: KeyPackage = storedPublicPackage(stored),
+): Promise<KeyPackageBundle> {
   const owner =
     'cs' in stored.owner ? stored.owner : await replayOwner(publicPackage, stored.owner);
   const privatePackage: PrivateKeyPackage = {
@@ -235,10 +232,14 @@ export async function loadKeyPackage(stored: StoredKeyPackage): Promise<KeyPacka
 export function storedInitKey(stored: StoredKeyPackage): {
   readonly privateKey: Uint8Array;
   readonly publicKey: Uint8Array;
+  /** The KeyPackage it was read from, for loadKeyPackage. */
+  readonly publicPackage: KeyPackage;
 } {
+  const publicPackage = storedPublicPackage(stored);
   return {
     privateKey: stored.privateKeys.subarray(0, X25519_PRIVATE_KEY),
-    publicKey: storedPublicPackage(stored).initKey,
+    publicKey: publicPackage.initKey,
+    publicPackage,
   };
 }
 
