@@ -269,7 +269,8 @@ function summarise(
     wall: { ...units.wall, ...mlsAt.wall },
     cpu: { ...units.cpu, ...mlsAt.cpu },
   };
-  const medianMs = median(samples.map((s) => s.ms));
+  const walls = samples.map((s) => s.ms);
+  const medianMs = median(walls);
   const ops = samples[0]?.ops ?? meter.snapshot();
   const unit = floor.wall;
   const floorMs = median(samples.map((s) => priceOf(s.ops, unit)));
@@ -287,16 +288,7 @@ function summarise(
     overHttp,
     runs: samples.length,
     medianMs,
-    quartilesMs: [
-      quantile(
-        samples.map((s) => s.ms),
-        0.25,
-      ),
-      quantile(
-        samples.map((s) => s.ms),
-        0.75,
-      ),
-    ],
+    quartilesMs: [quantile(walls, 0.25), quantile(walls, 0.75)],
     mandatoryFloorMs,
     mandatoryRatio: medianMs / mandatoryFloorMs,
     cpuMandatoryFloorMs,

@@ -1,6 +1,6 @@
 // The node:http transport does what fetch would have done for the same request: the
 // checks judge servers on its answers, so a difference here is a false verdict there.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpsServer } from 'node:https';
 import { deflateRawSync, gzipSync } from 'node:zlib';
@@ -12,10 +12,21 @@ import { NetworkError } from './transport.ts';
 
 type Route = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 
-const open: { close: () => Promise<void> }[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((s) => s.close()));
-});
+/** The servers a test opened; each is closed, with its connections, after it. */
+const open: Server[] = [];
+const closeAll = () =>
+  Promise.all(
+    open.splice(0).map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          server.close(() => {
+            resolve();
+          });
+          server.closeAllConnections();
+        }),
+    ),
+  );
+afterEach(closeAll);
 
 /** A loopback server answering by `route`; its origin, and what it received. */
 async function serve(route: Route) {
@@ -30,15 +41,7 @@ async function serve(route: Route) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  open.push({
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
-  });
+  open.push(server);
   return { origin, received, server };
 }
 
@@ -339,15 +342,7 @@ describe('plain HTTP on node:http', () => {
     const { cert, key } = await selfSignedIdentity();
     const tls = createHttpsServer({ cert, key }, (_req, res) => res.end('secret'));
     await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
-    open.push({
-      close: () =>
-        new Promise<void>((resolve) => {
-          tls.close(() => {
-            resolve();
-          });
-          tls.closeAllConnections();
-        }),
-    });
+    open.push(tls);
     const port = (tls.address() as AddressInfo).port;
     const { origin } = await serve((_req, _body, res) =>
       res.writeHead(302, { location: `https://127.0.0.1:${port}/` }).end(),
@@ -357,7 +352,7 @@ describe('plain HTTP on node:http', () => {
 
   test('an unreachable port is a network error', async () => {
     const { origin } = await serve(() => undefined);
-    await Promise.all(open.splice(0).map((s) => s.close()));
+    await closeAll();
     await expect(transport(new Request(`${origin}/`))).rejects.toThrow(NetworkError);
   });
 });
