@@ -35,13 +35,21 @@ export function labelledBytes(label: SignatureLabel | HashLabel, content: unknow
   return labelledJson(label, json.value);
 }
 
+// Each label's prefix, encoded once.
+const PREFIXES = new Map<string, Uint8Array>(
+  [...SIGNATURE_LABELS, ...HASH_LABELS].map((label) => [
+    label,
+    encoder.encode(`fedconn-v1 ${label}`),
+  ]),
+);
+
 /** labelledBytes of content whose canonical JSON is `json`. */
 function labelledJson(label: SignatureLabel | HashLabel, json: string): Uint8Array {
-  const prefix = encoder.encode(`fedconn-v1 ${label}`);
-  const body = encoder.encode(json);
-  const out = new Uint8Array(prefix.length + 1 + body.length);
+  const prefix = PREFIXES.get(label) ?? encoder.encode(`fedconn-v1 ${label}`);
+  // Encoded straight into place: one allocation, where encode() then a copy made two.
+  const out = new Uint8Array(prefix.length + 1 + Buffer.byteLength(json, 'utf8'));
   out.set(prefix, 0);
-  out.set(body, prefix.length + 1);
+  encoder.encodeInto(json, out.subarray(prefix.length + 1));
   return out;
 }
 

@@ -71,6 +71,47 @@ describe('round trips', () => {
   );
 });
 
+// Mostly alphabet characters, so that whole lengths come up, with now and then one that
+// Node's decoder would skip, stop at or take from the other alphabet.
+const nearlyBase64 = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 20,
+        arbitrary: fc.constantFrom(
+          ...Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_'),
+        ),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.integer({ min: 0, max: 0x17f }).map((c) => String.fromCharCode(c)),
+      },
+      { weight: 1, arbitrary: fc.constantFrom('=', ' ', '\n', '\0', '.', '\uD800', '\u{1F600}') },
+    ),
+    { maxLength: 40 },
+  )
+  .map((chars) => chars.join(''));
+
+describe('the native fast path judges as the alphabet does', () => {
+  for (const alphabet of ['standard', 'url-safe'] as const) {
+    const own = alphabet === 'standard' ? /^[A-Za-z0-9+/]*$/ : /^[A-Za-z0-9_-]*$/;
+    test.prop([nearlyBase64], { numRuns: 2000 })(
+      `${alphabet}: accepted exactly when every character is in the alphabet`,
+      (text) => {
+        const decoded = codec[alphabet].decode(text);
+        const body = text.replace(/=+$/, '');
+        const padOk = body === text || (text.length % 4 === 0 && text.length - body.length <= 2);
+        expect(decoded.ok).toBe(padOk && own.test(body) && body.length % 4 !== 1);
+        if (decoded.ok) {
+          expect(bytesToHex(decoded.value)).toBe(
+            Buffer.from(body, alphabet === 'standard' ? 'base64' : 'base64url').toString('hex'),
+          );
+        }
+      },
+    );
+  }
+});
+
 describe('every failure kind', () => {
   const examples: Record<Base64FailureKind, () => Result<Uint8Array, Failure<Base64FailureKind>>> =
     {
