@@ -36,16 +36,16 @@ export function labelledBytes(label: SignatureLabel | HashLabel, content: unknow
 }
 
 // Each label's prefix, encoded once.
-const PREFIXES = new Map<string, Uint8Array>(
+const PREFIXES = Object.fromEntries(
   [...SIGNATURE_LABELS, ...HASH_LABELS].map((label) => [
     label,
     encoder.encode(`fedconn-v1 ${label}`),
   ]),
-);
+) as Readonly<Record<SignatureLabel | HashLabel, Uint8Array>>;
 
 /** labelledBytes of content whose canonical JSON is `json`. */
 function labelledJson(label: SignatureLabel | HashLabel, json: string): Uint8Array {
-  const prefix = PREFIXES.get(label) ?? encoder.encode(`fedconn-v1 ${label}`);
+  const prefix = PREFIXES[label];
   // Encoded straight into place: one allocation, where encode() then a copy made two.
   const out = new Uint8Array(prefix.length + 1 + Buffer.byteLength(json, 'utf8'));
   out.set(prefix, 0);
