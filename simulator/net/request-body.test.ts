@@ -30,6 +30,20 @@ describe('request bodies', () => {
     expect(await text(bodyOf(copy))).toBe('{"c":3}');
   });
 
+  it('a GET or HEAD is known empty without asking for its body, which a lazy request builds', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const request = new Request('http://hs.example/x', { method });
+      Object.defineProperty(request, 'body', {
+        get() {
+          throw new Error('asked for the body');
+        },
+      });
+      expect((await bodyOf(request)).length).toBe(0);
+      expect((await knownBody(request))?.length).toBe(0);
+    }
+    expect(knownBody(post('{"d":4}'))).toBeUndefined();
+  });
+
   it('a request without a body has empty bytes', async () => {
     expect((await bodyOf(new Request('http://hs.example/x'))).length).toBe(0);
   });

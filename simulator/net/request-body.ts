@@ -15,7 +15,7 @@ export function withKnownBody(request: Request, bytes: Uint8Array): Request {
 
 /** The body's bytes, read from a clone so that the request itself stays unread. */
 export function bodyOf(request: Request): Promise<Uint8Array> {
-  let body = bodies.get(request);
+  let body = knownBody(request);
   if (body === undefined) {
     body =
       request.body === null
@@ -29,7 +29,12 @@ export function bodyOf(request: Request): Promise<Uint8Array> {
   return body;
 }
 
-/** The bytes already known for `request` (given by its maker, or read by a recorder), if any. */
+/** The bytes already known for `request` (given by its maker, read by a recorder, or none for GET and HEAD), if any. */
 export function knownBody(request: Request): Promise<Uint8Array> | undefined {
-  return bodies.get(request);
+  return bodies.get(request) ?? (bodiless(request) ? Promise.resolve(new Uint8Array()) : undefined);
 }
+
+// A GET or HEAD request has no body (the Request constructor refuses one), so it is known
+// to be empty without asking: asking the lazy Request Hono's node adapter hands on for its
+// body makes it build the whole Request behind it (about 50 us of a bare round trip).
+const bodiless = (request: Request) => request.method === 'GET' || request.method === 'HEAD';

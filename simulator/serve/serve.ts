@@ -233,11 +233,14 @@ export async function serveFederation(options: ServeOptions): Promise<ServedFede
  * each would otherwise make the adapter build a body stream and tee it.
  */
 async function bodyReadOnce(request: Request): Promise<Request> {
-  // Without a body: said so, since asking the adapter's request for its body builds a
-  // whole Request behind it.
-  if (request.method === 'GET' || request.method === 'HEAD') return withKnownBody(request, NONE);
-  // Methods the Request constructor refuses (TRACE, CONNECT) go on as the adapter made them.
-  if (FORBIDDEN_METHODS.has(request.method)) return request;
+  // Without a body (GET, HEAD: known empty by net/request-body.ts), or with a method the
+  // Request constructor refuses (TRACE, CONNECT): on as the adapter made it.
+  if (
+    request.method === 'GET' ||
+    request.method === 'HEAD' ||
+    FORBIDDEN_METHODS.has(request.method)
+  )
+    return request;
   const bytes = new Uint8Array(await request.arrayBuffer());
   const copy = new Request(request.url, {
     method: request.method,
@@ -247,7 +250,6 @@ async function bodyReadOnce(request: Request): Promise<Request> {
   return withKnownBody(copy, bytes);
 }
 
-const NONE = new Uint8Array();
 const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
 
 /** Marks requests as sent by `serverName`, as the simulator's servers mark theirs. */
